@@ -1,0 +1,78 @@
+# Shared set-up: config validation (before any job runs), model registry helpers, targets.
+import json
+import re
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+from r1interp.config import ConfigError, check_config, schema_errors
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+_errors = schema_errors(config, Path(workflow.basedir) / "schemas/config.schema.yaml")
+if _errors:
+    raise WorkflowError("config.yaml is invalid:\n  " + "\n  ".join(_errors))
+validate(config, "../schemas/config.schema.yaml")  # also fills in the schema's defaults
+try:
+    N_LAYERS = check_config(config)
+except ConfigError as e:
+    raise WorkflowError(f"config.yaml: {e}")
+
+MODELS = config["run"]["models"]
+REGISTRY = config["models"]
+TARGETS = {}  # stage name -> list of final targets; `rule all` requests them all
+
+
+wildcard_constraints:
+    model="|".join(re.escape(m) for m in MODELS),
+    layer=r"\d+",
+
+
+def entry(model):
+    return REGISTRY[model]
+
+
+def model_dir(model):
+    """A local model dir (toy, or a downloaded model) or an HF id."""
+    return entry(model)["path"]
+
+
+def model_inputs(model):
+    """Files a model depends on: the toy model's weights (built here) or nothing (HF)."""
+    return [f"{model_dir(model)}/model.safetensors"] if entry(model)["source"] == "toy" else []
+
+
+def tokenizer_dir(model):
+    e = entry(model)
+    return f"results/toy/tokenizer-{e.get('template', 'r1')}" if e["source"] == "toy" else e["path"]
+
+
+def model_layers(model):
+    n = N_LAYERS.get(model)
+    if n is None:
+        raise WorkflowError(f"cannot read the layer count of {model!r} ({model_dir(model)}): is it in the HF cache?")
+    return list(range(n))
+
+
+def stage_params(section):
+    return config.get(section, {})
+
+
+def as_json(obj):
+    """Quote a value for a shell argument (JSON in single quotes)."""
+    return "'" + json.dumps(obj).replace("'", "'\\''") + "'"
+
+
+def shq(text):
+    """Quote a plain string for the shell."""
+    import shlex
+
+    return shlex.quote(str(text))
+
+
+def all_targets():
+    return [t for targets in TARGETS.values() for t in targets]

@@ -1,0 +1,59 @@
+# The embedded toy setup: corpus → tokenizers → tiny Qwen2 models (built only for `source: toy`).
+
+TOY = config["toy"]
+TOY_TEMPLATES = sorted({entry(m).get("template", "r1") for m in MODELS if entry(m)["source"] == "toy"})
+
+
+rule toy_corpus:
+    output:
+        "results/toy/corpus.jsonl",
+    params:
+        n=TOY["n_problems"],
+        seed=TOY["seed"],
+    log:
+        "logs/toy_corpus.log",
+    shell:
+        "python -m r1interp.toy corpus --n-problems {params.n} --seed {params.seed} --out {output} 2> {log}"
+
+
+rule toy_tokenizer:
+    input:
+        "results/toy/corpus.jsonl",
+    output:
+        "results/toy/tokenizer-{template}/tokenizer.json",
+    wildcard_constraints:
+        template="r1|plain",
+    params:
+        vocab=TOY["vocab_size"],
+        out=lambda wc, output: str(Path(output[0]).parent),
+    log:
+        "logs/toy_tokenizer/{template}.log",
+    shell:
+        "python -m r1interp.toy tokenizer --corpus {input} --vocab-size {params.vocab} "
+        "--template {wildcards.template} --out {params.out} 2> {log}"
+
+
+rule toy_model:
+    input:
+        tokenizer=lambda wc: f"{tokenizer_dir(wc.model)}/tokenizer.json",
+        train="results/{model}/data/train.parquet",
+        eval="results/{model}/data/eval.parquet",
+    output:
+        "results/toy/models/{model}/model.safetensors",
+        "results/toy/models/{model}/config.json",
+    params:
+        tokenizer=lambda wc: tokenizer_dir(wc.model),
+        model_cfg=as_json(TOY["model"]),
+        train_cfg=as_json({**TOY["train"], "seed": TOY["seed"]}),
+        out=lambda wc, output: str(Path(output[0]).parent),
+    threads: 2
+    log:
+        "logs/toy_model/{model}.log",
+    benchmark:
+        "benchmarks/toy_model/{model}.tsv"
+    shell:
+        "python -m r1interp.toy model --tokenizer {params.tokenizer} --train {input.train} --eval {input.eval} "
+        "--model-config {params.model_cfg} --train-config {params.train_cfg} --out {params.out} 2> {log}"
+
+
+TARGETS["toy"] = [f"{model_dir(m)}/model.safetensors" for m in MODELS if entry(m)["source"] == "toy"]

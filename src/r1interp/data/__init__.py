@@ -1,0 +1,1 @@
+"""Data stage: corpus → chat template → <think>/answer segmentation → token shards."""

@@ -1,0 +1,90 @@
+"""Token shards: chat-templated, segmented documents split deterministically into train/eval.
+
+Schema (one row per document): ``doc_id:int64, kind:str, input_ids:list<int32>, segment:list<int8>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from r1interp.data.render import Example, render_example, tokenize_with_segments
+from r1interp.data.segments import OTHER
+
+log = logging.getLogger(__name__)
+
+SCHEMA = pa.schema(
+    [("doc_id", pa.int64()), ("kind", pa.string()), ("input_ids", pa.list_(pa.int32())), ("segment", pa.list_(pa.int8()))]
+)
+
+
+@dataclass(frozen=True)
+class ShardConfig:
+    template: str = "r1"
+    instruction: str | None = None
+    max_seq_len: int = 160
+    train_tokens: int = 300_000
+    eval_tokens: int = 30_000
+    eval_fraction: float = 0.1
+    seed: int = 0
+
+
+def split_of(example_id: str, eval_fraction: float, seed: int) -> str:
+    """Deterministic split from a hash of the id: stable across runs, machines and orderings."""
+    h = hashlib.sha256(f"{seed}:{example_id}".encode()).digest()
+    return "eval" if int.from_bytes(h[:8], "big") / 2**64 < eval_fraction else "train"
+
+
+def encode_example(tokenizer, ex: Example, cfg: ShardConfig) -> tuple[np.ndarray, np.ndarray]:
+    if ex.kind in ("general", "code") or (not ex.question and ex.think is None):
+        text = (tokenizer.bos_token or "") + ex.answer  # plain text: no chat turns
+        ids = np.asarray(tokenizer(text, add_special_tokens=False)["input_ids"][: cfg.max_seq_len], dtype=np.int32)
+        return ids, np.full(len(ids), OTHER, dtype=np.int8)
+    text, chars = render_example(tokenizer, ex, cfg.template, cfg.instruction)
+    return tokenize_with_segments(tokenizer, text, chars, cfg.max_seq_len)
+
+
+def build_shards(tokenizer, examples: Iterable[Example], cfg: ShardConfig) -> dict[str, pa.Table]:
+    """Tokenise examples into train/eval tables until each split's token budget is reached."""
+    budget = {"train": cfg.train_tokens, "eval": cfg.eval_tokens}
+    rows: dict[str, dict[str, list]] = {s: {"doc_id": [], "kind": [], "input_ids": [], "segment": []} for s in budget}
+    used = {s: 0 for s in budget}
+    for doc_id, ex in enumerate(examples):
+        split = split_of(ex.id, cfg.eval_fraction, cfg.seed)
+        if used[split] >= budget[split]:
+            if all(used[s] >= budget[s] for s in budget):
+                break
+            continue
+        ids, segs = encode_example(tokenizer, ex, cfg)
+        r = rows[split]
+        r["doc_id"].append(doc_id)
+        r["kind"].append(ex.kind)
+        r["input_ids"].append(ids)
+        r["segment"].append(segs)
+        used[split] += len(ids)
+    for s in budget:
+        log.info("%s: %d documents, %d tokens", s, len(rows[s]["doc_id"]), used[s])
+        if not rows[s]["doc_id"]:
+            raise ValueError(f"split {s!r} is empty: too few examples for eval_fraction={cfg.eval_fraction}")
+    return {s: pa.table(rows[s], schema=SCHEMA) for s in budget}
+
+
+def write_table(table: pa.Table, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp, row_group_size=4096)
+    tmp.replace(path)
+
+
+def read_docs(path: str | Path) -> list[np.ndarray]:
+    """The ``input_ids`` of a shard as a list of arrays (what model training and eval consume)."""
+    col = pq.read_table(path, columns=["input_ids"]).column("input_ids")
+    return [np.asarray(x, dtype=np.int64) for x in col.to_pylist()]

@@ -1,0 +1,69 @@
+"""Model registry access: load a registered model and read its shape from its own config.
+
+Why: nothing downstream may hard-code layer counts, widths or special tokens; they come from
+the model's ``config.json`` and tokenizer, whether the model is a toy dir the workflow built or
+a Hugging Face id (real run, read from the local HF cache; no hub access at run time here).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    n_layers: int
+    d_model: int
+    d_mlp: int
+    n_heads: int
+    n_kv_heads: int
+    vocab_size: int
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks CUDA when present (the GPU path), else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """``auto`` → bf16 on GPU, fp32 on CPU (bf16 matmuls are slow and lossy on CPU)."""
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if name not in DTYPES:
+        raise ValueError(f"unknown dtype {name!r}; allowed: {sorted(DTYPES)} or 'auto'")
+    return DTYPES[name]
+
+
+def model_shape(path: str | Path) -> ModelShape:
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(str(path))
+    return ModelShape(
+        n_layers=cfg.num_hidden_layers,
+        d_model=cfg.hidden_size,
+        d_mlp=cfg.intermediate_size,
+        n_heads=cfg.num_attention_heads,
+        n_kv_heads=getattr(cfg, "num_key_value_heads", cfg.num_attention_heads),
+        vocab_size=cfg.vocab_size,
+    )
+
+
+def load_model(path: str | Path, device: str = "auto", dtype: str = "auto", **kwargs: Any):
+    """Load ``(model, tokenizer)`` in eval mode; ``path`` is a local dir or an HF id."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dev = resolve_device(device)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path), torch_dtype=resolve_dtype(dtype, dev), attn_implementation="eager", **kwargs
+    ).to(dev)
+    model.eval().requires_grad_(False)
+    tokenizer = AutoTokenizer.from_pretrained(str(path))
+    return model, tokenizer

@@ -1,0 +1,1 @@
+"""The embedded toy setup: synthetic corpus, byte-level BPE tokenizer, tiny Qwen2 model pair."""

@@ -1,0 +1,94 @@
+"""Shared fixtures: a tiny toy corpus, tokenizer, Qwen2 model (random and briefly trained), shards.
+
+Sizes are chosen so that the whole session's fixtures build in a few seconds on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def toy_problems():
+    from r1interp.toy.corpus import generate_corpus
+
+    return generate_corpus(600, seed=0)
+
+
+@pytest.fixture(scope="session")
+def toy_tokenizer(toy_problems):
+    from r1interp.toy.tokenizer import train_tokenizer
+
+    texts = [f"{p.question}\n{p.think}\n{p.answer_text}" for p in toy_problems] + [INSTRUCTION]
+    return train_tokenizer(texts, vocab_size=400, template="r1")
+
+
+@pytest.fixture(scope="session")
+def tiny_shards(tmp_path_factory, toy_problems, toy_tokenizer):
+    """``{"train": path, "eval": path}`` token shards of the toy corpus (r1 template)."""
+    from r1interp.data.render import Example
+    from r1interp.data.shards import ShardConfig, build_shards, write_table
+
+    out = tmp_path_factory.mktemp("shards")
+    examples = [Example(p.id, p.kind, p.question, p.think, p.answer_text) for p in toy_problems]
+    tables = build_shards(toy_tokenizer, examples, ShardConfig(instruction=INSTRUCTION, train_tokens=10**9, eval_tokens=10**9, eval_fraction=0.15))
+    paths = {}
+    for split, table in tables.items():
+        paths[split] = out / f"{split}.parquet"
+        write_table(table, paths[split])
+    return paths
+
+
+TINY_MODEL = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, toy_tokenizer):
+    """A random-init tiny Qwen2ForCausalLM HF dir (3 layers, hidden 32) with the toy tokenizer."""
+    from r1interp.toy.model import ToyModelConfig, init_model, save_model
+
+    path = tmp_path_factory.mktemp("tiny-model")
+    save_model(init_model(toy_tokenizer, ToyModelConfig(**TINY_MODEL), seed=0), toy_tokenizer, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_trained_model_dir(tmp_path_factory, toy_tokenizer, tiny_shards):
+    """The tiny model after 80 training steps: enough for digit/operator structure, ~5 s."""
+    from r1interp.data.shards import read_docs
+    from r1interp.toy.model import ToyModelConfig, ToyTrainConfig, init_model, save_model, train_model
+
+    model = init_model(toy_tokenizer, ToyModelConfig(**TINY_MODEL), seed=0)
+    train_model(model, read_docs(tiny_shards["train"]), ToyTrainConfig(steps=80, batch_size=16, lr=5e-3), toy_tokenizer.pad_token_id, progress=False)
+    path = tmp_path_factory.mktemp("tiny-trained")
+    save_model(model, toy_tokenizer, path)
+    return path
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A temp copy of the workflow files (not results/) for snakemake subprocess tests."""
+    for name in ("Snakefile", "config.yaml", "rules", "schemas", "profiles", "envs"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        elif src.exists():
+            shutil.copy(src, dest / name)
+    return dest
+
+
+def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,124 @@
+"""Data stage: chat-template rendering, per-token segments, deterministic shards, HF source parsing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import INSTRUCTION
+from r1interp.data.render import Example, render_example, tokenize_with_segments
+from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.data.shards import ShardConfig, build_shards, split_of
+
+
+def _labelled(tok, ids, segs):
+    return [(tok.decode([i]), int(s)) for i, s in zip(ids, segs)]
+
+
+def test_segments_on_hand_checked_example(toy_tokenizer):
+    ex = Example("x", "addition", "What is 2 + 3?", "2 + 3 = 5.", "The answer is \\boxed{5}.")
+    text, chars = render_example(toy_tokenizer, ex, "r1", INSTRUCTION)
+    assert text == (
+        "<|bos|><|User|>" + INSTRUCTION + "\nWhat is 2 + 3?<|Assistant|><think>\n2 + 3 = 5.\n</think>\n\n"
+        "The answer is \\boxed{5}.<|eos|>"
+    )
+    ids, segs = tokenize_with_segments(toy_tokenizer, text, chars)
+    pairs = _labelled(toy_tokenizer, ids, segs)
+    assert pairs[0] == ("<|bos|>", OTHER) and pairs[1] == ("<|User|>", OTHER)
+    assert pairs[-1] == ("<|eos|>", OTHER)
+    by_token = {t: s for t, s in pairs if t in ("<|Assistant|>", "<think>", "</think>")}
+    assert by_token == {"<|Assistant|>": OTHER, "<think>": THINK, "</think>": THINK}
+    # every token between <|User|> and <|Assistant|> is prompt, between the think markers is think
+    toks = [t for t, _ in pairs]
+    a, b = toks.index("<|User|>"), toks.index("<|Assistant|>")
+    assert all(s == PROMPT for _, s in pairs[a + 1 : b])
+    c, d = toks.index("<think>"), toks.index("</think>")
+    assert all(s == THINK for _, s in pairs[c : d + 1])
+    assert all(s == ANSWER for _, s in pairs[d + 1 : -1])
+    assert "".join(t for t, s in pairs if s == ANSWER).strip() == "The answer is \\boxed{5}."
+
+
+def test_plain_template_has_no_think_segment(toy_tokenizer):
+    from r1interp.toy.tokenizer import PLAIN_TEMPLATE
+
+    ex = Example("x", "addition", "What is 2 + 3?", None, "The answer is \\boxed{5}.")
+    saved = toy_tokenizer.chat_template
+    try:
+        toy_tokenizer.chat_template = PLAIN_TEMPLATE
+        text, chars = render_example(toy_tokenizer, ex, "plain", None)
+    finally:
+        toy_tokenizer.chat_template = saved
+    ids, segs = tokenize_with_segments(toy_tokenizer, text, chars)
+    assert THINK not in set(segs.tolist())
+    assert text.endswith("<|Assistant|>The answer is \\boxed{5}.<|eos|>")
+    assert {PROMPT, ANSWER} <= set(segs.tolist())
+
+
+def test_split_is_deterministic_and_proportional():
+    ids = [f"doc-{i}" for i in range(4000)]
+    first = [split_of(i, 0.1, 0) for i in ids]
+    assert first == [split_of(i, 0.1, 0) for i in reversed(ids)][::-1]
+    frac = first.count("eval") / len(first)
+    assert 0.08 < frac < 0.12
+    assert first != [split_of(i, 0.1, 1) for i in ids]
+
+
+def test_shards_respect_budgets_and_are_reproducible(toy_tokenizer, toy_problems):
+    exs = [Example(p.id, p.kind, p.question, p.think, p.answer_text) for p in toy_problems]
+    cfg = ShardConfig(instruction=INSTRUCTION, train_tokens=5000, eval_tokens=1000, max_seq_len=64)
+    a, b = build_shards(toy_tokenizer, exs, cfg), build_shards(toy_tokenizer, exs, cfg)
+    for split in ("train", "eval"):
+        assert a[split].equals(b[split])
+        lens = [len(x) for x in a[split].column("input_ids").to_pylist()]
+        assert max(lens) <= 64
+        assert sum(lens) - lens[-1] < {"train": 5000, "eval": 1000}[split]
+    assert not set(a["train"].column("doc_id").to_pylist()) & set(a["eval"].column("doc_id").to_pylist())
+
+
+def test_openr1_fixture_through_datasets(tmp_path, toy_tokenizer):
+    """The real-data path: OpenR1-Math-220k columns read through `datasets` from a local file."""
+    from r1interp.data.sources import hf_examples
+
+    rows = [
+        {"uuid": "u1", "problem": "What is 6 * 7?", "solution": "42", "answer": "42",
+         "generations": ["<think>\nwrong 6*7=41\n</think>\n\\boxed{41}", "<think>\n6 * 7 = 42.\n</think>\n\nThe answer is \\boxed{42}."],
+         "correctness_math_verify": [False, True]},
+        {"uuid": "u2", "problem": "What is 1 + 1?", "solution": "2", "answer": "2",
+         "generations": ["<think>\n1 + 1 = 2\n</think>\n\\boxed{2}"], "correctness_math_verify": [True]},
+    ]
+    path = tmp_path / "openr1.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    spec = {"name": "open-r1/OpenR1-Math-220k", "kind": "reasoning"}
+    exs = list(hf_examples(spec, [str(path)]))
+    assert [e.id for e in exs] == ["OpenR1-Math-220k-u1", "OpenR1-Math-220k-u2"]
+    assert exs[0].think == "6 * 7 = 42." and exs[0].answer == "The answer is \\boxed{42}."
+    text, chars = render_example(toy_tokenizer, exs[0], "r1", INSTRUCTION)
+    ids, segs = tokenize_with_segments(toy_tokenizer, text, chars)
+    assert {OTHER, PROMPT, THINK, ANSWER} == set(segs.tolist())
+
+
+def test_data_cli_writes_both_splits(tmp_path, toy_tokenizer, toy_problems):
+    from r1interp.data.__main__ import main
+    from r1interp.toy.corpus import write_corpus
+
+    write_corpus(toy_problems[:200], tmp_path / "corpus.jsonl")
+    toy_tokenizer.save_pretrained(tmp_path / "tok")
+    main(["shards", "--tokenizer", str(tmp_path / "tok"), "--source", "toy", "--corpus", str(tmp_path / "corpus.jsonl"),
+          "--shard-config", json.dumps({"instruction": INSTRUCTION, "eval_fraction": 0.2}),
+          "--out-train", str(tmp_path / "train.parquet"), "--out-eval", str(tmp_path / "eval.parquet")])
+    train, ev = pd.read_parquet(tmp_path / "train.parquet"), pd.read_parquet(tmp_path / "eval.parquet")
+    assert len(train) + len(ev) == 200 and len(ev) > 10
+    row = train.iloc[0]
+    assert len(row.input_ids) == len(row.segment)
+    assert np.asarray(row.input_ids).dtype == np.int32
+
+
+def test_missing_corpus_is_a_clear_error(tmp_path, toy_tokenizer):
+    from r1interp.data.__main__ import main
+
+    with pytest.raises(SystemExit, match="toy corpus file not found: .*nope.jsonl"):
+        main(["shards", "--tokenizer", "x", "--source", "toy", "--corpus", str(tmp_path / "nope.jsonl"),
+              "--shard-config", "{}", "--out-train", "a", "--out-eval", "b"])
