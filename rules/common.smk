@@ -15,7 +15,8 @@ configfile: "config.yaml"
 
 _errors = schema_errors(config, Path(workflow.basedir) / "schemas/config.schema.yaml")
 if _errors:
-    raise WorkflowError("config.yaml is invalid:\n  " + "\n  ".join(_errors))
+    _listing = "\n  ".join(_errors)
+    raise WorkflowError(f"config.yaml is invalid:\n  {_listing}")
 validate(config, "../schemas/config.schema.yaml")  # also fills in the schema's defaults
 try:
     N_LAYERS = check_config(config)
@@ -25,6 +26,7 @@ except ConfigError as e:
 MODELS = config["run"]["models"]
 REGISTRY = config["models"]
 TARGETS = {}  # stage name -> list of final targets; `rule all` requests them all
+CONDA_ENV = "../envs/r1interp.yaml"  # one environment for every rule (see envs/)
 
 
 wildcard_constraints:
@@ -51,6 +53,14 @@ def tokenizer_dir(model):
     return f"results/toy/tokenizer-{e.get('template', 'r1')}" if e["source"] == "toy" else e["path"]
 
 
+def shard_inputs(wc):
+    """The data stage's inputs: the toy tokenizer (+ corpus) for toy models, nothing for HF ones."""
+    if entry(wc.model)["source"] != "toy":
+        return []
+    corpus = ["results/toy/corpus.jsonl"] if config["data"]["source"] == "toy" else []
+    return [f"{tokenizer_dir(wc.model)}/tokenizer.json", *corpus]
+
+
 def model_layers(model):
     n = N_LAYERS.get(model)
     if n is None:
@@ -64,7 +74,7 @@ def stage_params(section):
 
 def as_json(obj):
     """Quote a value for a shell argument (JSON in single quotes)."""
-    return "'" + json.dumps(obj).replace("'", "'\\''") + "'"
+    return shq(json.dumps(obj))
 
 
 def shq(text):

@@ -3,13 +3,6 @@
 DATA = config["data"]
 
 
-def shard_inputs(wc):
-    if entry(wc.model)["source"] != "toy":
-        return []
-    inputs = [f"{tokenizer_dir(wc.model)}/tokenizer.json"]
-    return inputs + (["results/toy/corpus.jsonl"] if DATA["source"] == "toy" else [])
-
-
 rule data_shards:
     input:
         shard_inputs,
@@ -30,6 +23,8 @@ rule data_shards:
             "eval_fraction": DATA["eval_fraction"],
             "seed": config["run"]["seed"],
         }),
+    conda:
+        CONDA_ENV
     log:
         "logs/data_shards/{model}.log",
     shell:

@@ -10,6 +10,8 @@ rule toy_corpus:
     params:
         n=TOY["n_problems"],
         seed=TOY["seed"],
+    conda:
+        CONDA_ENV
     log:
         "logs/toy_corpus.log",
     shell:
@@ -26,6 +28,8 @@ rule toy_tokenizer:
     params:
         vocab=TOY["vocab_size"],
         out=lambda wc, output: str(Path(output[0]).parent),
+    conda:
+        CONDA_ENV
     log:
         "logs/toy_tokenizer/{template}.log",
     shell:
@@ -47,6 +51,8 @@ rule toy_model:
         train_cfg=as_json({**TOY["train"], "seed": TOY["seed"]}),
         out=lambda wc, output: str(Path(output[0]).parent),
     threads: 2
+    conda:
+        CONDA_ENV
     log:
         "logs/toy_model/{model}.log",
     benchmark:

@@ -1,0 +1,37 @@
+"""The Snakemake workflow as a user drives it: plan, lint, and rules declared per stage."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import copy_workflow, run_snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def job_counts(dry_run_stdout: str) -> dict[str, int]:
+    """Parse Snakemake's 'Job stats' table of a dry run."""
+    table = dry_run_stdout.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("wf"))
+
+
+def test_dry_run_plans_every_stage(workdir):
+    proc = run_snakemake(workdir, "-n")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    counts = job_counts(proc.stdout)
+    models = 2
+    assert counts["toy_model"] == models and counts["data_shards"] == models and counts["generations"] == models
+    assert counts["toy_tokenizer"] == 2 and counts["toy_corpus"] == 1
+
+
+def test_lint_is_clean(workdir):
+    proc = run_snakemake(workdir, "--lint")
+    assert proc.returncode == 0
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
