@@ -1,11 +1,20 @@
 # r1interp workflow: data → sweep → train → evaluate → features → autointerp → graphs → motifs
-# → comparisons → report. Rules are thin; the science lives in src/r1interp/<stage>/.
-# Run `snakemake --cores 2` for the toy default; see README.md for the cluster profile.
+# → comparisons → heads/patching/model diff → report. Rules are thin; the science lives in
+# src/r1interp/<stage>/. Run `snakemake --cores 2` for the toy default; README.md has the rest.
 
 include: "rules/common.smk"
 include: "rules/toy.smk"
 include: "rules/data.smk"
 include: "rules/prompts.smk"
+include: "rules/sweep.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/features.smk"
+include: "rules/autointerp.smk"
+include: "rules/graphs.smk"
+include: "rules/motifs.smk"
+include: "rules/compare.smk"
+include: "rules/heads.smk"
 
 
 rule all:

@@ -23,6 +23,8 @@ try:
 except ConfigError as e:
     raise WorkflowError(f"config.yaml: {e}")
 
+# Snakemake exports OMP_NUM_THREADS={threads} to every shell job, so torch uses exactly the
+# threads a rule declares (oversubscribing 2 cores with side-by-side jobs costs ~5x).
 MODELS = config["run"]["models"]
 REGISTRY = config["models"]
 TARGETS = {}  # stage name -> list of final targets; `rule all` requests them all

@@ -51,3 +51,19 @@ def test_toy_model_path_must_match_builder():
     cfg["models"]["toy-base"]["path"] = "elsewhere/toy-base"
     with pytest.raises(ConfigError, match="models.toy-base.path"):
         check_config(cfg)
+
+
+def test_every_schema_fragment_declares_its_draft():
+    """Snakemake's validator cannot resolve a $ref'd fragment that does not name its JSON-schema draft."""
+    from pathlib import Path
+
+    fragments = sorted(Path("schemas/stages").glob("*.yaml"))
+    assert fragments
+    for path in fragments:
+        assert yaml.safe_load(path.read_text()).get("$schema", "").endswith("2020-12/schema"), path
+
+
+def test_default_config_is_valid():
+    from r1interp.config import schema_errors
+
+    assert schema_errors(yaml.safe_load(open("config.yaml")), "schemas/config.schema.yaml") == []

@@ -122,3 +122,16 @@ def test_missing_corpus_is_a_clear_error(tmp_path, toy_tokenizer):
     with pytest.raises(SystemExit, match="toy corpus file not found: .*nope.jsonl"):
         main(["shards", "--tokenizer", "x", "--source", "toy", "--corpus", str(tmp_path / "nope.jsonl"),
               "--shard-config", "{}", "--out-train", "a", "--out-eval", "b"])
+
+
+def test_mix_examples_follows_weights_and_drains():
+    from r1interp.data.sources import mix_examples
+
+    def stream(tag, n):
+        return iter([Example(f"{tag}{i}", tag, "q", None, "a") for i in range(n)])
+
+    mixed = list(mix_examples([stream("a", 2000), stream("b", 2000)], [0.8, 0.2], seed=1))
+    first = [e.kind for e in mixed[:1000]]
+    assert 0.75 < first.count("a") / 1000 < 0.85
+    assert len(mixed) == 4000  # a drained stream leaves the mix; nothing is lost
+    assert [e.id for e in mixed] == [e.id for e in mix_examples([stream("a", 2000), stream("b", 2000)], [0.8, 0.2], seed=1)]

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import AutoTokenizer
 
     from r1interp.data.shards import ShardConfig, build_shards, write_table
-    from r1interp.data.sources import hf_examples, toy_examples
+    from r1interp.data.sources import hf_examples, mix_examples, toy_examples
 
     cfg = ShardConfig(**json.loads(args.shard_config))
     if args.source == "toy":
@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> None:
         specs = json.loads(args.datasets)
         if not specs:
             raise SystemExit("data.hf.datasets is empty: name at least one dataset for source=hf")
-        examples = (ex for spec in specs for ex in hf_examples(spec, args.local_files))
+        if args.local_files and len(specs) > 1:
+            raise SystemExit("data.hf.local_files stands in for exactly one dataset; name one in data.hf.datasets")
+        streams = [hf_examples(spec, args.local_files) for spec in specs]
+        examples = mix_examples(streams, [float(s.get("weight", 1.0)) for s in specs], cfg.seed)
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     tables = build_shards(tokenizer, examples, cfg)
     write_table(tables["train"], args.out_train)

@@ -72,3 +72,22 @@ def hf_examples(spec: dict, local_files: list[str], limit: int | None = None) ->
         ex = openr1_example(row, i, source) if kind == "reasoning" else text_example(row, i, source, kind, spec.get("text_column", "text"))
         if ex is not None:
             yield ex
+
+
+def mix_examples(streams: list[Iterator[Example]], weights: list[float], seed: int = 0) -> Iterator[Example]:
+    """Interleave several example streams, drawing each next example by the configured weights.
+
+    Why: a real corpus mixes reasoning traces with general text (e.g. 80/20); drawing per example
+    keeps the mix uniform over the token budget rather than front-loading one dataset. A stream
+    that runs dry leaves the mix and the remaining weights are renormalised.
+    """
+    import random
+
+    rng = random.Random(seed)
+    live = list(zip(streams, weights))
+    while live:
+        i = rng.choices(range(len(live)), weights=[w for _, w in live])[0]
+        try:
+            yield next(live[i][0])
+        except StopIteration:
+            live.pop(i)

@@ -1,0 +1,199 @@
+"""Benchmark: activation-collection throughput as a ratio to a bare model forward (issue #4 item 5).
+
+Measured side by side in one process over the *same* batches of the same tokens, alternating
+(bare, encode-only, collect) ``--repeats`` times and reporting medians:
+
+- ``bare``     ``model(input_ids, attention_mask)``: the full causal-LM forward (with logits);
+- ``encode``   the decoder stack with every layer's transcoder ``encode`` in a hook and nothing
+               else: the floor any collection must pay;
+- ``collect``  :func:`r1interp.features.run_pass` (all statistics, top-k, reservoirs, windows).
+
+The ratio ``collect / bare`` is the target (limit 1.0, aim <= 1.3); ``encode / bare`` shows how much
+of it the transcoders themselves cost. Table finalisation (once per run, independent of the token
+count) is timed separately.
+
+Defaults use the workflow's toy model and eval shard when they exist (``results/toy/models/...``),
+its transcoders when trained, else random ones (expansion 8, k 16: the transcoder stage defaults).
+``python bench/bench_features.py [--model toy-reasoner] [--device cpu] [--threads 1]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from r1interp.features import Corpus, FeatureConfig, run_pass
+from r1interp.features.collect import layer_tables, vocab_for
+from r1interp.features.corpus import batches, chunks
+from r1interp.transcoders.early_stop import decoder_layers
+from r1interp.transcoders.io import SkipTranscoder, load_transcoder
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def toy_like_model(vocab: int = 384, seed: int = 0):
+    """A random model with the toy's shape, for when the workflow has not built the toy yet."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(seed)
+    cfg = Qwen2Config(vocab_size=vocab, hidden_size=64, intermediate_size=256, num_hidden_layers=6,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                      tie_word_embeddings=True, use_sliding_window=False)
+    return Qwen2ForCausalLM(cfg).eval().requires_grad_(False)
+
+
+class IdTokenizer:
+    """Minimal tokenizer stand-in for the random-model path (tokens shown as their ids)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def batch_decode(self, ids, **_):
+        return [f"<{i[0]}>" for i in ids]
+
+
+def random_transcoders(n_layers: int, d: int, expansion: int, k: int, seed: int = 0) -> dict[int, SkipTranscoder]:
+    g = torch.Generator().manual_seed(seed)
+    f = d * expansion
+    return {layer: SkipTranscoder(torch.randn(f, d, generator=g) / d**0.5, torch.zeros(f), torch.randn(f, d, generator=g) / d**0.5,
+                                  torch.zeros(d), torch.zeros(d, d), k) for layer in range(n_layers)}
+
+
+def load_inputs(args):
+    model_dir = ROOT / f"results/toy/models/{args.model}"
+    shard = ROOT / f"results/{args.model}/data/{args.split}.parquet"
+    if model_dir.is_dir() and not args.random:
+        from r1interp.models import load_model
+
+        model, tok = load_model(model_dir, device=args.device, dtype="float32")
+        source = str(model_dir.relative_to(ROOT))
+    else:
+        model, tok = toy_like_model().to(args.device), IdTokenizer(384)
+        source = "random toy-shaped model"
+    n_layers, d = model.config.num_hidden_layers, model.config.hidden_size
+    tc_root = ROOT / f"results/{args.model}/transcoders"
+    if all((tc_root / f"L{layer}" / "cfg.json").is_file() for layer in range(n_layers)) and not args.random:
+        tcs = {layer: load_transcoder(tc_root / f"L{layer}", device=args.device) for layer in range(n_layers)}
+        tc_source = str(tc_root.relative_to(ROOT))
+    else:
+        tcs = {layer: tc.to(args.device) for layer, tc in random_transcoders(n_layers, d, args.expansion, args.k).items()}
+        tc_source = f"random (expansion {args.expansion}, k {args.k})"
+    if shard.is_file() and not args.random:
+        corpus = Corpus.from_parquet([shard])
+        corpus_source = str(shard.relative_to(ROOT))
+    else:
+        rng = np.random.default_rng(0)
+        docs = [rng.integers(0, len(tok), rng.integers(60, 160)) for _ in range(300)]
+        corpus = Corpus.from_lists(range(len(docs)), docs, [rng.integers(0, 4, len(x)) for x in docs])
+        corpus_source = "random tokens"
+    return model, tok, tcs, corpus, (source, tc_source, corpus_source)
+
+
+def device_batches(corpus: Corpus, cfg: FeatureConfig, device: str):
+    table = chunks(corpus, cfg.max_seq_len, min_len=cfg.skip_first_tokens + 1, max_tokens=cfg.max_tokens)
+    out = []
+    for b in batches(corpus, table, cfg.batch_tokens, cfg.max_batch_seqs):
+        ids = torch.as_tensor(b.input_ids, device=device)
+        lengths = torch.as_tensor(b.lengths, device=device)
+        padded = bool((b.lengths < ids.shape[1]).any())
+        mask = (torch.arange(ids.shape[1], device=device)[None] < lengths[:, None]).long() if padded else None
+        out.append((ids, mask))
+    return out, int(table[:, 2].sum())
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+@torch.no_grad()
+def time_bare(model, data, device) -> float:
+    sync(device)
+    t0 = time.perf_counter()
+    for ids, mask in data:
+        model(input_ids=ids, attention_mask=mask, use_cache=False)
+    sync(device)
+    return time.perf_counter() - t0
+
+
+@torch.no_grad()
+def time_encode(model, tcs, data, device) -> float:
+    blocks = decoder_layers(model)
+
+    def make(tc):
+        def hook(_module, args):  # returns None: the MLP input is left as it is
+            tc.encode(args[0])
+
+        return hook
+
+    hooks = [blocks[layer].mlp.register_forward_pre_hook(make(tc)) for layer, tc in tcs.items()]
+    try:
+        sync(device)
+        t0 = time.perf_counter()
+        for ids, mask in data:
+            model.model(input_ids=ids, attention_mask=mask, use_cache=False)
+        sync(device)
+        return time.perf_counter() - t0
+    finally:
+        for h in hooks:
+            h.remove()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="toy-reasoner")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--batch-tokens", type=int, default=4096)
+    ap.add_argument("--split", default="eval", help="token shard of the toy model: eval (~30k tokens) | train")
+    ap.add_argument("--max-tokens", type=int, default=0)
+    ap.add_argument("--expansion", type=int, default=8)
+    ap.add_argument("--k", type=int, default=16)
+    ap.add_argument("--random", action="store_true", help="random toy-shaped model, transcoders and tokens")
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, tok, tcs, corpus, sources = load_inputs(args)
+    cfg = FeatureConfig(batch_tokens=args.batch_tokens, max_tokens=args.max_tokens)
+    data, n_tokens = device_batches(corpus, cfg, args.device)
+    n_feat = next(iter(tcs.values())).num_latents
+    print(f"model: {sources[0]}; transcoders: {sources[1]} ({len(tcs)} layers × {n_feat} features); "
+          f"corpus: {sources[2]} ({n_tokens} tokens, {len(data)} batches); device {args.device}, "
+          f"{torch.get_num_threads()} threads")
+
+    time_bare(model, data[:2], args.device)  # warm-up
+    time_encode(model, tcs, data[:2], args.device)
+    run_pass(model, tcs, Corpus.from_lists([0], [corpus.tokens[:64]]), cfg, progress=False)
+    times = {"bare": [], "encode": [], "collect": []}
+    res = None
+    for _ in range(args.repeats):
+        times["bare"].append(time_bare(model, data, args.device))
+        times["encode"].append(time_encode(model, tcs, data, args.device))
+        res = run_pass(model, tcs, corpus, cfg, progress=False)
+        times["collect"].append(res.seconds)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    t0 = time.perf_counter()
+    vocab, limit = vocab_for(model, tok, corpus)
+    for layer in res.layers:
+        stats, examples = layer_tables(res, layer, model, corpus, cfg, vocab, limit)
+        sum(b.num_rows for b in examples)
+    finalize = time.perf_counter() - t0
+    for k in times:
+        print(f"{k:8s} median {med[k]:7.3f} s  ({n_tokens / med[k]:10.0f} tok/s)  runs {[round(t, 3) for t in times[k]]}")
+    print(f"finalize (tables, once per run): {finalize:.3f} s")
+    print(f"encode-only / bare forward: {med['encode'] / med['bare']:.2f}  (the floor: transcoder encodes alone)")
+    print(f"collect / encode-only: {med['collect'] / med['encode']:.2f}  (cost of all the bookkeeping)")
+    print(f"RATIO collect / bare forward: {med['collect'] / med['bare']:.2f}  (limit 1.0, target <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,125 @@
+# Faithfulness evaluation (src/r1interp/evaluate/) on the eval shard: per layer (that MLP replaced by
+# its transcoder), all layers replaced at once (+ greedy generations side by side), the per-layer
+# table with flags against the targets, and the Hugging Face model card of the transcoders.
+from r1interp.cluster import snakemake_resources
+
+EVAL = stage_params("evaluate")
+_TARGETS_CFG = EVAL.get("targets", {})
+_GEN_CFG = EVAL.get("generations", {})
+
+
+def _eval_common(model):
+    max_len = EVAL.get("max_len")
+    return (
+        f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} "
+        f"--dtype {entry(model).get('dtype', 'auto')} --max-tokens {EVAL.get('max_tokens', 30000)} "
+        f"--batch-size {EVAL.get('batch_size', 16)}" + (f" --max-len {max_len}" if max_len else "")
+    )
+
+
+rule evaluate_layer:
+    input:
+        model=lambda wc: model_inputs(wc.model),
+        eval="results/{model}/data/eval.parquet",
+        cfg="results/{model}/transcoders/L{layer}/cfg.json",
+        weights="results/{model}/transcoders/L{layer}/sae.safetensors",
+    output:
+        "results/{model}/eval/L{layer}.json",
+    params:
+        common=lambda wc: _eval_common(wc.model),
+        tc="results/{model}/transcoders/L{layer}",
+        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+    threads: 2
+    resources:
+        **snakemake_resources(config, "gpu", "evaluate_layer"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/evaluate_layer/{model}/L{layer}.log",
+    benchmark:
+        "benchmarks/evaluate_layer/{model}/L{layer}.tsv"
+    shell:
+        "{params.pin}python -m r1interp.evaluate layer {params.common} --eval-shard {input.eval} "
+        "--transcoder {params.tc} --layer {wildcards.layer} --out {output} 2> {log}"
+
+
+rule evaluate_full:
+    input:
+        model=lambda wc: model_inputs(wc.model),
+        eval="results/{model}/data/eval.parquet",
+        transcoders=lambda wc: tc_layer_files(wc.model),
+    output:
+        full="results/{model}/eval/full.json",
+        generations="results/{model}/eval/generations.md",
+    params:
+        common=lambda wc: _eval_common(wc.model),
+        root="results/{model}/transcoders",
+        n_prompts=_GEN_CFG.get("n_prompts", 4),
+        max_new=_GEN_CFG.get("max_new_tokens", 48),
+        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+    threads: 2
+    resources:
+        **snakemake_resources(config, "gpu", "evaluate_full"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/evaluate_full/{model}.log",
+    benchmark:
+        "benchmarks/evaluate_full/{model}.tsv"
+    shell:
+        "{params.pin}python -m r1interp.evaluate full {params.common} --eval-shard {input.eval} "
+        "--transcoders-root {params.root} --out {output.full} --generations-out {output.generations} "
+        "--n-prompts {params.n_prompts} --max-new-tokens {params.max_new} --model-name {wildcards.model} 2> {log}"
+
+
+rule evaluate_table:
+    input:
+        layers=lambda wc: expand("results/{model}/eval/L{layer}.json", model=wc.model, layer=model_layers(wc.model)),
+        full="results/{model}/eval/full.json",
+    output:
+        parquet="results/{model}/eval/layers.parquet",
+        md="results/{model}/eval/summary.md",
+    params:
+        ce=_TARGETS_CFG.get("ce", 0.1),
+        ideal=_TARGETS_CFG.get("ce_ideal", 0.05),
+        dead=_TARGETS_CFG.get("dead_pct", 10.0),
+    resources:
+        **snakemake_resources(config, "cpu", "evaluate_table"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/evaluate_table/{model}.log",
+    shell:
+        "python -m r1interp.evaluate table --layer-json {input.layers} --full {input.full} "
+        "--out-parquet {output.parquet} --out-md {output.md} --model-name {wildcards.model} "
+        "--ce-target {params.ce} --ce-ideal {params.ideal} --dead-target {params.dead} 2> {log}"
+
+
+rule transcoder_card:
+    input:
+        groups=lambda wc: [tc_group_dir(wc.model, g) for g in range(len(tc_groups(wc.model)))],
+        layers="results/{model}/eval/layers.parquet",
+        full="results/{model}/eval/full.json",
+        selected="results/sweep/selected.yaml",
+    output:
+        "results/{model}/transcoders/README.md",
+    params:
+        path=lambda wc: shq(model_dir(wc.model)),
+        base=lambda wc: shq(model_dir(wc.model) if entry(wc.model)["source"] == "hf" else wc.model),
+        license=shq(stage_params("transcoders").get("license", "mit")),
+    resources:
+        **snakemake_resources(config, "cpu", "transcoder_card"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/transcoder_card/{model}.log",
+    shell:
+        "python -m r1interp.transcoders card --model-name {wildcards.model} --base-model {params.base} "
+        "--model-dir {params.path} --license {params.license} --group-dir {input.groups} "
+        "--layers-parquet {input.layers} --full {input.full} --selected {input.selected} --out {output} 2> {log}"
+
+
+TARGETS["evaluate"] = [
+    f"results/{m}/{f}" for m in MODELS
+    for f in ("eval/layers.parquet", "eval/summary.md", "eval/full.json", "eval/generations.md", "transcoders/README.md")
+]

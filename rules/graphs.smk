@@ -1,0 +1,81 @@
+# Attribution graphs (circuit-tracer 0.5.0): one build job per {model}/{prompt} (think/answer phases
+# of the model's own generation, or one "full" graph), then one finalize per model that writes the
+# viewer-ready dir (`circuit-tracer start-server --graph_file_dir results/{model}/graphs`), the
+# index read by the motif stage, and the scores table. Science: src/r1interp/graphs/.
+from r1interp.cluster import snakemake_resources
+from r1interp.prompts import load_prompt_set
+
+GRAPH_PROMPTS = [p.id for p in load_prompt_set(config["run"]["prompt_set"])]
+
+
+def graph_transcoders(wc):
+    return expand(
+        "results/{model}/transcoders/L{layer}/{f}",
+        model=wc.model, layer=model_layers(wc.model), f=["cfg.json", "sae.safetensors"],
+    )
+
+
+rule graphs_build:
+    input:
+        model=lambda wc: model_inputs(wc.model),
+        transcoders=graph_transcoders,
+        generations="results/{model}/generations.parquet",
+    output:
+        directory("results/{model}/graphs/build/{prompt}"),
+    params:
+        path=lambda wc: model_dir(wc.model),
+        transcoders="results/{model}/transcoders",
+        cfg=as_json(stage_params("graphs")),
+        device=config["run"]["device"],
+    wildcard_constraints:
+        prompt="|".join(re.escape(p) for p in GRAPH_PROMPTS),
+    threads: 2
+    resources:
+        **snakemake_resources(config, "gpu", "graphs_build"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/graphs_build/{model}/{prompt}.log",
+    benchmark:
+        "benchmarks/graphs_build/{model}/{prompt}.tsv"
+    shell:
+        "python -m r1interp.graphs build --model-path {params.path} --model-name {wildcards.model} "
+        "--transcoders-dir {params.transcoders} --generations {input.generations} --prompt-id {wildcards.prompt} "
+        "--out-dir {output} --config-json {params.cfg} --device {params.device} 2> {log}"
+
+
+rule graphs_finalize:
+    input:
+        builds=lambda wc: expand("results/{model}/graphs/build/{prompt}", model=wc.model, prompt=GRAPH_PROMPTS),
+        features=lambda wc: expand(
+            "results/{model}/features/L{layer}.{kind}.parquet",
+            model=wc.model, layer=model_layers(wc.model), kind=["stats", "examples"],
+        ),
+        labels="results/{model}/labels.sqlite",  # node clerps: LLM labels or "[auto] ..." summaries
+    output:
+        metadata="results/{model}/graphs/graph-metadata.json",
+        index="results/{model}/graphs/index.parquet",
+        scores="results/{model}/graphs/scores.parquet",
+        features=directory("results/{model}/graphs/features"),
+    params:
+        path=lambda wc: model_dir(wc.model),
+        out="results/{model}/graphs",
+        features="results/{model}/features",
+    threads: 1
+    resources:
+        **snakemake_resources(config, "cpu", "graphs_finalize"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/graphs_finalize/{model}.log",
+    benchmark:
+        "benchmarks/graphs_finalize/{model}.tsv"
+    shell:
+        "python -m r1interp.graphs finalize --build-dirs {input.builds} --out-dir {params.out} "
+        "--model-name {wildcards.model} --features-dir {params.features} --labels-db {input.labels} "
+        "--model-path {params.path} 2> {log}"
+
+
+TARGETS["graphs"] = expand(
+    "results/{model}/graphs/{f}", model=MODELS, f=["graph-metadata.json", "index.parquet", "scores.parquet"]
+)

@@ -1,0 +1,107 @@
+# Skip-transcoder training (src/r1interp/transcoders/): every layer of every model, in groups of
+# `transcoders.group_size` consecutive layers trained from one model forward per batch (the model
+# runs only up to the group's last layer). `train_transcoders` writes a group directory;
+# `transcoder_layer` hard-links one layer out of it to the per-layer target
+# results/{model}/transcoders/L{layer}/{cfg.json,sae.safetensors} (sparsify's layout).
+#
+# Rebuild one layer (and only its group):
+#   snakemake --cores 2 results/<model>/transcoders/L<n>/sae.safetensors --forcerun train_transcoders
+# With group_size: 1 that is exactly one layer; with larger groups the other layers of the group are
+# retrained too, and the next full `snakemake` run re-links them and reruns what depends on them.
+# A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
+# when the rule reruns; the checkpoint is deleted once the group is done.
+from r1interp.cluster import snakemake_resources
+from r1interp.transcoders.groups import group_of, layer_groups
+from r1interp.transcoders.settings import settings_to_flags
+
+TC = stage_params("transcoders")
+TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
+
+
+def tc_groups(model):
+    return layer_groups(len(model_layers(model)), TC.get("group_size", 0))
+
+
+def tc_group_dir(model, group):
+    return f"results/{model}/transcoders/groups/G{group}"
+
+
+def tc_layer_files(model):
+    return expand("results/{model}/transcoders/L{layer}/{f}", model=model, layer=model_layers(model), f=["cfg.json", "sae.safetensors"])
+
+
+rule train_transcoders:
+    input:
+        model=lambda wc: model_inputs(wc.model),
+        train="results/{model}/data/train.parquet",
+        selected="results/sweep/selected.yaml",
+    output:
+        directory("results/{model}/transcoders/groups/G{group}"),
+    wildcard_constraints:
+        group=r"\d+",
+    params:
+        path=lambda wc: model_dir(wc.model),
+        layers=lambda wc: ",".join(str(x) for x in tc_groups(wc.model)[int(wc.group)]),
+        ckpt="results/{model}/transcoders/.checkpoints/G{group}",
+        flags=settings_to_flags({k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
+        device=config["run"]["device"],
+        dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
+        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+    threads: 2
+    resources:
+        **snakemake_resources(config, "gpu", "train_transcoders"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/train_transcoders/{model}/G{group}.log",
+    benchmark:
+        "benchmarks/train_transcoders/{model}/G{group}.tsv"
+    shell:
+        "{params.pin}python -m r1interp.transcoders train --model-dir {params.path} --train-shard {input.train} "
+        "--layers {params.layers} --selected {input.selected} --out-dir {output} --checkpoint-dir {params.ckpt} "
+        "--device {params.device} --dtype {params.dtype} {params.flags} 2> {log}"
+
+
+localrules:
+    transcoder_layer,
+
+
+rule transcoder_layer:
+    input:
+        lambda wc: tc_group_dir(wc.model, group_of(int(wc.layer), len(model_layers(wc.model)), TC.get("group_size", 0))),
+    output:
+        cfg="results/{model}/transcoders/L{layer}/cfg.json",
+        weights="results/{model}/transcoders/L{layer}/sae.safetensors",
+    params:
+        out="results/{model}/transcoders/L{layer}",
+    conda:
+        CONDA_ENV
+    log:
+        "logs/transcoder_layer/{model}/L{layer}.log",
+    shell:
+        "python -m r1interp.transcoders link --group-dir {input} --layer {wildcards.layer} --out-dir {params.out} 2> {log}"
+
+
+rule export_circuit_tracer:
+    input:
+        lambda wc: tc_layer_files(wc.model),
+    output:
+        directory("results/{model}/transcoders/circuit_tracer"),
+    params:
+        path=lambda wc: model_dir(wc.model),
+        root="results/{model}/transcoders",
+        dtype=TC.get("export_dtype", "keep"),
+    resources:
+        **snakemake_resources(config, "cpu", "export_circuit_tracer"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/export_circuit_tracer/{model}.log",
+    shell:
+        "python -m r1interp.transcoders export --model-dir {params.path} --transcoders-root {params.root} "
+        "--out-dir {output} --scan r1interp/{wildcards.model} --dtype {params.dtype} 2> {log}"
+
+
+TARGETS["transcoders"] = [f for m in MODELS for f in tc_layer_files(m)] + [
+    f"results/{m}/transcoders/circuit_tracer" for m in MODELS
+]

@@ -1,0 +1,143 @@
+"""CLI: ``python -m r1interp.autointerp {label,db} ...`` (called by rules/autointerp.smk).
+
+The API key is read from the environment variable ``ANTHROPIC_API_KEY`` only (never from
+arguments or config, which end up in logs and Snakemake metadata). Without it no request is made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .client import FatalAPIError
+from .config import AutointerpConfig
+from .inputs import EXAMPLE_COLUMNS, STATS_COLUMNS, InputTableError, check_columns
+
+log = logging.getLogger("r1interp.autointerp")
+
+QUIET_LOGGERS = ("anthropic", "httpx", "httpx2", "httpcore")
+
+
+class UsageError(Exception):
+    """Bad arguments, config or input files: reported in one line, exit code 2."""
+
+
+def _config(args: argparse.Namespace) -> AutointerpConfig:
+    if args.params and args.params_file:
+        raise ValueError("give --params or --params-file, not both")
+    cfg = AutointerpConfig.from_json(text=args.params, path=args.params_file)
+    if getattr(args, "base_url", None):
+        cfg.base_url = args.base_url
+    return cfg
+
+
+def _same_length(**lists: list) -> None:
+    n = {k: len(v) for k, v in lists.items()}
+    if len(set(n.values())) != 1:
+        raise ValueError(f"these options need one value per layer: {n}")
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from .pipeline import LayerInput, label_model
+
+    api_key = (os.environ.get("ANTHROPIC_API_KEY") or "").strip() or None
+    try:
+        cfg = _config(args)
+        _same_length(layers=args.layers, stats=args.stats, examples=args.examples, out_json=args.out_json)
+        for p in args.stats:
+            check_columns(p, STATS_COLUMNS)
+        for p in args.examples:
+            check_columns(p, EXAMPLE_COLUMNS)
+        if api_key:
+            cfg.price()  # fail now, not after spending, if the cap cannot be enforced
+    except (ValueError, InputTableError) as e:
+        raise UsageError(str(e)) from None
+    if api_key:
+        log.info("labeling with %s (prompt %s), spend cap $%.2f", cfg.llm_model, cfg.prompt_version, cfg.spend_cap_usd)
+    else:
+        log.warning("ANTHROPIC_API_KEY is not set: no request is made; features get automatic summaries")
+    inputs = [
+        LayerInput(int(layer), Path(s), Path(e), Path(o))
+        for layer, s, e, o in zip(args.layers, args.stats, args.examples, args.out_json)
+    ]
+    label_model(args.model, inputs, cfg, args.journal, api_key)
+    return 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from .db import build_db
+
+    try:
+        cfg = _config(args)
+        _same_length(layers=args.layers, labels_json=args.labels_json, examples=args.examples)
+        for p in args.examples:
+            check_columns(p, EXAMPLE_COLUMNS)
+        for p in args.labels_json:
+            if not Path(p).is_file():
+                raise ValueError(f"{p}: labels JSON not found")
+    except (ValueError, InputTableError) as e:
+        raise UsageError(str(e)) from None
+    build_db(
+        args.out,
+        args.model,
+        [int(x) for x in args.layers],
+        args.labels_json,
+        args.examples,
+        all_features=args.all_features or cfg.db_all_features,
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m r1interp.autointerp", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--model", required=True, help="registry key of the analysed model")
+        sp.add_argument("--layers", required=True, nargs="+", type=int)
+        sp.add_argument("--examples", required=True, nargs="+", help="L{layer}.examples.parquet, one per layer")
+        sp.add_argument("--params", default=None, help="the autointerp config section as JSON")
+        sp.add_argument("--params-file", default=None, help="a JSON file with the autointerp config section")
+        sp.add_argument("-v", "--verbose", action="store_true")
+
+    lab = sub.add_parser("label", help="label the selected features of one or more layers")
+    common(lab)
+    lab.add_argument("--stats", required=True, nargs="+", help="L{layer}.stats.parquet, one per layer")
+    lab.add_argument("--out-json", required=True, nargs="+", help="labels/L{layer}.json, one per layer")
+    lab.add_argument("--journal", required=True, help="SQLite journal of paid calls (shared per model)")
+    lab.add_argument("--base-url", default=None, help="override the Messages API base URL")
+    lab.set_defaults(func=cmd_label)
+
+    db = sub.add_parser("db", help="build labels.sqlite from the per-layer JSON and examples tables")
+    common(db)
+    db.add_argument("--labels-json", required=True, nargs="+")
+    db.add_argument("--out", required=True, help="results/{model}/labels.sqlite")
+    db.add_argument("--all-features", action="store_true", help="store activations of every feature")
+    db.set_defaults(func=cmd_db)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for name in QUIET_LOGGERS:  # SDK debug logs would echo request options
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except UsageError as e:
+        log.error("%s", e)
+        return 2
+    except FatalAPIError as e:
+        log.error("%s", e)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

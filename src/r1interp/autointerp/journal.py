@@ -1,0 +1,262 @@
+"""Durable journal of paid calls (SQLite, WAL, synchronous=FULL).
+
+Why: a crash or SIGKILL must lose no finished label and a restart must repeat no successful paid
+call. Each successful call's parsed result and usage are committed (fsync'd) *before* the caller
+moves on; a restart reads them back instead of calling again. Every paid response — also the
+ones whose content failed to parse — is in ``spend``, so the spend cap holds across restarts.
+Budget reservations live here too, so per-layer jobs running in parallel processes share one cap.
+
+Tables:
+- ``calls(model, layer, feature, task, prompt_version, llm_model, status, result, input_tokens,
+  output_tokens, cost_usd, attempts, error, updated_at)`` — status ``ok`` rows are never
+  overwritten; other statuses (``failed``, ``skipped_budget``) are retried next run.
+- ``spend(id, model, layer, feature, task, llm_model, input_tokens, output_tokens, cost_usd, ok,
+  batch, ts)`` — one row per paid response.
+- ``reservations(id, host, pid, amount, ts)`` — in-flight worst-case costs.
+- ``batches(batch_id, created_at, status, reserved, mapping)`` — Message Batches not yet consumed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    model TEXT NOT NULL, layer INTEGER NOT NULL, feature INTEGER NOT NULL, task TEXT NOT NULL,
+    prompt_version TEXT NOT NULL, llm_model TEXT NOT NULL,
+    status TEXT NOT NULL, result TEXT, input_tokens INTEGER, output_tokens INTEGER,
+    cost_usd REAL, attempts INTEGER, error TEXT, updated_at REAL,
+    PRIMARY KEY (model, layer, feature, task, prompt_version, llm_model)
+);
+CREATE TABLE IF NOT EXISTS spend (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, model TEXT, layer INTEGER, feature INTEGER, task TEXT,
+    llm_model TEXT, input_tokens INTEGER, output_tokens INTEGER, cost_usd REAL NOT NULL,
+    ok INTEGER NOT NULL, batch INTEGER NOT NULL DEFAULT 0, ts REAL
+);
+CREATE TABLE IF NOT EXISTS reservations (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, host TEXT, pid INTEGER, amount REAL NOT NULL, ts REAL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY, created_at REAL, status TEXT NOT NULL, reserved REAL, mapping TEXT NOT NULL
+);
+"""
+
+STALE_RESERVATION_S = 48 * 3600
+
+
+@dataclass(frozen=True)
+class TaskKey:
+    """What makes a paid call unique; a restart looks answers up by it."""
+
+    model: str
+    layer: int
+    feature: int
+    task: str
+    prompt_version: str
+    llm_model: str
+
+    def custom_id(self) -> str:
+        """Batch ``custom_id`` (``^[a-zA-Z0-9_-]{1,64}$``); unique within one batch, where model,
+        prompt version and llm model are fixed."""
+        return f"L{self.layer}-F{self.feature}-{self.task}"
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Journal:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(self.path), timeout=60.0, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("PRAGMA busy_timeout=60000")
+        with self._tx():
+            for stmt in SCHEMA.split(";"):
+                if stmt.strip():
+                    self.db.execute(stmt)
+        self.host = socket.gethostname()
+        self._clean_stale_reservations()
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: takes the write lock up front so check-then-write is atomic
+        across processes sharing the journal."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ answers
+
+    def ok_result(self, key: TaskKey) -> dict | None:
+        row = self.db.execute(
+            "SELECT result FROM calls WHERE model=? AND layer=? AND feature=? AND task=? "
+            "AND prompt_version=? AND llm_model=? AND status='ok'",
+            _key_tuple(key),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def record_ok(
+        self,
+        key: TaskKey,
+        result: dict,
+        usage: Usage,
+        cost: float,
+        attempts: int,
+        reservation: int | None = None,
+        batch: bool = False,
+    ) -> None:
+        """Commit a successful call (answer + spend) and free its reservation, atomically."""
+        now = time.time()
+        with self._tx() as db:
+            self._insert_spend(db, key, usage, cost, ok=True, batch=batch)
+            db.execute(
+                "INSERT INTO calls VALUES (?,?,?,?,?,?,'ok',?,?,?,?,?,NULL,?) "
+                "ON CONFLICT DO UPDATE SET status='ok', result=excluded.result, "
+                "input_tokens=excluded.input_tokens, output_tokens=excluded.output_tokens, "
+                "cost_usd=excluded.cost_usd, attempts=excluded.attempts, error=NULL, updated_at=excluded.updated_at "
+                "WHERE calls.status != 'ok'",
+                (*_key_tuple(key), json.dumps(result), usage.input_tokens, usage.output_tokens, cost, attempts, now),
+            )
+            if reservation is not None:
+                db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
+
+    def record_paid_failure(
+        self, key: TaskKey, usage: Usage, cost: float, reservation: int | None = None, batch: bool = False
+    ) -> None:
+        """A response we paid for but could not use (e.g. malformed content)."""
+        with self._tx() as db:
+            self._insert_spend(db, key, usage, cost, ok=False, batch=batch)
+            if reservation is not None:
+                db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
+
+    def record_status(self, key: TaskKey, status: str, attempts: int, error: str | None) -> None:
+        """Record a non-success outcome; never downgrades an ``ok`` row."""
+        if status == "ok":
+            raise ValueError("use record_ok for successes")
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO calls (model, layer, feature, task, prompt_version, llm_model, status, attempts, "
+                "error, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT DO UPDATE SET status=excluded.status, attempts=excluded.attempts, "
+                "error=excluded.error, updated_at=excluded.updated_at WHERE calls.status != 'ok'",
+                (*_key_tuple(key), status, attempts, (error or "")[:2000], time.time()),
+            )
+
+    def _insert_spend(self, db: sqlite3.Connection, key: TaskKey, usage: Usage, cost: float, ok: bool, batch: bool):
+        db.execute(
+            "INSERT INTO spend (model, layer, feature, task, llm_model, input_tokens, output_tokens, cost_usd, "
+            "ok, batch, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                key.model,
+                key.layer,
+                key.feature,
+                key.task,
+                key.llm_model,
+                usage.input_tokens,
+                usage.output_tokens,
+                float(cost),
+                int(ok),
+                int(batch),
+                time.time(),
+            ),
+        )
+
+    # ------------------------------------------------------------------ money
+
+    def total_spend(self) -> float:
+        return float(self.db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM spend").fetchone()[0])
+
+    def total_reserved(self) -> float:
+        return float(self.db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations").fetchone()[0])
+
+    def try_reserve(self, amount: float, cap: float, force: bool = False) -> int | None:
+        """Reserve ``amount`` if committed spend + all reservations + amount stays within ``cap``;
+        returns the reservation id, or None (nothing reserved)."""
+        with self._tx() as db:
+            spent = db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM spend").fetchone()[0]
+            held = db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations").fetchone()[0]
+            if not force and spent + held + amount > cap:
+                return None
+            cur = db.execute(
+                "INSERT INTO reservations (host, pid, amount, ts) VALUES (?,?,?,?)",
+                (self.host, os.getpid(), float(amount), time.time()),
+            )
+            return int(cur.lastrowid)
+
+    def release(self, reservation: int | None) -> None:
+        if reservation is None:
+            return
+        with self._tx() as db:
+            db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
+
+    def _clean_stale_reservations(self) -> None:
+        """Reservations of processes that died (SIGKILL) would block the cap forever."""
+        rows = self.db.execute("SELECT id, host, pid, ts FROM reservations").fetchall()
+        stale = [
+            r[0]
+            for r in rows
+            if (r[1] == self.host and r[2] != os.getpid() and not _pid_alive(r[2]))
+            or time.time() - (r[3] or 0) > STALE_RESERVATION_S
+        ]
+        if stale:
+            with self._tx() as db:
+                db.executemany("DELETE FROM reservations WHERE id=?", [(i,) for i in stale])
+
+    # ------------------------------------------------------------------ batches
+
+    def add_batch(self, batch_id: str, mapping: dict[str, TaskKey], reserved: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO batches VALUES (?,?,?,?,?)",
+                (batch_id, time.time(), "open", reserved, json.dumps({c: asdict(k) for c, k in mapping.items()})),
+            )
+
+    def open_batches(self, model: str) -> list[tuple[str, dict[str, TaskKey], float]]:
+        out = []
+        for bid, mapping, reserved in self.db.execute(
+            "SELECT batch_id, mapping, reserved FROM batches WHERE status='open' ORDER BY created_at"
+        ).fetchall():
+            keys = {c: TaskKey(**k) for c, k in json.loads(mapping).items()}
+            if any(k.model == model for k in keys.values()):
+                out.append((bid, keys, float(reserved or 0.0)))
+        return out
+
+    def close_batch(self, batch_id: str, status: str = "consumed") -> None:
+        with self._tx() as db:
+            db.execute("UPDATE batches SET status=? WHERE batch_id=?", (status, batch_id))
+
+
+def _key_tuple(key: TaskKey) -> tuple:
+    return (key.model, key.layer, key.feature, key.task, key.prompt_version, key.llm_model)

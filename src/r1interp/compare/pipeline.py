@@ -1,0 +1,346 @@
+"""The comparison stage: reads every source's motif tables, writes tables, summary and plots.
+
+Outputs in ``out_dir`` (``results/compare/``):
+
+``model_vs_base.parquet``
+    ``reasoner, base, phase, family, motif, n_pairs, mean_sp_reasoner, mean_sp_base,
+    median_diff, statistic, p_value, q_value, significant`` — Wilcoxon signed-rank on per-prompt
+    SP, paired by ``prompt_id`` within a phase; BH within (pair, phase, family).
+``think_vs_answer.parquet``
+    ``model, family, motif, n_pairs, mean_sp_think, mean_sp_answer, median_diff, statistic,
+    p_value, q_value, significant`` — paired by prompt; BH within (model, family).
+``correct_vs_incorrect.parquet``
+    ``model, phase, family, motif, n_correct, n_incorrect, mean_sp_correct, mean_sp_incorrect,
+    statistic, p_value, q_value, significant`` — Mann–Whitney U (different prompts).
+``category_profiles.parquet``
+    ``source, phase, category, family, motif, motif_index, n_graphs, mean_sp, std_sp, mean_z,
+    mean_count, profile`` (``profile = source:phase:category``; sources = models + externals).
+``category_tests.parquet``
+    Kruskal–Wallis across categories per (source, phase, family, motif): ``H, p_value, q_value,
+    significant``; and pairwise category Mann–Whitney U tests go to the summary.
+``similarity.parquet`` (``profile_a, profile_b, cosine``, triad-family mean SP) and
+``clustering.parquet`` (scipy linkage rows ``left, right, distance, size`` + ``leaf_order``).
+``analysis_summary.json``
+    circuit-motifs' fields (``graphs, task_profiles, pairwise_comparisons, kruskal_wallis,
+    similarity_matrix, motif_zoo``) plus ``model_vs_base``, ``think_vs_answer``,
+    ``correct_vs_incorrect``, ``label_convention``. Non-finite numbers are written as null
+    (the parquet tables keep ±inf).
+Plots: ``zscore_heatmap.png``, ``sp_heatmap.png``, ``signed_sp_heatmap.png``,
+``sp_profiles.png``, ``similarity.png``, ``ffl_cascade_{source}.png`` per source.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from r1interp.compare import plots
+from r1interp.compare.profiles import average_linkage, category_profiles, cosine_matrix, informative, profile_matrix, similarity_long
+from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, unpaired_motif_tests
+from r1interp.motifs import labels as L
+from r1interp.motifs.instances import tier_names
+from r1interp.utils import atomic_path
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("triad", "signed", "size4")
+
+
+class CompareConfigError(ValueError):
+    """A ``compare`` config value is wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    families: tuple[str, ...] = ("triad", "signed")
+    fdr_alpha: float = 0.05
+    min_pairs: int = 3
+    cascade_top_k: int = 10
+    linkage: str = "average"
+    n_stages: int = 3
+    external: tuple[dict, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None, prefix: str = "compare") -> "CompareConfig":
+        data = dict(data or {})
+        names = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in names:
+                raise CompareConfigError(f"{prefix}.{key}: unknown key; allowed: {sorted(names)}")
+        fams = tuple(data.get("families", cls.families))
+        bad = [f for f in fams if f not in FAMILIES]
+        if bad or not fams:
+            raise CompareConfigError(f"{prefix}.families: {bad or fams} not allowed; allowed: {FAMILIES}")
+        alpha = data.get("fdr_alpha", cls.fdr_alpha)
+        if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
+            raise CompareConfigError(f"{prefix}.fdr_alpha: must be in (0, 1), got {alpha!r}")
+        for key in ("min_pairs", "cascade_top_k", "n_stages"):
+            v = data.get(key, getattr(cls, key))
+            if not isinstance(v, int) or v < 1:
+                raise CompareConfigError(f"{prefix}.{key}: must be an integer >= 1, got {v!r}")
+        link = data.get("linkage", cls.linkage)
+        if link not in ("average", "single", "complete", "weighted"):
+            raise CompareConfigError(f"{prefix}.linkage: {link!r} not one of average, single, complete, weighted")
+        ext = tuple(data.get("external", ()))
+        for i, e in enumerate(ext):
+            if not isinstance(e, dict) or set(e) != {"name", "path"}:
+                raise CompareConfigError(f"{prefix}.external[{i}]: must be {{name, path}}, got {e!r}")
+        return cls(fams, float(alpha), data.get("min_pairs", cls.min_pairs), data.get("cascade_top_k", cls.cascade_top_k), link, data.get("n_stages", cls.n_stages), ext)
+
+
+@dataclass
+class Source:
+    """One model's (or external collection's) motif tables."""
+
+    name: str
+    kind: str  # "model" | "external"
+    profiles: pd.DataFrame
+    instances: pd.DataFrame
+    graphs: pd.DataFrame
+
+
+def load_source(name: str, motif_dir: str | Path, kind: str = "model") -> Source:
+    """Read ``profiles/ffl_instances/graphs.parquet`` of a motif output dir (errors name the file)."""
+    motif_dir = Path(motif_dir)
+    tables = {}
+    for stem in ("profiles", "ffl_instances", "graphs"):
+        path = motif_dir / f"{stem}.parquet"
+        if not path.is_file():
+            raise FileNotFoundError(f"{kind} {name!r}: missing {path}")
+        tables[stem] = pd.read_parquet(path)
+    prof = tables["profiles"]
+    need = {"graph_id", "prompt_id", "category", "phase", "family", "motif", "motif_index", "z", "sp", "count"}
+    missing = sorted(need - set(prof.columns))
+    if missing:
+        raise ValueError(f"{motif_dir / 'profiles.parquet'}: missing columns {missing}")
+    prof = prof.copy()
+    prof["source"] = name
+    return Source(name, kind, prof, tables["ffl_instances"], tables["graphs"])
+
+
+def _wide_fdr(df: pd.DataFrame, by: list[str], alpha: float) -> pd.DataFrame:
+    return add_fdr(df, by, alpha) if len(df) else df.assign(q_value=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
+
+
+def model_vs_base(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: CompareConfig) -> pd.DataFrame:
+    rows = []
+    for pair in pairs:
+        r, b = pair["reasoner"], pair["base"]
+        if r not in sources or b not in sources:
+            raise ValueError(f"pair {pair}: no motif tables for {[m for m in (r, b) if m not in sources]}")
+        pr = informative(sources[r].profiles)
+        pb = informative(sources[b].profiles)
+        for phase in sorted(set(pr["phase"]) & set(pb["phase"])):
+            t = paired_motif_tests(pr[pr["phase"] == phase], pb[pb["phase"] == phase], ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("reasoner", "base"))
+            if len(t):
+                rows.append(t.assign(reasoner=r, base=b, phase=phase))
+    cols = ["reasoner", "base", "phase", "family", "motif", "n_pairs", "mean_sp_reasoner", "mean_sp_base", "median_diff", "statistic", "p_value"]
+    df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+    return _wide_fdr(df, ["reasoner", "base", "phase", "family"], cfg.fdr_alpha)
+
+
+def think_vs_answer(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
+    rows = []
+    for name, src in sources.items():
+        p = informative(src.profiles)
+        t, a = p[p["phase"] == "think"], p[p["phase"] == "answer"]
+        if t.empty or a.empty:
+            continue
+        res = paired_motif_tests(t, a, ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("think", "answer"))
+        if len(res):
+            rows.append(res.assign(model=name))
+    cols = ["model", "family", "motif", "n_pairs", "mean_sp_think", "mean_sp_answer", "median_diff", "statistic", "p_value"]
+    df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+    return _wide_fdr(df, ["model", "family"], cfg.fdr_alpha)
+
+
+def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
+    rows = []
+    for name, src in sources.items():
+        p = informative(src.profiles)
+        p = p[p["correct"].notna()] if "correct" in p.columns else p.iloc[0:0]
+        for phase in sorted(p["phase"].unique()):
+            q = p[p["phase"] == phase]
+            ok = q["correct"].astype(bool)
+            res = unpaired_motif_tests(q[ok], q[~ok], ["family", "motif"], "sp", 2, ("correct", "incorrect"))
+            if len(res):
+                rows.append(res.assign(model=name, phase=phase))
+    cols = ["model", "phase", "family", "motif", "n_correct", "n_incorrect", "mean_sp_correct", "mean_sp_incorrect", "statistic", "p_value"]
+    df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+    return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha)
+
+
+def category_tests(profiles: pd.DataFrame, cfg: CompareConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Kruskal–Wallis across categories, and pairwise category Mann–Whitney U (BH each)."""
+    p = informative(profiles)
+    kw, pw = [], []
+    for (src, phase, fam), grp in p.groupby(["source", "phase", "family"], sort=True):
+        cats = sorted(grp["category"].unique())
+        for motif, g in grp.groupby("motif", sort=True):
+            h, pv = kruskal([g.loc[g["category"] == c, "sp"].to_numpy() for c in cats])
+            kw.append({"source": src, "phase": phase, "family": fam, "motif": motif, "motif_index": int(g["motif_index"].iloc[0]), "n_categories": len(cats), "H": h, "p_value": pv})
+        for i, a in enumerate(cats):
+            for b in cats[i + 1 :]:
+                t = unpaired_motif_tests(grp[grp["category"] == a], grp[grp["category"] == b], ["motif"], "sp", 2, ("a", "b"))
+                if len(t):
+                    pw.append(t.assign(source=src, phase=phase, family=fam, task_a=a, task_b=b))
+    kw_df = pd.DataFrame(kw, columns=["source", "phase", "family", "motif", "motif_index", "n_categories", "H", "p_value"])
+    pw_df = pd.concat(pw, ignore_index=True) if pw else pd.DataFrame(columns=["source", "phase", "family", "task_a", "task_b", "motif", "statistic", "p_value"])
+    return _wide_fdr(kw_df, ["source", "phase", "family"], cfg.fdr_alpha), _wide_fdr(pw_df, ["source", "phase", "family", "task_a", "task_b"], cfg.fdr_alpha)
+
+
+def _finite(x: Any) -> Any:
+    """JSON-safe: non-finite floats → None, numpy scalars → Python."""
+    if isinstance(x, dict):
+        return {str(k): _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if x is pd.NA:
+        return None
+    return x
+
+
+def analysis_summary(profiles: pd.DataFrame, graphs: pd.DataFrame, cat: pd.DataFrame, sim: pd.DataFrame, kw: pd.DataFrame, pairwise: pd.DataFrame, tests: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """circuit-motifs' ``analysis_summary.json`` fields (triad family), plus our paired tests."""
+    tri = profiles[profiles["family"] == "triad"]
+    conn = [L.TRIAD_LABELS[i] for i in L.CONNECTED]
+    graph_rows = []
+    info = graphs.set_index(["source", "graph_id"]) if len(graphs) else None
+    for (src, gid), g in tri.groupby(["source", "graph_id"], sort=True):
+        g = g.set_index("motif")
+        meta = info.loc[(src, gid)] if info is not None and (src, gid) in info.index else {}
+        counts = {m: int(g.loc[m, "count"]) for m in conn if m in g.index}
+        graph_rows.append({
+            "source": src, "category": g["category"].iloc[0], "phase": g["phase"].iloc[0], "name": gid,
+            "n_nodes": int(g["n_nodes"].iloc[0]) if "n_nodes" in g else None, "n_edges": int(g["n_edges"].iloc[0]) if "n_edges" in g else None,
+            "prompt": meta.get("prompt", "") if hasattr(meta, "get") else "",
+            "z_scores": {m: g.loc[m, "z"] for m in conn if m in g.index},
+            "significance_profile": {m: g.loc[m, "sp"] for m in conn if m in g.index},
+            "instance_counts": {name: counts.get(L.TRIAD_LABELS[i], 0) for i, name in L.DAG_MOTIF_NAMES.items()},
+        })
+    ctri = cat[cat["family"] == "triad"]
+    task_profiles = {
+        prof: {"n_graphs": int(g["n_graphs"].max()), "mean_z": dict(zip(g["motif"], g["mean_z"])), "mean_sp": dict(zip(g["motif"], g["mean_sp"]))}
+        for prof, g in ctri.groupby("profile", sort=True)
+    }
+    pw_tri = pairwise[pairwise["family"] == "triad"] if len(pairwise) else pairwise
+    pairwise_rows = []
+    if len(pw_tri):
+        for (src, phase, a, b), g in pw_tri.groupby(["source", "phase", "task_a", "task_b"], sort=True):
+            la, lb = f"{src}:{phase}:{a}", f"{src}:{phase}:{b}"
+            sig = g[g["significant"]]
+            pairwise_rows.append({"task_a": la, "task_b": lb, "cosine_similarity": float(sim.loc[la, lb]) if la in sim.index and lb in sim.index else None,
+                                  "n_significant_motifs": int(len(sig)), "significant_motif_indices": [L.TRIAD_LABELS.index(m) for m in sig["motif"]], "significant_motifs": list(sig["motif"])})
+    kw_tri = kw[kw["family"] == "triad"] if len(kw) else kw
+    kw_rows = [{"source": r.source, "phase": r.phase, "motif_index": int(r.motif_index), "label": r.motif, "H_statistic": r.H, "p_value": r.p_value, "q_value": r.q_value, "significant": bool(r.significant)} for r in kw_tri.itertuples()]
+    zoo = []
+    for m in conn:
+        z = tri.loc[tri["motif"] == m, "z"].to_numpy(np.float64)
+        z = z[np.isfinite(z)]
+        if z.size == 0:
+            continue
+        zoo.append({"label": m, "mean_z": z.mean(), "std_z": z.std(), "median_z": float(np.median(z)), "min_z": z.min(), "max_z": z.max(),
+                    "n_enriched": int((z > 2).sum()), "n_depleted": int((z < -2).sum()), "n_graphs": int(z.size),
+                    "pct_enriched": round(100 * float((z > 2).mean()), 1), "pct_depleted": round(100 * float((z < -2).mean()), 1)})
+    zoo.sort(key=lambda r: -abs(r["mean_z"]))
+    interesting = []
+    for g in graph_rows:
+        z = np.array([v for v in g["z_scores"].values()], dtype=np.float64)
+        z = z[np.isfinite(z)]
+        if z.size:
+            interesting.append({"source": g["source"], "category": g["category"], "name": g["name"], "max_abs_z": float(np.abs(z).max()), "n_significant_motifs": int((np.abs(z) > 2).sum()), "n_nodes": g["n_nodes"], "n_edges": g["n_edges"], "prompt": (g["prompt"] or "")[:100]})
+    interesting.sort(key=lambda r: -r["max_abs_z"])
+
+    def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+        return df.to_dict(orient="records") if len(df) else []
+
+    return _finite({
+        "label_convention": "standard (networkx) triad names in igraph isoclass order; circuit-motifs swaps 111U/111D and 120U/120D",
+        "graphs": graph_rows,
+        "task_profiles": task_profiles,
+        "pairwise_comparisons": pairwise_rows,
+        "kruskal_wallis": kw_rows,
+        "similarity_matrix": {"task_names": list(sim.index), "matrix": sim.to_numpy().tolist()},
+        "motif_zoo": {"motif_summary": zoo, "interesting_graphs": interesting[:20]},
+        **{k: records(v) for k, v in tests.items()},
+    })
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def cascade_graph(instances: pd.DataFrame, top_k: int) -> tuple[str | None, pd.DataFrame]:
+    """The graph whose top-``top_k`` FFLs carry the most weight, and those FFLs."""
+    if instances.empty:
+        return None, instances
+    top = instances[instances["rank"] < top_k]
+    gid = top.groupby("graph_id")["total_weight"].sum().idxmax()
+    return gid, top[top["graph_id"] == gid]
+
+
+def run_compare(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: CompareConfig, out_dir: str | Path) -> dict[str, Any]:
+    """All comparison outputs (see module doc); returns the summary dict."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if not sources:
+        raise ValueError("no motif tables to compare")
+    fam = list(cfg.families)
+    profiles = pd.concat([s.profiles for s in sources.values()], ignore_index=True)
+    profiles = profiles[profiles["family"].isin(fam)]
+    models = {k: v for k, v in sources.items() if v.kind == "model"}
+    for s in sources.values():
+        s.profiles = s.profiles[s.profiles["family"].isin(fam)]
+    graphs = pd.concat([s.graphs.assign(source=s.name) for s in sources.values() if len(s.graphs)], ignore_index=True) if any(len(s.graphs) for s in sources.values()) else pd.DataFrame()
+
+    tests = {"model_vs_base": model_vs_base(models, pairs, cfg), "think_vs_answer": think_vs_answer(models, cfg), "correct_vs_incorrect": correct_vs_incorrect(models, cfg)}
+    for name, df in tests.items():
+        _write_parquet(df, out / f"{name}.parquet")
+    cat = category_profiles(profiles)
+    _write_parquet(cat, out / "category_profiles.parquet")
+    kw, pairwise = category_tests(profiles, cfg)
+    _write_parquet(kw, out / "category_tests.parquet")
+
+    mat = profile_matrix(cat, "triad", "mean_sp") if "triad" in fam else profile_matrix(cat, fam[0], "mean_sp")
+    sim = cosine_matrix(mat) if len(mat) else pd.DataFrame()
+    link, order = average_linkage(sim, cfg.linkage) if len(sim) else (np.zeros((0, 4)), [])
+    _write_parquet(similarity_long(sim) if len(sim) else pd.DataFrame(columns=["profile_a", "profile_b", "cosine"]), out / "similarity.parquet")
+    clus = pd.DataFrame(link, columns=["left", "right", "distance", "size"]) if len(link) else pd.DataFrame(columns=["left", "right", "distance", "size"])
+    clus["leaf_order"] = pd.Series([json.dumps(order)] * len(clus), dtype=object)
+    _write_parquet(clus, out / "clustering.parquet")
+
+    summary = analysis_summary(profiles, graphs, cat, sim, kw, pairwise, tests)
+    summary["clustering"] = {"method": cfg.linkage, "distance": "1 - cosine", "leaf_order": order, "linkage": _finite(link.tolist())}
+    with atomic_path(out / "analysis_summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+
+    plots.heatmap(profile_matrix(cat, "triad", "mean_z") if "triad" in fam else pd.DataFrame(), out / "zscore_heatmap.png", "Mean Z-score (triads)", limit=10.0, cbar="Z (clipped ±10)")
+    plots.heatmap(profile_matrix(cat, "triad", "mean_sp") if "triad" in fam else pd.DataFrame(), out / "sp_heatmap.png", "Mean significance profile (triads)", limit=1.0, cbar="SP")
+    plots.heatmap(profile_matrix(cat, "signed", "mean_sp") if "signed" in fam else pd.DataFrame(), out / "signed_sp_heatmap.png", "Mean significance profile (signed motifs)", limit=1.0, cbar="SP")
+    lines = {}
+    for f in fam:
+        p = informative(profiles[profiles["family"] == f])
+        if len(p):
+            p = p.assign(group=p["source"].astype(str) + ":" + p["phase"].astype(str))
+            lines[f] = p.groupby(["group", "motif", "motif_index"]).agg(mean_sp=("sp", "mean"), std_sp=("sp", "std")).reset_index().fillna({"std_sp": 0.0})
+    plots.sp_profiles(lines, out / "sp_profiles.png")
+    plots.similarity(sim, link, out / "similarity.png")
+    for name, s in sources.items():
+        gid, inst = cascade_graph(s.instances, cfg.cascade_top_k)
+        plots.ffl_cascade(inst, out / f"ffl_cascade_{name}.png", f"{name}: top FFLs of {gid}" if gid else f"{name}: no FFLs", tier_names(cfg.n_stages))
+    log.info("compare: %d sources, %d profiles, outputs in %s", len(sources), len(sim), out)
+    return summary

@@ -1,0 +1,112 @@
+"""Streaming per-feature histograms on a log grid that follows each feature's running maximum.
+
+Why this design: a feature's activation scale is unknown until the pass ends, and a second pass
+costs a full model forward. Bins are aligned to one global log2 grid (``bpo`` bins per octave), so
+a feature's ``B`` slots are simply the ``B`` global bins ending at the bin of its running maximum;
+when the maximum grows, the slots shift up and what falls off the bottom joins slot 0 (the
+underflow). Counts are therefore exact for the grid, memory is ``B`` integers per feature, and
+quantiles come from the histogram with one bin's relative error (``2**(1/bpo) - 1``) at most.
+
+Slot ``j`` of a feature whose top global bin is ``T`` is global bin ``g = T - (B-1) + j`` and holds
+``edge(g) <= a < edge(g+1)``; slot 0 holds everything ``< edge(T - B + 2)``. The reported edges are
+``[0, edge(T-B+2), ..., edge(T+1)]`` (``B + 1`` values), so ``np.histogram(acts, edges)`` reproduces
+the counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+OCTAVES_BELOW_ONE = 40  # the global grid spans 2**-40 .. 2**40
+OCTAVES_ABOVE_ONE = 40
+
+
+def global_edges(bpo: int, device: torch.device | str = "cpu") -> Tensor:
+    """Edges of the global grid as float32: ``edge(g) = 2**(g/bpo - 40)``."""
+    g = np.arange(0, (OCTAVES_BELOW_ONE + OCTAVES_ABOVE_ONE) * bpo + 1, dtype=np.float64)
+    return torch.from_numpy(edge_values(g, bpo)).to(device)
+
+
+def edge_values(g: np.ndarray, bpo: int) -> np.ndarray:
+    """``edge(g)`` for any (possibly negative) global index, rounded to float32 like the grid."""
+    return np.exp2(np.asarray(g, dtype=np.float64) / bpo - OCTAVES_BELOW_ONE).astype(np.float32)
+
+
+def global_bin(values: Tensor, edges: Tensor) -> Tensor:
+    """Global bin of each positive float32 value, by exact comparison with the float32 edges."""
+    g = torch.bucketize(values.float(), edges, right=True) - 1
+    return g.clamp_(0, edges.numel() - 2)
+
+
+def shift_rows(hist: Tensor, rows: Tensor, shift: Tensor) -> None:
+    """In place: move the slots of ``rows`` up by ``shift`` (>= 1); the bottom folds into slot 0."""
+    if rows.numel() == 0:
+        return
+    old = hist[rows]
+    n_slots = old.shape[1]
+    src = torch.arange(n_slots, device=hist.device)[None, :] + shift[:, None]
+    new = old.gather(1, src.clamp(max=n_slots - 1)) * (src < n_slots)
+    new[:, 0] = old.cumsum(1).gather(1, shift.clamp(max=n_slots - 1)[:, None]).squeeze(1)
+    hist[rows] = new
+
+
+def feature_edges(top: np.ndarray, n_slots: int, bpo: int) -> np.ndarray:
+    """``[F, B+1]`` reported edges for features with top global bins ``top`` (-1: dead, all 0)."""
+    top = np.asarray(top, dtype=np.int64)
+    g = top[:, None] - (n_slots - 1) + np.arange(1, n_slots + 1)[None, :]
+    edges = np.concatenate([np.zeros((len(top), 1), np.float32), edge_values(g, bpo)], axis=1)
+    edges[top < 0] = 0.0
+    return edges
+
+
+def quantiles_from_hist(counts: np.ndarray, edges: np.ndarray, probs: np.ndarray, max_act: np.ndarray | None = None) -> np.ndarray:
+    """``[F, Q]`` quantiles by linear interpolation inside the bin that holds each rank.
+
+    The top edge is capped at ``max_act`` when given (it is the true maximum); features with no
+    counts get 0.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64).copy()
+    probs = np.asarray(probs, dtype=np.float64)
+    n_feat, n_slots = counts.shape
+    if max_act is not None:
+        edges[:, -1] = np.minimum(edges[:, -1], np.asarray(max_act, dtype=np.float64))
+    total = counts.sum(1)
+    cum = counts.cumsum(1)
+    # a tiny floor makes p=0 land in the first non-empty slot instead of slot 0
+    target = np.maximum(probs[None, :] * total[:, None], 1e-9)  # [F, Q]
+    j = (cum[:, None, :] < target[:, :, None]).sum(-1).clip(0, n_slots - 1)  # slot holding the rank
+    rows = np.arange(n_feat)[:, None]
+    below = np.where(j > 0, cum[rows, np.maximum(j - 1, 0)], 0.0)
+    inside = counts[rows, j]
+    frac = np.divide(target - below, inside, out=np.zeros_like(target), where=inside > 0).clip(0.0, 1.0)
+    lo, hi = edges[rows, j], edges[rows, j + 1]
+    out = lo + frac * np.maximum(hi - lo, 0.0)
+    out[total == 0] = 0.0
+    return out
+
+
+def rebin_linear(counts: np.ndarray, edges: np.ndarray, n_bins: int, lo: float, hi: float) -> np.ndarray:
+    """Spread one feature's log-grid counts over ``n_bins`` equal bins on ``[lo, hi]``.
+
+    Why: circuit-tracer's viewer draws ``histogram`` as equal-width bins between ``act_min`` and
+    ``act_max``; counts are split in proportion to bin overlap (uniform density inside a bin).
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    if hi <= lo:
+        out = np.zeros(n_bins)
+        out[-1] = counts.sum()
+        return out
+    lin = np.linspace(lo, hi, n_bins + 1)
+    left = np.maximum(edges[:-1, None], lin[None, :-1])
+    right = np.minimum(edges[1:, None], lin[None, 1:])
+    width = np.maximum(edges[1:] - edges[:-1], 1e-30)[:, None]
+    share = np.clip(right - left, 0.0, None) / width  # [B, n_bins]
+    out = counts @ share
+    lost = counts.sum() - out.sum()  # mass outside [lo, hi] (rounding, or hi below the top edge)
+    if lost > 0:
+        out[-1] += lost
+    return out

@@ -1,0 +1,65 @@
+"""Write the feature tables and the run summary atomically (a killed job leaves no half file)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from torch import nn
+
+from r1interp.features.collect import layer_tables, run_pass, summary, vocab_for
+from r1interp.features.config import FeatureConfig
+from r1interp.features.corpus import Corpus
+from r1interp.features.tables import EXAMPLES_SCHEMA
+from r1interp.transcoders.io import SkipTranscoder
+from r1interp.utils import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def stats_path(out_dir: str | Path, layer: int) -> Path:
+    return Path(out_dir) / f"L{layer}.stats.parquet"
+
+
+def examples_path(out_dir: str | Path, layer: int) -> Path:
+    return Path(out_dir) / f"L{layer}.examples.parquet"
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def write_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> int:
+    """Stream record batches into one Parquet file; returns the row count."""
+    rows = 0
+    with atomic_path(path) as tmp:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+    return rows
+
+
+def collect_to_dir(model: nn.Module, tokenizer, transcoders: dict[int, SkipTranscoder], corpus: Corpus,
+                   cfg: FeatureConfig, out_dir: str | Path, progress: bool = True) -> dict[str, Any]:
+    """One pass, then ``L{layer}.stats.parquet``, ``L{layer}.examples.parquet`` and ``summary.json``."""
+    out_dir = Path(out_dir)
+    res = run_pass(model, transcoders, corpus, cfg, progress=progress)
+    vocab, vocab_limit = vocab_for(model, tokenizer, corpus)
+    stats = {}
+    for layer in sorted(res.layers):
+        table, examples = layer_tables(res, layer, model, corpus, cfg, vocab, vocab_limit)
+        n_rows = write_batches(examples, EXAMPLES_SCHEMA, examples_path(out_dir, layer))
+        write_table(table, stats_path(out_dir, layer))
+        stats[layer] = table
+        log.info("layer %d: %d features, %d example rows", layer, table.num_rows, n_rows)
+    info = summary(res, stats, cfg)
+    with atomic_path(out_dir / "summary.json") as tmp:
+        tmp.write_text(json.dumps(info, indent=2))
+    return info

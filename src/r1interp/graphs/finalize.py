@@ -1,0 +1,101 @@
+"""Gather one model's per-prompt graph builds into the viewer-ready directory and its tables.
+
+Output directory (``results/{model}/graphs/``), usable as is by ``circuit-tracer start-server
+--graph_file_dir``:
+
+- ``{graph_id}.json``: circuit-tracer graph JSON (``frontend/graph_models.Model``),
+  ``metadata.scan = ./data/features/{model}``, feature-node ``clerp`` from the label database
+  (``labels.sqlite`` read by ``r1interp.autointerp.load_labels``): the LLM label, else
+  ``"[auto] " + auto summary`` (the prefix marks it as no label), else ``""``.
+- ``graph-metadata.json``: ``{"graphs": [metadata, ...]}`` (the viewer's index), sorted by slug.
+- ``features/{model}/{cantor_id}.json``: one viewer file per feature that appears in a graph.
+- ``scores.parquet``: one row per graph — ``model, graph_id, prompt_id, category, phase, correct,
+  needs_reasoning, position, n_prompt_tokens, n_input_tokens, target_token_id, target_token,
+  top_logit_token_id, n_active_features, n_feature_nodes, n_error_nodes, n_token_nodes,
+  n_logit_nodes, n_edges, replacement_score, completeness_score, layers_with_features
+  (list<int>), n_layers_with_features, n_labeled_nodes, file, seconds, peak_rss_mb, peak_gpu_mb``.
+- ``index.parquet``: the id columns (``model, graph_id, prompt_id, category, phase, correct,
+  needs_reasoning``) plus ``file`` (graph JSON name in this dir), ``position`` and
+  ``n_input_tokens`` — what the motif stage iterates over.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from r1interp.graphs.build import read_manifest, write_json
+from r1interp.graphs.export import apply_clerps, feature_keys, validate_graph_json
+from r1interp.graphs.viewer import viewer_scan, write_feature_files
+from r1interp.utils import atomic_path
+
+log = logging.getLogger(__name__)
+
+METADATA = "graph-metadata.json"
+INDEX_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning", "file", "position",
+                 "n_input_tokens"]
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+def load_clerps(labels_db: str | Path | None) -> dict[tuple[int, int], str]:
+    """``(layer, feature) → clerp`` from the autointerp database; {} (with a warning) without one."""
+    if labels_db is None or not Path(labels_db).is_file():
+        log.warning("no label database (%s): feature nodes get empty clerps", labels_db)
+        return {}
+    from r1interp.autointerp import load_labels
+
+    return load_labels(labels_db, include_auto=True)
+
+
+def finalize(build_dirs: Sequence[str | Path], out_dir: str | Path, model_name: str, *, features_dir: str | Path | None = None,
+             labels_db: str | Path | None = None, tokenizer=None) -> pd.DataFrame:
+    """Write the viewer dir and tables (see module docstring); returns the scores table."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records, sources = [], []
+    for d in build_dirs:
+        for rec in read_manifest(d):
+            records.append(rec)
+            sources.append(Path(d) / rec["file"])
+    if not records:
+        raise ValueError(f"no graphs in the build dirs {list(map(str, build_dirs))}")
+    ids = [r["graph_id"] for r in records]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise ValueError(f"graph ids built more than once: {dupes}")
+    clerps = load_clerps(labels_db)
+    log.info("%d graphs from %d build dirs; %d labels", len(records), len(build_dirs), len(clerps))
+    scan = viewer_scan(model_name)
+    metadata, keys = [], set()
+    for rec, src in zip(records, sources):
+        if not src.is_file():
+            raise FileNotFoundError(f"graph file listed in {src.parent / 'manifest.json'} not found: {src}")
+        data = json.loads(src.read_text())
+        data["metadata"]["scan"] = scan
+        rec["n_labeled_nodes"] = apply_clerps(data, clerps)
+        validate_graph_json(data)
+        write_json(data, out_dir / rec["file"])
+        metadata.append(data["metadata"])
+        keys |= feature_keys(data)
+    write_json({"graphs": sorted(metadata, key=lambda m: m["slug"])}, out_dir / METADATA, indent=2)
+
+    if features_dir is not None:
+        n = write_feature_files(keys, features_dir, out_dir / "features" / model_name, model_name, tokenizer)
+        log.info("%d feature files for %d graph features", n, len(keys))
+    else:
+        log.warning("no --features-dir: the viewer will show graphs without feature examples")
+
+    scores = pd.DataFrame(records)
+    scores.insert(0, "model", model_name)
+    scores["n_layers_with_features"] = scores["layers_with_features"].map(len)
+    write_parquet(scores, out_dir / "scores.parquet")
+    write_parquet(scores[INDEX_COLUMNS], out_dir / "index.parquet")
+    return scores

@@ -1,0 +1,98 @@
+"""Layer-by-layer residual patching of one validated pair, and the normalised logit difference.
+
+LD = logit(clean answer token) − logit(corrupted answer token) at the decision position.
+normalised = (LD_patched − LD_corrupt) / (LD_clean − LD_corrupt): 0 = patching did nothing,
+1 = patching restored the clean behaviour. The denominator is > 0 for every validated pair
+(the clean token is the clean argmax and the corrupted token the corrupted argmax).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from r1interp.patching.edits import map_position
+from r1interp.patching.pairs import Pair
+from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs, residual_cache
+
+POSITION_SETS = ("reasoning_end", "answer", "all")
+
+
+def normalised_logit_diff(ld_patched, ld_clean: float, ld_corrupt: float):
+    """(LD_patched − LD_corrupt) / (LD_clean − LD_corrupt); NaN when the denominator is 0."""
+    denom = ld_clean - ld_corrupt
+    if denom == 0:
+        return np.full_like(np.asarray(ld_patched, dtype=np.float64), np.nan)
+    return (np.asarray(ld_patched, dtype=np.float64) - ld_corrupt) / denom
+
+
+def clean_positions(pair: Pair, position_set: str, n_reasoning: int) -> list[int]:
+    """Clean-coordinate positions of a named set (see POSITION_SETS)."""
+    last = pair.decision_pos
+    if position_set == "reasoning_end":
+        return list(range(max(0, pair.think_end - n_reasoning + 1), pair.think_end + 1))
+    if position_set == "answer":
+        return list(range(pair.think_end + 1, last + 1))
+    if position_set == "all":
+        return list(range(last + 1))
+    raise ValueError(f"unknown position set {position_set!r}; allowed: {list(POSITION_SETS)}")
+
+
+def aligned_positions(pair: Pair, positions: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(corrupted positions, clean positions) for the clean positions that have a counterpart."""
+    tgt, src = [], []
+    for p in positions:
+        q = map_position(p, pair.edit_lo, pair.edit_hi, pair.delta)
+        if q is not None:
+            tgt.append(q)
+            src.append(p)
+    return tuple(tgt), tuple(src)
+
+
+@dataclass
+class PairEffects:
+    ld_clean: float
+    ld_corrupt: float
+    rows: list[dict]  # one per (layer, position_set)
+
+
+def pair_effects(
+    model: nn.Module,
+    pair: Pair,
+    layers: list[int],
+    position_sets: list[str],
+    n_reasoning: int = 4,
+    batch_size: int = 16,
+) -> PairEffects:
+    """Patch the clean residual into the corrupted run one layer at a time, per position set."""
+    a, b = pair.clean_token, pair.corrupt_token
+    ld_clean = _ld(logits_at(model, pair.clean_ids, [pair.decision_pos])[0], a, b)
+    read = pair.decision_pos + pair.delta
+    ld_corrupt = _ld(logits_at(model, pair.corrupt_ids, [read])[0], a, b)
+    cache = residual_cache(model, pair.clean_ids, layers)
+    jobs, meta = [], []
+    for name in position_sets:
+        tgt, src = aligned_positions(pair, clean_positions(pair, name, n_reasoning))
+        for layer in layers:
+            jobs.append(PatchJob(layer, tgt, src))
+            meta.append((layer, name, len(tgt)))
+    lds = patched_logit_diffs(model, pair.corrupt_ids, cache, layers, jobs, read, a, b, batch_size).cpu().numpy()
+    norm = normalised_logit_diff(lds, ld_clean, ld_corrupt)
+    rows = [
+        {
+            "pair_id": pair.pair_id,
+            "layer": layer,
+            "position_set": name,
+            "norm_logit_diff": float(norm[i]) if n_pos else float("nan"),
+            "logit_diff": float(lds[i]),
+            "n_positions": n_pos,
+        }
+        for i, (layer, name, n_pos) in enumerate(meta)
+    ]
+    return PairEffects(ld_clean, ld_corrupt, rows)
+
+
+def _ld(logits, a: int, b: int) -> float:
+    return float(logits[a] - logits[b])

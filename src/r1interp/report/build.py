@@ -1,0 +1,254 @@
+"""Assemble the HTML report from every stage's outputs under ``results/``.
+
+Why discovery by path conventions (docs/architecture.md) instead of a hand-written list per
+figure: stages add figures over time; each PNG that a stage writes appears in its section with
+the caption registered for its file name, and a figure without a caption fails the build, so no
+picture reaches a reader unexplained.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from r1interp.report.html import Section, esc, figure, page, table  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+# (regex on the path relative to results/, caption). The first match wins.
+CAPTIONS: list[tuple[str, str]] = [
+    (r"sweep/pareto\.png", "Pilot-layer sweep: faithfulness (CE increase, lower is better) against sparsity (k) for each "
+     "dictionary size; Pareto-optimal points are connected, the selected configuration is marked."),
+    (r"report/faithfulness\.png", "Per-layer CE-loss increase (nats) when one layer's MLP is replaced by its transcoder, "
+     "per model; dashed lines mark the 0.1 target and the 0.05 ideal."),
+    (r"report/dead\.png", "Dead latents (% of the dictionary never active on held-out tokens) per layer; the dashed line is "
+     "the 10% target."),
+    (r"report/graph_scores\.png", "Attribution-graph replacement and completeness scores per graph (circuit-tracer), by "
+     "model and phase."),
+    (r"report/labels\.png", "Feature label status per model: LLM labels (Claude) or automatic non-LLM summaries when no "
+     "API key was given."),
+    (r".*/heads/profile\.png", "Reasoning-focus heads: mean attention from answer tokens to <think> tokens per layer "
+     "(max and mean over heads), averaged over generated traces."),
+    (r".*/patching/heatmap\.png", "Activation patching: normalised logit difference recovered when the clean residual "
+     "stream is patched into the corrupted run, per layer and position set (1 = full recovery)."),
+    (r".*residual_diff\.png", "Model diff: mean L2 norm of the residual-stream difference between the reasoning model and "
+     "its base on the same tokens, per layer."),
+    (r".*dictionary.*\.png", "Transcoder dictionaries compared: fraction of each model's features with a decoder-cosine "
+     "match in the other model's dictionary, per layer."),
+    (r".*heatmap.*z.*\.png|.*z_heatmap.*\.png", "Motif Z-scores (real count vs null-model ensemble) per graph and motif."),
+    (r".*sp_heatmap.*\.png|.*heatmap.*sp.*\.png", "Motif significance profiles (SP = Z/||Z||) per graph and motif."),
+    (r".*sp_profile.*\.png|.*profiles?\.png", "Mean motif significance profile per group, with the spread over graphs."),
+    (r".*similarity.*\.png|.*dendrogram.*\.png", "Cosine similarity of significance profiles between task categories "
+     "and models, with average-linkage clustering."),
+    (r".*cascade.*\.png|.*ffl.*\.png", "Strongest feed-forward-loop instances drawn in a layer × position layout "
+     "(source → mediator → target)."),
+    (r".*\.png", ""),  # any other figure must register a caption: an empty caption fails the build
+]
+
+
+class ReportError(ValueError):
+    """A report input is missing or a figure has no caption."""
+
+
+def caption_for(rel_path: str) -> str:
+    for pattern, caption in CAPTIONS:
+        if re.fullmatch(pattern, rel_path):
+            if not caption:
+                raise ReportError(f"figure {rel_path} has no caption: register one in r1interp.report.build.CAPTIONS")
+            return caption
+    raise ReportError(f"figure {rel_path} has no caption")
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    results: Path
+    models: list[str]
+    pairs: list[dict]
+
+
+def _fig_id(rel: str) -> str:
+    return "fig-" + re.sub(r"[^A-Za-z0-9]+", "-", rel).strip("-").lower()
+
+
+def _figures(results: Path, patterns: list[str]) -> list[str]:
+    seen: list[str] = []
+    for pattern in patterns:
+        for path in sorted(results.glob(pattern)):
+            rel = path.relative_to(results).as_posix()
+            if rel not in seen:
+                seen.append(rel)
+    return [figure(results / rel, caption_for(rel), _fig_id(rel)) for rel in seen]
+
+
+def _read_parquet(path: Path) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if path.is_file() else None
+
+
+def _save(fig, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def faithfulness_figures(inp: ReportInputs, out_dir: Path) -> None:
+    frames = []
+    for m in inp.models:
+        df = _read_parquet(inp.results / m / "eval" / "layers.parquet")
+        if df is not None:
+            frames.append(df.assign(model=m))
+    if not frames:
+        return
+    df = pd.concat(frames)
+    ce_col = next(c for c in ("ce_increase", "ce_delta", "delta_ce") if c in df.columns)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for m, g in df.groupby("model"):
+        ax.plot(g["layer"], g[ce_col], marker="o", label=m)
+    ax.axhline(0.1, ls="--", c="grey", lw=1)
+    ax.axhline(0.05, ls=":", c="grey", lw=1)
+    ax.set_xlabel("layer"), ax.set_ylabel("CE increase (nats)"), ax.legend()
+    _save(fig, out_dir / "faithfulness.png")
+    dead_col = next((c for c in ("dead_pct", "dead_fraction", "dead") if c in df.columns), None)
+    if dead_col:
+        fig, ax = plt.subplots(figsize=(7, 3.2))
+        scale = 100 if df[dead_col].max() <= 1 and dead_col != "dead_pct" else 1
+        for m, g in df.groupby("model"):
+            ax.plot(g["layer"], g[dead_col] * scale, marker="s", label=m)
+        ax.axhline(10, ls="--", c="grey", lw=1)
+        ax.set_xlabel("layer"), ax.set_ylabel("dead latents (%)"), ax.legend()
+        _save(fig, out_dir / "dead.png")
+
+
+def graph_figures(inp: ReportInputs, out_dir: Path) -> None:
+    frames = [df.assign(model=m) for m in inp.models if (df := _read_parquet(inp.results / m / "graphs" / "scores.parquet")) is not None]
+    if not frames:
+        return
+    df = pd.concat(frames).reset_index(drop=True)
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+    for ax, col in zip(axes, ("replacement_score", "completeness_score")):
+        for i, (key, g) in enumerate(df.groupby(["model", "phase"])):
+            ax.scatter([i] * len(g), g[col], alpha=0.7, label=" / ".join(key))
+        ax.set_title(col.replace("_", " ")), ax.set_xticks([])
+    axes[0].set_ylabel("score"), axes[1].legend(fontsize=7, loc="lower right")
+    _save(fig, out_dir / "graph_scores.png")
+
+
+def label_figure(inp: ReportInputs, out_dir: Path) -> pd.DataFrame | None:
+    rows = []
+    for m in inp.models:
+        for path in sorted((inp.results / m / "labels").glob("L*.json")):
+            for rec in json.loads(path.read_text()):
+                rows.append({"model": m, "layer": rec.get("layer"), "status": rec.get("status"), "label": rec.get("label"),
+                             "label_source": rec.get("label_source"), "feature": rec.get("feature_idx"),
+                             "summary": rec.get("auto_summary") or ""})
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    counts = df.groupby(["model", "status"]).size().unstack(fill_value=0)
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    counts.plot.barh(stacked=True, ax=ax)
+    ax.set_xlabel("features")
+    _save(fig, out_dir / "labels.png")
+    return df
+
+
+def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp report") -> str:
+    r = inp.results
+    own = r / "report"
+    faithfulness_figures(inp, own)
+    graph_figures(inp, own)
+    labels = label_figure(inp, own)
+    sections: list[Section] = []
+
+    s = Section("models", "Models", "The models analysed in this run and how their toy versions trained.")
+    rows = []
+    for m in inp.models:
+        summary = r / "toy" / "models" / m / "training_summary.json"
+        info = json.loads(summary.read_text()) if summary.is_file() else {}
+        rows.append({"model": m, **{k: round(v, 4) for k, v in info.items()}})
+    s.parts.append(table(pd.DataFrame(rows)))
+    sections.append(s)
+
+    s = Section("sweep", "Transcoder sweep", "Pilot layers, dictionary size × k grid, Pareto selection.")
+    s.parts += _figures(r, ["sweep/*.png"])
+    if (r / "sweep" / "selected.yaml").is_file():
+        s.parts.append(f"<p>Selected configuration:</p><pre>{esc((r / 'sweep' / 'selected.yaml').read_text())}</pre>")
+    if (df := _read_parquet(r / "sweep" / "results.parquet")) is not None:
+        s.parts.append(table(df, "Sweep results"))
+    sections.append(s)
+
+    s = Section("faithfulness", "Faithfulness", "Per-layer replacement and all layers replaced at once, on held-out tokens.")
+    s.parts += _figures(r, ["report/faithfulness.png", "report/dead.png"])
+    for m in inp.models:
+        if (df := _read_parquet(r / m / "eval" / "layers.parquet")) is not None:
+            s.parts.append(table(df, f"{m}: per-layer metrics"))
+        full = r / m / "eval" / "full.json"
+        if full.is_file():
+            data = json.loads(full.read_text())
+            flat = {k: v for k, v in data.items() if isinstance(v, (int, float, str, bool))}
+            s.parts.append(table(pd.DataFrame([flat]), f"{m}: all layers replaced at once"))
+    sections.append(s)
+
+    s = Section("features", "Features and labels", "Activation statistics and labels (Claude autointerp, or automatic summaries).")
+    s.parts += _figures(r, ["report/labels.png"])
+    for m in inp.models:
+        summ = r / m / "features" / "summary.json"
+        if summ.is_file():
+            data = json.loads(summ.read_text())
+            per_layer = data.get("layers") or data.get("per_layer")
+            if isinstance(per_layer, dict):
+                per_layer = [{"layer": k, **v} for k, v in per_layer.items()]
+            if isinstance(per_layer, list):
+                s.parts.append(table(pd.DataFrame(per_layer), f"{m}: per-layer feature statistics"))
+    if labels is not None:
+        examples = labels.sort_values(["model", "layer", "feature"]).groupby("model").head(8)
+        s.parts.append(table(examples[["model", "layer", "feature", "status", "label_source", "label", "summary"]], "Example labels"))
+    sections.append(s)
+
+    s = Section("graphs", "Attribution graphs", "circuit-tracer graphs per prompt and phase; open them with "
+                "`circuit-tracer start-server --graph_file_dir results/<model>/graphs`.")
+    s.parts += _figures(r, ["report/graph_scores.png"])
+    for m in inp.models:
+        if (df := _read_parquet(r / m / "graphs" / "scores.parquet")) is not None:
+            cols = [c for c in ("graph_id", "phase", "correct", "n_feature_nodes", "n_error_nodes", "n_edges",
+                                "replacement_score", "completeness_score", "n_layers_with_features") if c in df.columns]
+            s.parts.append(table(df[cols], f"{m}: graph scores"))
+    sections.append(s)
+
+    s = Section("motifs", "Network motifs", "Triad census against null models, signed feed-forward loops, and the comparisons.")
+    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + ["compare/*.png", "compare/**/*.png"])
+    for path in sorted((r / "compare").glob("*.parquet")):
+        s.parts.append(table(pd.read_parquet(path), f"compare/{path.name}", max_rows=15))
+    sections = [x for x in sections]
+    sections.append(s)
+
+    s = Section("heads", "Reasoning-focus heads", "Attention from answer tokens to the reasoning trace, per head.")
+    s.parts += _figures(r, [f"{m}/heads/*.png" for m in inp.models])
+    for m in inp.models:
+        if (df := _read_parquet(r / m / "heads" / "heads.parquet")) is not None:
+            s.parts.append(table(df.sort_values(df.columns[2] if "score" not in df else "score", ascending=False), f"{m}: top heads", max_rows=10))
+    sections.append(s)
+
+    s = Section("patching", "Activation patching", "Clean → corrupted residual-stream patching per layer.")
+    s.parts += _figures(r, [f"{m}/patching/*.png" for m in inp.models])
+    sections.append(s)
+
+    s = Section("modeldiff", "Model diff", "Reasoning model vs its base, layer by layer.")
+    s.parts += _figures(r, ["compare/modeldiff/**/*.png"])
+    sections.append(s)
+
+    html = page(title, f"models: {', '.join(inp.models)}", sections)
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_html.with_name(out_html.name + ".tmp")
+    tmp.write_text(html)
+    tmp.replace(out_html)
+    return html

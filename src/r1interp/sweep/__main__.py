@@ -1,0 +1,106 @@
+"""CLI of the sweep stage (called by ``rules/sweep.smk``).
+
+    python -m r1interp.sweep point  --model-dir D --train-shard P --eval-shard Q --layers auto \
+        --expansion-factor 8 --k 16 --lr none --skip-connection true [--train-tokens N ...] \
+        --out results/sweep/points/e8_k16_lrauto_skip1.json --work-dir results/sweep/work/e8_k16_lrauto_skip1
+    python -m r1interp.sweep select --points results/sweep/points/*.json --sweep-model M \
+        --out-parquet results/sweep/results.parquet --out-png results/sweep/pareto.png \
+        --out-yaml results/sweep/selected.yaml [--rule min_ce --ce-target 0.1 --dead-target 10 --ce-tolerance 0.005]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import shutil
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from r1interp.transcoders.settings import add_settings_args, settings_from_args
+
+log = logging.getLogger("r1interp.sweep")
+
+
+def cmd_point(args) -> None:
+    import torch
+
+    from r1interp.evaluate.batches import load_eval_docs
+    from r1interp.models import load_model, model_shape
+    from r1interp.sweep.grid import pilot_layers, point_id
+    from r1interp.sweep.run import run_point, save_point
+    from r1interp.transcoders.dataset import packed_dataset
+    from r1interp.transcoders.groups import parse_layers
+
+    for path, what in ((args.train_shard, "train shard"), (args.eval_shard, "eval shard")):
+        if not path.is_file():
+            raise SystemExit(f"error: {what} not found: {path}")
+    settings = settings_from_args(args)
+    n_layers = model_shape(args.model_dir).n_layers
+    try:
+        layers = pilot_layers(n_layers, "auto" if args.layers == "auto" else parse_layers(args.layers))
+    except ValueError as e:
+        raise SystemExit(f"error: --layers {args.layers!r}: {e}") from e
+    point = {k: getattr(settings, k) for k in ("expansion_factor", "k", "lr", "skip_connection")}
+    pid = point_id(point)
+    log.info("sweep point %s on layers %s", pid, layers)
+    torch.manual_seed(settings.seed)
+    dataset = packed_dataset(args.train_shard, settings.seq_len, settings.n_rows, settings.seed)
+    docs = load_eval_docs(args.eval_shard, args.eval_tokens, args.eval_max_len)
+    model, _tok = load_model(args.model_dir, args.device, args.dtype)
+    with contextlib.redirect_stdout(sys.stderr):
+        record = run_point(model, pid, point, layers, dataset, docs, settings, args.work_dir, args.eval_batch_size)
+    record["settings"] = asdict(settings)
+    save_point(record, args.out)
+    if not args.keep_weights:
+        shutil.rmtree(args.work_dir, ignore_errors=True)
+
+
+def cmd_select(args) -> None:
+    from r1interp.sweep.pareto import SelectionRule
+    from r1interp.sweep.run import aggregate
+
+    rule = SelectionRule(args.rule, args.ce_target, args.dead_target, args.ce_tolerance)
+    aggregate(args.points, rule, args.out_parquet, args.out_png, args.out_yaml, args.sweep_model)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m r1interp.sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("point", help="train + evaluate one grid point on the pilot layers")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--train-shard", required=True, type=Path)
+    p.add_argument("--eval-shard", required=True, type=Path)
+    p.add_argument("--layers", default="auto", help="'auto' (2/14/26-of-28 spread) or e.g. 1,3,5")
+    p.add_argument("--eval-tokens", type=int, default=20_000)
+    p.add_argument("--eval-max-len", type=int, default=None)
+    p.add_argument("--eval-batch-size", type=int, default=16)
+    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--work-dir", required=True, type=Path, help="transcoders + checkpoint of this point (resumable)")
+    p.add_argument("--keep-weights", action="store_true", help="keep the point's transcoders in --work-dir")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
+    add_settings_args(p)
+    p.set_defaults(func=cmd_point)
+
+    p = sub.add_parser("select", help="results table, Pareto plot and selected.yaml")
+    p.add_argument("--points", nargs="+", required=True, type=Path)
+    p.add_argument("--sweep-model", required=True)
+    p.add_argument("--out-parquet", required=True, type=Path)
+    p.add_argument("--out-png", required=True, type=Path)
+    p.add_argument("--out-yaml", required=True, type=Path)
+    p.add_argument("--rule", default="min_ce", choices=["min_ce", "sparsest_under_ce"])
+    p.add_argument("--ce-target", type=float, default=0.1)
+    p.add_argument("--dead-target", type=float, default=10.0, help="percent")
+    p.add_argument("--ce-tolerance", type=float, default=0.005)
+    p.set_defaults(func=cmd_select)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

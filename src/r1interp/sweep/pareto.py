@@ -1,0 +1,85 @@
+"""Faithfulness-vs-sparsity Pareto frontier and the documented selection rules.
+
+Each grid point is summarised over the pilot layers by its mean CE increase (faithfulness, lower
+is better) and mean L0 (sparsity, lower is better). A point is on the frontier when no other
+point is at least as good on both and strictly better on one.
+
+Selection rules (``sweep.selection.rule``):
+- ``min_ce``: among frontier points whose mean dead-latent % is under ``dead_target``, take the
+  lowest mean CE increase; points within ``ce_tolerance`` nats of it are ties, broken by smaller
+  L0, then smaller dictionary (``num_latents``).
+- ``sparsest_under_ce``: among frontier points under ``dead_target`` with mean CE increase below
+  ``ce_target``, take the smallest L0, ties broken by smaller dictionary, then lower CE.
+If no frontier point meets the constraints, the rule falls back to the whole frontier (``min_ce``)
+and the selection records ``fallback: true``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+RULES = ("min_ce", "sparsest_under_ce")
+
+
+@dataclass(frozen=True)
+class SelectionRule:
+    rule: str = "min_ce"
+    ce_target: float = 0.1
+    dead_target: float = 10.0  # percent
+    ce_tolerance: float = 0.005
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown selection rule {self.rule!r}; allowed: {RULES}")
+
+
+def summarise_points(results: pd.DataFrame) -> pd.DataFrame:
+    """Per-point means over pilot layers (``results`` has one row per point × layer)."""
+    keys = ["point", "expansion_factor", "k", "lr", "skip_connection", "num_latents"]
+    agg = results.groupby("point", sort=True).agg(
+        ce_increase=("ce_increase", "mean"),
+        ce_increase_max=("ce_increase", "max"),
+        kl=("kl", "mean"),
+        fvu=("fvu", "mean"),
+        l0=("l0", "mean"),
+        dead_pct=("dead_pct", "mean"),
+        train_seconds=("train_seconds", "first"),
+    )
+    meta = results.drop_duplicates("point").set_index("point")[keys[1:]]
+    return meta.join(agg).reset_index()
+
+
+def pareto_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """True where (x_i, y_i) is not dominated (both minimised)."""
+    n = len(x)
+    mask = np.ones(n, dtype=bool)
+    for i in range(n):
+        dominated = (x <= x[i]) & (y <= y[i]) & ((x < x[i]) | (y < y[i]))
+        mask[i] = not dominated.any()
+    return mask
+
+
+def select(points: pd.DataFrame, rule: SelectionRule) -> tuple[pd.Series, bool]:
+    """Return (selected row, fallback_used)."""
+    if points.empty:
+        raise ValueError("no sweep points to select from")
+    front = points[points["pareto"]]
+    ok = front[front["dead_pct"] < rule.dead_target]
+    if rule.rule == "sparsest_under_ce":
+        ok = ok[ok["ce_increase"] < rule.ce_target]
+        if not ok.empty:
+            best = ok.sort_values(["l0", "num_latents", "ce_increase"], kind="stable").iloc[0]
+            return best, False
+        return _min_ce(front, rule.ce_tolerance), True
+    if ok.empty:
+        return _min_ce(front, rule.ce_tolerance), True
+    return _min_ce(ok, rule.ce_tolerance), False
+
+
+def _min_ce(df: pd.DataFrame, tol: float) -> pd.Series:
+    best = df["ce_increase"].min()
+    ties = df[df["ce_increase"] <= best + tol]
+    return ties.sort_values(["l0", "num_latents", "ce_increase"], kind="stable").iloc[0]

@@ -1,0 +1,37 @@
+"""Pareto plot: mean L0 (sparsity) vs mean CE increase (faithfulness), one marker per grid point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from r1interp.transcoders.atomic import temp_path
+
+
+def pareto_png(points: pd.DataFrame, selected_point: str, out: str | Path, ce_target: float, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
+    for ef, grp in points.groupby("expansion_factor"):
+        ax.scatter(grp["l0"], grp["ce_increase"], s=20 + 6 * grp["dead_pct"].clip(0, 50), label=f"expansion {ef}", alpha=0.8)
+    front = points[points["pareto"]].sort_values("l0")
+    ax.plot(front["l0"], front["ce_increase"], "k--", lw=1, label="Pareto frontier")
+    sel = points[points["point"] == selected_point]
+    ax.scatter(sel["l0"], sel["ce_increase"], s=220, facecolors="none", edgecolors="red", lw=2, label=f"selected: {selected_point}")
+    ax.axhline(ce_target, color="grey", lw=0.8, ls=":", label=f"target {ce_target} nats")
+    for _, r in points.iterrows():
+        ax.annotate(r["point"].split("_lr")[0], (r["l0"], r["ce_increase"]), fontsize=6, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("mean L0 (active latents per token)")
+    ax.set_ylabel("mean CE increase over pilot layers (nats)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out = Path(out)
+    tmp = temp_path(out)
+    fig.savefig(tmp, format="png")
+    plt.close(fig)
+    tmp.replace(out)

@@ -1,0 +1,157 @@
+"""CLI of the transcoders stage (called by ``rules/train.smk``).
+
+    python -m r1interp.transcoders train  --model-dir D --train-shard P --layers 0,1,2 \
+        --out-dir results/M/transcoders/groups/G0 --checkpoint-dir results/M/transcoders/.checkpoints/G0 \
+        --selected results/sweep/selected.yaml [--train-tokens N --batch-size B ...]
+    python -m r1interp.transcoders link   --group-dir results/M/transcoders/groups/G0 --layer 1 \
+        --out-dir results/M/transcoders/L1
+    python -m r1interp.transcoders export --model-dir D --transcoders-root results/M/transcoders \
+        --out-dir results/M/transcoders/circuit_tracer --scan r1interp/M
+    python -m r1interp.transcoders card   --model-name M --base-model ID --model-dir D \
+        --group-dir G0 G1 --layers-parquet P --full F --selected S --out README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from r1interp.transcoders.settings import add_settings_args, read_selected, settings_from_args
+
+log = logging.getLogger("r1interp.transcoders")
+
+
+def _require_file(path: Path, what: str) -> None:
+    if not Path(path).is_file():
+        raise SystemExit(f"error: {what} not found: {path}")
+
+
+def cmd_train(args) -> None:
+    import torch
+
+    from r1interp.models import load_model, model_shape
+    from r1interp.transcoders.dataset import packed_dataset
+    from r1interp.transcoders.groups import parse_layers
+    from r1interp.transcoders.train import train_group
+
+    _require_file(args.train_shard, "train shard")
+    settings = settings_from_args(args)
+    if args.selected is not None:
+        settings = settings.with_selected(read_selected(args.selected))
+    layers = parse_layers(args.layers)
+    n_layers = model_shape(args.model_dir).n_layers
+    bad = [layer for layer in layers if not 0 <= layer < n_layers]
+    if bad:
+        raise SystemExit(f"error: --layers {bad} outside 0..{n_layers - 1} of {args.model_dir}")
+    log.info("training layers %s with %s", layers, settings)
+    torch.manual_seed(settings.seed)
+    dataset = packed_dataset(args.train_shard, settings.seq_len, settings.n_rows, settings.seed)
+    model, _tok = load_model(args.model_dir, args.device, args.dtype)
+    # sparsify prints progress to stdout; keep stdout clean for Snakemake and send it to the log
+    with contextlib.redirect_stdout(sys.stderr):
+        manifest = train_group(
+            model, layers, dataset, settings, args.out_dir, args.checkpoint_dir,
+            data_id=f"{Path(args.train_shard).resolve()}:{Path(args.train_shard).stat().st_size}",
+        )
+    log.info("trained %d layers on %d tokens in %.1f s", len(layers), manifest["tokens"], manifest["seconds"])
+
+
+def cmd_link(args) -> None:
+    from r1interp.transcoders.io import load_transcoder
+    from r1interp.transcoders.train import export_layer_files, layer_dir_name
+
+    src = args.group_dir / layer_dir_name(args.layer)
+    load_transcoder(src)  # fails naming the file if the group's output is broken
+    export_layer_files(src, args.out_dir)
+
+
+def cmd_export(args) -> None:
+    import torch
+
+    from r1interp.models import model_shape
+    from r1interp.transcoders.export import export_circuit_tracer
+
+    n_layers = model_shape(args.model_dir).n_layers
+    dirs = {layer: args.transcoders_root / f"L{layer}" for layer in range(n_layers)}
+    dtype = None if args.dtype == "keep" else getattr(torch, args.dtype)
+    cfg = export_circuit_tracer(dirs, args.out_dir, args.scan, dtype)
+    log.info("exported %d layers (k=%d) to %s", len(cfg["transcoders"]), cfg["k"], args.out_dir)
+
+
+def cmd_card(args) -> None:
+    import pandas as pd
+    import yaml
+
+    from r1interp.models import model_shape
+    from r1interp.transcoders.atomic import write_text
+    from r1interp.transcoders.card import model_card
+    from r1interp.transcoders.train import MANIFEST_FILE
+
+    for path, what in ((args.layers_parquet, "per-layer eval table"), (args.full, "full-replacement result"), (args.selected, "sweep selection")):
+        _require_file(path, what)
+    manifests = []
+    for g in args.group_dir:
+        _require_file(g / MANIFEST_FILE, "training manifest")
+        manifests.append(json.loads((g / MANIFEST_FILE).read_text()))
+    selection = yaml.safe_load(Path(args.selected).read_text())
+    text = model_card(
+        args.model_name, args.base_model, args.license, pd.read_parquet(args.layers_parquet),
+        json.loads(Path(args.full).read_text()), manifests,
+        {"point": selection.get("point"), "rule": selection.get("rule")}, model_shape(args.model_dir).d_model,
+    )
+    write_text(args.out, text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m r1interp.transcoders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train one group of layers (resumes from its checkpoint)")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--train-shard", required=True, type=Path)
+    p.add_argument("--layers", required=True, help="e.g. 0,1,2 or 0-2")
+    p.add_argument("--out-dir", required=True, type=Path)
+    p.add_argument("--checkpoint-dir", required=True, type=Path)
+    p.add_argument("--selected", type=Path, default=None, help="sweep selected.yaml (overrides expansion_factor, k, lr, skip)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
+    add_settings_args(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("link", help="place one layer of a trained group at its per-layer path")
+    p.add_argument("--group-dir", required=True, type=Path)
+    p.add_argument("--layer", required=True, type=int)
+    p.add_argument("--out-dir", required=True, type=Path)
+    p.set_defaults(func=cmd_link)
+
+    p = sub.add_parser("export", help="circuit-tracer-ready export of all layers")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--transcoders-root", required=True, type=Path)
+    p.add_argument("--out-dir", required=True, type=Path)
+    p.add_argument("--scan", required=True)
+    p.add_argument("--dtype", default="keep", choices=["keep", "float32", "bfloat16", "float16"])
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("card", help="Hugging Face model card README.md")
+    p.add_argument("--model-name", required=True)
+    p.add_argument("--base-model", required=True)
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--license", default="mit")
+    p.add_argument("--group-dir", nargs="+", required=True, type=Path)
+    p.add_argument("--layers-parquet", required=True, type=Path)
+    p.add_argument("--full", required=True, type=Path)
+    p.add_argument("--selected", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    p.set_defaults(func=cmd_card)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""circuit-tracer-ready export of a model's per-layer transcoders.
+
+Layout (``results/{model}/transcoders/circuit_tracer/``)::
+
+    layer_{i}.safetensors   W_enc [n_latents, d], b_enc, W_dec [n_latents, d], b_dec [d], W_skip [d, d]
+    config.yaml             model_kind: transcoder_set, scan, feature_input_hook: mlp.hook_in,
+                            feature_output_hook: mlp.hook_out, transcoders: [layer files, relative],
+                            activation: relu_topk, k
+
+Why the extra ``activation``/``k`` keys: circuit-tracer's ``load_relu_transcoder`` gives ReLU,
+and its ``TopK`` skips the ReLU; sparsify's forward is relu → topk(k). :func:`load_transcoder_set`
+builds the ``TranscoderSet`` with :class:`ReluTopK` so the forward matches sparsify's exactly.
+Hooks are ``mlp.hook_in``/``mlp.hook_out`` (post-norm MLP input/output); ``hook_mlp_in`` would be
+the pre-norm residual.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import yaml
+from safetensors.torch import save_file
+from torch import Tensor, nn
+
+from r1interp.transcoders.atomic import temp_path, write_text
+from r1interp.transcoders.io import SkipTranscoder, load_transcoder
+
+FEATURE_INPUT_HOOK = "mlp.hook_in"
+FEATURE_OUTPUT_HOOK = "mlp.hook_out"
+CONFIG_FILE = "config.yaml"
+
+
+class ReluTopK(nn.Module):
+    """relu then keep the k largest per token — sparsify's TopK activation."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = int(k)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = torch.relu(x)
+        vals, idx = x.topk(min(self.k, x.shape[-1]), dim=-1, sorted=False)
+        return torch.zeros_like(x).scatter_(-1, idx, vals)
+
+
+def circuit_tracer_tensors(tc: SkipTranscoder, dtype: torch.dtype | None = None) -> dict[str, Tensor]:
+    """sparsify names → circuit-tracer names (``encoder.weight→W_enc``, ``encoder.bias→b_enc``)."""
+    out = {"W_enc": tc.W_enc, "b_enc": tc.b_enc, "W_dec": tc.W_dec, "b_dec": tc.b_dec}
+    if tc.W_skip is not None:
+        out["W_skip"] = tc.W_skip
+    return {k: v.detach().to("cpu", dtype or v.dtype).contiguous() for k, v in out.items()}
+
+
+def export_circuit_tracer(layer_dirs: dict[int, str | Path], out_dir: str | Path, scan: str, dtype: torch.dtype | None = None) -> dict:
+    """Write one ``layer_{i}.safetensors`` per layer plus ``config.yaml``; layers must be 0..n-1."""
+    out_dir = Path(out_dir)
+    layers = sorted(layer_dirs)
+    if layers != list(range(len(layers))):
+        raise ValueError(f"circuit-tracer needs a transcoder for every layer 0..n-1, got {layers}")
+    ks = set()
+    files = []
+    for layer in layers:
+        tc = load_transcoder(layer_dirs[layer])
+        ks.add(tc.k)
+        name = f"layer_{layer}.safetensors"
+        tmp = temp_path(out_dir / name)
+        save_file(circuit_tracer_tensors(tc, dtype), str(tmp))
+        tmp.replace(out_dir / name)
+        files.append(name)
+    if len(ks) != 1:
+        raise ValueError(f"transcoders disagree on k: {sorted(ks)}")
+    config = {
+        "model_kind": "transcoder_set",
+        "scan": scan,
+        "feature_input_hook": FEATURE_INPUT_HOOK,
+        "feature_output_hook": FEATURE_OUTPUT_HOOK,
+        "transcoders": files,
+        "activation": "relu_topk",
+        "k": ks.pop(),
+    }
+    write_text(out_dir / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+    return config
+
+
+def load_transcoder_set(export_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+    """circuit-tracer ``TranscoderSet`` from an export dir, with the exact relu→topk activation."""
+    from circuit_tracer.transcoder.single_layer_transcoder import TranscoderSet, load_relu_transcoder
+
+    export_dir = Path(export_dir)
+    cfg_path = export_dir / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"circuit-tracer export config not found: {cfg_path}")
+    cfg = yaml.safe_load(cfg_path.read_text())
+    if cfg.get("activation") != "relu_topk" or "k" not in cfg:
+        raise ValueError(f"{cfg_path}: expected activation relu_topk with k")
+    tcs = {}
+    for layer, name in enumerate(cfg["transcoders"]):
+        path = export_dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{cfg_path} lists {name}, not found: {path}")
+        t = load_relu_transcoder(str(path), layer, device=torch.device(device), dtype=dtype, lazy_encoder=False, lazy_decoder=False)
+        t.activation_function = ReluTopK(cfg["k"])
+        tcs[layer] = t
+    return TranscoderSet(tcs, feature_input_hook=cfg["feature_input_hook"], feature_output_hook=cfg["feature_output_hook"], scan=cfg["scan"])

@@ -1,0 +1,127 @@
+"""Training settings for skip transcoders, as one dataclass shared by the sweep and the training.
+
+Why one dataclass: the sweep trains exactly what the training stage trains (same data pipeline,
+optimizer, dead-latent loss), only on fewer layers and tokens, so a sweep winner transfers. The
+hyper-parameters the sweep *selects* (``expansion_factor``, ``k``, ``lr``, ``skip_connection``)
+come from ``results/sweep/selected.yaml``; the rest come from the ``transcoders:`` config section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from dataclasses import MISSING, asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SELECTED_KEYS = ("expansion_factor", "k", "lr", "skip_connection")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    # selected by the sweep
+    expansion_factor: int = 8
+    k: int = 16
+    lr: float | None = None  # None → sparsify's default for the optimizer (signum: 5e-3/sqrt(n/2^14))
+    skip_connection: bool = True
+    # data
+    train_tokens: int = 300_000  # token budget; the shard is repeated (reshuffled) when it is smaller
+    seq_len: int = 128  # documents are packed into rows of this many tokens (sparsify's layout)
+    batch_size: int = 16  # rows per step
+    # optimisation
+    optimizer: str = "signum"  # signum | adam | muon (sparsify's); lr scales differ ~10x between them
+    auxk_alpha: float = 0.03125  # AuxK dead-latent loss weight; 0 disables it
+    dead_feature_threshold: int = 100_000  # tokens without firing after which a latent counts as dead
+    save_every: int = 50  # steps between resumable checkpoints
+    seed: int = 0  # data shuffle and initialisation seed
+
+    def __post_init__(self) -> None:
+        checks = {
+            "expansion_factor": self.expansion_factor >= 1,
+            "k": self.k >= 1,
+            "lr": self.lr is None or self.lr > 0,
+            "train_tokens": self.train_tokens >= 1,
+            "seq_len": self.seq_len >= 2,
+            "batch_size": self.batch_size >= 1,
+            "optimizer": self.optimizer in ("signum", "adam", "muon"),
+            "auxk_alpha": self.auxk_alpha >= 0,
+            "dead_feature_threshold": self.dead_feature_threshold >= 1,
+            "save_every": self.save_every >= 1,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid transcoder settings: {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
+
+    @property
+    def n_rows(self) -> int:
+        """Packed rows needed for the token budget (at least one batch)."""
+        return max(self.batch_size, self.train_tokens // self.seq_len)
+
+    def fingerprint(self, **extra: Any) -> str:
+        """Stable hash of everything that changes the trained weights (resume safety check)."""
+        payload = json.dumps({**asdict(self), **extra}, sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def with_selected(self, selected: dict[str, Any]) -> "TrainSettings":
+        return replace(self, **{k: selected[k] for k in SELECTED_KEYS if k in selected})
+
+
+def read_selected(path: str | Path) -> dict[str, Any]:
+    """Read ``selected.yaml`` (written by the sweep); fail naming the file and the key."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep selection not found: {path}")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict) or not isinstance(data.get("selected"), dict):
+        raise ValueError(f"{path}: expected a mapping with a 'selected' mapping")
+    sel = data["selected"]
+    missing = [k for k in SELECTED_KEYS if k not in sel]
+    if missing:
+        raise ValueError(f"{path}: 'selected' lacks keys {missing}")
+    return sel
+
+
+# --- argparse glue: every TrainSettings field becomes a --flag (the rules pass config values through) ---
+
+
+def _parse_optional_float(value: str) -> float | None:
+    return None if value.lower() in ("none", "null", "auto", "") else float(value)
+
+
+def _parse_bool(value: str) -> bool:
+    v = value.lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
+
+
+def add_settings_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--<field>`` for each TrainSettings field (default: the dataclass default)."""
+    for f in fields(TrainSettings):
+        default = f.default if f.default is not MISSING else None
+        kind = {"int": int, "float": float, "str": str, "bool": _parse_bool}.get(str(f.type), None)
+        if f.name == "lr":
+            kind = _parse_optional_float
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=default, help=f"(default {default})")
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    return TrainSettings(**{f.name: getattr(args, f.name) for f in fields(TrainSettings)})
+
+
+def settings_to_flags(values: dict[str, Any]) -> str:
+    """Render a dict of TrainSettings fields as CLI flags (used by the Snakemake rules)."""
+    names = {f.name for f in fields(TrainSettings)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise KeyError(f"unknown transcoder setting(s) {unknown}; allowed: {sorted(names)}")
+    parts = []
+    for key, val in values.items():
+        val = "none" if val is None else val
+        parts.append(f"--{key.replace('_', '-')} {val}")
+    return " ".join(parts)

@@ -1,0 +1,280 @@
+"""Train MLP skip transcoders for a group of layers through eai-sparsify's Python Trainer.
+
+Why these choices (see DESIGN.md §3):
+- hookpoints ``layers.{L}.mlp`` with ``transcode=True``: the transcoder maps the *post-norm MLP
+  input* to the *MLP output*. ``layers=[...]`` would train on whole decoder blocks — wrong.
+- one model forward per batch trains every layer of the group, and the model stops after the last
+  hooked block (:mod:`r1interp.transcoders.early_stop`).
+- resumable: sparsify checkpoints every ``save_every`` steps with optimizer state; we write them
+  atomically, record the true number of finished batches, and fix the schedule-free optimizer's
+  train/eval state on resume (sparsify saves the averaged *x* weights but resumes them as if they
+  were the *y* iterate).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from r1interp.transcoders.early_stop import decoder_layers, run_until_layer
+from r1interp.transcoders.settings import TrainSettings
+
+log = logging.getLogger(__name__)
+
+RUN_NAME = "run"
+META_FILE = "r1interp_checkpoint.json"
+MANIFEST_FILE = "manifest.json"
+
+
+def hookpoint(layer: int) -> str:
+    """sparsify hookpoint of layer ``layer``'s MLP (relative to ``model.base_model``)."""
+    return f"layers.{layer}.mlp"
+
+
+def layer_dir_name(layer: int) -> str:
+    return f"L{layer}"
+
+
+def check_hookpoints(model: nn.Module, layers: list[int]) -> None:
+    """Fail unless each hookpoint resolves to the MLP inside that layer's decoder block."""
+    blocks = decoder_layers(model)
+    for layer in layers:
+        if not 0 <= layer < len(blocks):
+            raise ValueError(f"layer {layer} outside 0..{len(blocks) - 1} of the model")
+        try:
+            module = model.base_model.get_submodule(hookpoint(layer))
+        except AttributeError as e:
+            raise ValueError(f"model has no module {hookpoint(layer)!r} under base_model") from e
+        if module is not getattr(blocks[layer], "mlp", None):
+            raise ValueError(f"hookpoint {hookpoint(layer)!r} is not the MLP of decoder block {layer}")
+
+
+def _make_trainer_class():
+    from schedulefree import ScheduleFreeWrapper
+    from sparsify import Trainer
+
+    class ResumableTrainer(Trainer):
+        """sparsify Trainer with atomic checkpoints and exact resume."""
+
+        fingerprint: str = ""
+        batches_done: int = 0
+
+        def count_batches(self):
+            """Count model forwards (= batches) during fit; returns the hook handle."""
+
+            def pre_hook(_module, _args):
+                self.batches_done += 1
+
+            return self.model.register_forward_pre_hook(pre_hook)
+
+        def save(self) -> None:
+            final = Path(self.cfg.save_dir) / (self.cfg.run_name or RUN_NAME)
+            tmp = final.with_name(final.name + ".tmp")
+            old = final.with_name(final.name + ".old")
+            shutil.rmtree(tmp, ignore_errors=True)
+            in_loop_step = self.global_step
+            # sparsify saves inside the loop before incrementing global_step, so its state.pt
+            # would replay one batch on resume; store the number of batches actually done.
+            self.global_step = self.batches_done
+            try:
+                self._checkpoint(self.saes, str(tmp), True)
+            finally:
+                self.global_step = in_loop_step
+            (tmp / META_FILE).write_text(json.dumps({"fingerprint": self.fingerprint, "batches_done": self.batches_done}))
+            if final.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+            log.info("checkpoint at batch %d → %s", self.batches_done, final)
+
+        def resume(self, path: Path) -> None:
+            self.load_state(str(path))
+            self.batches_done = self.global_step
+            for opt in self.optimizers:
+                if isinstance(opt, ScheduleFreeWrapper):
+                    # saved weights are the averaged x; turn them into the y iterate the
+                    # optimizer expects in train mode (eval() maps y→x, train() maps x→y).
+                    opt.train_mode = False
+                    opt.train()
+
+    return ResumableTrainer
+
+
+class CheckpointError(RuntimeError):
+    """A resume checkpoint exists but cannot be loaded; the message names it."""
+
+
+def build_trainer(model: nn.Module, layers: list[int], dataset, settings: TrainSettings, checkpoint_dir: str | Path):
+    """sparsify ``Trainer`` for MLP skip transcoders on ``layers`` (hookpoints checked)."""
+    from sparsify import SparseCoderConfig, TrainConfig
+
+    if not layers:
+        raise ValueError("no layers to train")
+    check_hookpoints(model, layers)
+    cfg = TrainConfig(
+        SparseCoderConfig(
+            activation="topk",
+            k=settings.k,
+            expansion_factor=settings.expansion_factor,
+            transcode=True,
+            skip_connection=settings.skip_connection,
+        ),
+        hookpoints=[hookpoint(layer) for layer in layers],
+        batch_size=settings.batch_size,
+        optimizer=settings.optimizer,  # type: ignore[arg-type]
+        lr=settings.lr,
+        auxk_alpha=settings.auxk_alpha,
+        dead_feature_threshold=settings.dead_feature_threshold,
+        save_every=settings.save_every,
+        init_seeds=[settings.seed],
+        loss_fn="fvu",
+        log_to_wandb=False,
+        save_dir=str(checkpoint_dir),
+        run_name=RUN_NAME,
+    )
+    trainer = _make_trainer_class()(cfg, dataset, model)
+    expected = [hookpoint(layer) for layer in layers]
+    if trainer.cfg.hookpoints != expected:
+        raise RuntimeError(f"sparsify resolved hookpoints {trainer.cfg.hookpoints}, expected {expected}")
+    return trainer
+
+
+def find_checkpoint(checkpoint_dir: Path, fingerprint: str) -> Path | None:
+    """Last complete checkpoint with a matching fingerprint, else None (stale ones are removed)."""
+    for name in (RUN_NAME, RUN_NAME + ".old"):  # .old survives a kill between the two renames
+        path = checkpoint_dir / name
+        meta_path = path / META_FILE
+        if not (path / "state.pt").is_file() or not meta_path.is_file():
+            continue
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError:
+            log.warning("ignoring checkpoint with unreadable %s", meta_path)
+            continue
+        if meta.get("fingerprint") != fingerprint:
+            log.warning("checkpoint %s was made with other settings; starting from scratch", path)
+            shutil.rmtree(checkpoint_dir, ignore_errors=True)
+            return None
+        return path
+    return None
+
+
+def validate_checkpoint(path: Path, hookpoints: list[str]) -> None:
+    """Open every file of a resume checkpoint; raise CheckpointError naming the first bad one."""
+    from safetensors import safe_open
+
+    def fail(file: Path, why: str) -> None:
+        raise CheckpointError(f"resume checkpoint file {file} is unusable ({why}); delete {path.parent} to train from scratch")
+
+    pt_files = [path / "state.pt", *sorted(path.glob("optimizer_*.pt")), *sorted(path.glob("lr_scheduler_*.pt")), *sorted(path.glob("rank_*_state.pt"))]
+    for f in pt_files:
+        try:
+            torch.load(f, map_location="cpu", weights_only=True)
+        except Exception as e:  # truncated zip, pickle errors, ...
+            fail(f, f"{type(e).__name__}: {e}")
+    for hp in hookpoints:
+        f = path / hp / "sae.safetensors"
+        if not f.is_file():
+            fail(f, "missing")
+        try:
+            with safe_open(str(f), framework="pt", device="cpu") as st:
+                for key in st.keys():
+                    st.get_tensor(key)
+        except Exception as e:
+            fail(f, f"{type(e).__name__}: {e}")
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link (no extra disk for GB-sized weights) or copy; atomic at ``dst``."""
+    tmp = dst.with_name(dst.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        shutil.copy2(src, tmp)
+    os.replace(tmp, dst)
+
+
+def export_layer_files(src_dir: Path, dst_dir: Path) -> None:
+    """Place ``cfg.json`` and ``sae.safetensors`` of one checkpointed layer at ``dst_dir``."""
+    dst_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("cfg.json", "sae.safetensors"):
+        if not (src_dir / name).is_file():
+            raise FileNotFoundError(f"trained transcoder file missing: {src_dir / name}")
+        _link_or_copy(src_dir / name, dst_dir / name)
+
+
+def train_group(
+    model: nn.Module,
+    layers: list[int],
+    dataset,
+    settings: TrainSettings,
+    out_dir: str | Path,
+    checkpoint_dir: str | Path,
+    data_id: str = "",
+) -> dict[str, Any]:
+    """Train one transcoder per layer in ``layers`` from shared forward passes.
+
+    Writes ``out_dir/L{layer}/{cfg.json,sae.safetensors}`` (sparsify layout) and
+    ``out_dir/manifest.json``; resumes from ``checkpoint_dir`` if a matching checkpoint exists and
+    removes it when done. Returns the manifest.
+    """
+    layers = sorted(set(int(x) for x in layers))
+    check_hookpoints(model, layers)
+    out_dir, checkpoint_dir = Path(out_dir), Path(checkpoint_dir)
+    fingerprint = settings.fingerprint(layers=layers, data=data_id, n_rows=len(dataset))
+    t0 = time.perf_counter()
+    with run_until_layer(model, max(layers) if layers else 0):
+        trainer = build_trainer(model, layers, dataset, settings, checkpoint_dir)
+        trainer.fingerprint = fingerprint
+        resumed_from = 0
+        ckpt = find_checkpoint(checkpoint_dir, fingerprint)
+        if ckpt is not None:
+            validate_checkpoint(ckpt, [hookpoint(layer) for layer in layers])
+            trainer.resume(ckpt)
+            resumed_from = trainer.batches_done
+            log.info("resuming layers %s from batch %d (%s)", layers, resumed_from, ckpt)
+        handle = trainer.count_batches()
+        try:
+            trainer.fit()
+        finally:
+            handle.remove()
+    seconds = time.perf_counter() - t0
+
+    final = checkpoint_dir / RUN_NAME
+    tmp_out = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp_out, ignore_errors=True)
+    for layer in layers:
+        export_layer_files(final / hookpoint(layer), tmp_out / layer_dir_name(layer))
+    n_steps = len(dataset) // settings.batch_size + (len(dataset) % settings.batch_size > 0)
+    manifest = {
+        "layers": layers,
+        "hookpoints": [hookpoint(layer) for layer in layers],
+        "settings": asdict(settings),
+        "n_rows": len(dataset),
+        "seq_len": int(dataset[0]["input_ids"].shape[-1]),
+        "tokens": int(len(dataset) * dataset[0]["input_ids"].shape[-1]),
+        "steps": n_steps,
+        "resumed_from_batch": resumed_from,
+        "seconds": round(seconds, 3),
+        "device": str(next(model.parameters()).device),
+        "model_dtype": str(next(model.parameters()).dtype),
+        "fingerprint": fingerprint,
+    }
+    (tmp_out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp_out, out_dir)
+    shutil.rmtree(checkpoint_dir, ignore_errors=True)
+    return manifest
+

@@ -1,0 +1,38 @@
+"""envs/r1interp.yaml (for --software-deployment-method conda) pins what pyproject.toml pins.
+
+Why: a cluster job in the conda env must run the same library versions as the venv the tests ran
+in; a pin changed in one place only would make the two silently differ.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _normalise(spec: str) -> tuple[str, str]:
+    name, constraint = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", spec).groups()
+    return name.lower().replace("_", "-"), constraint.replace(" ", "")
+
+
+def test_conda_env_pins_equal_pyproject_dependencies():
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((REPO / "envs" / "r1interp.yaml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert dict(map(_normalise, pip)) == dict(map(_normalise, project["dependencies"]))
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    minimum = re.search(r">=\s*3\.(\d+)", project["requires-python"]).group(1)
+    assert int(python.split("=")[1].split(".")[1]) >= int(minimum)
+    assert "pip" in env["dependencies"] and "conda-forge" in env["channels"]
+
+
+def test_every_rule_that_declares_a_conda_env_points_at_an_existing_file():
+    common = (REPO / "rules" / "common.smk").read_text()
+    m = re.search(r'^CONDA_ENV\s*=\s*"([^"]+)"', common, flags=re.M)
+    assert m, "rules/common.smk defines no CONDA_ENV"
+    assert (REPO / "rules" / m.group(1)).resolve() == (REPO / "envs" / "r1interp.yaml").resolve()

@@ -1,0 +1,225 @@
+"""The graphs stage end to end on a tiny real Qwen2 (hidden 32, 3 layers) with fitted skip transcoders.
+
+Covers: replacement-model logits == HF logits, circuit-tracer features == our transcoders' on the
+post-norm MLP input, feature nodes from every layer, the CLI (build per prompt, finalize per
+model), graph JSON valid under circuit-tracer's own pydantic models, the prompt-too-long error,
+and circuit-tracer's local server serving a graph and a feature file on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import urllib.request
+
+import pandas as pd
+import pytest
+import torch
+
+import graphs_helpers as H
+from r1interp.graphs.__main__ import main
+from r1interp.graphs.export import FEATURE_TYPE, cantor_unpair, validate_graph_json
+
+MODEL = "tiny"
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("graphs")
+    model, tok, problems = H.make_model_dir(root / "model")
+    H.fit_transcoders(model, tok, problems, root / "transcoders")
+    H.write_feature_tables(model, tok, root / "transcoders", problems, root / "features")
+    rows = [
+        H.generation_row(tok, "p-think", problems[1].question, problems[1].think, problems[1].answer_text, correct=False),
+        H.generation_row(tok, "p-plain", problems[0].question, None, problems[0].answer_text, category="baseline",
+                         needs_reasoning=False),
+        H.generation_row(tok, "p-long", problems[2].question, " ".join([problems[2].think] * 12), problems[2].answer_text),
+    ]
+    gens = H.write_generations(rows, root / "generations.parquet")
+    # label database through the autointerp stage's own builder: layer 0 has LLM labels (even
+    # features) and auto summaries (odd features); other layers have no records
+    from r1interp.autointerp import build_db
+
+    label_files = []
+    for layer in range(H.LAYERS):
+        recs = [] if layer else [
+            {"feature_idx": f, "layer": 0, "label": f"toy label {f}" if f % 2 == 0 else None, "confidence": None,
+             "explanation": None, "class": None, "status": "labeled" if f % 2 == 0 else "unlabeled",
+             "label_source": "llm" if f % 2 == 0 else "auto-summary", "auto_summary": f"fires on digit {f}"}
+            for f in range(H.LATENTS)
+        ]
+        label_files.append(root / f"L{layer}.labels.json")
+        label_files[-1].write_text(json.dumps(recs))
+    build_db(root / "labels.sqlite", MODEL, list(range(H.LAYERS)), label_files,
+             [root / "features" / f"L{layer}.examples.parquet" for layer in range(H.LAYERS)])
+    return {"root": root, "hf": model, "tok": tok, "rows": {r["prompt_id"]: r for r in rows}, "gens": gens}
+
+
+@pytest.fixture(scope="module")
+def replacement(setup):
+    from r1interp.graphs.adapter import load_replacement_model
+
+    model, tok = load_replacement_model(setup["root"] / "model", setup["root"] / "transcoders", n_ctx=256, scan=MODEL)
+    yield model, tok
+    del model
+
+
+def test_replacement_logits_and_features_match_hf(setup, replacement):
+    from r1interp.transcoders import load_transcoder
+
+    model, _ = replacement
+    ids = setup["rows"]["p-think"]["prompt_ids"]
+    assert ids[0] == setup["tok"].bos_token_id  # chat template: starts with a special token, no extra BOS
+    x = torch.tensor([ids])
+    with torch.no_grad():
+        hf_logits = setup["hf"](x).logits
+        rm_logits = model(x)
+    assert hf_logits.abs().max() > 1.0  # not a degenerate model
+    torch.testing.assert_close(rm_logits, hf_logits, atol=1e-4, rtol=1e-4)
+
+    _, acts = model.get_activations(torch.tensor(ids))  # circuit-tracer reads at mlp.hook_in
+    io = H.mlp_io(setup["hf"], x)  # HF post-norm MLP input
+    for layer in range(H.LAYERS):
+        ref = load_transcoder(setup["root"] / "transcoders" / f"L{layer}").encode(io[layer][0])
+        ref[0] = 0  # circuit-tracer zeroes position 0 (BOS)
+        torch.testing.assert_close(acts[layer], ref, atol=1e-5, rtol=1e-5)
+        assert ((acts[layer][1:] > 0).sum(-1) == H.K).all()
+
+
+def test_attribution_graph_has_features_in_every_layer(setup, replacement):
+    from r1interp.graphs.build import build_graph, read_generation
+    from r1interp.graphs.config import GraphsConfig
+    from r1interp.graphs.phases import PhasePosition
+
+    model, tok = replacement
+    gen = read_generation(setup["gens"], "p-think")
+    cfg = GraphsConfig(max_feature_nodes=96, batch_size=48)
+    rec, data = build_graph(model, tok, gen, PhasePosition("think", len(gen.prompt_ids) + 5), cfg, "./data/features/tiny")
+    assert rec.n_input_tokens == len(gen.prompt_ids) + 5 and rec.n_active_features > 96
+    assert rec.layers_with_features == list(range(H.LAYERS)), rec
+    assert rec.n_feature_nodes >= H.LAYERS and 0 < rec.replacement_score <= 1 and 0 < rec.completeness_score <= 1
+    validate_graph_json(data)
+    feats = [n for n in data["nodes"] if n["feature_type"] == FEATURE_TYPE]
+    for n in feats:  # node id {layer}_{feat}_{pos} ↔ Cantor feature index
+        layer, feat, pos = map(int, n["node_id"].split("_"))
+        assert cantor_unpair(n["feature"]) == (layer, feat) and int(n["layer"]) == layer and n["ctx_idx"] == pos
+
+
+def test_lazy_decoder_gives_the_same_graph(setup, replacement):
+    from r1interp.graphs.adapter import load_replacement_model
+    from r1interp.graphs.build import attribute_graph
+    from r1interp.graphs.config import GraphsConfig
+
+    model, _ = replacement
+    lazy, _ = load_replacement_model(setup["root"] / "model", setup["root"] / "transcoders", n_ctx=256, lazy_decoder=True)
+    assert "W_dec" not in dict(lazy.transcoders[0].named_parameters())
+    ids = setup["rows"]["p-think"]["prompt_ids"]
+    cfg = GraphsConfig(max_feature_nodes=64, batch_size=32)
+    a, b = attribute_graph(model, ids, cfg), attribute_graph(lazy, ids, cfg)
+    assert torch.equal(a.selected_features, b.selected_features)
+    torch.testing.assert_close(a.adjacency_matrix, b.adjacency_matrix, atol=1e-6, rtol=1e-5)
+    del lazy
+
+
+@pytest.fixture(scope="module")
+def built(setup):
+    root = setup["root"]
+    cfg = json.dumps({"max_feature_nodes": 150, "batch_size": 50, "max_context": 120})
+    dirs = []
+    for pid in ("p-think", "p-plain"):
+        out = root / "graphs" / "build" / pid
+        main(["build", "--model-path", str(root / "model"), "--model-name", MODEL, "--transcoders-dir",
+              str(root / "transcoders"), "--generations", str(setup["gens"]), "--prompt-id", pid, "--out-dir", str(out),
+              "--config-json", cfg, "--device", "cpu"])
+        dirs.append(str(out))
+    main(["finalize", "--build-dirs", *dirs, "--out-dir", str(root / "graphs"), "--model-name", MODEL,
+          "--features-dir", str(root / "features"), "--labels-db", str(root / "labels.sqlite")])
+    return root / "graphs"
+
+
+def test_cli_build_phases_and_tables(setup, built):
+    scores = pd.read_parquet(built / "scores.parquet")
+    index = pd.read_parquet(built / "index.parquet")
+    assert list(scores["graph_id"]) == ["p-think-think", "p-think-answer", "p-plain-full"]
+    assert list(index["graph_id"]) == list(scores["graph_id"])
+    for col in ("graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning", "n_feature_nodes", "n_error_nodes",
+                "n_edges", "replacement_score", "completeness_score", "layers_with_features"):
+        assert col in scores.columns, col
+    assert set(index.columns) >= {"graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning", "file"}
+    think = setup["rows"]["p-think"]
+    n_prompt, t_end = len(think["prompt_ids"]), think["think_end"]
+    pos = dict(zip(scores["graph_id"], scores["position"]))
+    assert n_prompt <= pos["p-think-think"] < t_end < pos["p-think-answer"]
+    assert pos["p-plain-full"] == len(setup["rows"]["p-plain"]["prompt_ids"])
+    assert list(scores["correct"]) == [False, False, True] and scores["phase"].tolist() == ["think", "answer", "full"]
+    assert (scores["n_feature_nodes"] > 0).all() and scores["replacement_score"].between(0, 1).all()
+    assert (scores["n_input_tokens"] == scores["position"]).all()
+    # the answer graph explains the first non-blank token after </think>
+    ids = think["prompt_ids"] + think["output_ids"]
+    answer_tok = setup["tok"].decode([ids[pos["p-think-answer"]]])
+    assert answer_tok.strip() and all(not setup["tok"].decode([t]).strip() for t in ids[t_end + 1 : pos["p-think-answer"]])
+
+
+def test_graph_json_valid_and_labelled(built):
+    from circuit_tracer.frontend.graph_models import Model
+
+    meta = json.loads((built / "graph-metadata.json").read_text())
+    assert sorted(g["slug"] for g in meta["graphs"]) == ["p-plain-full", "p-think-answer", "p-think-think"]
+    n_labelled = 0
+    for g in meta["graphs"]:
+        data = json.loads((built / f"{g['slug']}.json").read_text())
+        Model.model_validate(data)  # circuit-tracer's own schema
+        validate_graph_json(data)  # + unique ids, links to known nodes
+        assert data["metadata"]["scan"] == f"./data/features/{MODEL}"
+        for n in data["nodes"]:
+            if n["feature_type"] == FEATURE_TYPE:
+                layer, feat = cantor_unpair(n["feature"])
+                expect = "" if layer else f"toy label {feat}" if feat % 2 == 0 else f"[auto] fires on digit {feat}"
+                assert n["clerp"] == expect
+                n_labelled += layer == 0
+    assert n_labelled > 0
+
+
+def test_prompt_too_long_fails_before_loading(setup, tmp_path):
+    from r1interp.graphs.phases import ContextTooLongError
+
+    root = setup["root"]
+    with pytest.raises(ContextTooLongError, match=r"prompt 'p-long'.*input tokens \(prompt \d+ \+ \d+ generated.*max_context=120"):
+        main(["build", "--model-path", str(root / "model"), "--model-name", MODEL, "--transcoders-dir",
+              str(tmp_path / "no-transcoders"), "--generations", str(setup["gens"]), "--prompt-id", "p-long",
+              "--out-dir", str(tmp_path / "out"), "--config-json", json.dumps({"max_context": 120})])
+    assert not (tmp_path / "out").exists()
+
+
+def test_local_server_serves_graph_and_feature(built):
+    """circuit-tracer's own request handler, bound to 127.0.0.1 on a free port."""
+    from circuit_tracer.frontend.feature_models import Model as FeatureModel
+    from circuit_tracer.frontend.local_server import DEFAULT_FRONTEND_DIR, CircuitGraphHandler, ReusableTCPServer
+
+    handler = functools.partial(CircuitGraphHandler, frontend_dir=DEFAULT_FRONTEND_DIR, data_dir=str(built))
+    httpd = ReusableTCPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        get = lambda path: json.loads(urllib.request.urlopen(base + path, timeout=10).read())  # noqa: E731
+        assert "p-think-think" in {g["slug"] for g in get("/data/graph-metadata.json")["graphs"]}
+        graph = get("/graph_data/p-think-think.json")  # what init-cg.js fetches
+        feat = next(n for n in graph["nodes"] if n["feature_type"] == FEATURE_TYPE)
+        # init-feature-examples.js: scan starts with './' → fetch `${scan}/${featureIndex}.json`
+        url = graph["metadata"]["scan"].removeprefix(".") + f"/{feat['feature']}.json"
+        data = get(url)
+        FeatureModel.model_validate(data)
+        assert data["index"] == feat["feature"] and data["examples_quantiles"][0]["quantile_name"] == "Top activations"
+        assert len(data["quantile_values"]) == 100 and len(data["histogram"]) > 0 and 0 < data["activation_frequency"] <= 1
+        assert urllib.request.urlopen(base + "/index.html", timeout=10).status == 200
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+    # only features that appear in graphs get a file
+    files = {int(p.stem) for p in (built / "features" / MODEL).glob("*.json")}
+    in_graphs = {n["feature"] for s in ("p-think-think", "p-think-answer", "p-plain-full")
+                 for n in json.loads((built / f"{s}.json").read_text())["nodes"] if n["feature_type"] == FEATURE_TYPE}
+    assert files == in_graphs

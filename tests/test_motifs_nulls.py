@@ -1,0 +1,186 @@
+"""Null models keep what they promise, are reproducible by seed, and their census is exact."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import igraph as ig
+import numpy as np
+import pytest
+
+from r1interp.motifs.census import census_igraph
+from r1interp.motifs.edges import EdgeSet
+from r1interp.motifs.loader import parse_attribution_graph
+from r1interp.motifs.nulls import NullModel, StubModel, sample_without_replacement
+from r1interp.motifs.stats import significance_profile, z_profile, zscores
+from r1interp.motifs.synthetic import random_attribution_graph
+
+
+@pytest.fixture(scope="module")
+def edges():
+    g = parse_attribution_graph(random_attribution_graph(n_layers=5, features_per_layer=12, n_edges=260, seed=11, inhibitory_fraction=0.35))
+    return EdgeSet.from_igraph(g, 5)
+
+
+def samples(nm: NullModel, n: int, seed: int):
+    return list(nm.batches(n, np.random.default_rng(seed), chunk=7))
+
+
+def degree(nodes, n):
+    return np.bincount(nodes, minlength=n)
+
+
+def check_simple(src, dst):
+    assert not np.any(src == dst)
+    assert len(set(zip(src.tolist(), dst.tolist()))) == src.size
+
+
+def test_configuration_preserves_degrees_and_is_simple(edges):
+    for b in samples(NullModel(edges, "configuration"), 20, 0):
+        for s in range(b.size):
+            check_simple(b.src[s], b.dst[s])
+            assert np.array_equal(degree(b.src[s], edges.n), degree(edges.src, edges.n))
+            assert np.array_equal(degree(b.dst[s], edges.n), degree(edges.dst, edges.n))
+
+
+def layer_pair_degrees(src, dst, layer, n):
+    c = Counter()
+    for s, d in zip(src.tolist(), dst.tolist()):
+        c[("out", s, layer[d])] += 1
+        c[("in", d, layer[s])] += 1
+    return c
+
+
+def test_layer_configuration_preserves_per_layer_pair_degrees(edges):
+    real = layer_pair_degrees(edges.src, edges.dst, edges.layer, edges.n)
+    real_pairs = Counter(zip(edges.layer[edges.src].tolist(), edges.layer[edges.dst].tolist()))
+    moved = 0
+    for b in samples(NullModel(edges, "layer_configuration"), 15, 1):
+        for s in range(b.size):
+            check_simple(b.src[s], b.dst[s])
+            assert layer_pair_degrees(b.src[s], b.dst[s], edges.layer, edges.n) == real
+            assert Counter(zip(edges.layer[b.src[s]].tolist(), edges.layer[b.dst[s]].tolist())) == real_pairs
+            moved += len(set(zip(b.src[s].tolist(), b.dst[s].tolist())) - set(zip(edges.src.tolist(), edges.dst.tolist())))
+    assert moved > 0  # it does rewire
+
+
+def test_erdos_renyi_keeps_node_and_edge_counts(edges):
+    for b in samples(NullModel(edges, "erdos_renyi"), 10, 2):
+        assert b.src.shape == (b.size, edges.m)
+        for s in range(b.size):
+            check_simple(b.src[s], b.dst[s])
+            assert b.src[s].max() < edges.n and b.dst[s].max() < edges.n
+
+
+def test_layer_er_keeps_layer_pair_counts(edges):
+    real = Counter(zip(edges.layer[edges.src].tolist(), edges.layer[edges.dst].tolist()))
+    for b in samples(NullModel(edges, "layer_er"), 10, 3):
+        for s in range(b.size):
+            check_simple(b.src[s], b.dst[s])
+            assert Counter(zip(edges.layer[b.src[s]].tolist(), edges.layer[b.dst[s]].tolist())) == real
+
+
+def test_signed_keep_preserves_signed_degrees_shuffle_preserves_sign_counts(edges):
+    def signed_deg(src, dst, neg):
+        return (degree(src[neg], edges.n), degree(src[~neg], edges.n), degree(dst[neg], edges.n), degree(dst[~neg], edges.n))
+
+    real = signed_deg(edges.src, edges.dst, edges.neg)
+    for model in ("configuration", "layer_configuration"):
+        for b in samples(NullModel(edges, model, "keep", signed=True), 8, 4):
+            for s in range(b.size):
+                check_simple(b.src[s], b.dst[s])
+                for a, r in zip(signed_deg(b.src[s], b.dst[s], b.neg[s]), real):
+                    assert np.array_equal(a, r)
+    changed = False
+    for b in samples(NullModel(edges, "configuration", "shuffle", signed=True), 8, 5):
+        assert np.all(b.neg.sum(1) == edges.neg.sum())
+        changed |= any(not np.array_equal(signed_deg(b.src[s], b.dst[s], b.neg[s])[0], real[0]) for s in range(b.size))
+    assert changed
+    pair = lambda s, d: list(zip(edges.layer[s].tolist(), edges.layer[d].tolist()))  # noqa: E731
+    real_signed = Counter(zip(pair(edges.src, edges.dst), edges.neg.tolist()))
+    for b in samples(NullModel(edges, "layer_er", "keep", signed=True), 6, 6):
+        for s in range(b.size):
+            assert Counter(zip(pair(b.src[s], b.dst[s]), b.neg[s].tolist())) == real_signed
+
+
+@pytest.mark.parametrize("model", ["configuration", "layer_configuration", "erdos_renyi", "layer_er"])
+def test_reproducible_by_seed(edges, model):
+    a = samples(NullModel(edges, model), 9, 42)
+    b = samples(NullModel(edges, model), 9, 42)
+    c = samples(NullModel(edges, model), 9, 43)
+    assert all(np.array_equal(x.src, y.src) and np.array_equal(x.dst, y.dst) for x, y in zip(a, b))
+    assert any(not np.array_equal(x.src, y.src) or not np.array_equal(x.dst, y.dst) for x, y in zip(a, c))
+
+
+@pytest.mark.parametrize("model", ["configuration", "layer_configuration", "erdos_renyi"])
+def test_batched_null_census_is_exact(edges, model):
+    for b in samples(NullModel(edges, model), 10, 7):
+        got = b.triad_census()
+        for s in range(b.size):
+            g = ig.Graph(n=edges.n, edges=np.column_stack([b.src[s], b.dst[s]]).tolist(), directed=True)
+            assert np.array_equal(got[s], census_igraph(g))
+
+
+def test_hub_heavy_repair_and_swap_chain_fallback(caplog):
+    # a sink hub and a source hub as in attribution graphs (logit / embedding): many repeats to repair
+    n = 40
+    src = [0] * 30 + list(range(1, 31)) + list(range(5, 25))
+    dst = list(range(1, 31)) + [39] * 30 + list(range(6, 26))
+    e = EdgeSet.from_arrays(n, src, dst)
+    stub = StubModel(e, np.zeros(e.m, np.int64))
+    sig = stub.sample(np.random.default_rng(0), 20)
+    u, t = stub.edge_arrays(sig)
+    for s in range(20):
+        check_simple(u[s], t[s])
+        assert np.array_equal(degree(u[s], n), degree(e.src, n)) and np.array_equal(degree(t[s], n), degree(e.dst, n))
+    stalled = StubModel(e, np.zeros(e.m, np.int64), max_rounds=0)  # every sample needing repair falls back
+    with caplog.at_level("WARNING"):
+        sig = stalled.sample(np.random.default_rng(1), 5)
+    assert "swap chain" in caplog.text
+    u, t = stalled.edge_arrays(sig)
+    for s in range(5):
+        check_simple(u[s], t[s])
+        assert np.array_equal(degree(u[s], n), degree(e.src, n))
+
+
+def test_configuration_null_matches_igraph_rewire_in_distribution(edges):
+    """Our stub sampler and igraph's rewire (circuit-motifs) target the same ensemble."""
+    ours = np.concatenate([b.triad_census() for b in NullModel(edges, "configuration").batches(400, np.random.default_rng(8))])
+    g = edges.to_igraph()
+    base = []
+    for _ in range(150):
+        h = g.copy()
+        h.rewire(n=10 * edges.m)
+        base.append(census_igraph(h))
+    base = np.array(base)
+    for k in (2, 4, 6, 7):  # fan-in, chain, fan-out, FFL
+        se = np.sqrt(ours[:, k].var() / len(ours) + base[:, k].var() / len(base))
+        assert abs(ours[:, k].mean() - base[:, k].mean()) <= 5 * se + 1e-9
+
+
+def test_sample_without_replacement_is_a_subset_per_row():
+    rng = np.random.default_rng(0)
+    for N, c in ((50, 10), (12, 10), (1000, 999)):
+        r = sample_without_replacement(rng, 30, N, c)
+        assert r.shape == (30, c)
+        assert all(np.unique(row).size == c for row in r) and r.min() >= 0 and r.max() < N
+    with pytest.raises(ValueError):
+        sample_without_replacement(rng, 1, 3, 4)
+
+
+def test_z_and_sp_edge_cases():
+    null = np.array([[1.0, 5.0, 0.0, 2.0], [3.0, 5.0, 0.0, 2.0]])
+    real = np.array([4.0, 5.0, 0.0, 7.0])
+    z, mean, std = zscores(real, null)
+    assert z[0] == pytest.approx((4 - 2) / 1.0)  # ddof 0: std of [1, 3] is 1
+    assert z[1] == 0.0 and z[2] == 0.0  # std 0, real == mean
+    assert z[3] == np.inf  # std 0, real > mean
+    assert zscores(np.array([1.0]), np.array([[2.0], [2.0]]))[0][0] == -np.inf
+    sp = significance_profile(z)
+    assert sp[3] == pytest.approx(100 / np.sqrt(100**2 + 2**2))  # inf capped at 100
+    assert np.linalg.norm(sp) == pytest.approx(1.0)
+    assert np.array_equal(significance_profile(np.zeros(5)), np.zeros(5))
+    res = z_profile(real, null, np.array([True, True, True, False]))
+    assert np.isnan(res.sp[3]) and np.linalg.norm(res.sp[:3]) == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        zscores(real, null[:, :2])
