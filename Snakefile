@@ -15,6 +15,7 @@ include: "rules/graphs.smk"
 include: "rules/motifs.smk"
 include: "rules/compare.smk"
 include: "rules/heads.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -1,10 +1,13 @@
 # Shared set-up: config validation (before any job runs), model registry helpers, targets.
 import json
+import os
 import re
+import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
+from r1interp.cluster import snakemake_resources
 from r1interp.config import ConfigError, check_config, schema_errors
 
 min_version("9.0")
@@ -25,6 +28,15 @@ except ConfigError as e:
 
 # Snakemake exports OMP_NUM_THREADS={threads} to every shell job, so torch uses exactly the
 # threads a rule declares (oversubscribing 2 cores with side-by-side jobs costs ~5x).
+# Jobs (SLURM inherits this env via --export=ALL) run Snakemake's own Python and import this
+# checkout, even from an un-activated shell or inside conda envs (profiles/default keeps PYTHONPATH).
+_BIN = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
+    os.environ["PATH"] = os.pathsep.join([_BIN, os.environ.get("PATH", "")])
+_SRC = str(Path(workflow.basedir) / "src")
+if _SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+
 MODELS = config["run"]["models"]
 REGISTRY = config["models"]
 TARGETS = {}  # stage name -> list of final targets; `rule all` requests them all
@@ -68,6 +80,19 @@ def model_layers(model):
     if n is None:
         raise WorkflowError(f"cannot read the layer count of {model!r} ({model_dir(model)}): is it in the HF cache?")
     return list(range(n))
+
+
+def gpu_resources():
+    """``resources: **gpu_resources()``: gpu, gpu_model, cpus_per_gpu, mem_mb/runtime (× attempt), partition."""
+    return snakemake_resources(config, "gpu")
+
+
+def cpu_resources():
+    return snakemake_resources(config, "cpu")
+
+
+# Pins each GPU job to its own device on a multi-GPU box; a no-op under SLURM or without GPUs.
+GPU_PIN = "python -m r1interp.cluster pin --count {resources.gpu} -- "
 
 
 def stage_params(section):

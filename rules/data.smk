@@ -23,6 +23,8 @@ rule data_shards:
             "eval_fraction": DATA["eval_fraction"],
             "seed": config["run"]["seed"],
         }),
+    resources:
+        **cpu_resources(),
     conda:
         CONDA_ENV
     log:

@@ -14,6 +14,8 @@ rule generations:
         instruction=shq(config["data"].get("system_prompt", "")),
         max_new=config["data"].get("max_new_tokens", 96),
         device=config["run"]["device"],
+    resources:
+        **gpu_resources(),
     conda:
         CONDA_ENV
     log:

@@ -10,8 +10,8 @@ TRAIN_KEYS = ("seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_
 
 
 def _sweep_model():
-    name = SWEEP.get("model", "auto")
-    if name == "auto":
+    name = SWEEP.get("model")
+    if not name:
         reasoners = [m for m in MODELS if entry(m)["role"] == "reasoner"]
         return (reasoners or MODELS)[0]
     if name not in MODELS:
@@ -21,7 +21,7 @@ def _sweep_model():
 
 SWEEP_MODEL = _sweep_model()
 SWEEP_POINTS = grid_points(SWEEP.get("grid", {}))
-_layers = SWEEP.get("layers", "auto")
+_layers = SWEEP.get("pilot_layers", "auto")
 SWEEP_LAYERS = "auto" if _layers == "auto" else ",".join(str(x) for x in _layers)
 
 

@@ -1,7 +1,7 @@
 # The embedded toy setup: corpus → tokenizers → tiny Qwen2 models (built only for `source: toy`).
 
 TOY = config["toy"]
-TOY_TEMPLATES = sorted({entry(m).get("template", "r1") for m in MODELS if entry(m)["source"] == "toy"})
+TOY_TEMPLATES = ["plain", "r1"]
 
 
 rule toy_corpus:
@@ -10,6 +10,8 @@ rule toy_corpus:
     params:
         n=TOY["n_problems"],
         seed=TOY["seed"],
+    resources:
+        **cpu_resources(),
     conda:
         CONDA_ENV
     log:
@@ -22,19 +24,18 @@ rule toy_tokenizer:
     input:
         "results/toy/corpus.jsonl",
     output:
-        "results/toy/tokenizer-{template}/tokenizer.json",
-    wildcard_constraints:
-        template="r1|plain",
+        expand("results/toy/tokenizer-{template}/tokenizer.json", template=TOY_TEMPLATES),
     params:
         vocab=TOY["vocab_size"],
-        out=lambda wc, output: str(Path(output[0]).parent),
+        outs=" ".join(f"{t}=results/toy/tokenizer-{t}" for t in TOY_TEMPLATES),
+    resources:
+        **cpu_resources(),
     conda:
         CONDA_ENV
     log:
-        "logs/toy_tokenizer/{template}.log",
+        "logs/toy_tokenizer.log",
     shell:
-        "python -m r1interp.toy tokenizer --corpus {input} --vocab-size {params.vocab} "
-        "--template {wildcards.template} --out {params.out} 2> {log}"
+        "python -m r1interp.toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {params.outs} 2> {log}"
 
 
 rule toy_model:
@@ -42,6 +43,7 @@ rule toy_model:
         tokenizer=lambda wc: f"{tokenizer_dir(wc.model)}/tokenizer.json",
         train="results/{model}/data/train.parquet",
         eval="results/{model}/data/eval.parquet",
+        init=lambda wc: model_inputs(entry(wc.model)["init_from"]) if entry(wc.model).get("init_from") else [],
     output:
         "results/toy/models/{model}/model.safetensors",
         "results/toy/models/{model}/config.json",
@@ -49,8 +51,11 @@ rule toy_model:
         tokenizer=lambda wc: tokenizer_dir(wc.model),
         model_cfg=as_json(TOY["model"]),
         train_cfg=as_json({**TOY["train"], "seed": TOY["seed"]}),
+        init=lambda wc: f"--init-from {model_dir(entry(wc.model)['init_from'])}" if entry(wc.model).get("init_from") else "",
         out=lambda wc, output: str(Path(output[0]).parent),
     threads: 2
+    resources:
+        **cpu_resources(),
     conda:
         CONDA_ENV
     log:
@@ -59,7 +64,7 @@ rule toy_model:
         "benchmarks/toy_model/{model}.tsv"
     shell:
         "python -m r1interp.toy model --tokenizer {params.tokenizer} --train {input.train} --eval {input.eval} "
-        "--model-config {params.model_cfg} --train-config {params.train_cfg} --out {params.out} 2> {log}"
+        "--model-config {params.model_cfg} --train-config {params.train_cfg} {params.init} --out {params.out} 2> {log}"
 
 
 TARGETS["toy"] = [f"{model_dir(m)}/model.safetensors" for m in MODELS if entry(m)["source"] == "toy"]

@@ -57,6 +57,11 @@ def check_config(config: dict) -> dict[str, int | None]:
     for key, entry in registry.items():
         if entry["source"] == "toy" and entry["path"] != toy_model_path(key):
             raise ConfigError(f"models.{key}.path: toy models are built at {toy_model_path(key)!r}, got {entry['path']!r}")
+        parent = entry.get("init_from")
+        if parent is not None:
+            if entry["source"] != "toy" or parent not in registry or registry[parent]["source"] != "toy" or parent == key:
+                toy_keys = sorted(k for k, e in registry.items() if e["source"] == "toy" and k != key)
+                raise ConfigError(f"models.{key}.init_from: {parent!r} must be another toy model; allowed: {toy_keys}")
     n_layers = {m: model_n_layers(config, m) for m in run_models}
     sweep = config.get("sweep", {})
     sweep_model = sweep.get("model")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
+import torch
 from torch import Tensor, nn
 
 from r1interp.transcoders.early_stop import decoder_layers
@@ -48,6 +49,16 @@ def replace_mlps(model: nn.Module, transcoders: dict[int, SkipTranscoder], obser
         for layer, tc in sorted(transcoders.items()):
             stack.enter_context(replace_mlp(model, layer, tc, observer))
         yield
+
+
+@contextmanager
+def zero_mlp(model: nn.Module, layer: int) -> Iterator[None]:
+    """Zero-ablate layer ``layer``'s MLP output (the reference for "how much does this MLP matter")."""
+    handle = mlp_module(model, layer).register_forward_hook(lambda _m, _i, output: torch.zeros_like(output))
+    try:
+        yield
+    finally:
+        handle.remove()
 
 
 @contextmanager

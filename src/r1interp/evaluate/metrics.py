@@ -7,6 +7,9 @@ Definitions (documented in the model cards and the summary table):
 - ``top1_agreement``: fraction of positions where both models' argmax next token agree.
 - ``fvu``: Σ‖y − ŷ‖² / Σ‖y − ȳ‖² over eval tokens, y the MLP output, ŷ the transcoder output.
 - ``l0``: mean number of non-zero latents per token (≤ k by construction).
+- ``ce_increase_zero``: the CE increase when the MLP output is zeroed instead (a reference scale),
+  and ``ce_recovered`` = 1 − ce_increase / ce_increase_zero (1 = perfect, 0 = no better than
+  deleting the MLP). A small ``ce_increase`` is only impressive when ``ce_increase_zero`` is large.
 - ``dead_pct``: % of latents that never fire on any eval token (an estimate that depends on the
   number of eval tokens; reported with it).
 Per-segment numbers attribute the prediction at position t to the segment of token t+1 (the token
@@ -24,7 +27,7 @@ from torch import Tensor, nn
 
 from r1interp.data.segments import SEGMENT_NAMES
 from r1interp.evaluate.batches import EvalBatch
-from r1interp.evaluate.hooks import replace_mlp, replace_mlps
+from r1interp.evaluate.hooks import replace_mlp, replace_mlps, zero_mlp
 from r1interp.transcoders.io import SkipTranscoder
 
 
@@ -131,13 +134,19 @@ def evaluate_layer(model: nn.Module, layer: int, tc: SkipTranscoder, batches: It
     def observe(_layer: int, x: Tensor, y: Tensor, y_hat: Tensor) -> None:
         recon.add(tc, x, y, y_hat, current["mask"])
 
+    ablated = NextTokenStats()
     for batch in batches:
         clean = _logits(model, batch)
         current["mask"] = batch.attention_mask
         with replace_mlp(model, layer, tc, observe):
             replaced = _logits(model, batch)
         tokens.add(clean, replaced, batch)
-    return {"layer": layer, "k": tc.k, **tokens.result(), **recon.result()}
+        with zero_mlp(model, layer):
+            ablated.add(clean, _logits(model, batch), batch)
+    out = {"layer": layer, "k": tc.k, **tokens.result(), **recon.result()}
+    out["ce_increase_zero"] = ablated.result()["ce_increase"]
+    out["ce_recovered"] = 1.0 - out["ce_increase"] / out["ce_increase_zero"] if out["ce_increase_zero"] > 0 else float("nan")
+    return out
 
 
 @torch.no_grad()

@@ -11,7 +11,7 @@ import pandas as pd
 
 LAYER_COLUMNS = [
     "layer", "ce_orig", "ce_replaced", "ce_increase", "kl", "top1_agreement", "fvu", "l0", "l0_max", "k",
-    "dead_pct", "num_latents", "n_tokens", "ce_increase_think", "ce_increase_answer", "flag",
+    "dead_pct", "num_latents", "n_tokens", "ce_increase_zero", "ce_recovered", "ce_increase_think", "ce_increase_answer", "flag",
 ]
 
 
@@ -66,7 +66,11 @@ def summary_markdown(model_name: str, df: pd.DataFrame, full: dict, targets: Tar
         "",
         "## Per layer (one MLP replaced at a time)",
         "",
-        markdown_table(df, ["layer", "ce_increase", "kl", "fvu", "l0", "dead_pct", "ce_increase_think", "ce_increase_answer", "flag"]),
+        markdown_table(df, ["layer", "ce_increase", "ce_increase_zero", "ce_recovered", "kl", "fvu", "l0", "dead_pct",
+                            "ce_increase_think", "ce_increase_answer", "flag"]),
+        "`ce_increase_zero`: CE increase when the MLP is deleted instead (reference scale); "
+        "`ce_recovered` = 1 − ce_increase / ce_increase_zero.",
+        "",
         "## All layers replaced at once",
         "",
         "| metric | value |\n|---|---|",

@@ -225,10 +225,9 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     sections.append(s)
 
     s = Section("motifs", "Network motifs", "Triad census against null models, signed feed-forward loops, and the comparisons.")
-    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + ["compare/*.png", "compare/**/*.png"])
+    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + ["compare/*.png", "compare/external/**/*.png"])
     for path in sorted((r / "compare").glob("*.parquet")):
         s.parts.append(table(pd.read_parquet(path), f"compare/{path.name}", max_rows=15))
-    sections = [x for x in sections]
     sections.append(s)
 
     s = Section("heads", "Reasoning-focus heads", "Attention from answer tokens to the reasoning trace, per head.")

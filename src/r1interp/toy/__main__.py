@@ -21,14 +21,15 @@ def main(argv: list[str] | None = None) -> None:
     t = sub.add_parser("tokenizer", help="train the byte-level BPE tokenizer with a chat template")
     t.add_argument("--corpus", required=True)
     t.add_argument("--vocab-size", type=int, required=True)
-    t.add_argument("--template", choices=["r1", "plain"], required=True)
-    t.add_argument("--out", required=True)
+    t.add_argument("--out", nargs="+", required=True, metavar="TEMPLATE=DIR",
+                   help="one tokenizer dir per chat template (r1=..., plain=...), all with the same vocabulary")
     m = sub.add_parser("model", help="train a tiny Qwen2 on a token shard")
     m.add_argument("--tokenizer", required=True)
     m.add_argument("--train", required=True, help="train shard parquet")
     m.add_argument("--eval", required=True, help="eval shard parquet")
     m.add_argument("--model-config", required=True, help="JSON of ToyModelConfig fields")
     m.add_argument("--train-config", required=True, help="JSON of ToyTrainConfig fields")
+    m.add_argument("--init-from", default=None, help="start from this model dir (the reasoner fine-tunes its base)")
     m.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     setup_logging()
@@ -39,12 +40,19 @@ def main(argv: list[str] | None = None) -> None:
         write_corpus(generate_corpus(args.n_problems, args.seed), args.out)
     elif args.cmd == "tokenizer":
         from r1interp.toy.corpus import read_corpus
-        from r1interp.toy.tokenizer import save_tokenizer, train_tokenizer
+        from r1interp.toy.tokenizer import TEMPLATES, save_tokenizer, train_tokenizer
 
+        outs = dict(item.split("=", 1) for item in args.out)
+        bad = sorted(set(outs) - set(TEMPLATES))
+        if bad:
+            raise SystemExit(f"--out: unknown chat template(s) {bad}; allowed: {sorted(TEMPLATES)}")
         problems = read_corpus(args.corpus)
         texts = [f"{p.question}\n{p.think}\n{p.answer_text}" for p in problems]
         texts.append("Please reason step by step, and put your final answer within \\boxed{}.")
-        save_tokenizer(train_tokenizer(texts, args.vocab_size, args.template), args.out)
+        tokenizer = train_tokenizer(texts, args.vocab_size, "r1")
+        for template, out in outs.items():
+            tokenizer.chat_template = TEMPLATES[template]  # same vocabulary, the template differs
+            save_tokenizer(tokenizer, out)
     elif args.cmd == "model":
         import torch
         from transformers import AutoTokenizer
@@ -58,14 +66,22 @@ def main(argv: list[str] | None = None) -> None:
         mcfg = ToyModelConfig(**json.loads(args.model_config))
         tcfg = ToyTrainConfig(**json.loads(args.train_config))
         train_docs, eval_docs = read_docs(args.train), read_docs(args.eval)
-        model = init_model(tok, mcfg, seed=tcfg.seed)
+        if args.init_from:
+            from transformers import AutoModelForCausalLM
+
+            model = AutoModelForCausalLM.from_pretrained(args.init_from, torch_dtype=torch.float32)
+            if model.config.vocab_size != len(tok):
+                raise SystemExit(f"--init-from {args.init_from}: vocabulary {model.config.vocab_size} != tokenizer's {len(tok)}")
+        else:
+            model = init_model(tok, mcfg, seed=tcfg.seed)
         before = mean_loss(model, eval_docs, tcfg.seq_len, tok.pad_token_id)
         train_model(model, train_docs, tcfg, tok.pad_token_id)
         after = mean_loss(model, eval_docs, tcfg.seq_len, tok.pad_token_id)
         log.info("eval loss: random init %.3f → trained %.3f", before, after)
         with atomic_path(args.out) as tmp:
             save_model(model, tok, tmp)
-            (tmp / "training_summary.json").write_text(json.dumps({"eval_loss_init": before, "eval_loss": after}, indent=2))
+            summary = {"eval_loss_init": before, "eval_loss": after, "init_from": args.init_from, **vars(tcfg)}
+            (tmp / "training_summary.json").write_text(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

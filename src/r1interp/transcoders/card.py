@@ -58,7 +58,8 @@ def model_card(
         "selected by sweep": f"{selection.get('point', '?')} (rule: {selection.get('rule', '?')})",
     }
     per_layer = markdown_table(
-        layers_df, ["layer", "ce_increase", "kl", "fvu", "l0", "dead_pct", "ce_increase_think", "ce_increase_answer", "flag"]
+        layers_df, ["layer", "ce_increase", "ce_increase_zero", "ce_recovered", "kl", "fvu", "l0", "dead_pct",
+                    "ce_increase_think", "ce_increase_answer", "flag"]
     )
     full_rows = "".join(
         f"| {k} | {full[k]:.4f} |\n" for k in ("ce_orig", "ce_replaced", "ce_increase", "kl", "top1_agreement")
@@ -86,7 +87,8 @@ Mean per-layer CE increase: **{mean_ce:.4f} nats**. Layers failing a target: {fa
 ### Per layer (that layer's MLP replaced, everything else original)
 
 {per_layer}
-`dead_pct` counts latents that never fired on the {int(layers_df['n_tokens'].iloc[0]) if n_layers else 0} evaluation tokens.
+`ce_increase_zero` is the CE increase when that MLP is deleted instead (the reference scale);
+`ce_recovered` = 1 − ce_increase / ce_increase_zero. `dead_pct` counts latents that never fired on the {int(layers_df['n_tokens'].iloc[0]) if n_layers else 0} evaluation tokens.
 
 ### All layers replaced at once
 

@@ -1,0 +1,24 @@
+# The HTML report: every stage's figures (with captions) and key tables in one offline page.
+# `snakemake --report results/snakemake-report.html` gives Snakemake's own report as well.
+
+
+rule report:
+    input:
+        [t for stage, targets in TARGETS.items() if stage != "report" for t in targets],
+    output:
+        "results/report.html",
+    params:
+        models=" ".join(MODELS),
+        pairs=as_json(config["run"].get("pairs", [])),
+    resources:
+        **cpu_resources(),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/report.log",
+    shell:
+        "python -m r1interp.report build --results results --models {params.models} --pairs {params.pairs} "
+        "--out {output} 2> {log}"
+
+
+TARGETS["report"] = ["results/report.html"]

@@ -1,0 +1,90 @@
+"""The HTML report: built from stage outputs, opened in headless Chromium with no network."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from r1interp.report.build import ReportError, ReportInputs, build_report, caption_for
+
+CHROMIUM = next((shutil.which(n) for n in ("chromium-headless-shell", "chromium", "chromium-browser") if shutil.which(n)), None)
+SECTIONS = ["models", "sweep", "faithfulness", "features", "graphs", "motifs", "heads", "patching", "modeldiff"]
+
+
+def _png(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.plot([0, 1], [1, 0])
+    fig.savefig(path)
+    plt.close(fig)
+
+
+@pytest.fixture()
+def results(tmp_path):
+    """A results tree with one output of each stage, in the stages' own file layouts."""
+    r = tmp_path / "results"
+    for rel in ["sweep/pareto.png", "toy-reasoner/heads/profile.png", "toy-reasoner/patching/heatmap.png",
+                "compare/sp_heatmap.png", "compare/similarity.png", "compare/ffl_cascade_toy-reasoner.png",
+                "compare/modeldiff/toy-reasoner__toy-base/residual_diff.png",
+                "compare/modeldiff/toy-reasoner__toy-base/dictionary_match.png"]:
+        _png(r / rel)
+    (r / "sweep/selected.yaml").write_text("k: 16\nexpansion_factor: 8\n")
+    for m in ("toy-reasoner", "toy-base"):
+        (r / m / "eval").mkdir(parents=True)
+        pd.DataFrame({"layer": [0, 1], "ce_increase": [0.02, 0.04], "dead_pct": [1.0, 3.0]}).to_parquet(r / m / "eval/layers.parquet")
+        (r / m / "eval/full.json").write_text(json.dumps({"ce_increase": 0.3, "top1_agreement": 0.8}))
+        (r / m / "graphs").mkdir(parents=True)
+        pd.DataFrame({"graph_id": ["a-think", "a-answer"], "phase": ["think", "answer"], "correct": [True, True],
+                      "replacement_score": [0.6, 0.7], "completeness_score": [0.9, 0.95]}).to_parquet(r / m / "graphs/scores.parquet")
+        (r / m / "labels").mkdir(parents=True)
+        (r / m / "labels/L0.json").write_text(json.dumps([{"feature_idx": 3, "layer": 0, "label": None, "status": "unlabeled",
+                                                          "label_source": "auto-summary", "auto_summary": "tokens: 7, 8"}]))
+    pd.DataFrame({"layer": [0], "head": [1], "score": [0.6]}).to_parquet(r / "toy-reasoner/heads/heads.parquet")
+    return r
+
+
+def test_report_has_every_section_and_figure(results, tmp_path):
+    out = tmp_path / "report.html"
+    html = build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], []), out)
+    for sid in SECTIONS:
+        assert f'<section id="{sid}">' in html
+    # stage figures + the report's own figures, each embedded with a caption
+    assert html.count("<figure") == 8 + 4
+    assert html.count("<figcaption></figcaption>") == 0
+    assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_uncaptioned_figure_fails_the_build(results, tmp_path):
+    _png(results / "compare" / "mystery_plot.png")
+    with pytest.raises(ReportError, match="compare/mystery_plot.png has no caption"):
+        build_report(ReportInputs(results, ["toy-reasoner"], []), tmp_path / "r.html")
+    assert caption_for("sweep/pareto.png").startswith("Pilot-layer sweep")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium-headless-shell)")
+def test_report_renders_in_headless_chromium(results, tmp_path):
+    out = tmp_path / "report.html"
+    build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], []), out)
+    # Count figures whose image actually decoded (naturalWidth > 0) inside the browser.
+    probe = tmp_path / "probe.html"
+    probe.write_text(out.read_text().replace("</body>", """<script>
+      window.addEventListener('load', () => {
+        const ok = [...document.images].filter(i => i.complete && i.naturalWidth > 0).length;
+        document.title = 'loaded:' + ok + '/' + document.images.length + ':sections:' + document.querySelectorAll('section').length;
+      });</script></body>"""))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--virtual-time-budget=5000"]
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert "<title>loaded:12/12:sections:9</title>" in dom, dom[:500]
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,1600", out.as_uri()], capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000
