@@ -1,13 +1,12 @@
 # Shared set-up: config validation (before any job runs), model registry helpers, targets.
 import json
-import os
 import re
-import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
 from r1interp.cluster import snakemake_resources
+from r1interp.cluster.jobenv import export_job_environment
 from r1interp.config import ConfigError, check_config, schema_errors
 
 min_version("9.0")
@@ -30,12 +29,7 @@ except ConfigError as e:
 # threads a rule declares (oversubscribing 2 cores with side-by-side jobs costs ~5x).
 # Jobs (SLURM inherits this env via --export=ALL) run Snakemake's own Python and import this
 # checkout, even from an un-activated shell or inside conda envs (profiles/default keeps PYTHONPATH).
-_BIN = os.path.dirname(sys.executable)
-if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
-    os.environ["PATH"] = os.pathsep.join([_BIN, os.environ.get("PATH", "")])
-_SRC = str(Path(workflow.basedir) / "src")
-if _SRC not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
+export_job_environment(workflow.basedir)
 
 MODELS = config["run"]["models"]
 REGISTRY = config["models"]
@@ -93,6 +87,13 @@ def cpu_resources():
 
 # Pins each GPU job to its own device on a multi-GPU box; a no-op under SLURM or without GPUs.
 GPU_PIN = "python -m r1interp.cluster pin --count {resources.gpu} -- "
+
+
+def transcoder_files(model):
+    """Every layer's transcoder files of a model (sparsify layout): what whole-model stages need."""
+    return expand(
+        "results/{model}/transcoders/L{layer}/{f}", model=model, layer=model_layers(model), f=["cfg.json", "sae.safetensors"]
+    )
 
 
 def stage_params(section):

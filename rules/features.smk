@@ -8,16 +8,12 @@ from r1interp.cluster import snakemake_resources
 FEATURES = stage_params("features")
 
 
-def _features_rule_name(model):
-    return "features_collect_" + re.sub(r"\W", "_", model)
-
-
 for _model in MODELS:
     _layers = model_layers(_model)
 
     rule:
         name:
-            _features_rule_name(_model)
+            "features_collect_" + re.sub(r"\W", "_", _model)
         input:
             model=model_inputs(_model),
             shards=f"results/{_model}/data/{FEATURES.get('split', 'eval')}.parquet",
@@ -30,10 +26,10 @@ for _model in MODELS:
             examples=expand("results/{model}/features/L{layer}.examples.parquet", model=_model, layer=_layers),
             summary=f"results/{_model}/features/summary.json",
         params:
-            path=model_dir(_model),
-            transcoders=f"results/{_model}/transcoders",
+            path=lambda wc, input, m=_model: str(Path(input.model[0]).parent) if input.model else model_dir(m),
+            transcoders=lambda wc, input: str(Path(input.transcoders[0]).parent.parent),
             layers=" ".join(str(layer) for layer in _layers),
-            out=f"results/{_model}/features",
+            out=lambda wc, output: str(Path(output.summary).parent),
             device=config["run"]["device"],
             dtype=entry(_model).get("dtype", "auto"),
             cfg=as_json(FEATURES),

@@ -8,23 +8,16 @@ from r1interp.prompts import load_prompt_set
 GRAPH_PROMPTS = [p.id for p in load_prompt_set(config["run"]["prompt_set"])]
 
 
-def graph_transcoders(wc):
-    return expand(
-        "results/{model}/transcoders/L{layer}/{f}",
-        model=wc.model, layer=model_layers(wc.model), f=["cfg.json", "sae.safetensors"],
-    )
-
-
 rule graphs_build:
     input:
         model=lambda wc: model_inputs(wc.model),
-        transcoders=graph_transcoders,
+        transcoders=lambda wc: transcoder_files(wc.model),
         generations="results/{model}/generations.parquet",
     output:
         directory("results/{model}/graphs/build/{prompt}"),
     params:
         path=lambda wc: model_dir(wc.model),
-        transcoders="results/{model}/transcoders",
+        transcoders=lambda wc, input: str(Path(input.transcoders[0]).parent.parent),
         cfg=as_json(stage_params("graphs")),
         device=config["run"]["device"],
     wildcard_constraints:

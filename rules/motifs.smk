@@ -19,8 +19,8 @@ rule motifs:
         instances="results/{model}/motifs/ffl_instances.parquet",
         graphs="results/{model}/motifs/graphs.parquet",
     params:
-        graphs="results/{model}/graphs",
-        out="results/{model}/motifs",
+        graphs=lambda wc, input: str(Path(input.index).parent),
+        out=lambda wc, output: str(Path(output.profiles).parent),
         cfg=as_json(stage_params("motifs")),
         seed=config["run"]["seed"],
         n_layers=lambda wc: len(model_layers(wc.model)),

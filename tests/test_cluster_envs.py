@@ -36,3 +36,16 @@ def test_every_rule_that_declares_a_conda_env_points_at_an_existing_file():
     m = re.search(r'^CONDA_ENV\s*=\s*"([^"]+)"', common, flags=re.M)
     assert m, "rules/common.smk defines no CONDA_ENV"
     assert (REPO / "rules" / m.group(1)).resolve() == (REPO / "envs" / "r1interp.yaml").resolve()
+
+
+def test_job_environment_puts_this_python_and_checkout_first(tmp_path):
+    import os
+    import sys
+
+    from r1interp.cluster.jobenv import export_job_environment
+
+    env = {"PATH": "/usr/bin", "PYTHONPATH": "/elsewhere"}
+    export_job_environment(tmp_path, env)
+    export_job_environment(tmp_path, env)  # idempotent
+    assert env["PATH"].split(os.pathsep) == [os.path.dirname(sys.executable), "/usr/bin"]
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / "src"), "/elsewhere"]

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from r1interp.sweep.grid import grid_points, pilot_layers, point_id
-from r1interp.sweep.pareto import SelectionRule, pareto_mask, select
+from r1interp.sweep.pareto import SelectionRule, mark_frontier, pareto_mask, select
 from r1interp.transcoders.settings import read_selected
 
 
@@ -39,27 +39,33 @@ def test_pareto_mask():
 
 
 def _points(rows):
-    df = pd.DataFrame(rows, columns=["point", "l0", "ce_increase", "dead_pct", "num_latents"])
-    df["pareto"] = pareto_mask(df["l0"].to_numpy(), df["ce_increase"].to_numpy())
-    return df
+    return pd.DataFrame(rows, columns=["point", "l0", "ce_increase", "dead_pct", "num_latents"])
 
 
 def test_selection_rules():
     pts = _points([
         ("a", 8, 0.30, 1.0, 256),
         ("b", 16, 0.052, 2.0, 512),
-        ("c", 32, 0.050, 30.0, 512),  # best CE but too many dead latents
+        ("c", 32, 0.040, 30.0, 512),  # best CE but too many dead latents: set aside before the frontier
         ("d", 32, 0.049, 2.0, 1024),  # best CE among healthy, bigger L0 than b
         ("e", 16, 0.052, 2.0, 256),   # same as b but a smaller dictionary
+        ("f", 32, 0.060, 2.0, 256),   # dominated by d
     ])
-    best, fb = select(pts, SelectionRule("min_ce", dead_target=10, ce_tolerance=0.005))
+    rule = SelectionRule("min_ce", dead_target=10, ce_tolerance=0.005)
+    marked, no_healthy = mark_frontier(pts, rule)
+    assert not no_healthy
+    assert marked.set_index("point")["pareto"].to_dict() == {"a": True, "b": True, "c": False, "d": True, "e": True, "f": False}
+    best, fb = select(marked, rule)
     assert (best["point"], fb) == ("e", False)  # d, b, e within tolerance → smaller L0 → smaller dict
-    best, _ = select(pts, SelectionRule("min_ce", dead_target=10, ce_tolerance=0.0))
+    best, _ = select(marked, SelectionRule("min_ce", dead_target=10, ce_tolerance=0.0))
     assert best["point"] == "d"
-    best, fb = select(pts, SelectionRule("sparsest_under_ce", ce_target=0.1, dead_target=10))
+    best, fb = select(marked, SelectionRule("sparsest_under_ce", ce_target=0.1, dead_target=10))
     assert (best["point"], fb) == ("e", False)
-    best, fb = select(pts, SelectionRule("sparsest_under_ce", ce_target=0.01, dead_target=10, ce_tolerance=0.0))
+    best, fb = select(marked, SelectionRule("sparsest_under_ce", ce_target=0.01, dead_target=10, ce_tolerance=0.0))
     assert fb is True and best["point"] == "d"
+    # if nothing is healthy, the frontier of all points is used and the fallback is flagged
+    marked, no_healthy = mark_frontier(pts, SelectionRule("min_ce", dead_target=0.5))
+    assert no_healthy and marked.set_index("point")["pareto"]["c"]
     with pytest.raises(ValueError, match="unknown selection rule"):
         SelectionRule("best")
 

@@ -20,7 +20,7 @@ from r1interp.transcoders.groups import group_of, layer_groups, parse_layers
 from r1interp.transcoders.io import TranscoderFileError, load_transcoder
 from r1interp.transcoders.settings import TrainSettings, read_selected
 from r1interp.transcoders.train import CheckpointError, build_trainer, hookpoint, train_group
-from transcoders_helpers import FAST, torch_threads
+from transcoders_helpers import FAST, RESUME, torch_threads
 
 
 @pytest.fixture(scope="module")
@@ -191,16 +191,16 @@ KILL_SCRIPT = textwrap.dedent(
     from r1interp.transcoders.dataset import packed_dataset
     from r1interp.transcoders.train import train_group
     sys.path.insert(0, {tests!r})
-    from transcoders_helpers import FAST
+    from transcoders_helpers import RESUME
     model, _ = load_model({model!r}, "cpu", "float32")
-    ds = packed_dataset({shard!r}, FAST.seq_len, FAST.n_rows, FAST.seed)
+    ds = packed_dataset({shard!r}, RESUME.seq_len, RESUME.n_rows, RESUME.seed)
     n = [0]
     def pre(_m, _a):
         n[0] += 1
         if n[0] == {kill_at}:
             os.kill(os.getpid(), signal.SIGKILL)
     model.register_forward_pre_hook(pre)
-    train_group(model, [0, 2], ds, FAST, {out!r}, {ckpt!r})
+    train_group(model, [0, 2], ds, RESUME, {out!r}, {ckpt!r})
     """
 )
 
@@ -214,13 +214,13 @@ def test_resume_after_sigkill_continues_from_checkpoint(tiny_trained_model_dir, 
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert not (tmp_path / "killed" / "G").exists()
     state = torch.load(tmp_path / "killed" / "ckpt" / "run" / "state.pt", weights_only=True)
-    assert 0 < state["global_step"] < 8
+    assert 0 < state["global_step"] < 12
 
     with torch_threads(1):
         model, _ = load_model(tiny_trained_model_dir, "cpu", "float32")
-        ds = packed_dataset(tiny_shards["train"], FAST.seq_len, FAST.n_rows, FAST.seed)
-        resumed = train_group(model, [0, 2], ds, FAST, tmp_path / "killed" / "G", tmp_path / "killed" / "ckpt")
-        reference = train_group(model, [0, 2], ds, FAST, tmp_path / "ref" / "G", tmp_path / "ref" / "ckpt")
+        ds = packed_dataset(tiny_shards["train"], RESUME.seq_len, RESUME.n_rows, RESUME.seed)
+        resumed = train_group(model, [0, 2], ds, RESUME, tmp_path / "killed" / "G", tmp_path / "killed" / "ckpt")
+        reference = train_group(model, [0, 2], ds, RESUME, tmp_path / "ref" / "G", tmp_path / "ref" / "ckpt")
     assert resumed["resumed_from_batch"] == state["global_step"]
     assert reference["resumed_from_batch"] == 0
     assert not (tmp_path / "killed" / "ckpt").exists()  # cleaned up after success

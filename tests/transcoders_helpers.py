@@ -12,6 +12,8 @@ from r1interp.transcoders.settings import TrainSettings
 # small enough for a few seconds of CPU training on the tiny fixture model (hidden 32, 3 layers)
 FAST = TrainSettings(expansion_factor=4, k=8, lr=0.01, train_tokens=64 * 48, seq_len=64, batch_size=8, save_every=2,
                      auxk_alpha=0.03, dead_feature_threshold=512)
+# 12 steps, a checkpoint every 2: enough room to kill a run in the middle
+RESUME = TrainSettings(**{**FAST.__dict__, "train_tokens": 64 * 96})
 
 
 @contextmanager

@@ -88,8 +88,6 @@ def cmd_full(args) -> None:
 
 
 def cmd_table(args) -> None:
-    import pandas as pd  # noqa: F401  (parquet engine check happens on write)
-
     results = []
     for path in args.layer_json:
         if not path.is_file():

@@ -38,29 +38,36 @@ class NextTokenStats:
     sums: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(float)))
 
     def add(self, logits_orig: Tensor, logits_rep: Tensor, batch: EvalBatch) -> None:
-        ids = batch.input_ids.to(logits_orig.device)
-        targets = ids[:, 1:]
-        valid = (batch.attention_mask[:, 1:] * batch.attention_mask[:, :-1]).bool().to(logits_orig.device)
-        seg = batch.segment[:, 1:].to(logits_orig.device)
-        lp_o = torch.log_softmax(logits_orig[:, :-1].float(), dim=-1)
-        lp_r = torch.log_softmax(logits_rep[:, :-1].float(), dim=-1)
-        ce_o = -lp_o.gather(-1, targets[..., None])[..., 0]
-        ce_r = -lp_r.gather(-1, targets[..., None])[..., 0]
+        # one row at a time: fp32 log-probs of a [T, 151936] row are ~0.6 GB per 1k tokens
+        for row in range(logits_orig.shape[0]):
+            self._add_row(logits_orig[row], logits_rep[row], batch.input_ids[row], batch.attention_mask[row], batch.segment[row])
+
+    def _add_row(self, lo: Tensor, lr: Tensor, ids: Tensor, mask: Tensor, seg: Tensor) -> None:
+        n = int(mask.sum())
+        if n < 2:
+            return
+        dev = lo.device
+        targets = ids[1:n].to(dev)
+        seg = seg[1:n].to(dev)
+        lp_o = torch.log_softmax(lo[: n - 1].float(), dim=-1)
+        lp_r = torch.log_softmax(lr[: n - 1].float(), dim=-1)
+        ce_o = -lp_o.gather(-1, targets[:, None])[:, 0]
+        ce_r = -lp_r.gather(-1, targets[:, None])[:, 0]
         kl = (lp_o.exp() * (lp_o - lp_r)).sum(-1)
-        agree = (lp_o.argmax(-1) == lp_r.argmax(-1)).float()
-        groups = {"all": valid}
+        agree = (lp_o.argmax(-1) == lp_r.argmax(-1)).double()
+        groups = {"all": torch.ones_like(seg, dtype=torch.bool)}
         for code, name in SEGMENT_NAMES.items():
-            groups[name] = valid & (seg == code)
+            groups[name] = seg == code
         for name, m in groups.items():
-            n = int(m.sum())
-            if n == 0:
+            k = int(m.sum())
+            if k == 0:
                 continue
             s = self.sums[name]
-            s["n_tokens"] += n
+            s["n_tokens"] += k
             s["ce_orig"] += float(ce_o[m].double().sum())
             s["ce_replaced"] += float(ce_r[m].double().sum())
             s["kl"] += float(kl[m].double().sum())
-            s["top1_agreement"] += float(agree[m].double().sum())
+            s["top1_agreement"] += float(agree[m].sum())
 
     def result(self) -> dict:
         def finish(s: dict[str, float]) -> dict:

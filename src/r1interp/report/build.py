@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from r1interp.report.html import Section, esc, figure, page, table  # noqa: E402
@@ -44,13 +45,18 @@ CAPTIONS: list[tuple[str, str]] = [
      "its base on the same tokens, per layer."),
     (r".*dictionary.*\.png", "Transcoder dictionaries compared: fraction of each model's features with a decoder-cosine "
      "match in the other model's dictionary, per layer."),
-    (r".*heatmap.*z.*\.png|.*z_heatmap.*\.png", "Motif Z-scores (real count vs null-model ensemble) per graph and motif."),
-    (r".*sp_heatmap.*\.png|.*heatmap.*sp.*\.png", "Motif significance profiles (SP = Z/||Z||) per graph and motif."),
-    (r".*sp_profile.*\.png|.*profiles?\.png", "Mean motif significance profile per group, with the spread over graphs."),
-    (r".*similarity.*\.png|.*dendrogram.*\.png", "Cosine similarity of significance profiles between task categories "
-     "and models, with average-linkage clustering."),
-    (r".*cascade.*\.png|.*ffl.*\.png", "Strongest feed-forward-loop instances drawn in a layer × position layout "
-     "(source → mediator → target)."),
+    (r"compare/zscore_heatmap\.png", "Triad-motif Z-scores (real count against the null-model ensemble) for every "
+     "graph, grouped by model, phase and category; |Z| > 2 is conventionally significant."),
+    (r"compare/sp_heatmap\.png", "Triad significance profiles (SP = Z/||Z||, Milo 2004) per graph: the shape of each "
+     "graph's motif over- and under-representation, comparable across graph sizes."),
+    (r"compare/signed_sp_heatmap\.png", "Signed-motif profiles per graph: coherent and incoherent feed-forward loops "
+     "(Alon's sign rule), amplification/damping chains and cross-chain inhibition against signed nulls."),
+    (r"compare/sp_profiles\.png", "Mean triad significance profile per model and phase, with the spread over graphs."),
+    (r"compare/similarity\.png", "Cosine similarity of mean significance profiles between task categories and models, "
+     "ordered by average-linkage clustering (dendrogram)."),
+    (r"compare/ffl_cascade_.*\.png", "Strongest feed-forward-loop instances of one model's graphs drawn in a layer × "
+     "position layout, each as source → mediator → target."),
+    (r"compare/external/.*\.png", "External graph collection analysed by the same motif rules."),
     (r".*\.png", ""),  # any other figure must register a caption: an empty caption fails the build
 ]
 
@@ -116,6 +122,7 @@ def faithfulness_figures(inp: ReportInputs, out_dir: Path) -> None:
     ax.axhline(0.1, ls="--", c="grey", lw=1)
     ax.axhline(0.05, ls=":", c="grey", lw=1)
     ax.set_xlabel("layer"), ax.set_ylabel("CE increase (nats)"), ax.legend()
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     _save(fig, out_dir / "faithfulness.png")
     dead_col = next((c for c in ("dead_pct", "dead_fraction", "dead") if c in df.columns), None)
     if dead_col:
@@ -125,6 +132,7 @@ def faithfulness_figures(inp: ReportInputs, out_dir: Path) -> None:
             ax.plot(g["layer"], g[dead_col] * scale, marker="s", label=m)
         ax.axhline(10, ls="--", c="grey", lw=1)
         ax.set_xlabel("layer"), ax.set_ylabel("dead latents (%)"), ax.legend()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         _save(fig, out_dir / "dead.png")
 
 
@@ -174,8 +182,9 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     for m in inp.models:
         summary = r / "toy" / "models" / m / "training_summary.json"
         info = json.loads(summary.read_text()) if summary.is_file() else {}
-        rows.append({"model": m, **{k: round(v, 4) for k, v in info.items()}})
-    s.parts.append(table(pd.DataFrame(rows)))
+        keep = ("eval_loss_init", "eval_loss", "init_from", "steps", "lr", "batch_size")
+        rows.append({"model": m, **{k: round(v, 4) if isinstance(v, float) else v for k, v in info.items() if k in keep}})
+    s.parts.append(table(pd.DataFrame(rows).fillna("")))
     sections.append(s)
 
     s = Section("sweep", "Transcoder sweep", "Pilot layers, dictionary size × k grid, Pareto selection.")

@@ -5,6 +5,6 @@ grid and the pilot layers.
 """
 
 from r1interp.sweep.grid import grid_points, pilot_layers, point_id
-from r1interp.sweep.pareto import SelectionRule, pareto_mask, select
+from r1interp.sweep.pareto import SelectionRule, mark_frontier, pareto_mask, select
 
-__all__ = ["SelectionRule", "grid_points", "pareto_mask", "pilot_layers", "point_id", "select"]
+__all__ = ["SelectionRule", "grid_points", "mark_frontier", "pareto_mask", "pilot_layers", "point_id", "select"]

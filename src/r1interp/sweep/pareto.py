@@ -1,17 +1,18 @@
 """Faithfulness-vs-sparsity Pareto frontier and the documented selection rules.
 
 Each grid point is summarised over the pilot layers by its mean CE increase (faithfulness, lower
-is better) and mean L0 (sparsity, lower is better). A point is on the frontier when no other
-point is at least as good on both and strictly better on one.
+is better) and mean L0 (sparsity, lower is better). Points whose mean dead-latent % is not under
+``dead_target`` are set aside first (they would otherwise hide healthy points behind them); the
+frontier is taken over the remaining points: a point is on it when no other healthy point is at
+least as good on both axes and strictly better on one.
 
-Selection rules (``sweep.selection.rule``):
-- ``min_ce``: among frontier points whose mean dead-latent % is under ``dead_target``, take the
-  lowest mean CE increase; points within ``ce_tolerance`` nats of it are ties, broken by smaller
-  L0, then smaller dictionary (``num_latents``).
-- ``sparsest_under_ce``: among frontier points under ``dead_target`` with mean CE increase below
-  ``ce_target``, take the smallest L0, ties broken by smaller dictionary, then lower CE.
-If no frontier point meets the constraints, the rule falls back to the whole frontier (``min_ce``)
-and the selection records ``fallback: true``.
+Selection rules (``sweep.selection.rule``), applied to the frontier:
+- ``min_ce``: the lowest mean CE increase; points within ``ce_tolerance`` nats of it are ties,
+  broken by smaller L0, then smaller dictionary (``num_latents``).
+- ``sparsest_under_ce``: among frontier points with mean CE increase below ``ce_target``, the
+  smallest L0, ties broken by smaller dictionary, then lower CE.
+Fallbacks (recorded as ``fallback: true`` in selected.yaml): no healthy point → the frontier of all
+points; ``sparsest_under_ce`` with no point under ``ce_target`` → ``min_ce``.
 """
 
 from __future__ import annotations
@@ -62,21 +63,28 @@ def pareto_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return mask
 
 
+def mark_frontier(points: pd.DataFrame, rule: SelectionRule) -> tuple[pd.DataFrame, bool]:
+    """Add ``healthy`` and ``pareto`` columns; returns (frame, fallback_used)."""
+    out = points.copy()
+    out["healthy"] = out["dead_pct"] < rule.dead_target
+    pool = out["healthy"] if out["healthy"].any() else pd.Series(True, index=out.index)
+    out["pareto"] = False
+    sub = out[pool]
+    out.loc[sub.index, "pareto"] = pareto_mask(sub["l0"].to_numpy(), sub["ce_increase"].to_numpy())
+    return out, not bool(out["healthy"].any())
+
+
 def select(points: pd.DataFrame, rule: SelectionRule) -> tuple[pd.Series, bool]:
-    """Return (selected row, fallback_used)."""
+    """Return (selected row, fallback_used); ``points`` must carry the ``pareto`` column."""
     if points.empty:
         raise ValueError("no sweep points to select from")
     front = points[points["pareto"]]
-    ok = front[front["dead_pct"] < rule.dead_target]
     if rule.rule == "sparsest_under_ce":
-        ok = ok[ok["ce_increase"] < rule.ce_target]
+        ok = front[front["ce_increase"] < rule.ce_target]
         if not ok.empty:
-            best = ok.sort_values(["l0", "num_latents", "ce_increase"], kind="stable").iloc[0]
-            return best, False
+            return ok.sort_values(["l0", "num_latents", "ce_increase"], kind="stable").iloc[0], False
         return _min_ce(front, rule.ce_tolerance), True
-    if ok.empty:
-        return _min_ce(front, rule.ce_tolerance), True
-    return _min_ce(ok, rule.ce_tolerance), False
+    return _min_ce(front, rule.ce_tolerance), False
 
 
 def _min_ce(df: pd.DataFrame, tol: float) -> pd.Series:

@@ -17,9 +17,12 @@ def pareto_png(points: pd.DataFrame, selected_point: str, out: str | Path, ce_ta
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     for ef, grp in points.groupby("expansion_factor"):
-        ax.scatter(grp["l0"], grp["ce_increase"], s=20 + 6 * grp["dead_pct"].clip(0, 50), label=f"expansion {ef}", alpha=0.8)
+        ok = grp[grp["healthy"]]
+        line = ax.scatter(ok["l0"], ok["ce_increase"], s=40, label=f"expansion {ef}", alpha=0.85)
+        bad = grp[~grp["healthy"]]
+        ax.scatter(bad["l0"], bad["ce_increase"], s=40, marker="x", color=line.get_facecolor()[0], alpha=0.85)
     front = points[points["pareto"]].sort_values("l0")
-    ax.plot(front["l0"], front["ce_increase"], "k--", lw=1, label="Pareto frontier")
+    ax.plot(front["l0"], front["ce_increase"], "k--", lw=1, label="Pareto frontier (x: too many dead latents)")
     sel = points[points["point"] == selected_point]
     ax.scatter(sel["l0"], sel["ce_increase"], s=220, facecolors="none", edgecolors="red", lw=2, label=f"selected: {selected_point}")
     ax.axhline(ce_target, color="grey", lw=0.8, ls=":", label=f"target {ce_target} nats")

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from r1interp.sweep.pareto import SelectionRule, pareto_mask, select, summarise_points
+from r1interp.sweep.pareto import SelectionRule, mark_frontier, select, summarise_points
 from r1interp.transcoders.atomic import temp_path, write_json, write_text
 from r1interp.transcoders.settings import SELECTED_KEYS, TrainSettings
 
@@ -72,9 +72,10 @@ def aggregate(point_files: list[Path], rule: SelectionRule, out_parquet: Path, o
         records.append(json.loads(Path(f).read_text()))
     df = results_frame(records)
     points = summarise_points(df)
-    points["pareto"] = pareto_mask(points["l0"].to_numpy(), points["ce_increase"].to_numpy())
+    points, no_healthy = mark_frontier(points, rule)
     best, fallback = select(points, rule)
-    df = df.merge(points[["point", "pareto"]], on="point")
+    fallback = fallback or no_healthy
+    df = df.merge(points[["point", "healthy", "pareto"]], on="point")
     df["selected"] = df["point"] == best["point"]
     tmp = temp_path(out_parquet)
     df.to_parquet(tmp, index=False)

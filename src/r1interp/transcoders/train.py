@@ -202,6 +202,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, tmp)
     except OSError:
         shutil.copy2(src, tmp)
+    os.utime(tmp)  # a link shares the source's mtime; the target must look newer than its input
     os.replace(tmp, dst)
 
 
