@@ -114,3 +114,51 @@ def shq(text):
 
 def all_targets():
     return [t for targets in TARGETS.values() for t in targets]
+
+
+# --- stage helpers (kept here so that rules files hold only rules) ---------------------------
+SWEEP_TRAIN_KEYS = ("seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
+
+
+def sweep_model():
+    """The model the pilot sweep runs on: ``sweep.model``, else the first reasoner of the run."""
+    name = stage_params("sweep").get("model")
+    if not name:
+        reasoners = [m for m in MODELS if entry(m)["role"] == "reasoner"]
+        return (reasoners or MODELS)[0]
+    if name not in MODELS:
+        raise WorkflowError(f"config sweep.model: {name!r} is not in run.models {MODELS}")
+    return name
+
+
+def sweep_flags(point):
+    """Training flags of one sweep grid point (transcoder settings + the point's hyper-parameters)."""
+    from r1interp.sweep.grid import grid_points
+    from r1interp.transcoders.settings import settings_to_flags
+
+    sweep, tc = stage_params("sweep"), stage_params("transcoders")
+    values = {k: tc[k] for k in SWEEP_TRAIN_KEYS if k in tc}
+    values.update(grid_points(sweep.get("grid", {}))[point], train_tokens=sweep.get("train_tokens", 300000))
+    return settings_to_flags(values)
+
+
+def tc_groups(model):
+    """Layer groups trained from one forward pass each (``transcoders.group_size``)."""
+    from r1interp.transcoders.groups import layer_groups
+
+    return layer_groups(len(model_layers(model)), stage_params("transcoders").get("group_size", 0))
+
+
+def tc_group_dir(model, group):
+    return f"results/{model}/transcoders/groups/G{group}"
+
+
+def eval_args(model):
+    """CLI arguments shared by the evaluation rules."""
+    ev = stage_params("evaluate")
+    max_len = ev.get("max_len")
+    return (
+        f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} "
+        f"--dtype {entry(model).get('dtype', 'auto')} --max-tokens {ev.get('max_tokens', 30000)} "
+        f"--batch-size {ev.get('batch_size', 16)}" + (f" --max-len {max_len}" if max_len else "")
+    )

@@ -8,15 +8,6 @@ _TARGETS_CFG = EVAL.get("targets", {})
 _GEN_CFG = EVAL.get("generations", {})
 
 
-def _eval_common(model):
-    max_len = EVAL.get("max_len")
-    return (
-        f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} "
-        f"--dtype {entry(model).get('dtype', 'auto')} --max-tokens {EVAL.get('max_tokens', 30000)} "
-        f"--batch-size {EVAL.get('batch_size', 16)}" + (f" --max-len {max_len}" if max_len else "")
-    )
-
-
 rule evaluate_layer:
     input:
         model=lambda wc: model_inputs(wc.model),
@@ -26,8 +17,8 @@ rule evaluate_layer:
     output:
         "results/{model}/eval/L{layer}.json",
     params:
-        common=lambda wc: _eval_common(wc.model),
-        tc="results/{model}/transcoders/L{layer}",
+        common=lambda wc: eval_args(wc.model),
+        tc=lambda wc, input: str(Path(input.cfg).parent),
         pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
     threads: 2
     resources:
@@ -47,12 +38,12 @@ rule evaluate_full:
     input:
         model=lambda wc: model_inputs(wc.model),
         eval="results/{model}/data/eval.parquet",
-        transcoders=lambda wc: tc_layer_files(wc.model),
+        transcoders=lambda wc: transcoder_files(wc.model),
     output:
         full="results/{model}/eval/full.json",
         generations="results/{model}/eval/generations.md",
     params:
-        common=lambda wc: _eval_common(wc.model),
+        common=lambda wc: eval_args(wc.model),
         root="results/{model}/transcoders",
         n_prompts=_GEN_CFG.get("n_prompts", 4),
         max_new=_GEN_CFG.get("max_new_tokens", 48),

@@ -3,33 +3,15 @@
 # which the training rule takes as input (a new selection re-plans the training DAG).
 from r1interp.cluster import snakemake_resources
 from r1interp.sweep.grid import grid_points
-from r1interp.transcoders.settings import settings_to_flags
+
 
 SWEEP = stage_params("sweep")
-TRAIN_KEYS = ("seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
 
 
-def _sweep_model():
-    name = SWEEP.get("model")
-    if not name:
-        reasoners = [m for m in MODELS if entry(m)["role"] == "reasoner"]
-        return (reasoners or MODELS)[0]
-    if name not in MODELS:
-        raise WorkflowError(f"config sweep.model: {name!r} is not in run.models {MODELS}")
-    return name
-
-
-SWEEP_MODEL = _sweep_model()
+SWEEP_MODEL = sweep_model()
 SWEEP_POINTS = grid_points(SWEEP.get("grid", {}))
 _layers = SWEEP.get("pilot_layers", "auto")
 SWEEP_LAYERS = "auto" if _layers == "auto" else ",".join(str(x) for x in _layers)
-
-
-def _sweep_flags(point):
-    tc = stage_params("transcoders")
-    values = {k: tc[k] for k in TRAIN_KEYS if k in tc}
-    values.update(SWEEP_POINTS[point], train_tokens=SWEEP.get("train_tokens", 300000))
-    return settings_to_flags(values)
 
 
 rule sweep_point:
@@ -42,9 +24,9 @@ rule sweep_point:
     wildcard_constraints:
         point="|".join(re.escape(p) for p in SWEEP_POINTS),
     params:
-        path=model_dir(SWEEP_MODEL),
+        path=lambda wc: model_dir(SWEEP_MODEL),
         layers=SWEEP_LAYERS,
-        flags=lambda wc: _sweep_flags(wc.point),
+        flags=lambda wc: sweep_flags(wc.point),
         eval_tokens=SWEEP.get("eval_tokens", 30000),
         eval_batch=SWEEP.get("eval_batch_size", 16),
         work="results/sweep/work/{point}",

@@ -11,23 +11,11 @@
 # A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
-from r1interp.transcoders.groups import group_of, layer_groups
+from r1interp.transcoders.groups import group_of
 from r1interp.transcoders.settings import settings_to_flags
 
 TC = stage_params("transcoders")
 TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
-
-
-def tc_groups(model):
-    return layer_groups(len(model_layers(model)), TC.get("group_size", 0))
-
-
-def tc_group_dir(model, group):
-    return f"results/{model}/transcoders/groups/G{group}"
-
-
-def tc_layer_files(model):
-    return expand("results/{model}/transcoders/L{layer}/{f}", model=model, layer=model_layers(model), f=["cfg.json", "sae.safetensors"])
 
 
 rule train_transcoders:
@@ -73,7 +61,9 @@ rule transcoder_layer:
         cfg="results/{model}/transcoders/L{layer}/cfg.json",
         weights="results/{model}/transcoders/L{layer}/sae.safetensors",
     params:
-        out="results/{model}/transcoders/L{layer}",
+        out=lambda wc, output: str(Path(output.cfg).parent),
+    resources:
+        **snakemake_resources(config, "cpu", "transcoder_layer"),
     conda:
         CONDA_ENV
     log:
@@ -84,7 +74,7 @@ rule transcoder_layer:
 
 rule export_circuit_tracer:
     input:
-        lambda wc: tc_layer_files(wc.model),
+        lambda wc: transcoder_files(wc.model),
     output:
         directory("results/{model}/transcoders/circuit_tracer"),
     params:
@@ -102,6 +92,6 @@ rule export_circuit_tracer:
         "--out-dir {output} --scan r1interp/{wildcards.model} --dtype {params.dtype} 2> {log}"
 
 
-TARGETS["transcoders"] = [f for m in MODELS for f in tc_layer_files(m)] + [
+TARGETS["transcoders"] = [f for m in MODELS for f in transcoder_files(m)] + [
     f"results/{m}/transcoders/circuit_tracer" for m in MODELS
 ]

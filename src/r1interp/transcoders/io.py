@@ -90,6 +90,11 @@ def read_meta(path: str | Path) -> TranscoderMeta:
     missing = [key for key in ("d_in", "k") if key not in cfg]
     if missing:
         raise TranscoderFileError(f"transcoder config {cfg_path} lacks keys {missing}")
+    if not cfg.get("transcode", False):
+        raise TranscoderFileError(
+            f"{cfg_path}: transcode is false: a sparse autoencoder, not a transcoder (sparsify subtracts b_dec "
+            "from an autoencoder's input, so it would not load faithfully here)"
+        )
     if cfg.get("activation", "topk") != "topk":
         raise TranscoderFileError(f"{cfg_path}: activation {cfg.get('activation')!r} is not 'topk'")
     return TranscoderMeta(
