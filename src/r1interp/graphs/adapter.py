@@ -26,31 +26,14 @@ import logging
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
 
+# One definition of the activation and hooks, shared with the transcoders' circuit-tracer export.
+from r1interp.transcoders.export import FEATURE_INPUT_HOOK, FEATURE_OUTPUT_HOOK, ReluTopK  # noqa: F401
 from r1interp.transcoders.io import SkipTranscoder, TranscoderFileError, load_transcoder
 
 log = logging.getLogger(__name__)
 
-FEATURE_INPUT_HOOK = "mlp.hook_in"  # post-norm MLP input (ReplacementMLP.hook_in); NOT hook_mlp_in (pre-norm)
-FEATURE_OUTPUT_HOOK = "mlp.hook_out"  # MLP output
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-class ReluTopK(nn.Module):
-    """sparsify's TopK activation: ReLU first, then keep the k largest values per token."""
-
-    def __init__(self, k: int):
-        super().__init__()
-        self.k = int(k)
-
-    def forward(self, x: Tensor) -> Tensor:
-        pre = torch.relu(x)
-        vals, idx = pre.topk(min(self.k, pre.shape[-1]), dim=-1, sorted=False)
-        return torch.zeros_like(pre).scatter(-1, idx, vals)
-
-    def extra_repr(self) -> str:
-        return f"k={self.k}"
 
 
 def layer_dir(transcoders_dir: str | Path, layer: int) -> Path:

@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from r1interp.prompts.generate import read_generations
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import graph_summary, graph_to_model
 from r1interp.graphs.phases import PhasePosition, check_context, graph_id, phase_positions
@@ -92,12 +93,7 @@ class GraphRecord:
 def read_generation(path: str | Path, prompt_id: str) -> Generation:
     """The generations row of ``prompt_id``; fails naming the file, column or prompt."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"generations table not found: {path}")
-    df = pd.read_parquet(path)
-    missing = [c for c in GENERATION_COLUMNS if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} lacks columns {missing}")
+    df = read_generations(path, GENERATION_COLUMNS)
     rows = df[df["prompt_id"] == prompt_id]
     if len(rows) != 1:
         raise ValueError(f"{path}: prompt_id {prompt_id!r} found {len(rows)} times (known: {sorted(df['prompt_id'])[:10]}...)")

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from r1interp.prompts.generate import GenerationsFileError, read_generations  # noqa: F401
 from r1interp.utils import atomic_path
 
 log = logging.getLogger(__name__)
@@ -106,19 +107,12 @@ class Trace:
     think_end: int
 
 
-class GenerationsFileError(ValueError):
-    """The generations table is missing or malformed; the message names the file and column."""
 
 
 def load_traces(path: str | Path, only_correct: bool = False) -> list[Trace]:
     """Read ``generations.parquet`` into :class:`Trace` records, validating the contract."""
     path = Path(path)
-    if not path.is_file():
-        raise GenerationsFileError(f"generations file not found: {path}")
-    df = pd.read_parquet(path)
-    missing = [c for c in GENERATION_COLUMNS if c not in df.columns]
-    if missing:
-        raise GenerationsFileError(f"{path} lacks columns {missing} (has {list(df.columns)})")
+    df = read_generations(path, GENERATION_COLUMNS)
     traces = []
     for row in df.itertuples(index=False):
         ids = np.concatenate([np.asarray(row.prompt_ids, dtype=np.int64), np.asarray(row.output_ids, dtype=np.int64)])

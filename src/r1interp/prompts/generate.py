@@ -80,3 +80,21 @@ def generate_all(model, tokenizer, prompts: list[Prompt], template: str, instruc
         })
         log.info("%s: correct=%s answer=%r", p.id, rows[-1]["correct"], answer_text[:80])
     return pd.DataFrame(rows)
+
+
+class GenerationsFileError(ValueError):
+    """The generations table is missing or malformed; the message names the file and column."""
+
+
+def read_generations(path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Read ``generations.parquet`` and check it has ``columns`` (the one reader for all stages)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise GenerationsFileError(f"generations file not found: {path}")
+    df = pd.read_parquet(path)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise GenerationsFileError(f"{path} lacks columns {missing} (has {list(df.columns)})")
+    return df

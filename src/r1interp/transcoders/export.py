@@ -26,8 +26,8 @@ from torch import Tensor, nn
 from r1interp.transcoders.atomic import temp_path, write_text
 from r1interp.transcoders.io import SkipTranscoder, load_transcoder
 
-FEATURE_INPUT_HOOK = "mlp.hook_in"
-FEATURE_OUTPUT_HOOK = "mlp.hook_out"
+FEATURE_INPUT_HOOK = "mlp.hook_in"  # post-norm MLP input (ReplacementMLP.hook_in); NOT hook_mlp_in (pre-norm)
+FEATURE_OUTPUT_HOOK = "mlp.hook_out"  # MLP output
 CONFIG_FILE = "config.yaml"
 
 
@@ -42,6 +42,9 @@ class ReluTopK(nn.Module):
         x = torch.relu(x)
         vals, idx = x.topk(min(self.k, x.shape[-1]), dim=-1, sorted=False)
         return torch.zeros_like(x).scatter_(-1, idx, vals)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}"
 
 
 def circuit_tracer_tensors(tc: SkipTranscoder, dtype: torch.dtype | None = None) -> dict[str, Tensor]:
