@@ -24,7 +24,7 @@ rule motifs:
         cfg=as_json(stage_params("motifs")),
         seed=config["run"]["seed"],
         n_layers=lambda wc: len(model_layers(wc.model)),
-    threads: 1
+    threads: 2
     resources:
         **snakemake_resources(config, "cpu", "motifs"),
     conda:
