@@ -1,3 +1,5 @@
+report: "report/workflow.rst"
+
 # r1interp workflow: data → sweep → train → evaluate → features → autointerp → graphs → motifs
 # → comparisons → heads/patching/model diff → report. Rules are thin; the science lives in
 # src/r1interp/<stage>/. Run `snakemake --cores 2` for the toy default; README.md has the rest.

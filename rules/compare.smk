@@ -21,8 +21,8 @@ rule compare:
         external=expand("results/compare/external/{e}/profiles.parquet", e=list(MOTIF_EXTERNAL)),
     output:
         tables=expand("results/compare/{f}", f=COMPARE_TABLES),
-        plots=expand("results/compare/{f}", f=COMPARE_PLOTS),
-        cascades=expand("results/compare/ffl_cascade_{s}.png", s=COMPARE_SOURCES),
+        plots=report(expand("results/compare/{f}", f=COMPARE_PLOTS), caption="../report/compare_plots.rst", category="Motifs"),
+        cascades=report(expand("results/compare/ffl_cascade_{s}.png", s=COMPARE_SOURCES), caption="../report/ffl_cascade.rst", category="Motifs"),
     params:
         models=" ".join(f"--model {m}=results/{m}/motifs" for m in MODELS),
         external=" ".join(f"--external {e}=results/compare/external/{e}" for e in MOTIF_EXTERNAL),

@@ -21,7 +21,7 @@ rule heads:
         generations="results/{model}/generations.parquet",
     output:
         table="results/{model}/heads/heads.parquet",
-        profile="results/{model}/heads/profile.png",
+        profile=report("results/{model}/heads/profile.png", caption="../report/heads_profile.rst", category="Heads", subcategory="{model}"),
         top="results/{model}/heads/top_heads.json",
     params:
         path=lambda wc: model_dir(wc.model),
@@ -52,7 +52,7 @@ rule patching:
         effects="results/{model}/patching/effects.parquet",
         pairs="results/{model}/patching/pairs.parquet",
         summary="results/{model}/patching/summary.json",
-        heatmap="results/{model}/patching/heatmap.png",
+        heatmap=report("results/{model}/patching/heatmap.png", caption="../report/patching_heatmap.rst", category="Patching", subcategory="{model}"),
     params:
         path=lambda wc: model_dir(wc.model),
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
@@ -85,7 +85,7 @@ rule modeldiff_residual:
         shard="results/{reasoner}/data/eval.parquet",
     output:
         table="results/compare/modeldiff/{reasoner}__{base}/residual_diff.parquet",
-        plot="results/compare/modeldiff/{reasoner}__{base}/residual_diff.png",
+        plot=report("results/compare/modeldiff/{reasoner}__{base}/residual_diff.png", caption="../report/residual_diff.rst", category="Model diff"),
     params:
         reasoner=lambda wc: model_dir(wc.reasoner),
         base=lambda wc: model_dir(wc.base),
@@ -126,7 +126,7 @@ rule modeldiff_dictionary:
     output:
         matches="results/compare/modeldiff/{reasoner}__{base}/dictionary_match.parquet",
         summary="results/compare/modeldiff/{reasoner}__{base}/dictionary_summary.parquet",
-        plot="results/compare/modeldiff/{reasoner}__{base}/dictionary_match.png",
+        plot=report("results/compare/modeldiff/{reasoner}__{base}/dictionary_match.png", caption="../report/dictionary_match.rst", category="Model diff"),
     params:
         layers=lambda wc: " ".join(str(x) for x in sorted(set(model_layers(wc.reasoner)) & set(model_layers(wc.base)))),
         device=config["run"]["device"],

@@ -6,7 +6,7 @@ rule report:
     input:
         [t for stage, targets in TARGETS.items() if stage != "report" for t in targets],
     output:
-        "results/report.html",
+        report("results/report.html", caption="../report/report_html.rst", category="Report"),
     params:
         models=" ".join(MODELS),
         pairs=as_json(config["run"].get("pairs", [])),

@@ -55,7 +55,7 @@ rule sweep_select:
         expand("results/sweep/points/{point}.json", point=sorted(SWEEP_POINTS)),
     output:
         parquet="results/sweep/results.parquet",
-        png="results/sweep/pareto.png",
+        png=report("results/sweep/pareto.png", caption="../report/pareto.rst", category="Transcoders"),
         selected="results/sweep/selected.yaml",
     params:
         rule=SWEEP.get("selection", {}).get("rule", "min_ce"),
