@@ -28,7 +28,13 @@ def test_dry_run_plans_every_stage(workdir):
     counts = job_counts(proc.stdout)
     models = 2
     assert counts["toy_model"] == models and counts["data_shards"] == models and counts["generations"] == models
-    assert counts["toy_tokenizer"] == 2 and counts["toy_corpus"] == 1
+    assert counts["toy_tokenizer"] == 1 and counts["toy_corpus"] == 1  # one vocabulary, both templates
+    n_layers = 6
+    assert counts["transcoder_layer"] == models * n_layers and counts["evaluate_layer"] == models * n_layers
+    assert counts["graphs_build"] == models * 10  # every toy prompt
+    for rule in ("sweep_select", "features_collect_toy_reasoner", "autointerp_db", "graphs_finalize", "motifs",
+                 "compare", "heads", "patching", "modeldiff_residual", "modeldiff_dictionary", "report"):
+        assert counts.get(rule, 0) >= 1, rule
 
 
 def test_lint_is_clean(workdir):
