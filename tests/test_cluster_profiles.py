@@ -96,7 +96,7 @@ OVERLAY = {
 }
 # Stages whose jobs must be GPU jobs, recognised by their output paths (docs/architecture.md).
 GPU_OUTPUTS = {
-    "transcoder training": r"results/[^/]+/transcoders/L\d+/sae\.safetensors",
+    "transcoder training": r"results/[^/]+/transcoders/groups/G\d+$",
     "activation collection": r"results/[^/]+/features/L\d+\.stats\.parquet",
     "attribution graphs": r"results/[^/]+/graphs/build/",
 }

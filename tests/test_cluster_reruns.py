@@ -142,8 +142,14 @@ def test_real_workflow_rebuilds_one_layer_of_one_model_only(tmp_path):
     rerun = parse_plan(snakemake(wd, "-n", "--cores", "1", "--forcerun", target.outputs[0], env=env).stdout)
     assert any(j.rule == target.rule and j.wildcards == target.wildcards for j in rerun), "the forced job is not planned"
     others = [j for j in rerun if j.wildcards.get("layer", layer) != layer or j.wildcards.get("model", model) != model]
-    # per-layer jobs of other layers or models must not rerun; cross-layer summaries may
-    assert not [j for j in others if "layer" in j.wildcards], [(j.rule, j.wildcards) for j in others]
+    # per-layer jobs of other layers or models must not rerun; cross-layer summaries may. The one
+    # exception is by design: activation collection is ONE model pass over all layers, so the plan
+    # lists every layer's labels after it (at run time, byte-identical feature tables of the other
+    # layers stop that cascade: Snakemake compares checksums).
+    joint_pass_dependents = {"autointerp_label"}
+    assert not [j for j in others if "layer" in j.wildcards and j.rule not in joint_pass_dependents], [
+        (j.rule, j.wildcards) for j in others]
+    assert not [j for j in others if j.wildcards.get("model", model) != model], "another model reruns"
     # nothing upstream of the forced job (data, model, sweep) reruns
     producer = {o: j for j in jobs for o in j.outputs}
     upstream, todo = set(), list(target.inputs)

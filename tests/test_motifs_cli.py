@@ -124,6 +124,17 @@ def test_schema_defaults_match_the_dataclass_and_config_section_is_valid():
     assert defaults(schema) == cfg
     section = yaml.safe_load((repo / "config.yaml").read_text())["motifs"]
     jsonschema.validate(section, schema)
-    assert MotifsConfig.from_dict(section) == MotifsConfig()  # the shipped section is the defaults
+    # the shipped toy section differs from the library defaults only by its documented toy sizes
+    shipped = asdict(MotifsConfig.from_dict(section))
+    toy = {"threshold": {"mode": "relative", "value": 0.02}}
+    toy_samples = {"triad_null": 200, "signed": 200}
+    for key, value in cfg.items():
+        if key in toy:
+            assert shipped[key] == toy[key]
+        elif key in toy_samples:
+            assert shipped[key]["n_samples"] == toy_samples[key] and value["n_samples"] == 1000
+            assert {k: v for k, v in shipped[key].items() if k != "n_samples"} == {k: v for k, v in value.items() if k != "n_samples"}
+        else:
+            assert shipped[key] == value, key
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"triad_null": {"model": "random"}}, schema)
