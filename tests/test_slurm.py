@@ -152,6 +152,9 @@ def test_each_layer_is_its_own_gpu_job_and_retries_ask_for_more(slurm_cluster, t
 # --- the real toy workflow's training stage -----------------------------------------------------
 
 TRAIN_OUTPUT = re.compile(r"results/(?P<model>[^/]+)/transcoders/L(?P<layer>\d+)/sae\.safetensors")
+# The SLURM job of training: one group directory per job (group_size 1: one layer per job); the
+# per-layer files are then hard-linked out of it by a local rule.
+TRAIN_JOB_OUTPUT = re.compile(r"results/(?P<model>[^/]+)/transcoders/groups/G(?P<group>\d+)$")
 
 
 def test_toy_training_stage_runs_one_slurm_gpu_job_per_layer(slurm_cluster, tmp_path):
@@ -166,7 +169,8 @@ def test_toy_training_stage_runs_one_slurm_gpu_job_per_layer(slurm_cluster, tmp_
     if not targets:
         pytest.skip("the workflow has no transcoder training jobs yet (rules/train*.smk not included)")
     plan = parse_plan(snakemake(wd, *targets, "-n", "--cores", "1", *cfg, env=env).stdout)
-    train_rules = sorted({j.rule for j in plan if any(TRAIN_OUTPUT.match(o) for o in j.outputs)})
+    train_rules = sorted({j.rule for j in plan if any(TRAIN_JOB_OUTPUT.match(o) for o in j.outputs)})
+    assert train_rules, "no training job in the plan"
     # everything upstream of training runs locally; then only the training jobs go to SLURM
     local = snakemake(wd, *targets, "--cores", "2", "--omit-from", *train_rules, *cfg, env=env, timeout=600)
     assert local.returncode == 0, local.stderr[-4000:]

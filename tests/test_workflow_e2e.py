@@ -63,8 +63,14 @@ def test_graphs_have_features_across_layers(finished):
         assert len(scores) >= 10
         assert (scores.n_feature_nodes > 0).all(), scores[["graph_id", "n_feature_nodes"]]
         assert scores.layers_with_features.map(len).max() == 3
-    phases = set(pd.read_parquet(finished / "results/toy-reasoner/graphs/index.parquet").phase)
-    assert {"think", "answer"} <= phases
+    index = pd.read_parquet(finished / "results/toy-reasoner/graphs/index.parquet")
+    gens = pd.read_parquet(finished / "results/toy-reasoner/generations.parquet").set_index("prompt_id")
+    for prompt_id, phases in index.groupby("prompt_id").phase:
+        row = gens.loc[prompt_id]
+        if row.needs_reasoning and row.think_start >= 0:
+            assert "think" in set(phases), prompt_id  # a graph inside the <think> trace
+            # and one at the answer whenever the (smoke-sized) model closed its trace
+            assert ("answer" in set(phases)) == (row.think_end >= 0), (prompt_id, set(phases))
 
 
 def test_every_job_wrote_a_log(finished):
