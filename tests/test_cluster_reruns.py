@@ -6,14 +6,11 @@ same layer-scoped rerun is planned on the real workflow.
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
-from pathlib import Path
 
 import pytest
 
-from cluster_helpers import REPO, clean_env, parse_plan, snakemake
+from cluster_helpers import REPO, clean_env, fabricate_outputs, parse_plan, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -98,30 +95,6 @@ def test_until_stops_at_a_stage(built):
 
 
 # --- the same on the real workflow (planned on fabricated outputs: only file times matter) --------
-
-def fabricate_outputs(workdir: Path, jobs) -> None:
-    """Create every planned output, upstream older than downstream (directories: no suffix)."""
-    producer = {o: j for j in jobs for o in j.outputs}
-    depth: dict[int, int] = {}
-
-    def job_depth(job) -> int:
-        if id(job) not in depth:
-            ups = [producer[i] for i in job.inputs if i in producer and producer[i] is not job]
-            depth[id(job)] = 1 + max((job_depth(u) for u in ups), default=0)
-        return depth[id(job)]
-
-    base = time.time() - 10_000
-    for job in jobs:
-        t = base + 10 * job_depth(job)
-        for out in job.outputs:
-            path = workdir / out
-            if Path(out).suffix:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(b"")
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-            os.utime(path, (t, t))
-
 
 def test_real_workflow_rebuilds_one_layer_of_one_model_only(tmp_path):
     from conftest import copy_workflow

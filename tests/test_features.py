@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from r1interp.features import Corpus, FeatureConfig, collect, quantiles_from_hist, run_pass, state_bytes_per_feature
+from r1interp.features import Corpus, FeatureConfig, collect, run_pass, state_bytes_per_feature
 from r1interp.features.accumulate import BatchContext, LayerAccumulator, NegativePool
 from r1interp.features.buffers import Payload, SlotBuffer
 from r1interp.features.corpus import Batch

@@ -4,39 +4,12 @@ temp copy of the workflow whose outputs are fabricated (only file times matter t
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
 
 import pytest
 
-from cluster_helpers import clean_env, parse_plan, snakemake
+from cluster_helpers import clean_env, fabricate_outputs, parse_plan, snakemake
 
 pytestmark = pytest.mark.workflow
-
-
-def _fabricate(workdir: Path, jobs) -> None:
-    """Create every planned output, upstream older than downstream (directories: no suffix)."""
-    producer = {o: j for j in jobs for o in j.outputs}
-    depth: dict[int, int] = {}
-
-    def job_depth(job) -> int:
-        if id(job) not in depth:
-            ups = [producer[i] for i in job.inputs if i in producer and producer[i] is not job]
-            depth[id(job)] = 1 + max((job_depth(u) for u in ups), default=0)
-        return depth[id(job)]
-
-    base = time.time() - 10_000
-    for job in jobs:
-        t = base + 10 * job_depth(job)
-        for out in job.outputs:
-            path = workdir / out
-            if Path(out).suffix:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(b"")
-            else:
-                path.mkdir(parents=True, exist_ok=True)
-            os.utime(path, (t, t))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +21,7 @@ def workflow(tmp_path_factory):
     target = "results/toy-reasoner/transcoders/L4/sae.safetensors"
     plan = snakemake(wd, "-n", "--cores", "1", target, env=env)
     assert plan.returncode == 0, plan.stderr[-3000:]
-    _fabricate(wd, parse_plan(plan.stdout))
+    fabricate_outputs(wd, parse_plan(plan.stdout))
     return wd, env, target
 
 

@@ -102,7 +102,7 @@ def paired_motif_tests(a: pd.DataFrame, b: pd.DataFrame, on: list[str], by: list
         d = xa - xb
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))), "n_pairs": int(np.isfinite(d).sum()),
                      f"mean_{value}_{sa}": float(np.nanmean(xa)), f"mean_{value}_{sb}": float(np.nanmean(xb)),
-                     f"median_diff": float(np.nanmedian(d)) if np.isfinite(d).any() else np.nan, "statistic": stat, "p_value": p})
+                     "median_diff": float(np.nanmedian(d)) if np.isfinite(d).any() else np.nan, "statistic": stat, "p_value": p})
     return pd.DataFrame(rows)
 
 
