@@ -147,8 +147,7 @@ def test_gpu_stages_are_planned_as_gpu_jobs(gpu_plan, stage):
     jobs, config = gpu_plan
     pattern = re.compile(GPU_OUTPUTS[stage])
     stage_jobs = [j for j in jobs if j.shell is not None and any(pattern.match(o) for o in j.outputs)]
-    if not stage_jobs:
-        pytest.skip(f"{stage}: no job in the workflow's plan writes {GPU_OUTPUTS[stage]} yet")
+    assert stage_jobs, f"{stage}: no job in the workflow's plan writes {GPU_OUTPUTS[stage]}"
     for job in stage_jobs:
         assert job.resources.get("gpu") == "1", f"{job.rule} plans without a GPU: {job.resources}"
         assert job.resources.get("slurm_partition") == "gpu-test" and job.resources.get("gpu_model") == "testgpu"
