@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from r1interp.utils import atomic_path
+
 from .client import FatalAPIError, Outcome, Runner, Task
 from .config import AutointerpConfig
 from .inputs import SEGMENT_COLUMNS, read_examples, read_stats, select_features
@@ -55,14 +57,10 @@ class FeatureJob:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write to a temp name in the same directory, fsync, then rename over the target."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w") as f:
+    with atomic_path(path) as tmp, open(tmp, "w") as f:
         f.write(text)
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _list(v) -> list:
