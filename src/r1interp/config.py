@@ -76,6 +76,30 @@ def check_config(config: dict) -> dict[str, int | None]:
     return n_layers
 
 
+def merge_config(base: dict, override: dict) -> dict:
+    """``override`` merged over ``base`` the way Snakemake merges ``--configfile`` over config.yaml:
+    mappings key by key (recursively), everything else (lists, scalars) replaced. Returns a new dict."""
+    import copy
+
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_config(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(*paths: str | Path) -> dict:
+    """config.yaml followed by each ``--configfile``, merged as Snakemake does."""
+    import yaml
+
+    config: dict = {}
+    for path in paths:
+        config = merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    return config
+
+
 def resolve_path(path: str, root: str | Path = ".") -> str:
     """A registry path that exists on disk, relative to the workflow root, or an HF id as is."""
     p = Path(root) / path
