@@ -26,13 +26,13 @@ def model_n_layers(config: dict, model: str) -> int | None:
     entry = config["models"][model]
     if entry["source"] == "toy":
         return int(config["toy"]["model"]["num_hidden_layers"])
-    try:
-        from transformers import AutoConfig
+    from r1interp.costplan.dims import read_model_config
 
-        return int(AutoConfig.from_pretrained(entry["path"], revision=entry.get("revision")).num_hidden_layers)
-    except Exception as e:  # offline without a cache: the model stage will fail with the loader's message
-        log.warning("cannot read the config of %s (%s): %s", model, entry["path"], e)
+    cfg = read_model_config(entry["path"], entry.get("revision"))  # local dir or HF cache; never the hub
+    if cfg is None:  # the model stage will fail with the loader's message
+        log.warning("cannot read the config of %s (%s): not a local directory and not in the HF cache", model, entry["path"])
         return None
+    return int(cfg.num_hidden_layers)
 
 
 def _check_layers(key: str, layers: Any, n_layers: int | None, model: str) -> None:
@@ -73,6 +73,9 @@ def check_config(config: dict) -> dict[str, int | None]:
     layers = config.get("transcoders", {}).get("layers")
     for m in run_models:
         _check_layers("transcoders.layers", layers, n_layers[m], m)
+    from r1interp.guardrails import check_guardrails  # settings that cannot work together
+
+    check_guardrails(config)
     return n_layers
 
 

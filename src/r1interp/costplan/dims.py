@@ -1,0 +1,116 @@
+"""Model and dictionary dimensions read from the configuration, without weights.
+
+Why here: the guardrails (memory) and the cost plan (FLOPs) both need a model's widths and the
+transcoder width before anything is trained; they come from the model's own ``config.json``
+(local directory or the local HF cache, never the hub) and from the sweep grid or its selection.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """Widths of a Qwen2-style decoder (defaults: Qwen2.5-Math-1.5B / R1-Distill-Qwen-1.5B)."""
+
+    n_layers: int = 28
+    d: int = 1536
+    d_mlp: int = 8960
+    n_heads: int = 12
+    n_kv_heads: int = 2
+    vocab: int = 151936
+    tied: bool = False
+
+    @property
+    def head_dim(self) -> int:
+        return self.d // self.n_heads
+
+    def block_params(self) -> int:
+        """Weights of one decoder block (attention projections with q/k/v biases, SwiGLU MLP, norms)."""
+        kv = 2 * self.n_kv_heads * self.head_dim
+        attn = self.d * self.d + self.d * kv + (self.d + kv) + self.d * self.d
+        return attn + 3 * self.d * self.d_mlp + 2 * self.d
+
+    def params(self) -> int:
+        """All weights (embedding once more for an untied head)."""
+        emb = self.vocab * self.d
+        return self.n_layers * self.block_params() + emb * (1 if self.tied else 2) + self.d
+
+    def block_flops(self, context: int) -> float:
+        """Forward FLOPs per token of one block: 2 per weight, + attention scores over ``context``
+        positions (QK^T and AV, causal: half the positions on average, ×2 FLOPs per MAC)."""
+        return 2.0 * self.block_params() + 2.0 * context * self.d
+
+    def head_flops(self) -> float:
+        return 2.0 * self.vocab * self.d
+
+
+def dims_of(config: dict, model: str) -> ModelDims:
+    """A registered model's dims: the toy section, or its config.json (local dir or local cache)."""
+    entry = config["models"][model]
+    if entry["source"] == "toy":
+        t = config["toy"]["model"]
+        return ModelDims(
+            n_layers=int(t["num_hidden_layers"]), d=int(t["hidden_size"]), d_mlp=int(t["intermediate_size"]),
+            n_heads=int(t["num_attention_heads"]), n_kv_heads=int(t["num_key_value_heads"]),
+            vocab=int(config["toy"].get("vocab_size", 512)), tied=False,
+        )
+    cfg = read_model_config(entry["path"], entry.get("revision"))
+    if cfg is None:
+        log.warning("no local config.json for %s (%s): using the Qwen2.5-1.5B shape", model, entry["path"])
+        return ModelDims()
+    return ModelDims(
+        n_layers=int(cfg.num_hidden_layers), d=int(cfg.hidden_size), d_mlp=int(cfg.intermediate_size),
+        n_heads=int(cfg.num_attention_heads), n_kv_heads=int(getattr(cfg, "num_key_value_heads", cfg.num_attention_heads)),
+        vocab=int(cfg.vocab_size), tied=bool(getattr(cfg, "tie_word_embeddings", False)),
+    )
+
+
+def read_model_config(path: str, revision: str | None = None):
+    """``AutoConfig`` from a local dir or the local HF cache only (``local_files_only``); None if absent."""
+    from transformers import AutoConfig
+
+    try:
+        if Path(path).is_dir():
+            return AutoConfig.from_pretrained(path)
+        return AutoConfig.from_pretrained(path, revision=revision, local_files_only=True)
+    except Exception as e:  # not cached: the caller decides whether that is fatal
+        log.debug("config of %s not local: %s", path, e)
+        return None
+
+
+@dataclass(frozen=True)
+class DictDims:
+    """Transcoder width per layer: latents and active latents per token."""
+
+    n_latents: int
+    k: int
+
+
+def dict_dims(config: dict, d: int, worst_case: bool = True) -> DictDims:
+    """The selected sweep point (results/sweep/selected.yaml) when it exists, else the grid's
+    largest expansion and k (``worst_case``) or its median point (a typical plan)."""
+    import yaml
+
+    sel = Path("results/sweep/selected.yaml")
+    if sel.is_file():
+        try:
+            s = yaml.safe_load(sel.read_text()) or {}
+            s = s.get("selected", s)
+            if "expansion_factor" in s and "k" in s:
+                return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))
+        except (OSError, yaml.YAMLError, TypeError, ValueError) as e:
+            log.warning("cannot read %s (%s): using the sweep grid", sel, e)
+    grid = (config.get("sweep") or {}).get("grid") or {}
+    ef = sorted(grid.get("expansion_factor") or [32])
+    ks = sorted(grid.get("k") or [32])
+    if worst_case:
+        return DictDims(ef[-1] * d, ks[-1])
+    return DictDims(ef[len(ef) // 2] * d, ks[len(ks) // 2])

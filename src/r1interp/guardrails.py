@@ -1,0 +1,305 @@
+"""Settings that cannot work together, caught at workflow start (before any job).
+
+Why: every one of these combinations runs to the end without an error and produces nothing of
+value (traces cut before ``</think>``, a 200M-token budget looping a small corpus hundreds of
+times, graph jobs that all fail on context length or run out of memory after hours of training).
+Each check raises :class:`r1interp.config.ConfigError` naming the key and a value that would work.
+
+The memory model of attribution graphs (circuit-tracer 0.5, our skip transcoders):
+  GPU  = weights + transcoder encoders (+ decoders unless ``lazy_decoder``)
+         + ``ACT_BYTES_PER_TOKEN_LAYER`` × context × layers × batch_size (backward buffers);
+  host = the dense edge matrix, (max_feature_nodes + max_n_logits) × (active features + error and
+         token nodes) × 4 bytes, with active features = context × layers × k.
+``ACT_BYTES_PER_TOKEN_LAYER`` is measured (README "Attribution graphs at scale": ~108 MB per batch
+element for 2 layers × 256 tokens at d=1536, fp32) and scaled by width and dtype.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from r1interp.config import ConfigError
+from r1interp.costplan.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_of
+
+log = logging.getLogger(__name__)
+
+ACT_BYTES_PER_TOKEN_LAYER = 0.21e6  # fp32, d=1536; per batch element
+TEMPLATE_TOKENS = 16  # special tokens of a chat template around one user turn (upper bound)
+# GPU memory by resources.gpu.gpu_model (SLURM gres names); unknown or "" -> DEFAULT_GPU_GB
+GPU_MEMORY_GB = {
+    "h200": 141, "h100": 80, "h800": 80, "a100": 80, "a100_80g": 80, "a100_40g": 40, "a100_40gb": 40,
+    "l40s": 48, "l40": 48, "a6000": 48, "rtxa6000": 48, "a40": 48, "a10": 24, "a10g": 24, "l4": 24,
+    "v100": 32, "rtx4090": 24, "rtx3090": 24,
+}
+DEFAULT_GPU_GB = 80.0
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    """config ``guardrails:`` (defaults equal schemas/stages/guardrails.schema.yaml)."""
+
+    enabled: bool = True
+    max_loops: float = 4.0
+    median_trace_tokens: int | None = None
+    corpus_tokens: int | None = None
+    gpu_memory_gb: float | None = None
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Guardrails":
+        g = config.get("guardrails") or {}
+        return cls(**{k: g[k] for k in ("enabled", "max_loops", "median_trace_tokens", "corpus_tokens", "gpu_memory_gb") if k in g})
+
+
+def max_new_tokens(config: dict) -> int:
+    """The generation budget: ``generation.max_new_tokens``, else ``data.max_new_tokens``."""
+    gen = config.get("generation") or {}
+    if gen.get("max_new_tokens") is not None:
+        return int(gen["max_new_tokens"])
+    return int((config.get("data") or {}).get("max_new_tokens", 96))
+
+
+def _new_tokens_key(config: dict) -> str:
+    return "generation.max_new_tokens" if (config.get("generation") or {}).get("max_new_tokens") is not None else "data.max_new_tokens"
+
+
+def prompt_token_bound(config: dict) -> int:
+    """Upper bound on a rendered prompt's tokens without a tokenizer: UTF-8 bytes of the system
+    prompt and the longest prompt (a byte-level BPE never makes more tokens than bytes) + template."""
+    from r1interp.prompts import load_prompt_set
+
+    prompts = load_prompt_set(config["run"].get("prompt_set", "toy"))
+    system = (config.get("data") or {}).get("system_prompt") or ""
+    longest = max((len(p.text.encode()) for p in prompts), default=0)
+    return len(system.encode()) + 2 + longest + TEMPLATE_TOKENS
+
+
+def check_generation_fits_graphs(config: dict) -> None:
+    graphs = config.get("graphs") or {}
+    if "max_context" not in graphs:
+        return
+    context = int(graphs["max_context"])
+    new = max_new_tokens(config)
+    prompt = prompt_token_bound(config)
+    if prompt + new > context:
+        raise ConfigError(
+            f"graphs.max_context: {context} cannot hold a prompt (up to {prompt} tokens) plus "
+            f"{_new_tokens_key(config)}: {new}; answer-phase graphs of long traces would fail. Set "
+            f"graphs.max_context: {prompt + new} (or more), or {_new_tokens_key(config)}: {max(1, context - prompt)} (or less)"
+        )
+
+
+def check_prompt_set(config: dict) -> None:
+    if config["run"].get("prompt_set", "toy") != "toy":
+        return
+    real = [m for m in config["run"]["models"] if config["models"][m]["source"] != "toy"]
+    if real:
+        raise ConfigError(
+            f"run.prompt_set: 'toy' is the toy models' synthetic arithmetic; real model(s) {real} need "
+            f"run.prompt_set: benchmark (the 24-prompt set)"
+        )
+
+
+def _reasoning_local_files(config: dict) -> list[str]:
+    data = config.get("data") or {}
+    specs = (data.get("hf") or {}).get("datasets") or []
+    if not any(s.get("kind", "reasoning") == "reasoning" for s in specs):
+        return []
+    return list((data.get("hf") or {}).get("local_files") or [])
+
+
+def _local_tokenizer(config: dict):
+    """The first reasoner's tokenizer when it is on disk (local dir or cache), else None."""
+    from transformers import AutoTokenizer
+
+    for m in config["run"]["models"]:
+        e = config["models"][m]
+        if e["role"] == "reasoner" and e["source"] == "hf":
+            try:
+                if Path(e["path"]).is_dir():
+                    return AutoTokenizer.from_pretrained(e["path"])
+                return AutoTokenizer.from_pretrained(e["path"], local_files_only=True)
+            except Exception as err:  # not local: fall back to a byte estimate
+                log.debug("tokenizer of %s not local: %s", m, err)
+    return None
+
+
+BYTES_PER_TOKEN = 4.0  # English/LaTeX with Qwen's BPE when no tokenizer is at hand (stated estimate)
+
+
+def trace_lengths(config: dict, limit: int = 2000) -> list[int] | None:
+    """Token lengths of the reasoning traces in ``data.hf.local_files`` (first ``limit`` rows)."""
+    files = _reasoning_local_files(config)
+    if not files:
+        return None
+    from r1interp.data.sources import hf_examples
+
+    spec = next(s for s in config["data"]["hf"]["datasets"] if s.get("kind", "reasoning") == "reasoning")
+    tok = _local_tokenizer(config)
+    lengths = []
+    for ex in hf_examples(spec, files, limit=limit):
+        if not ex.think:
+            continue
+        if tok is not None:
+            lengths.append(len(tok(ex.think, add_special_tokens=False)["input_ids"]))
+        else:
+            lengths.append(math.ceil(len(ex.think.encode()) / BYTES_PER_TOKEN))
+    return lengths or None
+
+
+def check_seq_len_holds_traces(config: dict, g: Guardrails) -> None:
+    data = config.get("data") or {}
+    if data.get("source") != "hf":
+        return
+    if not any(config["models"][m]["role"] == "reasoner" for m in config["run"]["models"]):
+        return
+    lengths = trace_lengths(config)
+    if lengths is not None:
+        median, where = int(statistics.median(lengths)), f"computed from {len(lengths)} traces of data.hf.local_files"
+    elif g.median_trace_tokens is not None:
+        median, where = int(g.median_trace_tokens), "stated in guardrails.median_trace_tokens"
+    else:
+        log.warning("no local corpus and no guardrails.median_trace_tokens: data.max_seq_len not checked")
+        return
+    seq = int(data.get("max_seq_len", 160))
+    if seq < median:
+        need = 512 * math.ceil((median + 512) / 512)  # the trace, the prompt and the answer
+        raise ConfigError(
+            f"data.max_seq_len: {seq} is shorter than the median reasoning trace ({median} tokens, {where}): "
+            f"most documents would be cut inside <think>. Set data.max_seq_len: {need} (or more)"
+        )
+
+
+def corpus_tokens(config: dict, g: Guardrails) -> tuple[int, str] | None:
+    """Tokens the data stage can draw from: the local files, the stated count, or None (toy: the
+    toy corpus is sized by the toy section and reused on purpose)."""
+    data = config.get("data") or {}
+    if data.get("source") != "hf":
+        return None
+    files = list((data.get("hf") or {}).get("local_files") or [])
+    if files:
+        from r1interp.data.sources import hf_examples
+
+        tok = _local_tokenizer(config)
+        total = 0
+        for spec in data["hf"]["datasets"][:1]:
+            for ex in hf_examples(spec, files):
+                text = f"{ex.question}\n{ex.think or ''}\n{ex.answer}"
+                total += len(tok(text, add_special_tokens=False)["input_ids"]) if tok is not None else math.ceil(len(text.encode()) / BYTES_PER_TOKEN)
+        return total, "counted in data.hf.local_files"
+    if g.corpus_tokens is not None:
+        specs = (data.get("hf") or {}).get("datasets") or []
+        w_reason = sum(s.get("weight", 1.0) for s in specs if s.get("kind", "reasoning") == "reasoning")
+        w_all = sum(s.get("weight", 1.0) for s in specs) or 1.0
+        # the reasoning stream supplies its weight's share; the other streams (web text) are not the limit
+        return int(g.corpus_tokens * w_all / max(w_reason, 1e-9)), "stated in guardrails.corpus_tokens (scaled by the dataset weights)"
+    return None
+
+
+def check_loops(config: dict, g: Guardrails) -> None:
+    data = config.get("data") or {}
+    train_shard = int(data.get("train_tokens", 300_000))
+    corpus = corpus_tokens(config, g)
+    if corpus is not None:
+        n, where = corpus
+        available = int(n * (1 - float(data.get("eval_fraction", 0.1))))
+        train_shard = min(train_shard, max(1, available))
+    budgets = [("transcoders.train_tokens", (config.get("transcoders") or {}).get("train_tokens")),
+               ("sweep.train_tokens", (config.get("sweep") or {}).get("train_tokens"))]
+    for key, budget in budgets:
+        if budget is None:
+            continue
+        loops = int(budget) / train_shard
+        if loops > g.max_loops:
+            source = f"the train shard holds at most {train_shard:,} tokens" + (f" ({corpus[1]})" if corpus else " (data.train_tokens)")
+            fix = f"{key}: {int(g.max_loops * train_shard)} (or less)"
+            if train_shard == int(data.get("train_tokens", 300_000)):  # the budget, not the corpus, is the limit
+                fix += f", or data.train_tokens: {math.ceil(int(budget) / g.max_loops)} (or more)"
+            raise ConfigError(
+                f"{key}: {int(budget)} loops the corpus {loops:.1f} times ({source}; guardrails.max_loops: {g.max_loops}). Set {fix}"
+            )
+
+
+def gpu_memory_gb(config: dict, g: Guardrails) -> tuple[float, str]:
+    if g.gpu_memory_gb is not None:
+        return float(g.gpu_memory_gb), "guardrails.gpu_memory_gb"
+    name = str(((config.get("resources") or {}).get("gpu") or {}).get("gpu_model", "")).lower()
+    if name in GPU_MEMORY_GB:
+        return float(GPU_MEMORY_GB[name]), f"resources.gpu.gpu_model {name!r}"
+    return DEFAULT_GPU_GB, f"resources.gpu.gpu_model {name!r} (unknown: assumed {DEFAULT_GPU_GB:g} GB)"
+
+
+@dataclass(frozen=True)
+class GraphMemory:
+    gpu_gb: float
+    host_gb: float
+    gpu_fixed_gb: float
+    gpu_per_batch_gb: float
+
+
+def graph_memory(dims: ModelDims, n_latents: int, k: int, graphs: dict) -> GraphMemory:
+    """Peak memory of one attribution graph (the module docstring's model)."""
+    b = DTYPE_BYTES.get(graphs.get("dtype", "float32"), 4)
+    context = int(graphs.get("max_context", 512))
+    weights = dims.params() * b
+    tc = dims.n_layers * (dims.d * n_latents * (1 if graphs.get("lazy_decoder") else 2) + dims.d * dims.d) * b
+    per_batch = ACT_BYTES_PER_TOKEN_LAYER * (dims.d / 1536) * (b / 4) * context * dims.n_layers
+    batch = int(graphs.get("batch_size", 64))
+    rows = int(graphs.get("max_feature_nodes", 512)) + int(graphs.get("max_n_logits", 10))
+    cols = context * dims.n_layers * (k + 1) + context + int(graphs.get("max_n_logits", 10))
+    host = rows * cols * 4 + dims.params() * 4  # edge matrix (fp32) + the model while loading
+    gb = 1e9
+    return GraphMemory((weights + tc + per_batch * batch) / gb, host / gb, (weights + tc) / gb, per_batch / gb)
+
+
+def graph_host_mem_mb(config: dict) -> int:
+    res = config.get("resources") or {}
+    override = ((res.get("rules") or {}).get("graphs_build") or {}).get("mem_mb")
+    return int(override or (res.get("gpu") or {}).get("mem_mb", 48000))
+
+
+def check_graph_memory(config: dict, g: Guardrails) -> None:
+    graphs = config.get("graphs") or {}
+    if not graphs:
+        return
+    limit, where = gpu_memory_gb(config, g)
+    host_mb = graph_host_mem_mb(config)
+    for m in config["run"]["models"]:
+        dims = dims_of(config, m)
+        dd = dict_dims(config, dims.d, worst_case=True)
+        mem = graph_memory(dims, dd.n_latents, dd.k, graphs)
+        usable = 0.9 * limit  # CUDA context, allocator fragmentation
+        if mem.gpu_gb > usable:
+            fits = int((usable - mem.gpu_fixed_gb) // mem.gpu_per_batch_gb) if mem.gpu_per_batch_gb > 0 else 0
+            fix = (f"graphs.batch_size: {fits} (or less)" if fits >= 1 else
+                   f"graphs.lazy_decoder: true and a smaller graphs.max_context (1 batch element needs {mem.gpu_per_batch_gb:.1f} GB)")
+            raise ConfigError(
+                f"graphs.batch_size: {graphs.get('batch_size')} needs ~{mem.gpu_gb:.0f} GB of GPU memory for {m} "
+                f"(context {graphs.get('max_context')}, {dd.n_latents} latents, dtype {graphs.get('dtype', 'float32')}); "
+                f"{where} has {limit:g} GB. Set {fix}"
+            )
+        if mem.host_gb * 1000 > host_mb:
+            rows_ok = int((host_mb / 1000 - dims.params() * 4 / 1e9) * 1e9 / 4 /
+                          (int(graphs.get("max_context", 512)) * dims.n_layers * (dd.k + 1))) - int(graphs.get("max_n_logits", 10))
+            raise ConfigError(
+                f"graphs.max_feature_nodes: {graphs.get('max_feature_nodes')} needs ~{mem.host_gb:.0f} GB of host memory for "
+                f"{m}'s edge matrix (context {graphs.get('max_context')}, k {dd.k}); resources.gpu.mem_mb (or "
+                f"resources.rules.graphs_build.mem_mb) is {host_mb}. Set resources.rules.graphs_build.mem_mb: "
+                f"{math.ceil(mem.host_gb * 1.1) * 1000} or graphs.max_feature_nodes: {max(rows_ok, 1)} (or less)"
+            )
+
+
+def check_guardrails(config: dict) -> None:
+    """Every guardrail, cheapest first; raises :class:`ConfigError` on the first violation."""
+    g = Guardrails.from_config(config)
+    if not g.enabled:
+        log.warning("guardrails.enabled: false — settings are not cross-checked")
+        return
+    check_prompt_set(config)
+    check_generation_fits_graphs(config)
+    check_loops(config, g)
+    check_seq_len_holds_traces(config, g)
+    check_graph_memory(config, g)

@@ -1,0 +1,131 @@
+"""Guardrails: settings that cannot work together fail at workflow start, naming the key and a value that works."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import REPO
+
+REAL = REPO / "config" / "r1-distill-qwen-1.5b.yaml"
+
+
+def real_config():
+    from r1interp.config import load_config
+
+    return load_config(REPO / "config.yaml", REAL)
+
+
+def toy_config():
+    from r1interp.config import load_config
+
+    return load_config(REPO / "config.yaml")
+
+
+def raises(cfg, *fragments):
+    from r1interp.config import ConfigError
+    from r1interp.guardrails import check_guardrails
+
+    with pytest.raises(ConfigError) as err:
+        check_guardrails(cfg)
+    msg = str(err.value)
+    for f in fragments:
+        assert re.search(f, msg), f"{f!r} not in: {msg}"
+    return msg
+
+
+def test_real_and_toy_configs_pass():
+    from r1interp.config import check_config
+    from r1interp.guardrails import check_guardrails
+
+    check_guardrails(real_config())
+    check_config(toy_config())
+
+
+def test_generation_budget_beyond_graph_context():
+    cfg = real_config()
+    cfg["generation"]["max_new_tokens"] = 8000
+    msg = raises(cfg, r"graphs\.max_context: 3456", r"generation\.max_new_tokens: 8000")
+    # the suggested context is enough: applying it passes this guardrail
+    from r1interp.guardrails import check_generation_fits_graphs
+
+    cfg["graphs"]["max_context"] = int(re.search(r"Set graphs\.max_context: (\d+)", msg).group(1))
+    check_generation_fits_graphs(cfg)
+
+
+def test_generation_budget_falls_back_to_data_max_new_tokens():
+    cfg = toy_config()
+    cfg.pop("generation", None)
+    cfg["data"]["max_new_tokens"] = 600
+    raises(cfg, r"graphs\.max_context: 512", r"data\.max_new_tokens: 600", r"data\.max_new_tokens: \d+ \(or less\)")
+
+
+def test_real_model_with_toy_prompts():
+    cfg = real_config()
+    cfg["run"]["prompt_set"] = "toy"
+    raises(cfg, r"run\.prompt_set", r"benchmark", "r1-distill-qwen-1.5b")
+
+
+def test_seq_len_shorter_than_stated_median_trace():
+    cfg = real_config()
+    cfg["data"]["max_seq_len"] = 160
+    msg = raises(cfg, r"data\.max_seq_len: 160", r"4500 tokens, stated in guardrails\.median_trace_tokens")
+    assert int(re.search(r"Set data\.max_seq_len: (\d+)", msg).group(1)) >= 4500
+
+
+def test_seq_len_median_computed_from_local_files(tmp_path):
+    """Local OpenR1-style files: the median is measured (here ~1,000 tokens by the byte estimate; the
+    real tokenizer is used when it is local), and a stated median is not needed."""
+    rows = [{"uuid": str(i), "problem": f"Problem {i}", "generations": [f"<think>\n{'step ' * (800 + i)}\n</think>\nThe answer is {i}."],
+             "correctness_math_verify": [True]} for i in range(21)]
+    path = tmp_path / "openr1.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    cfg = real_config()
+    cfg["data"]["hf"]["local_files"] = [str(path)]
+    cfg["data"]["hf"]["datasets"] = cfg["data"]["hf"]["datasets"][:1]
+    cfg["guardrails"]["median_trace_tokens"] = None
+    cfg["models"]["r1-distill-qwen-1.5b"]["path"] = str(tmp_path / "no-such-model")
+    cfg["data"]["max_seq_len"] = 512
+    cfg["transcoders"]["train_tokens"] = cfg["sweep"]["train_tokens"] = 10_000  # keep the loop guardrail quiet
+    from r1interp.guardrails import trace_lengths
+
+    lengths = trace_lengths(cfg)
+    assert len(lengths) == 21 and 1000 <= sorted(lengths)[10] <= 1030  # "step " x 810 = 4050 bytes / 4
+    raises(cfg, r"data\.max_seq_len: 512", r"computed from 21 traces of data\.hf\.local_files", r"Set data\.max_seq_len: 1536")
+
+
+def test_training_budget_that_loops_a_small_shard():
+    """The issue's case: toy data budgets under a real training budget loop the shard ~400 times."""
+    cfg = real_config()
+    cfg["data"]["train_tokens"] = 500_000
+    msg = raises(cfg, r"transcoders\.train_tokens: 200000000 loops the corpus 400\.0 times", r"guardrails\.max_loops: 2")
+    assert "transcoders.train_tokens: 1000000 (or less)" in msg and "data.train_tokens: 100000000 (or more)" in msg
+
+
+def test_training_budget_beyond_the_stated_corpus():
+    cfg = real_config()
+    cfg["guardrails"]["corpus_tokens"] = 20_000_000  # a corpus ten times too small for 200M tokens
+    raises(cfg, r"transcoders\.train_tokens: 200000000 loops the corpus", r"guardrails\.corpus_tokens")
+
+
+def test_graph_batch_that_cannot_fit_the_gpu():
+    cfg = real_config()
+    cfg["graphs"]["batch_size"] = 32
+    msg = raises(cfg, r"graphs\.batch_size: 32 needs ~\d+ GB", r"resources\.gpu\.gpu_model 'h100' has 80 GB")
+    fits = int(re.search(r"Set graphs\.batch_size: (\d+)", msg).group(1))
+    assert 1 <= fits < 32
+    cfg["graphs"]["batch_size"] = fits
+    from r1interp.guardrails import check_graph_memory, Guardrails
+
+    check_graph_memory(cfg, Guardrails.from_config(cfg))
+    cfg["resources"]["gpu"]["gpu_model"] = "l4"  # 24 GB: the same budget no longer fits
+    raises(cfg, r"graphs\.batch_size", r"'l4' has 24 GB")
+
+
+def test_graph_nodes_that_cannot_fit_host_memory():
+    cfg = real_config()
+    cfg["graphs"]["max_feature_nodes"] = 8192
+    raises(cfg, r"graphs\.max_feature_nodes: 8192 needs ~\d+ GB of host memory", r"resources\.rules\.graphs_build\.mem_mb: \d+",
+           r"graphs\.max_feature_nodes: \d+ \(or less\)")
