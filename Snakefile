@@ -17,6 +17,7 @@ include: "rules/graphs.smk"
 include: "rules/motifs.smk"
 include: "rules/compare.smk"
 include: "rules/heads.smk"
+include: "rules/costplan.smk"
 include: "rules/report.smk"
 
 

@@ -7,6 +7,7 @@ transcoder width before anything is trained; they come from the model's own ``co
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,7 @@ def dims_of(config: dict, model: str) -> ModelDims:
         )
     cfg = read_model_config(entry["path"], entry.get("revision"))
     if cfg is None:
-        log.warning("no local config.json for %s (%s): using the Qwen2.5-1.5B shape", model, entry["path"])
+        _warn_once("no local config.json for %s (%s): using the Qwen2.5-1.5B shape", model, entry["path"])
         return ModelDims()
     return ModelDims(
         n_layers=int(cfg.num_hidden_layers), d=int(cfg.hidden_size), d_mlp=int(cfg.intermediate_size),
@@ -73,6 +74,7 @@ def dims_of(config: dict, model: str) -> ModelDims:
     )
 
 
+@functools.lru_cache(maxsize=None)
 def read_model_config(path: str, revision: str | None = None):
     """``AutoConfig`` from a local dir or the local HF cache only (``local_files_only``); None if absent."""
     from transformers import AutoConfig
@@ -84,6 +86,11 @@ def read_model_config(path: str, revision: str | None = None):
     except Exception as e:  # not cached: the caller decides whether that is fatal
         log.debug("config of %s not local: %s", path, e)
         return None
+
+
+@functools.lru_cache(maxsize=None)
+def _warn_once(msg: str, *args) -> None:
+    log.warning(msg, *args)
 
 
 @dataclass(frozen=True)

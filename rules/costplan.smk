@@ -1,0 +1,26 @@
+# The cost plan (src/r1interp/costplan/): tokens, FLOPs, GPU-hours and dollars per stage, computed
+# from this run's configuration (and a measured throughput table or label cost when present).
+# `python -m r1interp.costplan --configfile <real config>` prints the same table without Snakemake.
+
+
+localrules:
+    costplan,
+
+
+rule costplan:
+    output:
+        json="results/costplan/plan.json",
+        md=report("results/costplan/plan.md", caption="../report/costplan.rst", category="Cost plan"),
+    params:
+        cfg=as_json(config),
+    resources:
+        **cpu_resources(),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/costplan.log",
+    shell:
+        "python -m r1interp.costplan --config-json {params.cfg} --out-json {output.json} --out-md {output.md} > {log} 2>&1"
+
+
+TARGETS["costplan"] = ["results/costplan/plan.json", "results/costplan/plan.md"]
