@@ -36,6 +36,12 @@ def raises(cfg, *fragments):
     return msg
 
 
+def test_real_config_is_valid_merged_over_config_yaml():
+    from r1interp.config import schema_errors
+
+    assert schema_errors(real_config(), REPO / "schemas" / "config.schema.yaml") == []
+
+
 def test_real_and_toy_configs_pass():
     from r1interp.config import check_config
     from r1interp.guardrails import check_guardrails

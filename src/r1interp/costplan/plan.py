@@ -205,13 +205,16 @@ def stage_costs(config: dict, results: Path = Path("results")) -> list[StageCost
     f_graphs, n_graphs, passes = 0.0, 0, 0
     for m in models:
         d = dims_of(config, m)
-        for c in (ctx, ctx // 2):  # answer graph at the end of the trace, think graph at its middle
+        # the answer graph at the end of the trace (<= max_context), think graphs inside it (~half on average)
+        for c in [ctx] + [ctx // 2] * int(g.get("think_count", 1)):
             f, passes = F.graph_flops(d, typical[m].n_latents, typical[m].k, c, int(g.get("max_feature_nodes", 512)),
                                       int(g.get("max_n_logits", 10)), int(g.get("batch_size", 64)))
             f_graphs += n_prompts * f
             n_graphs += n_prompts
-    stages.append(StageCost("graphs", float(n_graphs * ctx * 0.75), f_graphs, "attribution",
-                            notes=f"{n_graphs} graphs (think + answer per prompt, one sample each) at <= {ctx} tokens, {passes} backward passes each",
+    per_prompt = 1 + int(g.get("think_count", 1))
+    stages.append(StageCost("graphs", float(n_graphs * ctx * (1 + per_prompt) / (2 * per_prompt)), f_graphs, "attribution",
+                            notes=f"{n_graphs} graphs ({per_prompt - 1} think + 1 answer per prompt and model, one sample) "
+                                  f"at <= {ctx} tokens, {passes} backward passes each",
                             jobs=n_prompts * len(models)))
 
     hd = config.get("heads") or {}
@@ -266,7 +269,7 @@ def seed_comparison(plan: Plan) -> list[dict]:
                 "sweep": "3 pilot layers trained together from one forward per batch, 50M tokens per point, early stop after layer 26",
                 "training": "7 layers per model forward (grouped, early stop) instead of one forward per layer; bf16 at the stated utilisation",
                 "features+autointerp": "one forward per model for all 28 layers; labels through the Batches API at half price",
-                "graphs": "think + answer graph per prompt only, 1,024 feature nodes, batch 4",
+                "graphs": "3 graphs per prompt and model (not per sample), 1,024 feature nodes, batch 4",
             }[cat]
             verdict = f"below the seed range: {why}"
         elif ours > hi:
