@@ -1,0 +1,81 @@
+"""The real configuration plans the whole real DAG with no weights and no hub access.
+
+The two models' config.json (28 layers, real widths) and tokenizers are local stand-ins
+(r1interp.toy.realshape, config only); the hub is made unreachable for the planning process.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from conftest import REPO, copy_workflow, run_snakemake
+
+REAL = "config/r1-distill-qwen-1.5b.yaml"
+TEXTS = ["What is 36 + 59? Let me think step by step. 36 + 59 = 95. The answer is \\boxed{95}."] * 20
+
+
+def job_counts(stdout: str) -> dict[str, int]:
+    table = stdout.split("Job stats:", 1)[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M) if m.group(1) != "total"}
+
+
+@pytest.fixture(scope="module")
+def standin_configs(tmp_path_factory):
+    from r1interp.toy.realshape import build_pair
+
+    return build_pair(tmp_path_factory.mktemp("standins"), TEXTS, config_only=True)
+
+
+def offline_env(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: any hub request would fail
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")  # and no cache to fall back on
+
+
+def real_workdir(tmp_path, standins, **override):
+    wd = copy_workflow(tmp_path)
+    shutil.copytree(REPO / "config", wd / "config")
+    local = {"models": {name: {"path": str(path)} for name, path in standins.items()}}
+    for key, value in override.items():
+        local[key] = value
+    (wd / "local.yaml").write_text(yaml.safe_dump(local))
+    return wd
+
+
+@pytest.mark.workflow
+def test_real_config_plans_the_whole_real_dag_offline(tmp_path, standin_configs, monkeypatch):
+    offline_env(monkeypatch)
+    wd = real_workdir(tmp_path, standin_configs)
+    proc = run_snakemake(wd, "--configfile", REAL, "local.yaml", "-n", "-p", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    counts = job_counts(proc.stdout)
+    assert counts["train_transcoders"] == 8  # 28 layers in groups of 7, both models
+    assert counts["transcoder_layer"] == 56 and counts["evaluate_layer"] == 56
+    assert counts["sweep_point"] == 9 and counts["sweep_select"] == 1
+    assert counts["graphs_build"] == 48  # the 24 benchmark prompts, both models
+    assert counts["generations"] == 2
+    assert counts["data_shards"] == 1 and counts.get("data_shards_mapped", 0) == 1  # one stream, read by the base via the token map
+    assert counts["features_collect_r1_distill_qwen_1_5b"] == 1 and counts["features_collect_qwen2_5_math_1_5b"] == 1
+    assert counts["costplan"] == 1
+    assert "--layers 2,14,26" in proc.stdout  # the pilot layers of the sweep
+    groups = sorted(set(re.findall(r"--layers (\d+(?:,\d+)*) --selected", proc.stdout)))
+    assert groups == ["0,1,2,3,4,5,6", "14,15,16,17,18,19,20", "21,22,23,24,25,26,27", "7,8,9,10,11,12,13"]
+    assert "--max-new-tokens 3072" in proc.stdout  # traces long enough to close </think>
+    assert "/nonexistent" not in out and "127.0.0.1:9" not in out  # nothing tried the hub or a cache
+
+
+@pytest.mark.workflow
+def test_real_config_without_local_model_configs_names_the_model(tmp_path, monkeypatch):
+    """No config.json anywhere (hub unreachable, no cache): the plan stops naming the model, not the hub."""
+    offline_env(monkeypatch)
+    wd = copy_workflow(tmp_path)
+    shutil.copytree(REPO / "config", wd / "config")
+    proc = run_snakemake(wd, "--configfile", REAL, "-n", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "r1-distill-qwen-1.5b" in out and "HF cache" in out, out[-3000:]
