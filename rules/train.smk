@@ -4,14 +4,16 @@
 # `transcoder_layer` hard-links one layer out of it to the per-layer target
 # results/{model}/transcoders/L{layer}/{cfg.json,sae.safetensors} (sparsify's layout).
 #
-# Rebuild one layer (and only its group):
-#   snakemake --cores 2 results/<model>/transcoders/L<n>/sae.safetensors --forcerun train_transcoders
-# With group_size: 1 that is exactly one layer; with larger groups the other layers of the group are
-# retrained too, and the next full `snakemake` run re-links them and reruns what depends on them.
+# Retrain ONE layer alone (and only what depends on it), whatever the group size:
+#   snakemake --config 'transcoders={retrain_alone: {<model>: [<n>]}}' \
+#             --forcerun results/<model>/transcoders/alone/L<n>
+# `train_transcoder_alone` trains that layer as a group of one into .../transcoders/alone/L<n>;
+# the layer's files link from there from then on (an alone/ directory on disk keeps it so), so
+# the group and every other layer keep their weights. Delete alone/L<n> to return to the group's.
 # A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
-from r1interp.transcoders.groups import group_of
+from r1interp.transcoders.groups import layer_source, trained_alone
 from r1interp.transcoders.settings import settings_to_flags
 
 TC = stage_params("transcoders")
@@ -50,13 +52,54 @@ rule train_transcoders:
         "--device {params.device} --dtype {params.dtype} {params.flags} 2> {log}"
 
 
+def alone_layers(model):
+    """Layers of ``model`` trained alone (requested in transcoders.retrain_alone, or done before)."""
+    alone_dir = Path(f"results/{model}/transcoders/alone")
+    existing = [p.name for p in alone_dir.iterdir() if p.is_dir()] if alone_dir.is_dir() else []
+    return trained_alone((TC.get("retrain_alone") or {}).get(model), existing)
+
+
+def layer_weights_dir(model, layer):
+    kind, index = layer_source(layer, len(model_layers(model)), TC.get("group_size", 0), alone_layers(model))
+    return f"results/{model}/transcoders/alone/L{index}" if kind == "alone" else tc_group_dir(model, index)
+
+
+rule train_transcoder_alone:
+    input:
+        model=lambda wc: model_inputs(wc.model),
+        train="results/{model}/data/train.parquet",
+        selected="results/sweep/selected.yaml",
+    output:
+        directory("results/{model}/transcoders/alone/L{layer}"),
+    params:
+        path=lambda wc: model_dir(wc.model),
+        ckpt="results/{model}/transcoders/.checkpoints/alone-L{layer}",
+        flags=settings_to_flags({k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
+        device=config["run"]["device"],
+        dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
+        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+    threads: 2
+    resources:
+        **snakemake_resources(config, "gpu", "train_transcoders"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/train_transcoder_alone/{model}/L{layer}.log",
+    benchmark:
+        "benchmarks/train_transcoder_alone/{model}/L{layer}.tsv"
+    shell:
+        "{params.pin}python -m r1interp.transcoders train --model-dir {params.path} --train-shard {input.train} "
+        "--layers {wildcards.layer} --selected {input.selected} --out-dir {output} --checkpoint-dir {params.ckpt} "
+        "--device {params.device} --dtype {params.dtype} {params.flags} 2> {log}"
+
+
 localrules:
     transcoder_layer,
 
 
 rule transcoder_layer:
     input:
-        lambda wc: tc_group_dir(wc.model, group_of(int(wc.layer), len(model_layers(wc.model)), TC.get("group_size", 0))),
+        lambda wc: layer_weights_dir(wc.model, int(wc.layer)),
     output:
         cfg="results/{model}/transcoders/L{layer}/cfg.json",
         weights="results/{model}/transcoders/L{layer}/sae.safetensors",

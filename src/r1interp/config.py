@@ -81,6 +81,13 @@ def check_config(config: dict) -> dict[str, int | None]:
     layers = config.get("transcoders", {}).get("layers")
     for m in run_models:
         _check_layers("transcoders.layers", layers, n_layers[m], m)
+    retrain = config.get("transcoders", {}).get("retrain_alone") or {}
+    for m in retrain:  # `--config` gives digit strings; the rules want layer numbers
+        retrain[m] = sorted({int(x) for x in retrain[m]})
+    for m, alone in retrain.items():
+        if m not in run_models:
+            raise ConfigError(f"transcoders.retrain_alone: {m!r} is not in run.models; allowed: {run_models}")
+        _check_layers(f"transcoders.retrain_alone.{m}", alone, n_layers[m], m)
     from r1interp.guardrails import check_guardrails  # settings that cannot work together
 
     check_guardrails(config)

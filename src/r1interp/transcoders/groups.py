@@ -26,6 +26,23 @@ def group_of(layer: int, n_layers: int, group_size: int) -> int:
     raise ValueError(f"layer {layer} outside 0..{n_layers - 1}")
 
 
+def trained_alone(requested: list[int] | None, existing_dirs: list[str]) -> set[int]:
+    """Layers trained alone: the ones requested now (``transcoders.retrain_alone``) and the ones
+    retrained alone before (``alone/L{n}`` directories on disk), so a plain run after a one-layer
+    retrain keeps its weights instead of re-linking the group's."""
+    done = {int(name[1:]) for name in existing_dirs if name.startswith("L") and name[1:].isdigit()}
+    return {int(x) for x in (requested or [])} | done
+
+
+def layer_source(layer: int, n_layers: int, group_size: int, alone: set[int]) -> tuple[str, int]:
+    """Where ``layer``'s weights come from: ``("alone", layer)`` or ``("group", g)``."""
+    if layer in alone:
+        if not 0 <= layer < n_layers:
+            raise ValueError(f"layer {layer} outside 0..{n_layers - 1}")
+        return "alone", layer
+    return "group", group_of(layer, n_layers, group_size)
+
+
 def parse_layers(text: str) -> list[int]:
     """``"0,1,2"`` or ``"0-2"`` → ``[0, 1, 2]`` (CLI helper)."""
     out: list[int] = []
