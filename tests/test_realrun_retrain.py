@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
+import yaml
 
 import pytest
 
@@ -52,12 +52,25 @@ def _digest(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+FAST = {
+    "toy": {"n_problems": 300, "train": {"steps": 5, "batch_size": 8, "seq_len": 160, "lr": 0.005}},
+    "data": {"train_tokens": 12000, "eval_tokens": 2000},
+    "sweep": {"grid": {"expansion_factor": [4], "k": [8], "lr": [0.003], "skip_connection": [True]},
+              "train_tokens": 2000, "eval_tokens": 500},
+    "transcoders": {"group_size": 0, "train_tokens": 3000, "save_every": 20},
+}
+
+
+@pytest.mark.timeout(1500)
 def test_retrain_changes_that_layers_weights_and_nothing_else(tmp_path):
     """Smoke sizes, 3 layers trained as ONE group; layer 1 is retrained alone with another seed (a
     changed setting): its weights change and now come from alone/L1; layers 0 and 2, the group
     directory and the other model keep their files untouched."""
     wd = copy_workflow(tmp_path)
-    shutil.copy(REPO / "tests/data/smoke-config.yaml", wd / "smoke.yaml")
+    smoke = yaml.safe_load((REPO / "tests/data/smoke-config.yaml").read_text())
+    for section, values in FAST.items():  # smaller still: only the transcoders' files matter here
+        smoke.setdefault(section, {}).update(values)
+    (wd / "smoke.yaml").write_text(yaml.safe_dump(smoke))
     env = clean_env()
     targets = [f"results/{MODEL}/transcoders/L{i}/sae.safetensors" for i in range(3)]
     proc = snakemake(wd, *targets, "--cores", "2", "--configfile", "smoke.yaml", env=env, timeout=900)
@@ -66,9 +79,9 @@ def test_retrain_changes_that_layers_weights_and_nothing_else(tmp_path):
     group = tc / "groups" / "G0"
     before = {p: (_digest(p), p.stat().st_mtime_ns) for p in [*(tc / f"L{i}" / "sae.safetensors" for i in range(3)),
                                                               *group.rglob("*.safetensors")]}
-    args = retrain_args(MODEL, "1")
-    args[1] = args[1][:-1] + ", seed: 7}"  # and a changed setting for that layer's retraining
-    proc = snakemake(wd, *targets, "--cores", "2", "--configfile", "smoke.yaml", *args, env=env, timeout=900)
+    (wd / "changed.yaml").write_text("transcoders: {seed: 7}\n")  # a changed setting for that layer's retraining
+    proc = snakemake(wd, *targets, "--cores", "2", "--configfile", "smoke.yaml", "changed.yaml", *retrain_args(MODEL, "1"),
+                     env=env, timeout=900)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     assert "train_transcoders" not in proc.stdout and "train_transcoder_alone" in proc.stdout
     retrained = tc / "L1" / "sae.safetensors"

@@ -156,7 +156,7 @@ def build_standin(path: str | Path, name: str, bpe, n_layers: int = 2, config_on
         cfg.save_pretrained(str(path))
         return path
     torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(cfg).to(torch.bfloat16)
+    model = Qwen2ForCausalLM._from_config(cfg, torch_dtype=torch.bfloat16)  # initialised in bf16: half the memory
     model.save_pretrained(str(path), safe_serialization=True)
     return path
 
