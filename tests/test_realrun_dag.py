@@ -79,3 +79,32 @@ def test_real_config_without_local_model_configs_names_the_model(tmp_path, monke
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert "r1-distill-qwen-1.5b" in out and "HF cache" in out, out[-3000:]
+
+
+@pytest.mark.workflow
+def test_standins_carry_the_real_tokens_templates_and_widths(standin_configs):
+    from transformers import AutoConfig, AutoTokenizer
+
+    r1, base = standin_configs["r1-distill-qwen-1.5b"], standin_configs["qwen2.5-math-1.5b"]
+    r1_tok, base_tok = AutoTokenizer.from_pretrained(r1), AutoTokenizer.from_pretrained(base)
+    assert len(r1_tok) == len(base_tok) == 151665
+    assert r1_tok.convert_tokens_to_ids(["<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<｜begin▁of▁sentence｜>",
+                                         "<think>", "</think>", "<|file_sep|>"]) == [151643, 151644, 151645, 151646, 151648, 151649, 151664]
+    assert base_tok.convert_tokens_to_ids(["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|file_sep|>"]) == [151643, 151644, 151645, 151664]
+    msgs = [{"role": "user", "content": "What is 36 + 59?"}]
+    assert r1_tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) == (
+        "<｜begin▁of▁sentence｜><｜User｜>What is 36 + 59?<｜Assistant｜><think>\n")
+    assert base_tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True).endswith(
+        "<|im_start|>user\nWhat is 36 + 59?<|im_end|>\n<|im_start|>assistant\n")
+    assert r1_tok.bos_token_id == 151646 and base_tok.bos_token is None and base_tok.eos_token_id == 151643
+    c1, c2 = AutoConfig.from_pretrained(r1), AutoConfig.from_pretrained(base)
+    for c in (c1, c2):
+        assert (c.hidden_size, c.intermediate_size, c.num_attention_heads, c.num_key_value_heads, c.vocab_size,
+                c.num_hidden_layers, c.rope_theta) == (1536, 8960, 12, 2, 151936, 28, 10000.0)
+    assert c1.tie_word_embeddings is False and c2.tie_word_embeddings is True
+    # one regular vocabulary: the same text gets the same ids
+    assert r1_tok("36 + 59 = 95")["input_ids"] == base_tok("36 + 59 = 95")["input_ids"]
+    from r1interp.transcoders.groups import layer_source, trained_alone
+
+    assert trained_alone(["3"], ["L5", "x", "Lz"]) == {3, 5}
+    assert layer_source(5, 28, 7, {3, 5}) == ("alone", 5) and layer_source(6, 28, 7, {3, 5}) == ("group", 0)

@@ -107,7 +107,7 @@ def rehearsal(tmp_path_factory):
     env_key = os.environ.pop("ANTHROPIC_API_KEY", None)
     try:
         proc = run_snakemake(wd, *targets, "--cores", "2", "--configfile", "config/r1-distill-qwen-1.5b.yaml", "local.yaml",
-                             timeout=580)
+                             timeout=1400)
     finally:
         if env_key is not None:
             os.environ["ANTHROPIC_API_KEY"] = env_key
