@@ -13,7 +13,7 @@
 # A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
-from r1interp.transcoders.groups import layer_source, trained_alone
+from r1interp.transcoders.groups import layer_weights_dir
 from r1interp.transcoders.settings import settings_to_flags
 
 TC = stage_params("transcoders")
@@ -52,18 +52,6 @@ rule train_transcoders:
         "--device {params.device} --dtype {params.dtype} {params.flags} 2> {log}"
 
 
-def alone_layers(model):
-    """Layers of ``model`` trained alone (requested in transcoders.retrain_alone, or done before)."""
-    alone_dir = Path(f"results/{model}/transcoders/alone")
-    existing = [p.name for p in alone_dir.iterdir() if p.is_dir()] if alone_dir.is_dir() else []
-    return trained_alone((TC.get("retrain_alone") or {}).get(model), existing)
-
-
-def layer_weights_dir(model, layer):
-    kind, index = layer_source(layer, len(model_layers(model)), TC.get("group_size", 0), alone_layers(model))
-    return f"results/{model}/transcoders/alone/L{index}" if kind == "alone" else tc_group_dir(model, index)
-
-
 rule train_transcoder_alone:
     input:
         model=lambda wc: model_inputs(wc.model),
@@ -99,7 +87,9 @@ localrules:
 
 rule transcoder_layer:
     input:
-        lambda wc: layer_weights_dir(wc.model, int(wc.layer)),
+        lambda wc: layer_weights_dir(
+            wc.model, int(wc.layer), len(model_layers(wc.model)), TC.get("group_size", 0), (TC.get("retrain_alone") or {}).get(wc.model)
+        ),
     output:
         cfg="results/{model}/transcoders/L{layer}/cfg.json",
         weights="results/{model}/transcoders/L{layer}/sae.safetensors",

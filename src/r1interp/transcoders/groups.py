@@ -43,6 +43,18 @@ def layer_source(layer: int, n_layers: int, group_size: int, alone: set[int]) ->
     return "group", group_of(layer, n_layers, group_size)
 
 
+def layer_weights_dir(model: str, layer: int, n_layers: int, group_size: int, requested: list[int] | None,
+                      root: str = "results") -> str:
+    """The directory ``transcoder_layer`` links ``layer`` from: ``alone/L{n}`` (requested now or on
+    disk from an earlier one-layer retrain) or the layer's group directory ``groups/G{g}``."""
+    from pathlib import Path
+
+    alone_dir = Path(root) / model / "transcoders" / "alone"
+    existing = [p.name for p in alone_dir.iterdir() if p.is_dir()] if alone_dir.is_dir() else []
+    kind, index = layer_source(layer, n_layers, group_size, trained_alone(requested, existing))
+    return f"{root}/{model}/transcoders/" + (f"alone/L{index}" if kind == "alone" else f"groups/G{index}")
+
+
 def parse_layers(text: str) -> list[int]:
     """``"0,1,2"`` or ``"0-2"`` → ``[0, 1, 2]`` (CLI helper)."""
     out: list[int] = []
