@@ -43,9 +43,9 @@ from r1interp.motifs.stats import ZResult, z_profile
 
 log = logging.getLogger(__name__)
 
-# position/rule/status/source/target_token come from the graph index: a comparison pairs graphs by
+# position/rule/status/generation/target_token come from the graph index: a comparison pairs graphs by
 # (prompt, phase, position) and every table can say which tokens it explains.
-ID_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "source",
+ID_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "generation",
               "correct", "needs_reasoning"]
 PROFILE_COLUMNS = ID_COLUMNS + ["family", "motif", "motif_index", "count", "null_mean", "null_std", "z", "sp", "null_model", "n_samples", "n_nodes", "n_edges"]
 
@@ -168,7 +168,7 @@ def read_index(path: str | Path) -> pd.DataFrame:
     if df["graph_id"].duplicated().any():
         raise ValueError(f"{path}: repeated graph_id values {sorted(df.loc[df['graph_id'].duplicated(), 'graph_id'].unique())[:5]}")
     for col, default in (("correct", pd.NA), ("needs_reasoning", pd.NA), ("position", -1), ("rule", ""), ("target_token", ""),
-                         ("status", ""), ("source", "own")):
+                         ("status", ""), ("generation", "own")):
         if col not in df.columns:
             df[col] = default
     return df
@@ -193,7 +193,7 @@ def category_index(root: str | Path, model: str) -> tuple[pd.DataFrame, list[Pat
     for cat in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(cat.glob("*.json")):
             rows.append({"model": model, "graph_id": f"{cat.name}/{f.stem}", "prompt_id": f.stem, "category": cat.name, "phase": "full",
-                         "position": -1, "rule": "", "target_token": "", "status": "", "source": "external", "correct": pd.NA,
+                         "position": -1, "rule": "", "target_token": "", "status": "", "generation": "external", "correct": pd.NA,
                          "needs_reasoning": pd.NA})
             files.append(f)
     if not rows:

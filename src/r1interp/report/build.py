@@ -291,7 +291,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     s.parts += _figures(r, ["report/graph_scores.png"])
     for m in inp.models:
         if (idx := _read_parquet(r / m / "graphs" / "index.parquet")) is not None:
-            cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "source", "built", "reason")
+            cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "generation", "built", "reason")
                     if c in idx.columns]
             s.parts.append(table(idx[cols], f"{m}: graph positions (and graphs not built, with the reason)", max_rows=60))
     for m in inp.models:
