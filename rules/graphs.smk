@@ -82,7 +82,7 @@ rule graphs_finalize:
         features=directory("results/{model}/graphs/features"),
     params:
         path=lambda wc: model_dir(wc.model),
-        out="results/{model}/graphs",
+        out=lambda wc, output: str(Path(output.metadata).parent),
         features="results/{model}/features",
     threads: 1
     resources:
