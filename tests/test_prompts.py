@@ -211,3 +211,21 @@ def test_generations_on_tiny_model(tiny_trained_model_dir):
         assert row.correct == (row.status == "correct")
         if row.status != "unfinished":
             assert row.correct == check_answer(row.answer_text, row.expected, "numeric")
+
+
+def test_bad_generation_config_fails_at_workflow_start(tmp_path):
+    """Sampling settings that cannot work fail before any job, naming the key."""
+    from conftest import copy_workflow, run_snakemake
+
+    wd = copy_workflow(tmp_path)
+    cfg = yaml.safe_load((wd / "config.yaml").read_text())
+    cfg["generation"].update(n_samples=4, temperature=0.0)
+    (wd / "config.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(wd, "-n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "generation.n_samples=4" in out and "generation.temperature" in out, out[-2000:]
+    cfg["generation"].update(n_samples=4, temperature=0.6, top_p=0.95)
+    (wd / "config.yaml").write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake(wd, "-n", "-p", "results/toy-reasoner/correctness.parquet")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
+    assert "--n-samples 4 --seed 0" in proc.stdout and "--temperature 0.6 --top-p 0.95" in proc.stdout
