@@ -229,3 +229,21 @@ def test_bad_generation_config_fails_at_workflow_start(tmp_path):
     proc = run_snakemake(wd, "-n", "-p", "results/toy-reasoner/correctness.parquet")
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-2000:]
     assert "--n-samples 4 --seed 0" in proc.stdout and "--temperature 0.6 --top-p 0.95" in proc.stdout
+
+
+def test_generate_cli_writes_samples_and_rates(tiny_trained_model_dir, tmp_path):
+    from r1interp.prompts.__main__ import main
+
+    out, rates_out = tmp_path / "generations.parquet", tmp_path / "correctness.parquet"
+    main(["generate", "--model-path", str(tiny_trained_model_dir), "--prompt-set", "toy", "--template", "r1",
+          "--instruction", INSTRUCTION, "--max-new-tokens", "6", "--temperature", "0.6", "--top-p", "0.95",
+          "--n-samples", "2", "--seed", "3", "--device", "cpu", "--dtype", "float32", "--out", str(out),
+          "--correctness-out", str(rates_out)])
+    gens, rates = pd.read_parquet(out), pd.read_parquet(rates_out)
+    n = len(load_prompt_set("toy"))
+    assert len(gens) == 2 * n and sorted(gens.groupby("prompt_id")["sample"].apply(list).map(tuple).unique()) == [(0, 1)]
+    assert set(gens["status"]) <= {"correct", "incorrect", "unfinished"} and (gens["correct"] == (gens["status"] == "correct")).all()
+    assert len(rates) == n and (rates["n_samples"] == 2).all()
+    with pytest.raises(SystemExit):  # several greedy samples are refused before the model loads
+        main(["generate", "--model-path", "nowhere", "--prompt-set", "toy", "--template", "r1", "--n-samples", "2",
+              "--out", str(tmp_path / "x.parquet")])
