@@ -15,12 +15,13 @@ Per graph, printed:
   CPU / ours, same sample count), the largest distance of any class's null mean from a
   converged reference chain (double swaps instead of trades — plus the triangle and sign moves
   without which swaps are reducible —, burn-in and thinning ``100 × E`` swaps:
-  ``--ref-samples`` samples) in standard errors, the largest |Z difference|, the lag-1 autocorrelation of our
+  ``--ref-samples`` samples) in standard errors (each side's SE from its variance × its
+  measured integrated autocorrelation time), the largest |Z difference|, the lag-1 autocorrelation of our
   samples (max over classes), the move acceptance and the fallback rate (always 0: the chain
   has no slower path);
 * the thinning our chain chose (× E of chain work) from its pilot's autocorrelation ``r`` at
   lag E, the lag-1 autocorrelation of the samples it then drew (max over classes; the target
-  is ≤ 0.05 + noise), and an independent autocorrelation scan (max over classes at lags 5, 10,
+  is ``ChainSchedule.target_acf`` + noise), and an independent autocorrelation scan (max over classes at lags 5, 10,
   20, 40 × E) of a chain thinned at 5 × E.
 
 Targets (exit status 1 if one fails): census identical; every null mean within 3 SE of the
@@ -87,11 +88,28 @@ def circuit_motifs_way(g, n: int, factor: int = 10) -> np.ndarray:
     return np.array(rows)
 
 
+def tau(x: np.ndarray, max_lag: int = 10) -> float:
+    """Integrated autocorrelation time of one series (sum of lags up to the first non-positive)."""
+    x = x.astype(np.float64) - x.mean()
+    v = float(np.mean(x * x))
+    if v == 0:
+        return 1.0
+    t = 1.0
+    for k in range(1, min(max_lag, len(x) // 4) + 1):
+        r = float(np.mean(x[:-k] * x[k:])) / v
+        if r <= 0:
+            break
+        t += 2 * r
+    return t
+
+
 def mean_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
-    """Largest |mean difference| over columns in standard errors, and the column."""
+    """Largest |mean difference| over columns in standard errors, and the column. Each side's
+    SE counts its own measured autocorrelation (var · τ / n), so correlated samples do not
+    pass for more independent ones than they are."""
     worst, col = 0.0, -1
     for i in range(a.shape[1]):
-        va, vb = a[:, i].var(ddof=1), b[:, i].var(ddof=1)
+        va, vb = a[:, i].var(ddof=1) * tau(a[:, i]), b[:, i].var(ddof=1) * tau(b[:, i])
         diff = abs(a[:, i].mean() - b[:, i].mean())
         if va == 0 and vb == 0:
             d = 0.0 if diff == 0 else math.inf

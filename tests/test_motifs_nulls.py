@@ -157,3 +157,33 @@ def test_z_and_sp_edge_cases():
     assert np.isnan(res.sp[3]) and np.linalg.norm(res.sp[:3]) == pytest.approx(1.0)
     with pytest.raises(ValueError):
         zscores(real, null[:, :2])
+
+
+def test_auto_thinning_follows_the_measured_autocorrelation():
+    from r1interp.motifs.nulls import thinning_from_acf
+
+    rng = np.random.default_rng(0)
+    for r in (0.3, 0.8, 0.95):
+        x = np.zeros((20000, 2))
+        noise = rng.standard_normal(x.shape)
+        for t in range(1, len(x)):
+            x[t] = r * x[t - 1] + noise[t]
+        thin, est = thinning_from_acf(x, 0.05, 1.0, 500.0)
+        assert est == pytest.approx(r, abs=0.03)
+        assert thin == pytest.approx(np.log(0.05) / np.log(r), rel=0.15)
+    assert thinning_from_acf(rng.standard_normal((500, 3)), 0.05, 2.0, 60.0)[0] == 2.0  # clamped below
+    const = np.ones((50, 2))
+    assert thinning_from_acf(const, 0.05, 2.0, 60.0) == (2.0, 0.0)
+
+
+def test_chain_picks_more_thinning_on_a_dense_graph_than_on_a_sparse_one(edges):
+    from r1interp.motifs.dense import dense_attribution_graph
+
+    dense = EdgeSet.from_igraph(parse_attribution_graph(dense_attribution_graph(n_nodes=40, n_edges=380, n_layers=6, seed=1)), 6)
+    thin = {}
+    for name, e in (("sparse", edges), ("dense", dense)):
+        nm = NullModel(e, "configuration")
+        nm.triad_counts(5, np.random.default_rng(0))
+        thin[name] = nm.last_chain.thin
+        assert 0 <= nm.last_chain.pilot_acf < 1
+    assert thin["dense"] > thin["sparse"]

@@ -18,12 +18,14 @@ rewire excitatory and inhibitory edges separately (each node keeps its signed in
 stratum; circuit-motifs' ``preserve_signs``), and the ER models keep the sign counts of each
 stratum; ``shuffle`` — the real sign multiset is permuted over each null graph's edges.
 
-The two configuration models are one sampler: the compiled swap chain of :mod:`.swapchain`
-(strata: one, layer pairs, and × sign for ``keep``), started from the real graph, burnt in for
-``burn_in × E`` move attempts, then counted every ``thin × E`` attempts (:class:`ChainSchedule`;
-``bench/bench_motifs.py`` measures the autocorrelation that justifies the default thinning).
-Every sample comes from that chain: there is no second, faster-but-different path, and nothing
-to fall back to — a chain never stalls, it only rejects moves.
+The two configuration models are one sampler: the compiled chain of :mod:`.swapchain` (trades,
+triangle reversals where cycles can occur, sign re-deals where signs are kept; strata: one,
+layer pairs, × sign for ``keep``), started from the real graph, burnt in, then counted every
+``thin × E`` of chain work, ``thin`` measured per chain from a pilot's autocorrelation
+(:class:`ChainSchedule`, :func:`thinning_from_acf`; ``bench/bench_motifs.py`` prints it).
+Every sample comes from that chain: there is no second, faster-but-different path and nothing
+to fall back to — a chain never stalls, it only rejects moves. Its ensemble is checked against
+exact enumeration and a long swap chain in ``tests/test_motifs_ensemble.py``.
 """
 
 from __future__ import annotations
@@ -59,15 +61,18 @@ class ChainSchedule:
     have converged by 10 × E attempts, each of which is one visit here."""
     thin: float | None = None
     """Work between samples, × E; ``None``: measured per chain (:meth:`SwapChain.calibrate`) —
-    after burn-in a pilot of ``pilot`` counts, one every E, gives the slowest class's
-    autocorrelation ``r`` at lag E (and ``sqrt`` of it at lag 2E, whichever is larger), and the
-    thinning is the lag where ``r^k`` falls to ``target_acf``, within ``[min_thin, max_thin]``."""
-    target_acf: float = 0.05
-    """Autocorrelation aimed for between consecutive samples (auto thinning)."""
-    pilot: int = 300
-    """Pilot counts for the auto thinning (discarded)."""
+    after burn-in a pilot of ``pilot`` counts, one every ``pilot_lag`` × E, gives the slowest
+    class's autocorrelation per E (:func:`thinning_from_acf`), and the thinning is the lag where
+    it falls to ``target_acf``, within ``[min_thin, max_thin]``."""
+    target_acf: float = 0.1
+    """Autocorrelation aimed for between consecutive samples (auto thinning): at 0.1 the
+    effective sample size is ~80% of the sample count (1 + 2·0.1 + … ≈ 1.2 per sample)."""
+    pilot: int = 400
+    """Pilot counts for the auto thinning (discarded; ~10% of the work of 1000 samples)."""
+    pilot_lag: float = 4.0
+    """Work between pilot counts, × E."""
     min_thin: float = 2.0
-    max_thin: float = 60.0
+    max_thin: float = 200.0
     moves: str = "trade"
     """``trade`` (the sampler); ``swap``: double swaps instead of trades, with the same triangle
     and sign moves (the reference chains); ``classic``: double swaps only, as igraph's
@@ -82,17 +87,22 @@ class ChainSchedule:
             raise ValueError("need 0 < target_acf < 1, pilot >= 20 and 0 < min_thin <= max_thin")
 
 
-def thinning_from_acf(series: np.ndarray, target: float, lo: float, hi: float) -> tuple[float, float]:
-    """``(thin, r)``: thinning (× the pilot's lag) for autocorrelation ``target`` from a pilot
-    ``[P, K]`` series, and the slowest class's per-lag autocorrelation ``r`` it rests on."""
+def thinning_from_acf(series: np.ndarray, target: float, lo: float, hi: float, lag: float = 1.0) -> tuple[float, float]:
+    """``(thin, r)``: thinning (× E) for autocorrelation ``target`` from a pilot ``[P, K]``
+    series taken every ``lag`` × E, and the per-E autocorrelation ``r`` of the slowest class it
+    rests on: ``r = max(ρ(lag)^(1/lag), ρ(2·lag)^(1/(2·lag)))`` (the longer lag catches slow
+    tails that a one-exponential fit of the short lag misses; it counts only when above the
+    noise of a maximum over classes, 2.5/√P), ``thin = log(target) / log(r)``."""
     x = np.asarray(series, dtype=np.float64)
     x = x[:, x.std(0) > 0]
     if x.shape[0] < 4 or x.shape[1] == 0:
         return lo, 0.0
     x = (x - x.mean(0)) / x.std(0)
-    r1 = float(np.mean(x[:-1] * x[1:], 0).max())
+    noise = 2.5 / np.sqrt(x.shape[0])  # the max over classes of pure-noise estimates stays below
+    r1 = max(float(np.mean(x[:-1] * x[1:], 0).max()), 0.0)
     r2 = float(np.mean(x[:-2] * x[2:], 0).max())
-    r = min(max(r1, np.sqrt(max(r2, 0.0)), 0.0), 0.999)
+    r2 = r2 if r2 > noise else 0.0
+    r = min(max(r1 ** (1.0 / lag), r2 ** (1.0 / (2.0 * lag))), 0.999)
     k = np.log(target) / np.log(r) if r > 0 else lo
     return float(np.clip(k, lo, hi)), r
 
@@ -126,7 +136,7 @@ class SwapChain:
     """One run of the compiled swap chain on ``edges`` with edge ``strata`` (see module doc).
 
     Started from the real graph; the first draw burns in, later draws continue the same chain.
-    ``accepted``/``attempted`` count the moves (the acceptance rate is logged and benchmarked).
+    ``accepted``/``proposed`` count the moves (the acceptance rate is logged and benchmarked).
     """
 
     def __init__(self, edges: EdgeSet, strata: np.ndarray, rng: np.random.Generator, schedule: ChainSchedule = ChainSchedule(), sign_pairs: bool = False):
@@ -192,18 +202,20 @@ class SwapChain:
         counts the statistics that will be sampled (``signed``: their arguments)."""
         sch = self.schedule
         if signed is None:
-            tally, wedges, acc = SC.sample_triads(*self._args(), burn, self.E, sch.pilot, self.rng, self.scratch, self.swap_only, SC._PATH_CLASS)
+            step = max(1, int(round(sch.pilot_lag * self.E)))
+            tally, wedges, acc = SC.sample_triads(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.swap_only, SC._PATH_CLASS)
             series = finish_census(tally, wedges)
         else:
-            series, acc = SC.sample_signed(*self._args(), burn, self.E, sch.pilot, self.rng, self.scratch, self.swap_only, *signed)
+            step = max(1, int(round(sch.pilot_lag * self.E)))
+            series, acc = SC.sample_signed(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.swap_only, *signed)
         self._count(acc)
-        self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin)
+        self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
     def _args(self):
         return self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.partner, self.out_b, self.in_b, self.p_tri, self.p_sign
 
     def run(self, n_steps: int) -> int:
-        """Advance the chain ``n_steps`` proposals (no samples); returns the accepted count."""
+        """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
         acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.swap_only)
         self.accepted += int(acc)
         self.proposed += int(prop)
