@@ -80,7 +80,7 @@ class AutointerpConfig:
     max_tokens_score: int = 200
     temperature: float | None = None  # None: omit (model default)
     # mark the shared instruction prefix (the system prompt) with cache_control; the API caches it
-    # only above its minimum cacheable length (1024 tokens on Sonnet/Opus), below it nothing changes
+    # only above its minimum cacheable length (1024 tokens on Sonnet 4.5, 4096 on Haiku/Opus 4.5)
     prompt_caching: bool = True
     # money
     spend_cap_usd: float = 5.0
