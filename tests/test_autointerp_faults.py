@@ -13,7 +13,7 @@ import pytest
 
 from autointerp_helpers import SECRET, cli, fast_cfg, journal_rows, label_args, write_layer
 from fake_anthropic_server import FakeAnthropic, fake_answer
-from r1interp.autointerp import AutointerpConfig
+from r1interp.autointerp import AutointerpConfig, read_cost
 from r1interp.autointerp.__main__ import main as cli_main
 from r1interp.autointerp.journal import Journal, TaskKey, Usage
 from r1interp.autointerp.pipeline import LayerInput, label_async, label_model
@@ -207,6 +207,9 @@ def test_prompt_caching_and_measured_cost(tmp_path, layer_dir, server, use_batch
     assert cost["dollars_per_feature"] == pytest.approx(cost["dollars"] / (2 * N_FEATURES), rel=1e-4)
     # the journal's charged costs agree with the priced usage
     assert cost["dollars"] == pytest.approx(spent(tmp_path / "autointerp" / "journal.sqlite"), rel=1e-6)
+    assert read_cost(out) == cost  # what the cost plan reads
+    with pytest.raises(FileNotFoundError, match="nothing.json"):
+        read_cost(tmp_path / "nothing.json")
 
 
 def test_cost_without_journal_is_zero(tmp_path, layer_dir):
@@ -221,3 +224,23 @@ def test_cost_without_journal_is_zero(tmp_path, layer_dir):
     assert cost["dollars"] == 0 and cost["calls"]["paid"] == 0 and cost["dollars_per_feature"] is None
     assert cost["features_selected"] == N_FEATURES and cost["features_labelled"] == 0
     assert not (tmp_path / "missing.sqlite").exists()
+
+
+def test_reservation_of_a_job_killed_elsewhere_expires(tmp_path, layer_dir, server):
+    """A job killed on another host leaves its reservation behind: the others wait for it only
+    until it expires (the longest its request could take), then use the budget."""
+    import time
+
+    layers = make_layers(layer_dir, 1)
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.db.execute(
+        "INSERT INTO reservations (host, pid, amount, ts, expires) VALUES ('other-node', 1, 1.0, ?, ?)",
+        (time.time(), time.time() + 1.0),
+    )
+    journal.close()
+    cfg = fast_cfg(server, spend_cap_usd=1.0, budget_poll_s=0.05, scoring=False)  # the orphan holds it all
+    t0 = time.monotonic()
+    out = label_model("toy", inputs(tmp_path, layers), cfg, tmp_path / "journal.sqlite", SECRET)
+    assert all(e["status"] == "labeled" for e in out[0])
+    assert time.monotonic() - t0 >= 0.5  # it did wait for the orphan
+    assert journal_rows(tmp_path / "journal.sqlite", "SELECT COUNT(*) FROM reservations")[0][0] == 0

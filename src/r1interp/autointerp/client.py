@@ -46,6 +46,7 @@ CALIBRATE_AFTER = 5  # replies with known usage to one kind of prompt before the
 INPUT_MARGIN = 1.1  # on the largest observed input tokens per prompt character
 OUTPUT_MARGIN = 1.5  # on the largest observed output tokens
 CALIBRATION_TTL_S = 2.0  # re-read the journal's calibration at most this often
+RESERVATION_GRACE_S = 60.0  # a reservation outlives its request's longest possible duration by this
 
 
 @dataclass
@@ -191,8 +192,8 @@ class Runner:
         )
         return c * (self.cfg.batch_price_factor if batch else 1.0)
 
-    def _stop_message(self, spent: float, held: float, need: float) -> None:
-        self.n_skipped_budget += 1
+    def _stop_message(self, spent: float, held: float, need: float, n_tasks: int = 1) -> None:
+        self.n_skipped_budget += n_tasks
         if self.cap_message is None:
             self.cap_message = (
                 f"spend cap ${self.cfg.spend_cap_usd:.4f} reached: committed ${spent:.4f} + reserved ${held:.4f} "
@@ -209,7 +210,7 @@ class Runner:
             est = self.estimate(t, fresh=fresh)
             spent, held, n_flight = self.journal.budget()
             if spent + held + est <= cap:
-                res = self.journal.try_reserve(est, cap)
+                res = self.journal.try_reserve(est, cap, ttl_s=self.cfg.timeout_s * 2 + 1 + RESERVATION_GRACE_S)
                 if res is not None:
                     return res, est
                 continue  # another process took the room between the read and the reserve
@@ -457,7 +458,9 @@ class Runner:
             if not set(mapping.values()) <= set(by_key):
                 continue  # another stage's or layer's batch
             log.info("resuming message batch %s (%d requests)", bid, len(mapping))
-            res = self.journal.try_reserve(reserved, self.cfg.spend_cap_usd, force=True)
+            res = self.journal.try_reserve(
+                reserved, self.cfg.spend_cap_usd, force=True, ttl_s=self.cfg.batch_max_wait_s + RESERVATION_GRACE_S
+            )
             try:
                 await self._consume_batch(bid, {c: by_key[k] for c, k in mapping.items()}, out, errors, final)
             finally:
@@ -482,7 +485,7 @@ class Runner:
                     last_chance = True
                     self._calib.clear()
                     continue
-                self._stop_message(spent, held, self.estimate(eligible[0], batch=True, fresh=True))
+                self._stop_message(spent, held, self.estimate(eligible[0], batch=True, fresh=True), len(eligible))
                 for t in eligible:
                     self.journal.record_status(t.key, "skipped_budget", attempts[t.key], "spend cap reached")
                     out[t.key] = Outcome("skipped_budget", attempts=attempts[t.key], error="spend cap reached")
@@ -531,7 +534,8 @@ class Runner:
         spent, held, _ = self.journal.budget()
         room = self.cfg.spend_cap_usd - spent - held
         k = sum(1 for c in cum if c <= room)
-        res = self.journal.try_reserve(cum[k - 1], self.cfg.spend_cap_usd) if k else None
+        ttl = self.cfg.batch_max_wait_s + self.cfg.timeout_s * 2 + RESERVATION_GRACE_S
+        res = self.journal.try_reserve(cum[k - 1], self.cfg.spend_cap_usd, ttl_s=ttl) if k else None
         if res is None:
             return [], None, 0.0
         return tasks[:k], res, cum[k - 1]

@@ -15,7 +15,9 @@ Tables:
   reply, parsed, error, prompt_version)`` — one row per paid response; ``parsed`` is NULL until
   the reply was parsed (1: usable, 0: not), ``usage_known`` 0 when the reply carried no usage
   (then ``cost_usd`` is the request's estimate, so the cap still counts it).
-- ``reservations(id, host, pid, amount, ts)`` — estimated costs of requests in flight.
+- ``reservations(id, host, pid, amount, ts, expires)`` — estimated costs of requests in flight;
+  one past ``expires`` (the longest its request can take) or of a dead local process is dropped,
+  so a job killed on another host cannot hold budget for long.
 - ``batches(batch_id, created_at, status, reserved, mapping)`` — Message Batches not yet consumed.
 """
 
@@ -64,6 +66,7 @@ SPEND_COLUMNS = {
     "error": "TEXT",
     "prompt_version": "TEXT",
 }
+RESERVATION_COLUMNS = {"expires": "REAL"}
 STALE_RESERVATION_S = 48 * 3600
 CALIBRATION_WINDOW = 500  # most recent replies per (llm_model, task) that calibrate the estimate
 
@@ -115,10 +118,11 @@ class Journal:
             for stmt in SCHEMA.split(";"):
                 if stmt.strip() and not stmt.strip().startswith("CREATE INDEX"):
                     self.db.execute(stmt)
-            have = {r[1] for r in self.db.execute("PRAGMA table_info(spend)")}
-            for col, decl in SPEND_COLUMNS.items():
-                if col not in have:
-                    self.db.execute(f"ALTER TABLE spend ADD COLUMN {col} {decl}")
+            for table, columns in (("spend", SPEND_COLUMNS), ("reservations", RESERVATION_COLUMNS)):
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                for col, decl in columns.items():
+                    if col not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {decl}")
             self.db.execute("CREATE INDEX IF NOT EXISTS spend_task ON spend (llm_model, task)")
         self.host = socket.gethostname()
         self.clean_stale_reservations()
@@ -256,17 +260,18 @@ class Journal:
         held, n = self.db.execute("SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM reservations").fetchone()
         return float(spent), float(held), int(n)
 
-    def try_reserve(self, amount: float, cap: float, force: bool = False) -> int | None:
+    def try_reserve(self, amount: float, cap: float, force: bool = False, ttl_s: float | None = None) -> int | None:
         """Reserve ``amount`` if committed spend + all reservations + amount stays within ``cap``;
-        returns the reservation id, or None (nothing reserved)."""
+        returns the reservation id, or None (nothing reserved). ``ttl_s``: how long the request can
+        take at most (then the reservation counts as stale)."""
         with self._tx() as db:
             spent = db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM spend").fetchone()[0]
             held = db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations").fetchone()[0]
             if not force and spent + held + amount > cap:
                 return None
             cur = db.execute(
-                "INSERT INTO reservations (host, pid, amount, ts) VALUES (?,?,?,?)",
-                (self.host, os.getpid(), float(amount), time.time()),
+                "INSERT INTO reservations (host, pid, amount, ts, expires) VALUES (?,?,?,?,?)",
+                (self.host, os.getpid(), float(amount), time.time(), None if ttl_s is None else time.time() + ttl_s),
             )
             return int(cur.lastrowid)
 
@@ -289,12 +294,14 @@ class Journal:
 
     def clean_stale_reservations(self) -> None:
         """Reservations of processes that died (SIGKILL) would block the cap forever."""
-        rows = self.db.execute("SELECT id, host, pid, ts FROM reservations").fetchall()
+        now = time.time()
+        rows = self.db.execute("SELECT id, host, pid, ts, expires FROM reservations").fetchall()
         stale = [
             r[0]
             for r in rows
             if (r[1] == self.host and r[2] != os.getpid() and not _pid_alive(r[2]))
-            or time.time() - (r[3] or 0) > STALE_RESERVATION_S
+            or now - (r[3] or 0) > STALE_RESERVATION_S
+            or (r[4] is not None and now > r[4])
         ]
         if stale:
             with self._tx() as db:

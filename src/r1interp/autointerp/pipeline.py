@@ -187,7 +187,10 @@ async def label_async(
         runner.n_requests, runner.n_retries, runner.n_budget_waits, spent, held, cfg.spend_cap_usd,
     )
     if runner.cap_message:
-        log.warning("%s (%d task(s) skipped)", runner.cap_message, runner.n_skipped_budget)
+        log.warning(
+            "spend cap $%.4f reached: %d task(s) skipped_budget; committed $%.4f, reserved $%.4f",
+            cfg.spend_cap_usd, runner.n_skipped_budget, spent, held,
+        )
     per_layer: dict[int, list[dict]] = {li.layer: [] for li in inputs}
     for j in jobs:
         outcomes: dict[str, Outcome | None] = {"explain": explained[_key(model, j, "explain", cfg)]}
