@@ -252,9 +252,9 @@ class Runner:
             self.journal.mark_parsed(sid, err or "unusable")
         return result, err, retryable
 
-    def _recover(self, t: Task) -> Outcome | None:
+    def _recover(self, t: Task, replies: list[tuple[int, str, str | None]]) -> Outcome | None:
         """Parse replies a killed run paid for and journaled but never parsed (no new request)."""
-        for sid, text, stop in self.journal.unparsed_replies(t.key):
+        for sid, text, stop in replies:
             result, err, _ = interpret(t, text, stop, None)
             if result is not None:
                 self.journal.record_ok(t.key, result, 1, sid)
@@ -345,12 +345,13 @@ class Runner:
         sent and unanswered tasks are ``no_key``."""
         out: dict[TaskKey, Outcome] = {}
         todo: list[Task] = []
+        unparsed = self.journal.unparsed_replies()
         for t in tasks:
             r = self.journal.ok_result(t.key)
             if r is not None:
                 out[t.key] = Outcome("ok", r, 0, None, cached=True)
                 continue
-            recovered = self._recover(t)
+            recovered = self._recover(t, unparsed.get(t.key, []))
             if recovered is not None:
                 out[t.key] = recovered
             else:

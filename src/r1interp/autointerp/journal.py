@@ -223,15 +223,16 @@ class Journal:
         with self._tx() as db:
             db.execute("UPDATE spend SET parsed=0, error=? WHERE id=?", (error[:2000], spend_id))
 
-    def unparsed_replies(self, key: TaskKey) -> list[tuple[int, str, str | None]]:
-        """``(spend_id, reply text, stop_reason)`` of paid replies for ``key`` that a killed run
-        journaled but never parsed, oldest first."""
-        return self.db.execute(
-            "SELECT id, reply, stop_reason FROM spend WHERE model=? AND layer=? AND feature=? AND task=? "
-            "AND llm_model=? AND (prompt_version=? OR prompt_version IS NULL) AND parsed IS NULL "
-            "AND reply IS NOT NULL ORDER BY id",
-            (key.model, key.layer, key.feature, key.task, key.llm_model, key.prompt_version),
-        ).fetchall()
+    def unparsed_replies(self) -> dict[TaskKey, list[tuple[int, str, str | None]]]:
+        """``{task key: [(spend_id, reply text, stop_reason), ...]}`` of paid replies that a killed
+        run journaled but never parsed, oldest first (one query for the whole run)."""
+        out: dict[TaskKey, list[tuple[int, str, str | None]]] = {}
+        for sid, model, layer, feature, task, version, llm, reply, stop in self.db.execute(
+            "SELECT id, model, layer, feature, task, prompt_version, llm_model, reply, stop_reason FROM spend "
+            "WHERE parsed IS NULL AND reply IS NOT NULL ORDER BY id"
+        ):
+            out.setdefault(TaskKey(model, layer, feature, task, version or "", llm), []).append((sid, reply, stop))
+        return out
 
     def record_status(self, key: TaskKey, status: str, attempts: int, error: str | None) -> None:
         """Record a non-success outcome; never downgrades an ``ok`` row."""
