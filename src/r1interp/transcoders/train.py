@@ -74,7 +74,7 @@ def _make_trainer_class():
         """sparsify Trainer with atomic checkpoints and exact resume."""
 
         fingerprint: str = ""
-        inputs: dict = {}
+        inputs: dict | None = None
         batches_done: int = 0
 
         def count_batches(self):
