@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from r1interp.report.graph_page import graph_pages_section  # noqa: E402
 from r1interp.report.html import Section, esc, figure, page, table  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     s = Section("graphs", "Attribution graphs", "circuit-tracer graphs per prompt and phase; open them with "
                 "`circuit-tracer start-server --graph_file_dir results/<model>/graphs`.")
     s.parts += _figures(r, ["report/graph_scores.png"])
+    s.parts.append(graph_pages_section(r, inp.models, out_html))  # offline interactive page per graph
     for m in inp.models:
         if (df := _read_parquet(r / m / "graphs" / "scores.parquet")) is not None:
             cols = [c for c in ("graph_id", "phase", "correct", "n_feature_nodes", "n_error_nodes", "n_edges",
