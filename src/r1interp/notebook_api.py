@@ -225,8 +225,29 @@ def _top_example(run: Run, model: str, layer: int, feature: int) -> str:
     return "".join(toks[max(0, i - 10):i]) + "[[" + toks[i] + "]]" + "".join(toks[i + 1:i + 4]) + f"  ({float(r['act_max']):.2f})"
 
 
+def auto_label(run: Run, model: str, layer: int, feature: int) -> str:
+    """The autointerp stage's automatic summary (``[auto] fires on ...; promotes ...``) of a feature the
+    run did not label (the label database covers the selected features only)."""
+    from r1interp.autointerp.inputs import read_examples, read_stats
+    from r1interp.autointerp.summary import auto_summary
+
+    feats = run.results / model / "features"
+    key = ("stats", f"{model}/{layer}")
+    if key not in _CACHE:
+        path = feats / f"L{layer}.stats.parquet"
+        _CACHE[key] = read_stats(path) if path.is_file() else None
+    stats = _CACHE[key]
+    if stats is None or feature not in stats.index:
+        return ""
+    row = stats.loc[feature]
+    exs = read_examples(feats / f"L{layer}.examples.parquet", [feature]).get(feature, [])
+    ups = [str(t) for t in (row["top_logits"] if row["top_logits"] is not None else [])][:10]
+    downs = [str(t) for t in (row["bottom_logits"] if row["bottom_logits"] is not None else [])][:10]
+    return "[auto] " + auto_summary(exs, ups, downs, float(row["frac_active"]))
+
+
 def top_features(run: Run, model: str, graph: dict, n: int = 10) -> pd.DataFrame:
-    """The graph's most influential feature nodes with their label (LLM or ``[auto]`` summary),
+    """The graph's most influential feature nodes with their label (LLM label, else the ``[auto]`` summary),
     the token they sit on, and their top-activating example (max token in ``[[ ]]``)."""
     df = _feature_nodes(graph)
     if df.empty:
@@ -235,6 +256,7 @@ def top_features(run: Run, model: str, graph: dict, n: int = 10) -> pd.DataFrame
     df = df.sort_values("influence", ascending=True).head(n) if df["influence"].notna().any() else df.head(n)
     # circuit-tracer's influence is cumulative (lower = more important), so ascending order
     df = df.assign(token=[tokens[p] if p < len(tokens) else "" for p in df.position])
+    df["label"] = [r.label or auto_label(run, model, int(r.layer), int(r.feature)) for r in df.itertuples()]
     df["top_example"] = [_top_example(run, model, int(r.layer), int(r.feature)) for r in df.itertuples()]
     return df.reset_index(drop=True)[["layer", "feature", "position", "token", "activation", "influence", "label", "top_example"]]
 
@@ -248,13 +270,23 @@ def plot_graph(graph: dict, ax=None, max_edges: int = 400):
     nodes = graph["nodes"]
     layers = [int(n["layer"]) for n in nodes if n["feature_type"] in (FEATURE_TYPE, "mlp reconstruction error")]
     top = (max(layers) + 2) if layers else 2
-    pos: dict[str, tuple[float, float]] = {}
-    cells: dict[tuple[int, int], int] = {}
+    cells: dict[tuple[int, int], list[str]] = {}
     for n in nodes:
         row = {"embedding": 0, "logit": top}.get(n["feature_type"], int(n["layer"]) + 1 if n["layer"] not in ("E", "") else 0)
-        k = cells.get((row, n["ctx_idx"]), 0)
-        cells[(row, n["ctx_idx"])] = k + 1
-        pos[n["node_id"]] = (n["ctx_idx"] + 0.12 * (k % 6) - 0.3, row + 0.12 * (k // 6))
+        cells.setdefault((row, n["ctx_idx"]), []).append(n["node_id"])
+    # a token position's column is as wide as its most crowded cell needs (≈4 nodes per unit)
+    n_pos = 1 + max(n["ctx_idx"] for n in nodes)
+    width = np.ones(n_pos)
+    for (row, x), ids in cells.items():
+        width[x] = max(width[x], len(ids) / 4)
+    center = np.cumsum(width) - width / 2
+    pos: dict[str, tuple[float, float]] = {}
+    for (row, x), ids in cells.items():  # cell mates on a small grid inside their (layer, position) cell
+        cols = min(len(ids), max(1, int(round(width[x] * 4))), 12)
+        rows = -(-len(ids) // cols)
+        for k, nid in enumerate(ids):
+            c, r = k % cols, k // cols
+            pos[nid] = (center[x] + (c - (cols - 1) / 2) * 0.85 * width[x] / cols, row + (r - (rows - 1) / 2) * 0.6 / rows)
     if ax is None:
         fig, ax = plt.subplots(figsize=(11, 4.5))
     else:
@@ -271,7 +303,7 @@ def plot_graph(graph: dict, ax=None, max_edges: int = 400):
         ax.scatter(xy[:, 0], xy[:, 1], s=28, c=c, edgecolors="k", linewidths=0.4, zorder=2, label=kind)
     tokens = graph["metadata"]["prompt_tokens"]
     used = sorted({n["ctx_idx"] for n in nodes})
-    ax.set_xticks(used, [tokens[p] if p < len(tokens) else str(p) for p in used], rotation=60, fontsize=7)
+    ax.set_xticks([center[p] for p in used], [tokens[p] if p < len(tokens) else str(p) for p in used], rotation=60, fontsize=7)
     ax.set_yticks(range(top + 1), ["tokens"] + [f"L{i}" for i in range(top - 1)] + ["logits"])
     ax.set_title(f"{graph['metadata']['slug']}: {len(nodes)} nodes, {len(graph['links'])} edges"
                  + (f" → {graph['metadata'].get('target')!r}" if graph["metadata"].get("target") else ""))
