@@ -76,23 +76,29 @@ SCRIPT = r"""
   const D = JSON.parse(document.getElementById('graph-data').textContent);
   const NS = 'http://www.w3.org/2000/svg';
   const svg = document.getElementById('graph'), view = document.getElementById('view'), tip = document.getElementById('tip');
-  const CW = 64, PADX = 90, PADY = 30, R = 6, STEP = 14, PER_ROW = 4;
+  const CW = 30, PADX = 70, PADY = 30, R = 6, STEP = 14, PER_ROW = 8;
   const nRow = D.n_rows, nPos = Math.max(1, D.tokens.length, 1 + Math.max(0, ...D.nodes.map(n => n.pos)));
-  // layout: row = layer band (tokens bottom, logits top), column = token position; cell mates on a small grid
+  // layout: row = layer band (tokens bottom, logits top), column = token position, each column as
+  // wide as its most crowded cell needs; cell mates on a small grid
   const cells = {};
   D.nodes.forEach((n, i) => { (cells[n.row + ':' + n.pos] = cells[n.row + ':' + n.pos] || []).push(i); });
+  const colW = new Array(nPos).fill(CW);
+  Object.values(cells).forEach(ids => { const p = D.nodes[ids[0]].pos; colW[p] = Math.max(colW[p], Math.min(ids.length, PER_ROW) * STEP + 10); });
+  const colX = []; let acc = PADX;
+  colW.forEach((w, p) => { colX.push(acc + w / 2); acc += w; });
   const maxRows = Math.max(1, ...Object.values(cells).map(ids => Math.ceil(ids.length / PER_ROW)));
-  const RH = Math.max(60, STEP * maxRows + 16);
+  const RH = Math.max(50, STEP * maxRows + 16);
   Object.values(cells).forEach(ids => {
     const m = ids.length, cols = Math.min(m, PER_ROW), rows = Math.ceil(m / cols);
     ids.forEach((i, k) => {
       const n = D.nodes[i], c = k % cols, r = Math.floor(k / cols);
-      n.x = PADX + n.pos * CW + (c - (cols - 1) / 2) * STEP;
+      n.x = colX[n.pos] + (c - (cols - 1) / 2) * STEP;
       n.y = PADY + (nRow - 1 - n.row) * RH + (r - (rows - 1) / 2) * STEP;
     });
   });
-  const W = PADX + nPos * CW + 20, H = PADY + nRow * RH + 40;
+  const W = acc + 20, H = PADY + nRow * RH + 60;
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('preserveAspectRatio', 'xMinYMin meet');
   function el(tag, attrs, parent) { const e = document.createElementNS(NS, tag); for (const k in attrs) e.setAttribute(k, attrs[k]); parent.appendChild(e); return e; }
   // axes: layer rows and token columns
   for (let r = 0; r < nRow; r++) {
@@ -101,8 +107,9 @@ SCRIPT = r"""
     el('text', {x: 6, y: y + 4, class: 'axis'}, view).textContent = r === 0 ? 'tokens' : r === nRow - 1 ? 'logits' : 'layer ' + (r - 1);
   }
   D.tokens.forEach((t, p) => {
-    const tx = el('text', {x: PADX + p * CW, y: H - 12, class: 'tok', 'text-anchor': 'middle'}, view);
-    tx.textContent = t.length > 8 ? t.slice(0, 7) + '…' : t;
+    const y = PADY + (nRow - 1) * RH + 18;
+    const tx = el('text', {x: colX[p], y: y, class: 'tok', 'text-anchor': 'end', transform: `rotate(-45 ${colX[p]} ${y})`}, view);
+    tx.textContent = t.length > 10 ? t.slice(0, 9) + '…' : t;
   });
   const wmax = Math.max(1e-9, ...D.links.map(l => Math.abs(l[2])));
   const edgeG = el('g', {}, view), nodeG = el('g', {}, view);
