@@ -187,3 +187,37 @@ def test_neuronpedia_graph_upload_then_rerun_uploads_nothing(results, tmp_path, 
     new = _state(neuronpedia_server)["log"][n_before:]
     assert [r for r in new if r[0] != "GET"] == [], new
     assert "np_test_key" not in capsys.readouterr().out
+
+
+@pytest.mark.workflow
+def test_dry_run_on_the_toy_results(smoke_workflow, tmp_path, capsys, monkeypatch):
+    """The acceptance check: the release folders of the smoke-sized toy run read back by sparsify
+    (every layer) and by our circuit-tracer loader, with the card's faithfulness and training tables."""
+    import yaml
+    from sparsify import SparseCoder
+
+    from r1interp.transcoders.export import load_transcoder_set
+    from r1interp.transcoders.io import load_transcoder
+
+    monkeypatch.chdir(smoke_workflow)
+    out = tmp_path / "release"
+    assert publish(["--configfile", "smoke.yaml", "--dry-run", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    models = yaml.safe_load((smoke_workflow / "config.yaml").read_text())["run"]["models"]
+    for model in models:
+        rel = out / model
+        assert f"{rel}/  (" in printed
+        layers = sorted(p.name for p in rel.glob("L*"))
+        assert layers and len(layers) == len(list((smoke_workflow / "results" / model / "transcoders").glob("L*")))
+        x = torch.randn(4, load_transcoder(rel / "L0").d_in)
+        for name in layers:
+            sc = SparseCoder.load_from_disk(rel / name)
+            ours = load_transcoder(smoke_workflow / "results" / model / "transcoders" / name)
+            assert torch.allclose(sc(x).sae_out, ours(x), atol=1e-5)  # same transcoder, same forward
+        ts = load_transcoder_set(rel / "circuit_tracer")
+        assert len(ts) == len(layers)
+        card = (rel / "README.md").read_text()
+        assert "## Training configuration" in card and "## Faithfulness" in card and "## Also in this release" in card
+        meta = json.loads((rel / "graphs/graph-metadata.json").read_text())["graphs"]
+        assert meta and all((rel / "graphs" / f"{g['slug']}.json").is_file() for g in meta)
+        assert (rel / "labels.sqlite").stat().st_size > 0 and any((rel / "graphs/features").rglob("*.json"))
