@@ -51,9 +51,12 @@ def package_checks(requirements: list[str], version_of: Callable[[str], str | No
 
 def project_requirements(repo: Path | None) -> list[str]:
     if repo is not None and (repo / "pyproject.toml").is_file():
-        import tomllib
-
-        return tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
+        try:
+            import tomllib  # Python >= 3.11
+        except ImportError:
+            tomllib = None
+        if tomllib is not None:
+            return tomllib.loads((repo / "pyproject.toml").read_text())["project"]["dependencies"]
     from importlib.metadata import requires
 
     return [r for r in (requires("r1interp") or []) if "extra ==" not in r]
