@@ -76,7 +76,9 @@ def test_page_data_layout_and_labels():
     assert by_id["E_13_3"]["row"] == 0 and by_id["E_13_3"]["label"] == "token ' 2'"
     assert by_id["2_9_6"]["row"] == 3 and by_id["3_55_6"]["row"] == 4
     assert by_id["0_2_3"]["examples"] == [{"pre": "a 1+", "tok": "2", "post": "=3", "act": 2.5}]
-    assert by_id["1_4_6"]["label"] == "L1 feature"  # unlabeled feature: a fallback, never blank
+    assert by_id["1_4_6"]["label"] == "L1 #4"  # unlabeled feature: a fallback, never blank
+    with_file = {n["id"]: n for n in page_data(make_graph(), {cantor(1, 4): feature_file(1, 4)})["nodes"]}
+    assert with_file["1_4_6"]["label"] == "L1 #4 · fires on '2'"  # ... naming the tokens it fires on when known
     assert data["links"][0] == [data["nodes"].index(by_id["2_9_6"]), data["nodes"].index(by_id["3_55_6"]), 0.9]
 
 

@@ -32,13 +32,26 @@ def _top_examples(feature_file: dict | None) -> list[dict[str, Any]]:
     """The first few "Top activations" windows as ``{text before, token, text after, act}``."""
     if not feature_file:
         return []
-    out = []
+    out, seen = [], set()
     for group in feature_file.get("examples_quantiles", [])[:1]:
-        for ex in group.get("examples", [])[:N_EXAMPLES]:
+        for ex in group.get("examples", []):
             toks, i = ex["tokens"], int(ex["train_token_ind"])
-            out.append({"pre": "".join(toks[max(0, i - SNIPPET):i]), "tok": toks[i] if i < len(toks) else "",
-                        "post": "".join(toks[i + 1:i + 4]), "act": round(float(ex["tokens_acts_list"][i]), 3)})
+            snippet = {"pre": "".join(toks[max(0, i - SNIPPET):i]), "tok": toks[i] if i < len(toks) else "",
+                       "post": "".join(toks[i + 1:i + 4]), "act": round(float(ex["tokens_acts_list"][i]), 3)}
+            key = (snippet["pre"], snippet["tok"], snippet["post"])
+            if key not in seen:  # the corpus repeats its instruction text: show distinct windows
+                seen.add(key)
+                out.append(snippet)
+            if len(out) == N_EXAMPLES:
+                return out
     return out
+
+
+def _fallback_label(layer: str, node_id: str, examples: list[dict]) -> str:
+    """``L3 #417 · fires on '7', '+'`` for a feature without a label in the graph."""
+    feat = node_id.split("_")[1] if node_id.count("_") == 2 else "?"
+    toks = list(dict.fromkeys(repr(e["tok"]) for e in examples))[:3]
+    return f"L{layer} #{feat}" + (f" · fires on {', '.join(toks)}" if toks else "")
 
 
 def page_data(graph: dict, features: dict[int, dict]) -> dict[str, Any]:
@@ -56,13 +69,17 @@ def page_data(graph: dict, features: dict[int, dict]) -> dict[str, Any]:
             row, label = n_layers + 1, n.get("clerp") or f"logit {n['feature']}"
         else:
             row = int(n["layer"]) + 1
-            label = n.get("clerp") or (f"L{n['layer']} error" if kind == ERROR else f"L{n['layer']} feature")
+        examples = _top_examples(features.get(int(n["feature"]))) if kind == FEATURE else []
+        if kind == FEATURE:
+            label = n.get("clerp") or _fallback_label(n["layer"], n["node_id"], examples)
+        elif kind == ERROR:
+            label = f"L{n['layer']} error (MLP reconstruction error at this position)"
         index[n["node_id"]] = len(nodes)
         nodes.append({
             "id": n["node_id"], "kind": {FEATURE: "feature", ERROR: "error", EMBED: "token", LOGIT: "logit"}.get(kind, kind),
             "row": row, "pos": pos, "label": label, "act": n.get("activation"), "infl": n.get("influence"),
             "prob": n.get("token_prob") if kind == LOGIT else None,
-            "examples": _top_examples(features.get(int(n["feature"]))) if kind == FEATURE else [],
+            "examples": examples,
         })
     links = [(index[lk["source"]], index[lk["target"]], float(lk["weight"])) for lk in graph["links"]
              if lk["source"] in index and lk["target"] in index]
@@ -143,7 +160,11 @@ SCRIPT = r"""
     c.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
     c.addEventListener('click', ev => { ev.stopPropagation(); select(i); });
   });
-  function move(ev) { tip.style.left = (ev.clientX + 14) + 'px'; tip.style.top = (ev.clientY + 14) + 'px'; }
+  function move(ev) {  // keep the card inside the window
+    const w = tip.offsetWidth, h = tip.offsetHeight;
+    tip.style.left = (ev.clientX + 14 + w > window.innerWidth ? Math.max(0, ev.clientX - w - 14) : ev.clientX + 14) + 'px';
+    tip.style.top = (ev.clientY + 14 + h > window.innerHeight ? Math.max(0, ev.clientY - h - 14) : ev.clientY + 14) + 'px';
+  }
   let selected = null;
   function select(i) {
     selected = (selected === i) ? null : i;
@@ -181,11 +202,11 @@ SCRIPT = r"""
 """
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:0;color:#222}
+body{font-family:system-ui,sans-serif;margin:0;color:#222;overflow:hidden}
 header{padding:8px 14px;border-bottom:1px solid #ddd}
 h1{font-size:16px;margin:0 0 4px}
 .prompt{font-family:monospace;font-size:12px;white-space:pre-wrap;color:#555;max-height:4.5em;overflow:auto}
-#graph{width:100vw;height:calc(100vh - 110px);display:block;cursor:grab;background:#fcfcfc}
+#graph{width:100%;height:calc(100vh - 110px);display:block;cursor:grab;background:#fcfcfc}
 .grid{stroke:#eee}.axis{font-size:11px;fill:#777}.tok{font-size:10px;fill:#444;font-family:monospace}
 .edge{stroke-opacity:.35}.edge.pos{stroke:#2b6cb0}.edge.neg{stroke:#c53030}.edge.hi{stroke-opacity:.95}.edge.dim{stroke-opacity:.04}
 .node{stroke:#333;stroke-width:.8;cursor:pointer}.node.feature{fill:#f6ad55}.node.error{fill:#a0aec0}
