@@ -68,7 +68,7 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
     """
     from r1interp.cli import load_config
 
-    results = Path(results or os.environ.get("R1INTERP_RESULTS") or "results").resolve()
+    results = Path(results or os.environ.get("R1INTERP_RESULTS") or "results").absolute()  # a symlinked results/ keeps its config
     if not results.is_dir():
         raise FileNotFoundError(f"results directory not found: {results} (run `snakemake --cores 2` first)")
     root = results.parent
