@@ -92,3 +92,26 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.C
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout
     )
+
+
+@pytest.fixture(scope="session")
+def smoke_workflow(tmp_path_factory):
+    """A temp workflow copy after the whole toy workflow ran at smoke sizes (tests/data/smoke-config.yaml),
+    run once per session and shared by the tests that need finished results (``workflow`` marker).
+
+    ``R1INTERP_SMOKE_DIR`` points at such a directory from an earlier run instead (a developer shortcut;
+    its ``snakemake -n`` must be clean, which test_workflow_e2e checks).
+    """
+    given = os.environ.get("R1INTERP_SMOKE_DIR")
+    if given:
+        return Path(given)
+    wd = copy_workflow(tmp_path_factory.mktemp("e2e"))
+    shutil.copy(REPO / "tests/data/smoke-config.yaml", wd / "smoke.yaml")
+    env_key = os.environ.pop("ANTHROPIC_API_KEY", None)  # the default run: no key, no request
+    try:
+        proc = run_snakemake(wd, "--cores", "2", "--configfile", "smoke.yaml", timeout=900)
+    finally:
+        if env_key is not None:
+            os.environ["ANTHROPIC_API_KEY"] = env_key
+    assert proc.returncode == 0, (proc.stdout[-4000:] + proc.stderr[-6000:])
+    return wd

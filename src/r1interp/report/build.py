@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from r1interp.report.graph_page import graph_pages_section  # noqa: E402
 from r1interp.report.html import Section, esc, figure, page, table  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -297,6 +298,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
                 "generation at the same positions. Open them with "
                 "`circuit-tracer start-server --graph_file_dir results/<model>/graphs`.")
     s.parts += _figures(r, ["report/graph_scores.png"])
+    s.parts.append(graph_pages_section(r, inp.models, out_html))  # offline interactive page per graph
     for m in inp.models:
         if (idx := _read_parquet(r / m / "graphs" / "index.parquet")) is not None:
             cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "generation", "built", "reason")
