@@ -28,6 +28,8 @@ rule generations:
         CONDA_ENV
     log:
         "logs/generations/{model}.log",
+    benchmark:
+        "benchmarks/generations/{model}.tsv"
     shell:
         "python -m r1interp.prompts generate --model-path {params.path} --prompt-set {params.prompt_set} "
         "--template {params.template} --instruction {params.instruction} {params.settings} "

@@ -18,6 +18,8 @@ rule report:
         CONDA_ENV
     log:
         "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
     shell:
         "python -m r1interp.report build --results results --models {params.models} --pairs {params.pairs} "
         "--out {output.html} 2> {log}"
