@@ -34,10 +34,20 @@ def edge_values(g: np.ndarray, bpo: int) -> np.ndarray:
     return np.exp2(np.asarray(g, dtype=np.float64) / bpo - OCTAVES_BELOW_ONE).astype(np.float32)
 
 
-def global_bin(values: Tensor, edges: Tensor) -> Tensor:
-    """Global bin of each positive float32 value, by exact comparison with the float32 edges."""
-    g = torch.bucketize(values.float(), edges, right=True) - 1
-    return g.clamp_(0, edges.numel() - 2)
+def global_bin(values: Tensor, edges: Tensor, bpo: int) -> Tensor:
+    """Global bin of each positive float32 value, by exact comparison with the float32 edges.
+
+    A log2 estimate puts each value within one bin of the right one; two comparisons with the
+    grid's own edges then fix it, so the result equals a binary search of the edges
+    (``torch.bucketize(v, edges, right=True) - 1``) at a fraction of its cost.
+    """
+    v = values.float()
+    last = edges.numel() - 2
+    g = torch.log2(v).add_(OCTAVES_BELOW_ONE).mul_(bpo).floor_()
+    g = g.nan_to_num_(0.0, last + 1.0, -1.0).clamp_(-1, last + 1).long()
+    g -= (v < edges[g.clamp(0, last + 1)]).long()  # the estimate was one too high
+    g += (v >= edges[(g + 1).clamp(0, last + 1)]).long()  # … or one too low
+    return g.clamp_(0, last)
 
 
 def shift_rows(hist: Tensor, rows: Tensor, shift: Tensor) -> None:
