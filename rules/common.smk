@@ -61,12 +61,48 @@ def tokenizer_dir(model):
     return f"results/toy/tokenizer-{e.get('template', 'r1')}" if e["source"] == "toy" else e["path"]
 
 
+def tokenizer_inputs(model):
+    """Files a model's tokenizer depends on: the toy tokenizer (built here) or nothing (HF)."""
+    return [f"{tokenizer_dir(model)}/tokenizer.json"] if entry(model)["source"] == "toy" else []
+
+
 def shard_inputs(wc):
     """The data stage's inputs: the toy tokenizer (+ corpus) for toy models, nothing for HF ones."""
-    if entry(wc.model)["source"] != "toy":
-        return []
     corpus = ["results/toy/corpus.jsonl"] if config["data"]["source"] == "toy" else []
-    return [f"{tokenizer_dir(wc.model)}/tokenizer.json", *corpus]
+    return [*tokenizer_inputs(wc.model), *corpus]
+
+
+def shard_config(model):
+    """``ShardConfig`` JSON of a model's rendering of the corpus (its own chat template)."""
+    data = config["data"]
+    return as_json({
+        "template": entry(model).get("template", "r1"),
+        "instruction": data.get("system_prompt"),
+        "max_seq_len": data["max_seq_len"],
+        "train_tokens": data["train_tokens"],
+        "eval_tokens": data["eval_tokens"],
+        "eval_fraction": data["eval_fraction"],
+        "seed": config["run"]["seed"],
+    })
+
+
+def pair_as_base(model):
+    """The ``run.pairs`` entry whose base is ``model`` (config check: at most one), else None."""
+    return next((p for p in config["run"].get("pairs", []) if p["base"] == model), None)
+
+
+def stream_model(model):
+    """The model whose rendering of the corpus ``model`` reads: its reasoner for a base, else itself.
+
+    Why: both models of a pair are trained, evaluated and read on ONE token stream (the reasoning
+    corpus with its traces, rendered once); the base reads it through the pair's token map.
+    """
+    pair = pair_as_base(model)
+    return pair["reasoner"] if pair else model
+
+
+MAPPED_BASES = [m for m in MODELS if pair_as_base(m)]
+STREAM_MODELS = [m for m in MODELS if m not in MAPPED_BASES]
 
 
 def model_layers(model):

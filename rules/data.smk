@@ -1,4 +1,6 @@
 # Data stage: corpus → chat template → <think>/answer segmentation → train/eval token shards.
+# One token stream per pair: the reasoner's rendering (traces included) is built once; its base
+# reads the same rows through the pair's token map (same positions, its own special tokens).
 
 DATA = config["data"]
 
@@ -9,20 +11,14 @@ rule data_shards:
     output:
         train="results/{model}/data/train.parquet",
         eval="results/{model}/data/eval.parquet",
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in STREAM_MODELS) or "^$",
     params:
         tokenizer=lambda wc: tokenizer_dir(wc.model),
         source=DATA["source"],
         datasets=as_json(DATA.get("hf", {}).get("datasets", [])),
         local=" ".join(DATA.get("hf", {}).get("local_files", [])),
-        shard_cfg=lambda wc: as_json({
-            "template": entry(wc.model).get("template", "r1"),
-            "instruction": DATA.get("system_prompt"),
-            "max_seq_len": DATA["max_seq_len"],
-            "train_tokens": DATA["train_tokens"],
-            "eval_tokens": DATA["eval_tokens"],
-            "eval_fraction": DATA["eval_fraction"],
-            "seed": config["run"]["seed"],
-        }),
+        shard_cfg=lambda wc: shard_config(wc.model),
     resources:
         **cpu_resources(),
     conda:
@@ -35,4 +31,33 @@ rule data_shards:
         "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"
 
 
-TARGETS["data"] = expand("results/{model}/data/{split}.parquet", model=MODELS, split=["train", "eval"])
+rule data_shards_mapped:
+    input:
+        shards=lambda wc: expand("results/{m}/data/{split}.parquet", m=stream_model(wc.model), split=["train", "eval"]),
+        tokenizers=lambda wc: tokenizer_inputs(wc.model) + tokenizer_inputs(stream_model(wc.model)),
+    output:
+        train="results/{model}/data/train.parquet",
+        eval="results/{model}/data/eval.parquet",
+        token_map="results/{model}/data/tokenmap.json",
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in MAPPED_BASES) or "^$",
+    params:
+        source=lambda wc: stream_model(wc.model),
+        source_tokenizer=lambda wc: tokenizer_dir(stream_model(wc.model)),
+        target_tokenizer=lambda wc: tokenizer_dir(wc.model),
+        unmatched=lambda wc: shq(pair_as_base(wc.model).get("unmatched_as", "\n")),
+    resources:
+        **cpu_resources(),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/data_shards_mapped/{model}.log",
+    shell:
+        "python -m r1interp.data map --source-tokenizer {params.source_tokenizer} --target-tokenizer {params.target_tokenizer} "
+        "--source-name {params.source} --target-name {wildcards.model} --unmatched-as {params.unmatched} "
+        "--source-shards {input.shards} --out-shards {output.train} {output.eval} --out-map {output.token_map} 2> {log}"
+
+
+TARGETS["data"] = expand("results/{model}/data/{split}.parquet", model=MODELS, split=["train", "eval"]) + expand(
+    "results/{model}/data/tokenmap.json", model=MAPPED_BASES
+)

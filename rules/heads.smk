@@ -83,6 +83,7 @@ rule modeldiff_residual:
     input:
         models=lambda wc: [f for m in pair_models(config, wc.reasoner, wc.base) for f in model_inputs(m)],
         shard="results/{reasoner}/data/eval.parquet",
+        base_shard="results/{base}/data/eval.parquet",  # the same documents, read with the base's own special tokens
     output:
         table="results/compare/modeldiff/{reasoner}__{base}/residual_diff.parquet",
         plot=report("results/compare/modeldiff/{reasoner}__{base}/residual_diff.png", caption="../report/residual_diff.rst", category="Model diff"),
@@ -105,7 +106,7 @@ rule modeldiff_residual:
     shell:
         "{params.pin}python -m r1interp.modeldiff residual --reasoner-path {params.reasoner} "
         "--reasoner-name {wildcards.reasoner} --base-path {params.base} --base-name {wildcards.base} {params.control} "
-        "--shard {input.shard} --out-dir results/compare/modeldiff/{wildcards.reasoner}__{wildcards.base} "
+        "--shard {input.shard} --base-shard {input.base_shard} --out-dir results/compare/modeldiff/{wildcards.reasoner}__{wildcards.base} "
         "--device {params.device} {params.args} 2> {log}"
 
 

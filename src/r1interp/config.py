@@ -50,10 +50,18 @@ def check_config(config: dict) -> dict[str, int | None]:
     unknown = [m for m in run_models if m not in registry]
     if unknown:
         raise ConfigError(f"run.models: unknown model(s) {unknown}; allowed (keys of `models`): {sorted(registry)}")
+    bases: dict[str, int] = {}
     for i, pair in enumerate(config["run"].get("pairs", [])):
-        for role, name in pair.items():
-            if name not in run_models:
+        for role in ("reasoner", "base", "control"):
+            name = pair.get(role)
+            if name is not None and name not in run_models:
                 raise ConfigError(f"run.pairs[{i}].{role}: {name!r} is not in run.models; allowed: {run_models}")
+        if pair["base"] in bases:
+            raise ConfigError(f"run.pairs[{i}].base: {pair['base']!r} is already the base of run.pairs[{bases[pair['base']]}]; "
+                              "a base reads exactly one reasoner's token stream")
+        if pair["base"] == pair["reasoner"]:
+            raise ConfigError(f"run.pairs[{i}]: reasoner and base are both {pair['base']!r}")
+        bases[pair["base"]] = i
     for key, entry in registry.items():
         if entry["source"] == "toy" and entry["path"] != toy_model_path(key):
             raise ConfigError(f"models.{key}.path: toy models are built at {toy_model_path(key)!r}, got {entry['path']!r}")

@@ -2,16 +2,25 @@
 
 Outputs in ``out_dir`` (``results/compare/``):
 
+Every test table names its null model (``null_model``), the positions its graphs explain
+(``positions``: the rules that chose them, with counts) and its n.
+
 ``model_vs_base.parquet``
-    ``reasoner, base, phase, family, motif, n_pairs, mean_sp_reasoner, mean_sp_base,
-    median_diff, statistic, p_value, q_value, significant`` — Wilcoxon signed-rank on per-prompt
-    SP, paired by ``prompt_id`` within a phase; BH within (pair, phase, family).
+    ``reasoner, base, phase, family, motif, n_pairs, n_graphs, mean_sp_reasoner, mean_sp_base,
+    median_diff, statistic, p_value, null_model, positions, pairing, q_value, significant`` —
+    graphs paired by (prompt, phase, position) with the same target token, the base teacher-forced
+    on the reasoner's generation; the unit is the prompt (mean SP over its paired graphs of the
+    phase; ``n_pairs`` prompts, ``n_graphs`` graphs); reasoning prompts only; Wilcoxon
+    signed-rank; BH within (pair, phase, family).
 ``think_vs_answer.parquet``
     ``model, family, motif, n_pairs, mean_sp_think, mean_sp_answer, median_diff, statistic,
-    p_value, q_value, significant`` — paired by prompt; BH within (model, family).
+    p_value, null_model, positions, q_value, significant`` — a prompt's think graphs (mean) vs its
+    answer graph, paired by prompt; BH within (model, family).
 ``correct_vs_incorrect.parquet``
-    ``model, phase, family, motif, n_correct, n_incorrect, mean_sp_correct, mean_sp_incorrect,
-    statistic, p_value, q_value, significant`` — Mann–Whitney U (different prompts).
+    ``model, phase, family, motif, n_correct, n_incorrect, n_unfinished, n_strata, cells,
+    mean_sp_correct, mean_sp_incorrect, statistic, p_value, null_model, positions, test, q_value,
+    significant`` — within category (stratified permutation test; ``cells`` = JSON of n correct /
+    n incorrect per category); unfinished traces are neither and are counted apart.
 ``category_profiles.parquet``
     ``source, phase, category, family, motif, motif_index, n_graphs, mean_sp, std_sp, mean_z,
     mean_count, profile`` (``profile = source:phase:category``; sources = models + externals).
@@ -43,7 +52,7 @@ import pandas as pd
 
 from r1interp.compare import plots
 from r1interp.compare.profiles import average_linkage, category_profiles, cosine_matrix, informative, profile_matrix, similarity_long
-from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, unpaired_motif_tests
+from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_permutation, unpaired_motif_tests
 from r1interp.motifs import labels as L
 from r1interp.motifs.instances import tier_names
 from r1interp.utils import atomic_path
@@ -66,6 +75,8 @@ class CompareConfig:
     linkage: str = "average"
     n_stages: int = 3
     external: tuple[dict, ...] = field(default_factory=tuple)
+    n_permutations: int = 10000
+    seed: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None, prefix: str = "compare") -> "CompareConfig":
@@ -81,7 +92,7 @@ class CompareConfig:
         alpha = data.get("fdr_alpha", cls.fdr_alpha)
         if not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
             raise CompareConfigError(f"{prefix}.fdr_alpha: must be in (0, 1), got {alpha!r}")
-        for key in ("min_pairs", "cascade_top_k", "n_stages"):
+        for key in ("min_pairs", "cascade_top_k", "n_stages", "n_permutations"):
             v = data.get(key, getattr(cls, key))
             if not isinstance(v, int) or v < 1:
                 raise CompareConfigError(f"{prefix}.{key}: must be an integer >= 1, got {v!r}")
@@ -92,7 +103,8 @@ class CompareConfig:
         for i, e in enumerate(ext):
             if not isinstance(e, dict) or set(e) != {"name", "path"}:
                 raise CompareConfigError(f"{prefix}.external[{i}]: must be {{name, path}}, got {e!r}")
-        return cls(fams, float(alpha), data.get("min_pairs", cls.min_pairs), data.get("cascade_top_k", cls.cascade_top_k), link, data.get("n_stages", cls.n_stages), ext)
+        return cls(fams, float(alpha), data.get("min_pairs", cls.min_pairs), data.get("cascade_top_k", cls.cascade_top_k), link,
+                   data.get("n_stages", cls.n_stages), ext, data.get("n_permutations", cls.n_permutations), int(data.get("seed", cls.seed)))
 
 
 @dataclass
@@ -129,51 +141,135 @@ def _wide_fdr(df: pd.DataFrame, by: list[str], alpha: float) -> pd.DataFrame:
     return add_fdr(df, by, alpha) if len(df) else df.assign(q_value=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
 
 
+class PairingError(ValueError):
+    """Two graphs that a comparison pairs do not explain the same token; the message names them."""
+
+
+def describe(values: pd.Series) -> str:
+    """``"a (3), b (1)"``: what a table's rows are made of, for its ``positions``/``null_model`` columns."""
+    counts = values.astype(str).value_counts()
+    return ", ".join(f"{k} ({int(v)})" for k, v in sorted(counts.items()))
+
+
+def _graph_level(p: pd.DataFrame) -> pd.DataFrame:
+    """One row per graph: the id columns a comparison needs (from a profiles table)."""
+    cols = [c for c in ("graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "generation",
+                        "needs_reasoning") if c in p.columns]
+    return p[cols].drop_duplicates("graph_id")
+
+
+def by_prompt(p: pd.DataFrame) -> pd.DataFrame:
+    """Mean SP over a prompt's graphs of one phase: the unit of every test (graphs of one trace are not independent)."""
+    keys = ["prompt_id", "category", "phase", "family", "motif"]
+    return p.groupby(keys, sort=True, observed=True).agg(sp=("sp", "mean"), n_graphs=("graph_id", "nunique")).reset_index()
+
+
+def paired_graph_profiles(pr: pd.DataFrame, pb: pd.DataFrame, reasoner: str, base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reasoner's and the base's profiles restricted to graphs that explain the same token.
+
+    Graphs pair on (prompt, phase, position); paired graphs must name the same target token text
+    and the base's must be teacher-forced on this reasoner's generation — otherwise the pair compares
+    different decisions, and we refuse with the graph ids.
+    """
+    key = ["prompt_id", "phase", "position"]
+    gr, gb = _graph_level(pr), _graph_level(pb)
+    m = gr.merge(gb, on=key, suffixes=("_r", "_b"))
+    wrong_source = m[m["generation_b"] != f"teacher_forced:{reasoner}"]
+    if len(wrong_source):
+        r = wrong_source.iloc[0]
+        raise PairingError(f"{base} graph {r['graph_id_b']} is built on {r['generation_b']!r}, not teacher-forced on {reasoner}'s "
+                           f"generation: it does not read the same tokens as {r['graph_id_r']}")
+    differ = m[m["target_token_r"].astype(str).str.strip() != m["target_token_b"].astype(str).str.strip()]
+    if len(differ):
+        r = differ.iloc[0]
+        raise PairingError(f"{reasoner} {r['graph_id_r']} explains {r['target_token_r']!r} but {base} {r['graph_id_b']} explains "
+                           f"{r['target_token_b']!r} at the same position")
+    keep_r, keep_b = set(m["graph_id_r"]), set(m["graph_id_b"])
+    return pr[pr["graph_id"].isin(keep_r)], pb[pb["graph_id"].isin(keep_b)]
+
+
 def model_vs_base(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: CompareConfig) -> pd.DataFrame:
+    """Reasoner vs its teacher-forced base, per phase: Wilcoxon on per-prompt SP, graphs paired by position.
+
+    Only prompts that need reasoning (and whose trace closed: others have no graphs) count.
+    """
     rows = []
     for pair in pairs:
         r, b = pair["reasoner"], pair["base"]
         if r not in sources or b not in sources:
             raise ValueError(f"pair {pair}: no motif tables for {[m for m in (r, b) if m not in sources]}")
-        pr = informative(sources[r].profiles)
-        pb = informative(sources[b].profiles)
+        pr, pb = informative(sources[r].profiles), informative(sources[b].profiles)
+        if "needs_reasoning" in pr.columns:
+            pr = pr[pr["needs_reasoning"].fillna(False).astype(bool)]
+        pr, pb = paired_graph_profiles(pr, pb, r, b)
         for phase in sorted(set(pr["phase"]) & set(pb["phase"])):
-            t = paired_motif_tests(pr[pr["phase"] == phase], pb[pb["phase"] == phase], ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("reasoner", "base"))
-            if len(t):
-                rows.append(t.assign(reasoner=r, base=b, phase=phase))
-    cols = ["reasoner", "base", "phase", "family", "motif", "n_pairs", "mean_sp_reasoner", "mean_sp_base", "median_diff", "statistic", "p_value"]
+            qr, qb = pr[pr["phase"] == phase], pb[pb["phase"] == phase]
+            t = paired_motif_tests(by_prompt(qr), by_prompt(qb), ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("reasoner", "base"))
+            if not len(t):
+                continue
+            nulls = qr.groupby("family")["null_model"].first()
+            rows.append(t.assign(reasoner=r, base=b, phase=phase, n_graphs=int(qr["graph_id"].nunique()),
+                                 positions=describe(_graph_level(qr)["rule"]), null_model=t["family"].map(nulls),
+                                 pairing="same prompt, phase, position and target token; base teacher-forced"))
+    cols = ["reasoner", "base", "phase", "family", "motif", "n_pairs", "n_graphs", "mean_sp_reasoner", "mean_sp_base", "median_diff",
+            "statistic", "p_value", "null_model", "positions", "pairing"]
     df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
     return _wide_fdr(df, ["reasoner", "base", "phase", "family"], cfg.fdr_alpha)
 
 
 def think_vs_answer(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
+    """Per model: the mean SP of a prompt's think graphs vs its answer graph, paired by prompt."""
     rows = []
     for name, src in sources.items():
         p = informative(src.profiles)
         t, a = p[p["phase"] == "think"], p[p["phase"] == "answer"]
         if t.empty or a.empty:
             continue
-        res = paired_motif_tests(t, a, ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("think", "answer"))
+        res = paired_motif_tests(by_prompt(t), by_prompt(a), ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("think", "answer"))
         if len(res):
-            rows.append(res.assign(model=name))
-    cols = ["model", "family", "motif", "n_pairs", "mean_sp_think", "mean_sp_answer", "median_diff", "statistic", "p_value"]
+            nulls = p.groupby("family")["null_model"].first()
+            res = res.assign(model=name, null_model=res["family"].map(nulls),
+                             positions=f"think: {describe(_graph_level(t)['rule'])}; answer: {describe(_graph_level(a)['rule'])}")
+            rows.append(res)
+    cols = ["model", "family", "motif", "n_pairs", "mean_sp_think", "mean_sp_answer", "median_diff", "statistic", "p_value",
+            "null_model", "positions"]
     df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
     return _wide_fdr(df, ["model", "family"], cfg.fdr_alpha)
 
 
 def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
+    """Per model and phase: correct vs incorrect prompts *within category* (stratified permutation test).
+
+    Unfinished traces are neither (their count is reported); the unit is the prompt (mean SP of its
+    graphs of the phase); ``cells`` gives n correct / n incorrect per category.
+    """
     rows = []
     for name, src in sources.items():
         p = informative(src.profiles)
-        p = p[p["correct"].notna()] if "correct" in p.columns else p.iloc[0:0]
+        if "status" not in p.columns or p["status"].isna().all():
+            continue
+        graphs = _graph_level(p)
         for phase in sorted(p["phase"].unique()):
             q = p[p["phase"] == phase]
-            ok = q["correct"].astype(bool)
-            res = unpaired_motif_tests(q[ok], q[~ok], ["family", "motif"], "sp", 2, ("correct", "incorrect"))
-            if len(res):
-                rows.append(res.assign(model=name, phase=phase))
-    cols = ["model", "phase", "family", "motif", "n_correct", "n_incorrect", "mean_sp_correct", "mean_sp_incorrect", "statistic", "p_value"]
-    df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
+            status = graphs[graphs["phase"] == phase].drop_duplicates("prompt_id").set_index("prompt_id")["status"]
+            unit = by_prompt(q)
+            unit["status"] = unit["prompt_id"].map(status)
+            n_unfinished = int((status == "unfinished").sum())
+            for (fam, motif), g in unit.groupby(["family", "motif"], sort=True):
+                ok, bad = g[g["status"] == "correct"], g[g["status"] == "incorrect"]
+                if ok.empty or bad.empty:
+                    continue
+                stat, pv, cells = stratified_permutation(ok["sp"].to_numpy(), bad["sp"].to_numpy(), ok["category"].to_numpy(),
+                                                         bad["category"].to_numpy(), n_perm=cfg.n_permutations, seed=cfg.seed)
+                rows.append({"model": name, "phase": phase, "family": fam, "motif": motif, "n_correct": len(ok), "n_incorrect": len(bad),
+                             "n_unfinished": n_unfinished, "n_strata": sum(1 for a, b in cells.values() if a and b),
+                             "cells": json.dumps(cells), "mean_sp_correct": float(ok["sp"].mean()), "mean_sp_incorrect": float(bad["sp"].mean()),
+                             "statistic": stat, "p_value": pv, "null_model": q.loc[q["family"] == fam, "null_model"].iloc[0],
+                             "positions": describe(graphs[graphs["phase"] == phase]["rule"]),
+                             "test": "stratified permutation within category (weighted mean SP difference)"})
+    cols = ["model", "phase", "family", "motif", "n_correct", "n_incorrect", "n_unfinished", "n_strata", "cells", "mean_sp_correct",
+            "mean_sp_incorrect", "statistic", "p_value", "null_model", "positions", "test"]
+    df = pd.DataFrame(rows, columns=cols)
     return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha)
 
 

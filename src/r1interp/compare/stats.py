@@ -3,8 +3,9 @@
 Why these tests: the same prompt is run through the reasoning model and its base (and through
 the ``<think>`` and answer phases), so those comparisons are **paired** — Wilcoxon signed-rank on
 per-prompt SP differences; circuit-motifs used unpaired tests and no multiple-comparison
-correction. Correct vs incorrect prompts are different prompts, so that one is unpaired
-(Mann–Whitney U). Every family of per-motif p-values is corrected with BH.
+correction. Correct vs incorrect prompts are different prompts *and* different categories, so
+that one is compared within category (a stratified permutation test). Every family of per-motif
+p-values is corrected with BH.
 """
 
 from __future__ import annotations
@@ -121,3 +122,36 @@ def unpaired_motif_tests(a: pd.DataFrame, b: pd.DataFrame, by: list[str], value:
         rows.append({**dict(zip(by, key)), f"n_{sa}": int(np.isfinite(xa).sum()), f"n_{sb}": int(np.isfinite(xb).sum()),
                      f"mean_{value}_{sa}": float(np.nanmean(xa)), f"mean_{value}_{sb}": float(np.nanmean(xb)), "statistic": stat, "p_value": p})
     return pd.DataFrame(rows)
+
+
+def stratified_permutation(x: np.ndarray, y: np.ndarray, strata_x: np.ndarray, strata_y: np.ndarray, n_perm: int = 10000,
+                           seed: int = 0, min_n: int = 1) -> tuple[float, float, dict[str, tuple[int, int]]]:
+    """Difference of ``x`` and ``y`` *within* strata, with a permutation p-value (labels shuffled within strata).
+
+    Why: correct and incorrect prompts are different prompts and the mix of categories differs
+    between the groups, so an unpaired test across categories measures the category mix. The
+    statistic is the weighted mean of per-stratum mean differences (weights ``n_x n_y / (n_x + n_y)``,
+    as in van Elteren's stratified test); only strata with both groups present count. Returns
+    ``(statistic, two-sided p, {stratum: (n_x, n_y)})``; NaN when no stratum has both groups.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    sx, sy = np.asarray(strata_x).astype(str), np.asarray(strata_y).astype(str)
+    okx, oky = np.isfinite(x), np.isfinite(y)
+    x, sx, y, sy = x[okx], sx[okx], y[oky], sy[oky]
+    cells = {str(s): (int((sx == s).sum()), int((sy == s).sum())) for s in sorted(set(sx) | set(sy))}
+    usable = [s for s, (a, b) in cells.items() if a >= min_n and b >= min_n]
+    if not usable:
+        return np.nan, np.nan, cells
+    values = [np.concatenate([x[sx == s], y[sy == s]]) for s in usable]
+    n_x = [cells[s][0] for s in usable]
+    weights = np.array([cells[s][0] * cells[s][1] / (cells[s][0] + cells[s][1]) for s in usable])
+    weights = weights / weights.sum()
+
+    observed = float(sum(w * (v[:k].mean() - v[k:].mean()) for w, v, k in zip(weights, values, n_x)))
+    rng = np.random.default_rng(seed)
+    null = np.zeros(n_perm)
+    for w, v, k in zip(weights, values, n_x):  # vectorised over permutations, one stratum at a time
+        perm = v[rng.random((n_perm, v.size)).argsort(axis=1)]
+        null += w * (perm[:, :k].mean(axis=1) - perm[:, k:].mean(axis=1))
+    extreme = int((np.abs(null) >= abs(observed) - 1e-12).sum())
+    return observed, (extreme + 1) / (n_perm + 1), cells

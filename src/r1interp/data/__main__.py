@@ -24,8 +24,19 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--shard-config", required=True, help="JSON of ShardConfig fields")
     s.add_argument("--out-train", required=True)
     s.add_argument("--out-eval", required=True)
+    m = sub.add_parser("map", help="a base model's shards: its reasoner's shards read through the pair's token map")
+    m.add_argument("--source-tokenizer", required=True, help="the reasoner's tokenizer dir or HF id")
+    m.add_argument("--target-tokenizer", required=True, help="the base's tokenizer dir or HF id")
+    m.add_argument("--source-name", required=True)
+    m.add_argument("--target-name", required=True)
+    m.add_argument("--unmatched-as", default="\n", help="base text for reasoner special tokens the base has no role for")
+    m.add_argument("--source-shards", nargs="+", required=True, help="the reasoner's shard parquets")
+    m.add_argument("--out-shards", nargs="+", required=True, help="the base's shard parquets, same order")
+    m.add_argument("--out-map", required=True, help="token map JSON")
     args = ap.parse_args(argv)
     setup_logging()
+    if args.cmd == "map":
+        return map_shards(args)
 
     from transformers import AutoTokenizer
 
@@ -49,6 +60,33 @@ def main(argv: list[str] | None = None) -> None:
     tables = build_shards(tokenizer, examples, cfg)
     write_table(tables["train"], args.out_train)
     write_table(tables["eval"], args.out_eval)
+
+
+def map_shards(args: argparse.Namespace) -> None:
+    import pyarrow.parquet as pq
+    from transformers import AutoTokenizer
+
+    from r1interp.data.shards import map_shard, write_table
+    from r1interp.data.tokenmap import TokenMapError, derive_token_map, write_token_map
+
+    if len(args.source_shards) != len(args.out_shards):
+        raise SystemExit(f"--source-shards ({len(args.source_shards)}) and --out-shards ({len(args.out_shards)}) differ in length")
+    missing = [p for p in args.source_shards if not Path(p).is_file()]
+    if missing:
+        raise SystemExit(f"--source-shards: not found: {missing}")
+    src = AutoTokenizer.from_pretrained(args.source_tokenizer)
+    dst = AutoTokenizer.from_pretrained(args.target_tokenizer)
+    try:
+        tmap = derive_token_map(src, dst, source=args.source_name, target=args.target_name, unmatched_as=args.unmatched_as)
+    except TokenMapError as e:
+        raise SystemExit(f"token map {args.source_name} -> {args.target_name}: {e}") from e
+    for e in tmap.entries:
+        log.info("%s %r (%d) -> %s %r (%d) [%s]", args.source_name, e.source_token, e.source_id, args.target_name,
+                 e.target_token, e.target_id, e.rule)
+    for src_path, out_path in zip(args.source_shards, args.out_shards):
+        write_table(map_shard(pq.read_table(src_path), tmap), out_path)
+        log.info("%s -> %s", src_path, out_path)
+    write_token_map(tmap, args.out_map)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,12 @@
 """Token shards: chat-templated, segmented documents split deterministically into train/eval.
 
 Schema (one row per document): ``doc_id:int64, kind:str, input_ids:list<int32>, segment:list<int8>``.
+
+Parquet schema metadata: ``r1interp.stream_sha256`` names the *token stream* a shard holds (a hash of
+the canonical rendering's ids and segments, see :func:`stream_sha256`). A base model's shards are its
+reasoner's rows read through the pair's token map (:func:`map_shard`): the same stream, so they carry
+the same hash, plus ``r1interp.token_map_sha256``. Transcoders record the hash of the stream they were
+trained on, so two dictionaries of a pair can be checked to have read the same text.
 """
 
 from __future__ import annotations
@@ -76,12 +82,57 @@ def build_shards(tokenizer, examples: Iterable[Example], cfg: ShardConfig) -> di
     return {s: pa.table(rows[s], schema=SCHEMA) for s in budget}
 
 
+STREAM_KEY = b"r1interp.stream_sha256"
+TOKEN_MAP_KEY = b"r1interp.token_map_sha256"
+
+
+def stream_sha256(table: pa.Table) -> str:
+    """Hash of a shard's documents (ids and segments, in order): the identity of its token stream."""
+    h = hashlib.sha256()
+    for ids, segs in zip(table.column("input_ids").to_pylist(), table.column("segment").to_pylist()):
+        h.update(np.asarray(ids, dtype=np.int32).tobytes())
+        h.update(np.asarray(segs, dtype=np.int8).tobytes())
+        h.update(b"|")
+    return h.hexdigest()
+
+
+def with_stream_metadata(table: pa.Table, stream: str, token_map: str | None = None) -> pa.Table:
+    meta = dict(table.schema.metadata or {})
+    meta[STREAM_KEY] = stream.encode()
+    if token_map:
+        meta[TOKEN_MAP_KEY] = token_map.encode()
+    return table.replace_schema_metadata(meta)
+
+
+def read_stream_hash(path: str | Path) -> str | None:
+    """The ``stream_sha256`` a shard was written with (None for shards from before it existed)."""
+    meta = pq.read_schema(path).metadata or {}
+    value = meta.get(STREAM_KEY)
+    return value.decode() if value else None
+
+
+def map_shard(table: pa.Table, tmap) -> pa.Table:
+    """The base's reading of a reasoner shard: same rows, same segments, ids through ``tmap``."""
+    mapped = pa.array([tmap.apply(np.asarray(ids, dtype=np.int32)).astype(np.int32) for ids in table.column("input_ids").to_pylist()],
+                      type=pa.list_(pa.int32()))
+    out = table.set_column(table.schema.get_field_index("input_ids"), "input_ids", mapped)
+    stream = read_table_stream(table) or stream_sha256(table)
+    return with_stream_metadata(out, stream, tmap.sha256())
+
+
+def read_table_stream(table: pa.Table) -> str | None:
+    value = (table.schema.metadata or {}).get(STREAM_KEY)
+    return value.decode() if value else None
+
+
 def write_table(table: pa.Table, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp, row_group_size=4096)
-    tmp.replace(path)
+    """Atomic parquet write; a shard without a stream hash gets one here."""
+    from r1interp.utils import atomic_path
+
+    if read_table_stream(table) is None:
+        table = with_stream_metadata(table, stream_sha256(table))
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, row_group_size=4096)
 
 
 def read_docs(path: str | Path) -> list[np.ndarray]:

@@ -2,7 +2,8 @@
 
 - :mod:`.adapter`: our TopK skip transcoders → circuit-tracer ``TranscoderSet``; local Qwen2 →
   TransformerLens ``ReplacementModel`` (why TL: see its docstring).
-- :mod:`.phases`: think / answer / full graph positions in a generation (pure).
+- :mod:`.phases`: where graphs sit: the answer's content token, think tokens that write results (pure).
+- :mod:`.plan`: the graph plan of a model (own generations, or teacher-forced on its reasoner's).
 - :mod:`.build`: one prompt's graphs (``attribute`` → scores → prune → JSON + manifest).
 - :mod:`.export`: graph JSON in circuit-tracer's schema with collision-free error-node ids.
 - :mod:`.viewer`: per-feature viewer files and label clerps.
@@ -18,10 +19,10 @@ from r1interp.graphs.adapter import (
 )
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import cantor, cantor_unpair, check_node_ids, validate_graph_json
-from r1interp.graphs.phases import ContextTooLongError, PhasePosition, check_context, graph_id, phase_positions
+from r1interp.graphs.phases import GraphTarget, check_context, graph_id, plan_targets
 
 __all__ = [
-    "FEATURE_INPUT_HOOK", "FEATURE_OUTPUT_HOOK", "ContextTooLongError", "GraphsConfig", "PhasePosition", "ReluTopK",
+    "FEATURE_INPUT_HOOK", "FEATURE_OUTPUT_HOOK", "GraphTarget", "GraphsConfig", "ReluTopK",
     "build_transcoder_set", "cantor", "cantor_unpair", "check_context", "check_node_ids", "graph_id",
-    "load_replacement_model", "phase_positions", "validate_graph_json",
+    "load_replacement_model", "plan_targets", "validate_graph_json",
 ]

@@ -40,16 +40,25 @@ class GraphsConfig:
     """Read decoder rows from ``sae.safetensors`` on demand instead of holding W_dec in memory."""
     update_interval: int = 4
     """Batches between re-rankings of the feature queue (circuit-tracer ``update_interval``)."""
-    think_fraction: float = 0.5
-    """Where in the generated ``<think>`` trace the think-phase graph sits (0 = start, 1 = end)."""
+    think_rules: tuple[str, ...] = ("result", "step")
+    """How think-graph positions are chosen, in priority order: ``result`` (first token of a number
+    written after ``=``), ``step`` (first token of a step). See :mod:`r1interp.graphs.phases`."""
+    think_count: int = 2
+    """Think graphs per trace (each its own graph), evenly spread over the rule's candidates."""
 
     def __post_init__(self) -> None:
         for name in ("node_threshold", "edge_threshold", "desired_logit_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"graphs.{name}={value} must be in [0, 1]")
-        if not 0.0 <= self.think_fraction < 1.0:
-            raise ValueError(f"graphs.think_fraction={self.think_fraction} must be in [0, 1)")
+        from r1interp.graphs.phases import THINK_RULES
+
+        bad = [r for r in self.think_rules if r not in THINK_RULES]
+        if bad or not self.think_rules:
+            raise ValueError(f"graphs.think_rules={list(self.think_rules)}: unknown or empty; allowed: {list(THINK_RULES)}")
+        object.__setattr__(self, "think_rules", tuple(self.think_rules))
+        if self.think_count < 0:
+            raise ValueError(f"graphs.think_count={self.think_count} must be >= 0")
         for name in ("max_feature_nodes", "max_n_logits", "batch_size", "max_context", "update_interval"):
             if getattr(self, name) < 1:
                 raise ValueError(f"graphs.{name}={getattr(self, name)} must be >= 1")
@@ -67,4 +76,6 @@ class GraphsConfig:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["think_rules"] = list(self.think_rules)
+        return d

@@ -9,14 +9,16 @@ Output directory (``results/{model}/graphs/``), usable as is by ``circuit-tracer
   ``"[auto] " + auto summary`` (the prefix marks it as no label), else ``""``.
 - ``graph-metadata.json``: ``{"graphs": [metadata, ...]}`` (the viewer's index), sorted by slug.
 - ``features/{model}/{cantor_id}.json``: one viewer file per feature that appears in a graph.
-- ``scores.parquet``: one row per graph — ``model, graph_id, prompt_id, category, phase, correct,
-  needs_reasoning, position, n_prompt_tokens, n_input_tokens, target_token_id, target_token,
+- ``scores.parquet``: one row per built graph — ``model, graph_id, prompt_id, category, phase, rule,
+  status, correct, needs_reasoning, generation, position, n_prompt_tokens, n_input_tokens, target_token_id, target_token,
   top_logit_token_id, n_active_features, n_feature_nodes, n_error_nodes, n_token_nodes,
   n_logit_nodes, n_edges, replacement_score, completeness_score, layers_with_features
   (list<int>), n_layers_with_features, n_labeled_nodes, file, seconds, peak_rss_mb, peak_gpu_mb``.
-- ``index.parquet``: the id columns (``model, graph_id, prompt_id, category, phase, correct,
-  needs_reasoning``) plus ``file`` (graph JSON name in this dir), ``position`` and
-  ``n_input_tokens`` — what the motif stage iterates over.
+- ``index.parquet``: one row per planned graph and per prompt without one: the id columns
+  (``model, graph_id, prompt_id, category, phase, rule, status, correct, needs_reasoning, generation``),
+  ``position``, ``target_token``, ``file`` (graph JSON name in this dir), ``n_input_tokens``,
+  ``built`` and ``reason`` (why a graph is missing: an unfinished trace, a context too long, a
+  failed build). The motif stage iterates over the ``built`` rows.
 """
 
 from __future__ import annotations
@@ -36,8 +38,27 @@ from r1interp.utils import atomic_path
 log = logging.getLogger(__name__)
 
 METADATA = "graph-metadata.json"
-INDEX_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning", "file", "position",
-                 "n_input_tokens"]
+INDEX_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "rule", "status", "correct", "needs_reasoning",
+                 "generation", "position", "target_token", "file", "n_input_tokens", "built", "reason"]
+
+
+def missing_graphs(plan: pd.DataFrame | None, failed: list[dict], built_ids: set[str]) -> pd.DataFrame:
+    """Index rows of graphs that do not exist: skipped by the plan, or failed in the build."""
+    rows = []
+    failed_by_id = {f["graph_id"]: f["reason"] for f in failed}
+    if plan is not None:
+        for r in plan.itertuples():
+            if r.graph_id in built_ids:
+                continue
+            reason = r.reason or failed_by_id.get(r.graph_id, "not built")
+            rows.append({"graph_id": r.graph_id, "prompt_id": r.prompt_id, "category": r.category, "phase": r.phase,
+                         "rule": r.rule, "status": r.status, "correct": bool(r.correct), "needs_reasoning": bool(r.needs_reasoning),
+                         "generation": r.generation, "position": int(r.position), "target_token": r.target_token, "file": "",
+                         "n_input_tokens": 0, "built": False, "reason": reason})
+    else:
+        rows = [{"graph_id": f["graph_id"], "prompt_id": f["prompt_id"], "phase": f["phase"], "position": f["position"],
+                 "file": "", "n_input_tokens": 0, "built": False, "reason": f["reason"]} for f in failed]
+    return pd.DataFrame(rows)
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
@@ -56,17 +77,28 @@ def load_clerps(labels_db: str | Path | None) -> dict[tuple[int, int], str]:
 
 
 def finalize(build_dirs: Sequence[str | Path], out_dir: str | Path, model_name: str, *, features_dir: str | Path | None = None,
-             labels_db: str | Path | None = None, tokenizer=None) -> pd.DataFrame:
+             labels_db: str | Path | None = None, tokenizer=None, plan_path: str | Path | None = None) -> pd.DataFrame:
     """Write the viewer dir and tables (see module docstring); returns the scores table."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records, sources = [], []
+    records, sources, failed = [], [], []
     for d in build_dirs:
-        for rec in read_manifest(d):
+        built, bad = read_manifest(d)
+        failed += bad
+        for rec in built:
             records.append(rec)
             sources.append(Path(d) / rec["file"])
+    plan = None
+    if plan_path is not None:
+        from r1interp.graphs.plan import read_plan
+
+        plan = read_plan(plan_path)
+    missing = missing_graphs(plan, failed, {r["graph_id"] for r in records})
+    for r in missing.itertuples():
+        log.warning("no graph %s (%s): %s", r.graph_id or "-", r.prompt_id, r.reason)
     if not records:
-        raise ValueError(f"no graphs in the build dirs {list(map(str, build_dirs))}")
+        reasons = sorted(set(missing["reason"])) if len(missing) else ["no graph was planned"]
+        raise ValueError(f"no graph was built for {model_name} from {len(build_dirs)} build dirs; reasons: {reasons}")
     ids = [r["graph_id"] for r in records]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -97,5 +129,8 @@ def finalize(build_dirs: Sequence[str | Path], out_dir: str | Path, model_name: 
     scores.insert(0, "model", model_name)
     scores["n_layers_with_features"] = scores["layers_with_features"].map(len)
     write_parquet(scores, out_dir / "scores.parquet")
-    write_parquet(scores[INDEX_COLUMNS], out_dir / "index.parquet")
+    index = scores.assign(built=True, reason="")
+    if len(missing):
+        index = pd.concat([index, missing.assign(model=model_name)], ignore_index=True)
+    write_parquet(index.reindex(columns=INDEX_COLUMNS).sort_values(["prompt_id", "position"], kind="stable"), out_dir / "index.parquet")
     return scores

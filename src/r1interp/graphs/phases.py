@@ -1,89 +1,167 @@
-"""Where in a prompt's greedy generation the attribution graphs sit (pure functions).
+"""Where the attribution graphs of a generation sit: the tokens where a decision is made (pure).
 
-A graph "at position t" explains the model's prediction of token ``t`` of prompt+output from
-the tokens ``ids[:t]``: its input is ``ids[:t]`` and its logit targets are the logits at ``t-1``.
-The token the model actually generated at ``t`` (greedy) is recorded next to the graph.
+A graph "at position t" explains the model's prediction of token ``t`` of prompt+output from the
+tokens ``ids[:t]``: its input is ``ids[:t]`` and its logit targets are the logits at ``t-1``.
 
-Phases:
+Why not "the first answer token" or "the middle of the trace": those explain boilerplate ("The"
+of "The answer is \\boxed{74}", or whatever token the middle falls on). A graph explains a decision:
 
-- ``think``: for prompts that need reasoning and whose text has a ``<think>`` trace, one token of
-  the trace the model *generated* (so never a template token of the prompt), at
-  ``think_fraction`` of the way through it (default 0.5: the middle). The trace runs from the
-  first generated token after ``<think>`` up to, not including, ``</think>`` (or the end of the
-  output when the trace never closes).
-- ``answer``: the first non-blank answer token after ``</think>`` (segment ANSWER; blank =
-  whitespace-only tokens, given by the caller from its tokenizer) — the graph of how the model
-  starts its answer.
-- ``full``: otherwise (base model, no trace, or nothing to explain), the first generated token
-  right after the prompt — the graph of the whole prompt.
+- ``answer`` (rule ``boxed``): the first token of the content inside the answer's ``\\boxed{``,
+  after ``</think>``; rule ``expected``: without a box, the first token of the expected answer's
+  text where it first appears in the answer. Neither found → no answer graph (a recorded reason).
+- ``think``: up to ``count`` tokens of the generated trace, chosen by rules in priority order:
+  ``result`` = the first token of a number written right after ``=`` (an intermediate result),
+  ``step`` = the first non-blank token of a step (after a line break or a sentence end).
+  Candidates of the first rule are taken evenly spread over the trace, then the next rule fills up.
+
+A trace that never closes is *unfinished*: no graphs (the reason is recorded). Positions are
+found on the text of the tokens, so they hold for any tokenizer (the toy BPE and Qwen's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from r1interp.data.segments import ANSWER
-
-THINK, ANSWER_PHASE, FULL = "think", "answer", "full"
-PHASES = (THINK, ANSWER_PHASE, FULL)
-
-
-class ContextTooLongError(ValueError):
-    """A graph input is longer than ``graphs.max_context``."""
+THINK, ANSWER_PHASE = "think", "answer"
+PHASES = (THINK, ANSWER_PHASE)
+THINK_RULES = ("result", "step")
+_RESULT = re.compile(r"=\s*(-?\d)")
+_STEP = re.compile(r"(?:^|\n|[.!?]\s)\s*(\S)")
+_BOXED = "\\boxed{"
 
 
 @dataclass(frozen=True)
-class PhasePosition:
+class GraphTarget:
+    """One graph: the phase, the explained token's index in prompt+output, and the rule that chose it."""
+
     phase: str
-    position: int  # index of the predicted token in prompt+output; the graph input is ids[:position]
+    position: int
+    rule: str
 
 
-def graph_id(prompt_id: str, phase: str) -> str:
-    """Graph ids (and viewer slugs): ``{prompt_id}-{phase}``."""
-    return f"{prompt_id}-{phase}"
+def graph_id(prompt_id: str, phase: str, position: int) -> str:
+    """Graph ids (and viewer slugs): ``{prompt_id}-{phase}-p{position}`` — unique per explained token."""
+    return f"{prompt_id}-{phase}-p{position}"
 
 
-def phase_positions(
-    ids: Sequence[int],
-    n_prompt: int,
-    segment: Sequence[int],
-    think_start: int,
-    think_end: int,
-    needs_reasoning: bool,
-    blank_ids: Collection[int] = (),
-    think_fraction: float = 0.5,
-) -> list[PhasePosition]:
-    """Graph positions for one generation (see the module docstring)."""
-    total = len(ids)
-    if len(segment) != total:
-        raise ValueError(f"segment has {len(segment)} codes for {total} tokens")
-    if not 1 <= n_prompt <= total:
-        raise ValueError(f"prompt length {n_prompt} outside 1..{total}")
-    if not 0.0 <= think_fraction < 1.0:
-        raise ValueError(f"think_fraction={think_fraction} must be in [0, 1)")
-    out: list[PhasePosition] = []
-    if needs_reasoning and think_start >= 0:
-        trace_stop = think_end if think_end >= 0 else total
-        lo, hi = max(think_start + 1, n_prompt), trace_stop
-        if hi > lo:
-            out.append(PhasePosition(THINK, lo + int((hi - lo) * think_fraction)))
-        if think_end >= 0:
-            first_answer = next(
-                (i for i in range(max(think_end + 1, n_prompt), total) if segment[i] == ANSWER and ids[i] not in blank_ids),
-                None,
-            )
-            if first_answer is not None:
-                out.append(PhasePosition(ANSWER_PHASE, first_answer))
-    return out or [PhasePosition(FULL, n_prompt)]
+def char_offsets(pieces: Sequence[str]) -> list[int]:
+    """Start offset of each token's text in their concatenation (plus the end)."""
+    out, at = [], 0
+    for p in pieces:
+        out.append(at)
+        at += len(p)
+    out.append(at)
+    return out
 
 
-def check_context(prompt_id: str, n_prompt: int, n_total: int, positions: Sequence[PhasePosition], max_context: int) -> None:
-    """Raise :class:`ContextTooLongError` naming the prompt and lengths if any graph input is too long."""
-    for p in positions:
-        if p.position > max_context:
-            raise ContextTooLongError(
-                f"prompt {prompt_id!r}: the {p.phase!r} graph needs {p.position} input tokens "
-                f"(prompt {n_prompt} + {p.position - n_prompt} generated, of {n_total} in all), "
-                f"more than graphs.max_context={max_context}"
-            )
+def token_at(offsets: Sequence[int], char: int) -> int:
+    """Index of the token whose text contains character ``char`` (offsets from :func:`char_offsets`)."""
+    lo, hi = 0, len(offsets) - 2
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if offsets[mid] <= char:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def answer_target(pieces: Sequence[str], start: int, stop: int, expected: str | None) -> GraphTarget | None:
+    """The answer's first content token among tokens ``start:stop`` (see module doc), or None."""
+    if stop <= start:
+        return None
+    region = pieces[start:stop]
+    text = "".join(region)
+    offsets = char_offsets(region)
+    at = text.find(_BOXED)
+    if at >= 0:
+        content = at + len(_BOXED)
+        while content < len(text) and text[content].isspace():
+            content += 1
+        if content < len(text) and text[content] != "}":
+            return GraphTarget(ANSWER_PHASE, start + token_at(offsets, content), "boxed")
+    if expected and expected.strip():
+        at = text.find(expected.strip())
+        if at >= 0:
+            return GraphTarget(ANSWER_PHASE, start + token_at(offsets, at), "expected")
+    return None
+
+
+def _spread(candidates: Sequence[int], k: int) -> list[int]:
+    """``k`` of ``candidates`` evenly spread (all of them when there are at most ``k``)."""
+    if len(candidates) <= k:
+        return list(candidates)
+    if k == 1:
+        return [candidates[len(candidates) // 2]]
+    step = (len(candidates) - 1) / (k - 1)
+    return [candidates[round(i * step)] for i in range(k)]
+
+
+def think_targets(pieces: Sequence[str], start: int, stop: int, rules: Sequence[str], count: int) -> list[GraphTarget]:
+    """Up to ``count`` decision tokens of the trace ``start:stop`` (see module doc), by position."""
+    bad = [r for r in rules if r not in THINK_RULES]
+    if bad:
+        raise ValueError(f"graphs.think_rules: unknown rule(s) {bad}; allowed: {list(THINK_RULES)}")
+    if stop <= start or count < 1:
+        return []
+    region = pieces[start:stop]
+    text = "".join(region)
+    offsets = char_offsets(region)
+    found: dict[str, list[int]] = {}
+    for rule in rules:
+        pattern = _RESULT if rule == "result" else _STEP
+        idx = sorted({start + token_at(offsets, m.start(1)) for m in pattern.finditer(text)})
+        found[rule] = idx
+    chosen: dict[int, str] = {}
+    for rule in rules:
+        fresh = [i for i in found[rule] if i not in chosen]
+        for i in _spread(fresh, count - len(chosen)):
+            chosen[i] = rule
+        if len(chosen) >= count:
+            break
+    return [GraphTarget(THINK, i, chosen[i]) for i in sorted(chosen)]
+
+
+@dataclass(frozen=True)
+class GenerationSpan:
+    """Where a generation's parts are: prompt length, ``<think>``/``</think>`` indices (-1: none), length."""
+
+    n_prompt: int
+    think_start: int
+    think_end: int
+    n_total: int
+    eos_at: int = -1  # index of the end-of-sequence token in the output (-1: none)
+
+
+def plan_targets(pieces: Sequence[str], span: GenerationSpan, expected: str | None, think_rules: Sequence[str],
+                 think_count: int) -> tuple[list[GraphTarget], str]:
+    """All graph targets of one generation and, when there are none, the reason."""
+    if len(pieces) != span.n_total:
+        raise ValueError(f"{len(pieces)} token texts for {span.n_total} tokens")
+    stop = span.eos_at if span.eos_at >= 0 else span.n_total
+    if span.think_start >= 0 and span.think_end < 0:
+        return [], "unfinished: the <think> trace did not close"
+    targets: list[GraphTarget] = []
+    if span.think_start >= 0:
+        trace_from = max(span.think_start + 1, span.n_prompt)
+        targets += think_targets(pieces, trace_from, span.think_end, think_rules, think_count)
+        answer_from = span.think_end + 1
+    else:
+        answer_from = span.n_prompt
+    answer = answer_target(pieces, answer_from, stop, expected)
+    if answer is not None:
+        targets.append(answer)
+    reason = "" if targets else "no decision token: no intermediate result, step or answer content found"
+    if targets and answer is None:
+        reason = "no answer graph: no \\boxed{} content or expected answer in the answer"
+    return targets, reason
+
+
+def check_context(prompt_id: str, position: int, phase: str, max_context: int) -> str:
+    """'' when the graph input fits ``graphs.max_context``, else the reason naming the lengths."""
+    if position > max_context:
+        return (f"prompt {prompt_id!r}: the {phase!r} graph needs {position} input tokens, "
+                f"more than graphs.max_context={max_context}")
+    return ""

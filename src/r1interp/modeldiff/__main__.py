@@ -43,7 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--base-name", required=True)
     r.add_argument("--control-path", default=None, help="optional control model (another fine-tune of the base)")
     r.add_argument("--control-name", default=None)
-    r.add_argument("--shard", required=True, type=Path, help="token shard read by both models (the reasoner's eval split)")
+    r.add_argument("--shard", required=True, type=Path, help="the reasoner's eval shard (read by the reasoner and the control)")
+    r.add_argument("--base-shard", type=Path, default=None,
+                   help="the same documents as the base reads them (results/{base}/data/eval.parquet: its own special tokens)")
     r.add_argument("--out-dir", required=True, type=Path)
     r.add_argument("--device", default="auto")
     r.add_argument("--dtype", default="auto", help="one dtype for every model, so that differences are not precision noise")
@@ -86,8 +88,12 @@ def cmd_residual(args: argparse.Namespace) -> None:
                 f"model {name} ({paths[name]}) has {s.n_layers} layers × {s.d_model} but base {args.base_name} has "
                 f"{ref.n_layers} × {ref.d_model}; a per-layer diff needs the same architecture"
             )
-    check_token_ids(docs, {name: s.vocab_size for name, s in shapes.items()})
-    log.info("%d documents (%d tokens) from %s", len(docs), sum(len(d.ids) for d in docs), args.shard)
+    base_docs = load_docs(args.base_shard, args.max_docs, args.max_len) if args.base_shard else None
+    check_token_ids(docs, {name: s.vocab_size for name, s in shapes.items() if name != args.base_name or base_docs is None})
+    if base_docs is not None:
+        check_token_ids(base_docs, {args.base_name: ref.vocab_size})
+    log.info("%d documents (%d tokens) from %s%s", len(docs), sum(len(d.ids) for d in docs), args.shard,
+             f"; the base reads {args.base_shard}" if base_docs is not None else "")
 
     base, base_tok = load_model(args.base_path, device=args.device, dtype=args.dtype)
     layers = list(range(ref.n_layers))
@@ -95,8 +101,9 @@ def cmd_residual(args: argparse.Namespace) -> None:
     comparisons = [("reasoner", args.reasoner_name)] + ([("control", args.control_name)] if args.control_path else [])
     for comparison, name in comparisons:
         model, tok = load_model(paths[name], device=args.device, dtype=args.dtype)
-        tokenizer_mismatch({name: tok, args.base_name: base_tok}, docs)
-        acc = residual_diff(model, base, docs, args.skip_first_token, desc=f"{name} vs {args.base_name}")
+        if base_docs is None:
+            tokenizer_mismatch({name: tok, args.base_name: base_tok}, docs)
+        acc = residual_diff(model, base, docs, args.skip_first_token, desc=f"{name} vs {args.base_name}", docs_b=base_docs)
         tables.append(acc.table(comparison, name, args.base_name, layers))
         del model
         gc.collect()

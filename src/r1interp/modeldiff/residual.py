@@ -1,7 +1,10 @@
 """How far a fine-tuned model's residual stream moved from its base, layer by layer.
 
-Both models read the same token ids (the reasoner's eval shard; the pair shares a tokenizer) and
-we compare the outputs of decoder block L: the per-token L2 norm of the difference, also relative
+Both models read the same *text* at the same positions: the reasoner its eval shard, the base the
+same rows read through the pair's token map (``results/{base}/data/eval.parquet``: the base's own
+special tokens where the reasoner has its own; see :mod:`r1interp.data.tokenmap`). Feeding the
+reasoner's ids to the base would make the base read ``<|box_start|>`` where the reasoner reads
+``<think>``. We compare the outputs of decoder block L: the per-token L2 norm of the difference, also relative
 to the base's norm, and the cosine. A control pair (another fine-tune of the same base) tells how
 much of that distance any fine-tuning would produce.
 """
@@ -130,15 +133,32 @@ class DiffAccumulator:
         return pd.DataFrame(rows, columns=DIFF_COLUMNS)
 
 
+def aligned(docs_a: list[Doc], docs_b: list[Doc]) -> list[tuple[Doc, Doc]]:
+    """Pairs of the same documents as two models read them; refuses shards that are not one stream."""
+    by_id = {d.doc_id: d for d in docs_b}
+    pairs = []
+    for a in docs_a:
+        b = by_id.get(a.doc_id)
+        if b is None:
+            raise ValueError(f"document {a.doc_id} is missing from the second model's shard: the shards are not one token stream")
+        if len(a.ids) != len(b.ids) or not np.array_equal(a.segment, b.segment):
+            raise ValueError(f"document {a.doc_id} differs in length or segments between the two shards: positions are not aligned")
+        pairs.append((a, b))
+    return pairs
+
+
 def residual_diff(
     model_a: nn.Module,
     model_b: nn.Module,
     docs: Iterable[Doc],
     skip_first_token: bool = True,
     desc: str = "residual diff",
+    docs_b: list[Doc] | None = None,
 ) -> DiffAccumulator:
     """Accumulate per-layer stats of ``residual(model_a) − residual(model_b)`` over ``docs``.
 
+    ``docs_b``: the same documents as ``model_b`` reads them (its own special-token ids, same
+    positions); without it both read ``docs`` (models that share every token id).
     The first token is excluded by default: its residual is an attention sink with a norm far
     larger than the rest, which would dominate a mean over a short document.
     """
@@ -146,10 +166,12 @@ def residual_diff(
     if model_b.config.num_hidden_layers != n_layers or model_b.config.hidden_size != model_a.config.hidden_size:
         raise ValueError("models differ in depth or width; a per-layer residual diff needs the same architecture")
     acc = DiffAccumulator(n_layers)
-    for doc in tqdm(list(docs), desc=desc, unit="doc"):
+    docs = list(docs)
+    pairs = aligned(docs, docs_b) if docs_b is not None else [(d, d) for d in docs]
+    for doc, doc_b in tqdm(pairs, desc=desc, unit="doc"):
         with torch.inference_mode():
             ra = residual_cache(model_a, doc.ids)
-            rb = residual_cache(model_b, doc.ids).to(ra.device)
+            rb = residual_cache(model_b, doc_b.ids).to(ra.device)
         mask = np.ones(len(doc.ids), bool)
         if skip_first_token:
             mask[0] = False

@@ -19,9 +19,12 @@ class MotifsConfigError(ValueError):
 
 @dataclass(frozen=True)
 class NullConfig:
-    """Null ensemble for the unsigned triad census (circuit-motifs: configuration, 1000)."""
+    """Null ensemble for the unsigned triad census. Default ``layer_configuration``: attribution graphs
+    are layered DAGs, and the plain ``configuration`` null (circuit-motifs' default, kept for
+    compatibility) rewires them into graphs with cycles and mutual edges, so its Z-scores mostly
+    measure acyclicity."""
 
-    model: str = "configuration"
+    model: str = "layer_configuration"
     n_samples: int = 1000
 
 

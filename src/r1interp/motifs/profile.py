@@ -43,7 +43,10 @@ from r1interp.motifs.stats import ZResult, z_profile
 
 log = logging.getLogger(__name__)
 
-ID_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning"]
+# position/rule/status/generation/target_token come from the graph index: a comparison pairs graphs by
+# (prompt, phase, position) and every table can say which tokens it explains.
+ID_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "generation",
+              "correct", "needs_reasoning"]
 PROFILE_COLUMNS = ID_COLUMNS + ["family", "motif", "motif_index", "count", "null_mean", "null_std", "z", "sp", "null_model", "n_samples", "n_nodes", "n_edges"]
 
 
@@ -157,9 +160,15 @@ def read_index(path: str | Path) -> pd.DataFrame:
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
+    if "built" in df.columns:  # graphs the graph stage could not build are listed with their reason
+        skipped = df[~df["built"].astype(bool)]
+        for r in skipped.itertuples():
+            log.info("no graph for %s %s: %s", r.prompt_id, r.graph_id or "", getattr(r, "reason", ""))
+        df = df[df["built"].astype(bool)].reset_index(drop=True)
     if df["graph_id"].duplicated().any():
         raise ValueError(f"{path}: repeated graph_id values {sorted(df.loc[df['graph_id'].duplicated(), 'graph_id'].unique())[:5]}")
-    for col, default in (("correct", pd.NA), ("needs_reasoning", pd.NA)):
+    for col, default in (("correct", pd.NA), ("needs_reasoning", pd.NA), ("position", -1), ("rule", ""), ("target_token", ""),
+                         ("status", ""), ("generation", "own")):
         if col not in df.columns:
             df[col] = default
     return df
@@ -183,7 +192,9 @@ def category_index(root: str | Path, model: str) -> tuple[pd.DataFrame, list[Pat
     rows, files = [], []
     for cat in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(cat.glob("*.json")):
-            rows.append({"model": model, "graph_id": f"{cat.name}/{f.stem}", "prompt_id": f.stem, "category": cat.name, "phase": "full", "correct": pd.NA, "needs_reasoning": pd.NA})
+            rows.append({"model": model, "graph_id": f"{cat.name}/{f.stem}", "prompt_id": f.stem, "category": cat.name, "phase": "full",
+                         "position": -1, "rule": "", "target_token": "", "status": "", "generation": "external", "correct": pd.NA,
+                         "needs_reasoning": pd.NA})
             files.append(f)
     if not rows:
         raise FileNotFoundError(f"{root}: no {{category}}/*.json graph files")

@@ -169,6 +169,54 @@ def label_figure(inp: ReportInputs, out_dir: Path) -> pd.DataFrame | None:
     return df
 
 
+COMPARISON_TABLES = ("model_vs_base", "think_vs_answer", "correct_vs_incorrect")
+
+
+def comparison_statement(name: str, df: pd.DataFrame) -> str:
+    """What a comparison table compares, in words: its null model(s), the positions of its graphs, its n."""
+    if df is None or df.empty:
+        return f"<p><b>{esc(name)}</b>: no rows (too few paired prompts or graphs for this comparison).</p>"
+    parts = []
+    if "null_model" in df.columns:
+        parts.append("null model: " + "; ".join(f"{f} → {n}" for f, n in df.groupby("family")["null_model"].first().items()))
+    if "positions" in df.columns:
+        by = "phase" if "phase" in df.columns else None
+        pos = df.groupby(by)["positions"].first().items() if by else [("", df["positions"].iloc[0])]
+        parts.append("positions: " + "; ".join(f"{k + ': ' if k else ''}{v}" for k, v in pos))
+    if "n_pairs" in df.columns:
+        by = [c for c in ("reasoner", "base", "model", "phase") if c in df.columns]
+        ns = df.groupby(by)["n_pairs"].max().items()
+        parts.append("n (paired prompts): " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,)))} = {int(v)}" for k, v in ns))
+    if "n_correct" in df.columns:
+        g = df.groupby(["model", "phase"]).agg(c=("n_correct", "max"), i=("n_incorrect", "max"), u=("n_unfinished", "max"), cells=("cells", "first"))
+        parts.append("n: " + "; ".join(f"{m} {ph}: {r.c} correct, {r.i} incorrect, {r.u} unfinished (excluded); per category {r.cells}"
+                                       for (m, ph), r in g.iterrows()))
+    if "pairing" in df.columns:
+        parts.append("pairing: " + str(df["pairing"].iloc[0]))
+    if "test" in df.columns:
+        parts.append("test: " + str(df["test"].iloc[0]))
+    return f"<p><b>{esc(name)}</b> — " + esc(" · ".join(parts)) + "</p>"
+
+
+def stream_rows(inp: ReportInputs) -> pd.DataFrame:
+    """How each model reads its pair's shared token stream: the stream hash and its CE on it, by segment."""
+    from r1interp.data.shards import read_stream_hash
+
+    rows = []
+    for m in inp.models:
+        shard = inp.results / m / "data" / "train.parquet"
+        full = inp.results / m / "eval" / "full.json"
+        row = {"model": m, "stream_sha256": (read_stream_hash(shard) or "")[:16] if shard.is_file() else ""}
+        if full.is_file():
+            data = json.loads(full.read_text())
+            row["ce (all)"] = data.get("ce_orig")
+            for seg, vals in (data.get("segments") or {}).items():
+                if isinstance(vals, dict) and "ce_orig" in vals:
+                    row[f"ce ({seg})"] = vals["ce_orig"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp report") -> str:
     r = inp.results
     own = r / "report"
@@ -185,6 +233,18 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
         keep = ("eval_loss_init", "eval_loss", "init_from", "steps", "lr", "batch_size")
         rows.append({"model": m, **{k: round(v, 4) if isinstance(v, float) else v for k, v in info.items() if k in keep}})
     s.parts.append(table(pd.DataFrame(rows).fillna("")))
+    sections.append(s)
+
+    s = Section("stream", "One token stream per pair", "Both models of a pair are trained, evaluated and read on the same "
+                "text: the reasoner's rendering of the corpus (traces included); the base reads it through the token map "
+                "below (its own special tokens, same positions). The CE columns are each model's next-token loss on that "
+                "stream's held-out split, by segment: how natural the shared stream is for each model.")
+    s.parts.append(table(stream_rows(inp), "token stream hash and CE of each model on it"))
+    for m in inp.models:
+        tmap = r / m / "data" / "tokenmap.json"
+        if tmap.is_file():
+            entries = pd.DataFrame(json.loads(tmap.read_text())["entries"])
+            s.parts.append(table(entries, f"{m}: how it reads its reasoner's special tokens"))
     sections.append(s)
 
     s = Section("sweep", "Transcoder sweep", "Pilot layers, dictionary size × k grid, Pareto selection.")
@@ -223,9 +283,17 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
         s.parts.append(table(examples[["model", "layer", "feature", "status", "label_source", "label", "summary"]], "Example labels"))
     sections.append(s)
 
-    s = Section("graphs", "Attribution graphs", "circuit-tracer graphs per prompt and phase; open them with "
+    s = Section("graphs", "Attribution graphs", "circuit-tracer graphs at the tokens where decisions are made: the answer "
+                "graph explains the first token of the answer's content (inside \\boxed{}), think graphs explain tokens that "
+                "write an intermediate result or start a step. A base model's graphs are teacher-forced on its reasoner's "
+                "generation at the same positions. Open them with "
                 "`circuit-tracer start-server --graph_file_dir results/<model>/graphs`.")
     s.parts += _figures(r, ["report/graph_scores.png"])
+    for m in inp.models:
+        if (idx := _read_parquet(r / m / "graphs" / "index.parquet")) is not None:
+            cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "generation", "built", "reason")
+                    if c in idx.columns]
+            s.parts.append(table(idx[cols], f"{m}: graph positions (and graphs not built, with the reason)", max_rows=60))
     for m in inp.models:
         if (df := _read_parquet(r / m / "graphs" / "scores.parquet")) is not None:
             cols = [c for c in ("graph_id", "phase", "correct", "n_feature_nodes", "n_error_nodes", "n_edges",
@@ -236,7 +304,10 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     s = Section("motifs", "Network motifs", "Triad census against null models, signed feed-forward loops, and the comparisons.")
     s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + ["compare/*.png", "compare/external/**/*.png"])
     for path in sorted((r / "compare").glob("*.parquet")):
-        s.parts.append(table(pd.read_parquet(path), f"compare/{path.name}", max_rows=15))
+        df = pd.read_parquet(path)
+        if path.stem in COMPARISON_TABLES:
+            s.parts.append(comparison_statement(path.stem, df))
+        s.parts.append(table(df, f"compare/{path.name}", max_rows=15))
     sections.append(s)
 
     s = Section("heads", "Reasoning-focus heads", "Attention from answer tokens to the reasoning trace, per head.")

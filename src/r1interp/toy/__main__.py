@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--corpus", required=True)
     t.add_argument("--vocab-size", type=int, required=True)
     t.add_argument("--out", nargs="+", required=True, metavar="TEMPLATE=DIR",
-                   help="one tokenizer dir per chat template (r1=..., plain=...), all with the same vocabulary")
+                   help="one tokenizer dir per flavour (r1=..., plain=...): one regular vocabulary, each flavour its own special tokens on the same ids")
     m = sub.add_parser("model", help="train a tiny Qwen2 on a token shard")
     m.add_argument("--tokenizer", required=True)
     m.add_argument("--train", required=True, help="train shard parquet")
@@ -40,19 +40,18 @@ def main(argv: list[str] | None = None) -> None:
         write_corpus(generate_corpus(args.n_problems, args.seed), args.out)
     elif args.cmd == "tokenizer":
         from r1interp.toy.corpus import read_corpus
-        from r1interp.toy.tokenizer import TEMPLATES, save_tokenizer, train_tokenizer
+        from r1interp.toy.tokenizer import FLAVOURS, save_tokenizer, train_bpe, with_specials
 
         outs = dict(item.split("=", 1) for item in args.out)
-        bad = sorted(set(outs) - set(TEMPLATES))
+        bad = sorted(set(outs) - set(FLAVOURS))
         if bad:
-            raise SystemExit(f"--out: unknown chat template(s) {bad}; allowed: {sorted(TEMPLATES)}")
+            raise SystemExit(f"--out: unknown tokenizer flavour(s) {bad}; allowed: {sorted(FLAVOURS)}")
         problems = read_corpus(args.corpus)
         texts = [f"{p.question}\n{p.think}\n{p.answer_text}" for p in problems]
         texts.append("Please reason step by step, and put your final answer within \\boxed{}.")
-        tokenizer = train_tokenizer(texts, args.vocab_size, "r1")
-        for template, out in outs.items():
-            tokenizer.chat_template = TEMPLATES[template]  # same vocabulary, the template differs
-            save_tokenizer(tokenizer, out)
+        bpe = train_bpe(texts, args.vocab_size)  # one regular vocabulary for the pair
+        for flavour, out in outs.items():
+            save_tokenizer(with_specials(bpe, flavour), out)  # each flavour's own special tokens, same ids
     elif args.cmd == "model":
         import torch
         from transformers import AutoTokenizer

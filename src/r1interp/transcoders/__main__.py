@@ -57,7 +57,17 @@ def cmd_train(args) -> None:
             model, layers, dataset, settings, args.out_dir, args.checkpoint_dir,
             data_id=f"{Path(args.train_shard).resolve()}:{Path(args.train_shard).stat().st_size}",
         )
-    log.info("trained %d layers on %d tokens in %.1f s", len(layers), manifest["tokens"], manifest["seconds"])
+    # Both models of a pair train on one token stream (the base reads it with its own special tokens):
+    # the manifest names it, so the model cards can show that two dictionaries read the same text.
+    from r1interp.data.shards import read_stream_hash
+    from r1interp.transcoders.atomic import write_text
+    from r1interp.transcoders.train import MANIFEST_FILE
+
+    manifest["stream_sha256"] = read_stream_hash(args.train_shard)
+    manifest["train_shard"] = str(args.train_shard)
+    write_text(Path(args.out_dir) / MANIFEST_FILE, json.dumps(manifest, indent=2))
+    log.info("trained %d layers on %d tokens of stream %s in %.1f s", len(layers), manifest["tokens"],
+             (manifest["stream_sha256"] or "?")[:12], manifest["seconds"])
 
 
 def cmd_link(args) -> None:

@@ -45,6 +45,7 @@ def model_card(
     num_latents = int(layers_df["num_latents"].iloc[0]) if n_layers else 0
     groups = [m["layers"] for m in sorted(manifests, key=lambda m: m["layers"][0])]
     tokens = sorted({m["tokens"] for m in manifests})
+    streams = sorted({str(m.get("stream_sha256")) for m in manifests})
     mean_ce = float(layers_df["ce_increase"].mean())
     failing = layers_df[~layers_df["flag"].isin(["ok", "ideal"])]["layer"].tolist()
     extra = {
@@ -54,6 +55,7 @@ def model_card(
         "activation": "topk (relu then top-k)",
         "transcode / skip_connection": f"True / {settings['skip_connection']}",
         "training tokens per layer": ", ".join(str(t) for t in tokens),
+        "training token stream (sha256)": ", ".join(streams),
         "layer groups (one forward per batch)": str(groups),
         "selected by sweep": f"{selection.get('point', '?')} (rule: {selection.get('rule', '?')})",
     }
