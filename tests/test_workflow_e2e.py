@@ -14,7 +14,12 @@ import pytest
 
 from conftest import REPO, copy_workflow, run_snakemake
 
-pytestmark = pytest.mark.workflow
+# The one limit on the smoke run, which must finish in well under half of it on 2 cores: snakemake's
+# subprocess gets SMOKE_TIMEOUT_S, and pytest-timeout (pyproject: 600 s per test, counting the setup
+# of the fixture a test is the first to request) is raised just above it for these tests, so the
+# subprocess limit is the one that fires, with snakemake's output in the failure message.
+SMOKE_TIMEOUT_S = 1800
+pytestmark = [pytest.mark.workflow, pytest.mark.timeout(SMOKE_TIMEOUT_S + 120)]
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +28,7 @@ def finished(tmp_path_factory):
     shutil.copy(REPO / "tests/data/smoke-config.yaml", wd / "smoke.yaml")
     env_key = os.environ.pop("ANTHROPIC_API_KEY", None)  # the default run: no key, no request
     try:
-        proc = run_snakemake(wd, "--cores", "2", "--configfile", "smoke.yaml", timeout=900)
+        proc = run_snakemake(wd, "--cores", "2", "--configfile", "smoke.yaml", timeout=SMOKE_TIMEOUT_S)
     finally:
         if env_key is not None:
             os.environ["ANTHROPIC_API_KEY"] = env_key
