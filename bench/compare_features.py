@@ -63,12 +63,13 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def compare_examples(a, b) -> tuple[int, int]:
-    """``(tie-only groups, real groups)`` among (feature, kind, quantile_bin) groups that differ."""
+    """``(tie-only groups, real groups, tie-only groups per kind)`` among (feature, kind, quantile_bin) groups that differ."""
     keys = ["feature_id", "kind", "quantile_bin"]
     ga, gb = a.groupby(keys, sort=True), b.groupby(keys, sort=True)
     if set(ga.groups) != set(gb.groups):
-        return 0, len(set(ga.groups) ^ set(gb.groups))
+        return 0, len(set(ga.groups) ^ set(gb.groups)), {}
     ties = real = 0
+    kinds: dict[str, int] = {}
     cols = [c for c in a.columns if c not in keys]
     for key, rows_a in ga:
         rows_b = gb.get_group(key)
@@ -78,9 +79,10 @@ def compare_examples(a, b) -> tuple[int, int]:
             real += 1
         elif len(rows_a) == len(rows_b) and sorted(rows_a["act_max"]) == sorted(rows_b["act_max"]):
             ties += 1
+            kinds[key[1]] = kinds.get(key[1], 0) + 1
         else:
             real += 1
-    return ties, real
+    return ties, real, kinds
 
 
 def _same(x, y) -> bool:
@@ -88,7 +90,10 @@ def _same(x, y) -> bool:
 
 
 def _plain(v):
-    return v.tolist() if hasattr(v, "tolist") else v
+    v = v.tolist() if hasattr(v, "tolist") else v
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    return "nan" if isinstance(v, float) and v != v else v  # NaN (no tokens of a segment) equals NaN
 
 
 def compare_dirs(before: Path, after: Path) -> bool:
@@ -101,8 +106,10 @@ def compare_dirs(before: Path, after: Path) -> bool:
             print(f"{path.name}: identical ({len(a)} rows)")
             continue
         if path.name.endswith(".examples.parquet"):
-            ties, real = compare_examples(a, b)
-            print(f"{path.name}: {len(a)} vs {len(b)} rows; differing groups: {ties} tie-only, {real} real")
+            ties, real, kinds = compare_examples(a, b)
+            n_groups = len(a.groupby(["feature_id", "kind", "quantile_bin"]))
+            print(f"{path.name}: {len(a)} vs {len(b)} rows; of {n_groups} (feature, kind, bin) groups "
+                  f"{ties} differ by tie-breaking only {kinds}, {real} really")
             ok &= real == 0
         else:
             diff = [c for c in a.columns if c not in b.columns or not _same(a[c], b[c])]
