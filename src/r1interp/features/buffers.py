@@ -36,11 +36,12 @@ def descending_key(feat: Tensor, score: Tensor) -> Tensor:
     """int64 keys that sort by feature ascending, then float32 score descending (exactly).
 
     The float's bits are made order-preserving as a signed int32 (negative floats have their
-    magnitude bits flipped), then reversed into ``[0, 2**32)`` below the feature.
+    magnitude bits flipped), then reversed into ``[0, 2**32)`` below the feature; ``key >> 32`` is
+    the feature again.
     """
-    bits = score.float().contiguous().view(torch.int32).long()
-    ordered = torch.where(bits >= 0, bits, bits ^ 0x7FFFFFFF)  # same order as the floats
-    return (feat.long() << 32) | (0x7FFFFFFF - ordered)
+    bits = score.float().contiguous().view(torch.int32)
+    ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)  # same order as the floats
+    return (feat.long() << 32).add_(0x7FFFFFFF - ordered.long())
 
 
 def merge_slots(slot_score: Tensor, cand_score: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -92,25 +93,24 @@ class SlotBuffer:
         idx = (score > worst[feat]).nonzero(as_tuple=True)[0]
         if idx.numel() == 0:
             return 0
-        order = torch.sort(descending_key(feat[idx], score[idx]), stable=True).indices
-        idx = idx[order]
-        f = feat[idx]
+        key, order = torch.sort(descending_key(feat[idx], score[idx]), stable=True)
+        f = key >> 32
         counts = torch.bincount(f, minlength=n_feat)
-        rank = torch.arange(idx.numel(), device=f.device) - (torch.cumsum(counts, 0) - counts)[f]
-        keep = rank < n_slots
-        idx, f, rank = idx[keep], f[keep], rank[keep]
+        rank = torch.arange(f.numel(), device=f.device) - (torch.cumsum(counts, 0) - counts)[f]
+        keep = (rank < n_slots).nonzero(as_tuple=True)[0]
+        idx, f, rank = idx[order[keep]], f[keep], rank[keep]
         # The j-th best candidate of a feature replaces its j-th worst slot iff it beats it; the
         # condition holds for a prefix of j (candidates descend, slots ascend).
         rows = (counts > 0).nonzero(as_tuple=True)[0]
         slot_score, slot_idx = self.score[rows].sort(dim=1, stable=True)
         row_of = torch.empty(n_feat, dtype=torch.long, device=f.device)
         row_of[rows] = torch.arange(rows.numel(), device=f.device)
-        r = row_of[f]
-        take = score[idx] > slot_score[r, rank]
-        if not bool(take.any()):
+        at = row_of[f] * n_slots + rank
+        take = (score[idx] > slot_score.view(-1)[at]).nonzero(as_tuple=True)[0]
+        if take.numel() == 0:
             return 0
-        chosen, f = idx[take], f[take]
-        flat = f * n_slots + slot_idx[r[take], rank[take]]
+        chosen = idx[take]
+        flat = f[take] * n_slots + slot_idx.view(-1)[at[take]]
         p = payload(chosen)
         self.score.view(-1)[flat] = score[chosen]
         self.value.view(-1)[flat] = p.value
