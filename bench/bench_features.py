@@ -220,8 +220,10 @@ def main() -> None:
     print(f"encode-only / bare forward: {med['encode'] / med['bare']:.2f}  (what the transcoder encodes cost at this shape)")
     print(f"collect / bare forward: {med['collect'] / med['bare']:.2f}")
     print_floor()
-    ratio = med["collect"] / med["encode"]
-    print(f"RATIO collect / encode-only: {ratio:.2f}  (target <= 1.15: {'PASS' if ratio <= 1.15 else 'FAIL'}; "
+    # adjacent runs share the machine's load: the median of per-repeat ratios is the robust figure
+    ratio = statistics.median(c / e for c, e in zip(times["collect"], times["encode"]))
+    print(f"collect / encode-only, ratio of medians: {med['collect'] / med['encode']:.2f}")
+    print(f"RATIO collect / encode-only (median of per-repeat ratios): {ratio:.2f}  (target <= 1.15: {'PASS' if ratio <= 1.15 else 'FAIL'}; "
           f"the bookkeeping on top of the encodes)")
 
 

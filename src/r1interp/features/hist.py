@@ -37,16 +37,15 @@ def edge_values(g: np.ndarray, bpo: int) -> np.ndarray:
 def global_bin(values: Tensor, edges: Tensor, bpo: int) -> Tensor:
     """Global bin of each positive float32 value, by exact comparison with the float32 edges.
 
-    A log2 estimate puts each value within one bin of the right one; two comparisons with the
-    grid's own edges then fix it, so the result equals a binary search of the edges
-    (``torch.bucketize(v, edges, right=True) - 1``) at a fraction of its cost.
+    A log2 estimate, lowered by a margin far above float32's error and far below one bin, is the
+    right bin or the one below it; one comparison with the grid's own edge fixes it, so the result
+    equals a binary search of the edges (``torch.bucketize(v, edges, right=True) - 1``, clamped to
+    the grid) at a fraction of its cost.
     """
     v = values.float()
     last = edges.numel() - 2
-    g = torch.log2(v).add_(OCTAVES_BELOW_ONE).mul_(bpo).floor_()
-    g = g.nan_to_num_(0.0, last + 1.0, -1.0).clamp_(-1, last + 1).long()
-    g -= (v < edges[g.clamp(0, last + 1)]).long()  # the estimate was one too high
-    g += (v >= edges[(g + 1).clamp(0, last + 1)]).long()  # … or one too low
+    g = torch.log2(v).add_(OCTAVES_BELOW_ONE).mul_(bpo).sub_(1e-3).floor_().clamp_(-1, last).long()
+    g += (v >= edges[g + 1]).long()  # the estimate was one too low
     return g.clamp_(0, last)
 
 
