@@ -85,6 +85,28 @@ class BatchContext:
         return self.rowmap[b * self.width + start]
 
 
+_WORKSPACE: dict[tuple, Tensor] = {}
+
+
+def workspace(rows: int, cols: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """A ``[rows, cols]`` scratch buffer shared by every layer (their updates run one after another).
+
+    Why: a fresh ``[N, F]`` allocation per layer and batch is page-faulted (and zeroed by the OS)
+    each time on CPU; one buffer, grown when needed, is not. Contents are undefined.
+    """
+    key = (cols, dtype, str(device))
+    buf = _WORKSPACE.get(key)
+    if buf is None or buf.shape[0] < rows:
+        _WORKSPACE.clear()  # one live buffer at most
+        buf = _WORKSPACE[key] = torch.empty(rows, cols, dtype=dtype, device=device)
+    return buf[:rows]
+
+
+def release_workspace() -> None:
+    """Free the scratch buffer (end of a pass)."""
+    _WORKSPACE.clear()
+
+
 def mark_selected(pre: Tensor, idx: Tensor, vals: Tensor) -> None:
     """In place: negate the TopK-selected entries of the (non-negative) pre-activations.
 
@@ -172,7 +194,7 @@ class LayerAccumulator:
         """Fold one batch in; ``x`` is ``[N, d]``, the MLP input at the counted tokens."""
         tc = self.tc
         n, width = x.shape[0], self.cfg.window
-        buf = torch.empty(n + width, tc.num_latents, dtype=tc.W_enc.dtype, device=x.device)
+        buf = workspace(n + width, tc.num_latents, tc.W_enc.dtype, x.device)
         buf[n:].zero_()
         pre = torch.matmul(x.to(tc.W_enc.dtype), tc.W_enc.T, out=buf[:n]).add_(tc.b_enc).relu_()  # == tc.pre_acts(x)
         vals, idx = pre.topk(min(tc.k, pre.shape[-1]), dim=-1, sorted=False)  # == SkipTranscoder.encode(x)
