@@ -6,34 +6,18 @@ Same rules, same code paths as the default run (tests/data/smoke-config.yaml onl
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pandas as pd
 import pytest
 
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import run_snakemake
 
-# The one limit on the smoke run, which must finish in well under half of it on 2 cores: snakemake's
-# subprocess gets SMOKE_TIMEOUT_S, and pytest-timeout (pyproject: 600 s per test, counting the setup
-# of the fixture a test is the first to request) is raised just above it for these tests, so the
-# subprocess limit is the one that fires, with snakemake's output in the failure message.
-SMOKE_TIMEOUT_S = 1800
-pytestmark = [pytest.mark.workflow, pytest.mark.timeout(SMOKE_TIMEOUT_S + 120)]
+pytestmark = pytest.mark.workflow
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    wd = copy_workflow(tmp_path_factory.mktemp("e2e"))
-    shutil.copy(REPO / "tests/data/smoke-config.yaml", wd / "smoke.yaml")
-    env_key = os.environ.pop("ANTHROPIC_API_KEY", None)  # the default run: no key, no request
-    try:
-        proc = run_snakemake(wd, "--cores", "2", "--configfile", "smoke.yaml", timeout=SMOKE_TIMEOUT_S)
-    finally:
-        if env_key is not None:
-            os.environ["ANTHROPIC_API_KEY"] = env_key
-    assert proc.returncode == 0, (proc.stdout[-4000:] + proc.stderr[-6000:])
-    return wd
+def finished(smoke_workflow):
+    return smoke_workflow  # conftest: one smoke run per session, shared with the notebook test
 
 
 def test_second_run_has_nothing_to_do(finished):

@@ -56,19 +56,12 @@ def graph_seed(seed: int, graph_id: str) -> np.random.SeedSequence:
 
 def null_triad_counts(edges: EdgeSet, model: str, n_samples: int, rng: np.random.Generator, bitmap_bytes: int) -> np.ndarray:
     """``[n_samples, 16]`` census of a null ensemble."""
-    nm = NullModel(edges, model)
-    return np.concatenate([b.triad_census(bitmap_bytes) for b in nm.batches(n_samples, rng, bitmap_bytes=bitmap_bytes)])
+    return NullModel(edges, model).triad_counts(n_samples, rng)
 
 
 def null_signed_counts(edges: EdgeSet, model: str, sign_mode: str, n_samples: int, rng: np.random.Generator, gaps: SG.GapLimits, bitmap_bytes: int) -> np.ndarray:
     """``[n_samples, len(SIGNED_MOTIFS)]`` signed counts of a signed null ensemble."""
-    nm = NullModel(edges, model, sign_mode, signed=True)
-    out = []
-    for b in nm.batches(n_samples, rng, bitmap_bytes=bitmap_bytes):
-        S, E = b.src.shape
-        sample = np.repeat(np.arange(S), E)
-        out.append(SG.signed_counts_batch(sample, b.src, b.dst, b.neg, edges.layer, edges.n, S, gaps, bitmap_bytes))
-    return np.concatenate(out)
+    return NullModel(edges, model, sign_mode, signed=True).signed_counts(n_samples, rng, gaps)
 
 
 def null_size4_counts(edges: EdgeSet, model: str, n_samples: int, rng: np.random.Generator) -> np.ndarray:
