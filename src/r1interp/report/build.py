@@ -343,6 +343,18 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     s.parts += _figures(r, ["compare/modeldiff/**/*.png"])
     sections.append(s)
 
+    from r1interp.report.rule_costs import cost_table
+
+    bench_dir = r.parent / "benchmarks"
+    if bench_dir.is_dir():
+        costs, totals = cost_table(bench_dir)
+        if len(costs):
+            s = Section("costs", "Per-rule cost", "Wall and CPU time per rule from Snakemake's benchmark files (jobs finished "
+                        "before this report), so a regression shows.")
+            total = ", ".join(f"{k} {v:,.0f}" for k, v in totals.items())
+            s.parts.append(table(costs, f"per-rule cost (totals: {total})", max_rows=60))
+            sections.append(s)
+
     html = page(title, f"models: {', '.join(inp.models)}", sections)
     out_html.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_html.with_name(out_html.name + ".tmp")
