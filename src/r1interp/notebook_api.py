@@ -157,29 +157,34 @@ def answer(run: Run, model: str, prompt: str, max_new_tokens: int | None = None)
     m, tok = _hf(run, model)
     data = run.config.get("data", {})
     df = generate_all(m, tok, [Prompt("notebook", "user", prompt, "", True)], run.template(model),
-                      data.get("system_prompt"), int(max_new_tokens or data.get("max_new_tokens", 96)))
+                      data.get("system_prompt"),
+                      int(max_new_tokens or run.config.get("generation", {}).get("max_new_tokens") or data.get("max_new_tokens", 96)))
     r = df.iloc[0]
     ids = [int(t) for t in r["prompt_ids"]] + [int(t) for t in r["output_ids"]]
     segment = [int(s) for s in r["segment"]]
     ts, te = int(r["think_start"]), int(r["think_end"])
     think = tok.decode(ids[ts + 1:te], skip_special_tokens=True) if ts >= 0 else ""
     tokens = [tok.decode([t]) for t in ids]
-    position, phase = explained_position(tokens, segment, len(r["prompt_ids"]))
+    eos_at = next((i for i in range(len(r["prompt_ids"]), len(ids)) if ids[i] == tok.eos_token_id), -1)
+    position, phase = explained_position(tokens, len(r["prompt_ids"]), ts, te, eos_at)
     return Answer(model, prompt, ids, len(r["prompt_ids"]), segment, think, str(r["answer_text"]), position, phase, tokens)
 
 
-def explained_position(tokens: list[str], segment: list[int], n_prompt: int) -> tuple[int, str]:
-    """The token a graph explains: the first non-blank answer token, else the middle of the
-    ``<think>`` trace, else the first generated token."""
-    from r1interp.data.segments import ANSWER, THINK
+def explained_position(tokens: list[str], n_prompt: int, think_start: int, think_end: int, eos_at: int = -1) -> tuple[int, str]:
+    """The token a graph explains, chosen as the graphs stage chooses it (:mod:`r1interp.graphs.phases`):
+    the first token of the answer's content (inside ``\\boxed{}``), else the first think token that
+    writes an intermediate result or starts a step, else the first generated token."""
+    from r1interp.graphs.phases import GenerationSpan, plan_targets
 
-    answer_at = next((i for i in range(n_prompt, len(tokens)) if segment[i] == ANSWER and tokens[i].strip()), None)
-    if answer_at is not None:
-        return answer_at, "answer"
-    think = [i for i in range(n_prompt, len(tokens)) if segment[i] == THINK]
-    if len(think) > 2:
-        return think[len(think) // 2], "think"
-    return min(n_prompt, len(tokens) - 1), "full"
+    span = GenerationSpan(n_prompt, think_start, think_end, len(tokens), eos_at)
+    if think_start >= 0 and think_end < 0:  # an unfinished trace: explain a think decision inside it
+        span = GenerationSpan(n_prompt, think_start, eos_at if eos_at >= 0 else len(tokens), len(tokens), eos_at)
+    targets, _ = plan_targets(tokens, span, None, ("result", "step"), 1)
+    answer = [t for t in targets if t.phase == "answer"]
+    pick = answer[0] if answer else (targets[0] if targets else None)
+    if pick is None:
+        return min(n_prompt, len(tokens) - 1), "prompt"
+    return pick.position, pick.phase
 
 
 # ------------------------------------------------------------------ 2. the attribution graph
