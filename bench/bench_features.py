@@ -1,19 +1,21 @@
-"""Benchmark: activation-collection throughput as a ratio to a bare model forward (issue #4 item 5).
+"""Benchmark: activation collection against the transcoder encodes it cannot avoid (issue #17).
 
 Measured side by side in one process over the *same* batches of the same tokens, alternating
 (bare, encode-only, collect) ``--repeats`` times and reporting medians:
 
 - ``bare``     ``model(input_ids, attention_mask)``: the full causal-LM forward (with logits);
-- ``encode``   the decoder stack with every layer's transcoder ``encode`` in a hook and nothing
+- ``encode``   the decoder stack with every layer's ``SkipTranscoder.encode`` in a hook and nothing
                else: the floor any collection must pay;
 - ``collect``  :func:`r1interp.features.run_pass` (all statistics, top-k, reservoirs, windows).
 
-The ratio ``collect / bare`` is the target (limit 1.0, aim <= 1.3); ``encode / bare`` shows how much
-of it the transcoders themselves cost. Table finalisation (once per run, independent of the token
-count) is timed separately.
+The target is ``collect / encode-only <= 1.15`` (the bookkeeping on top of the encodes); the
+``encode / bare`` ratio is what the transcoders themselves cost at this shape. At toy scale the
+encoders' TopK dominates; at the real shape the script's FLOP model gives the floor (encoders ≈ 1.3×
+the model's own FLOPs → collection ≥ ~2.3× a bare forward). Table finalisation (once per run,
+independent of the token count) is timed separately.
 
 Defaults use the workflow's toy model and eval shard when they exist (``results/toy/models/...``),
-its transcoders when trained, else random ones (expansion 8, k 16: the transcoder stage defaults).
+its transcoders when trained, else random ones (``--expansion``, ``--k``).
 ``python bench/bench_features.py [--model toy-reasoner] [--device cpu] [--threads 1]``
 """
 
@@ -147,6 +149,31 @@ def time_encode(model, tcs, data, device) -> float:
             h.remove()
 
 
+def flop_floor(n_layers: int, d: int, d_ff: int, n_heads: int, n_kv: int, vocab: int, expansion: int,
+               context: int) -> dict[str, float]:
+    """FLOPs per token of a Qwen2 forward and of one TopK encoder per layer (``2·d·F`` each).
+
+    Attention scores/values add ``4·context·d`` per layer (``context`` = mean attended length).
+    The collection pass stops after the last hooked layer, so it skips the LM head.
+    """
+    head = d // n_heads
+    attn_params = d * d + 2 * d * n_kv * head + d * d
+    layer = 2 * (attn_params + 3 * d * d_ff) + 4 * context * d
+    body, lm_head = n_layers * layer, 2 * d * vocab
+    enc = n_layers * 2 * d * expansion * d
+    return {"model": body + lm_head, "encoders": enc, "ratio": enc / (body + lm_head),
+            "floor": (body + enc) / (body + lm_head), "floor_with_head": (body + lm_head + enc) / (body + lm_head)}
+
+
+def print_floor() -> None:
+    # DeepSeek-R1-Distill-Qwen-1.5B: 28 layers, d 1536, MLP 8960, 12 heads / 2 KV heads, vocab 151936
+    real = flop_floor(28, 1536, 8960, 12, 2, 151936, expansion=32, context=512)
+    print(f"FLOP-model floor, real shape (28 layers, d=1536, 32x expansion = 49152 latents, mean context 512): "
+          f"encoders = {real['encoders'] / 1e9:.2f} GFLOP/token = {real['ratio']:.2f}x the model's "
+          f"{real['model'] / 1e9:.2f}; collection floor = {real['floor']:.2f}x a bare forward "
+          f"({real['floor_with_head']:.2f}x if the LM head also ran)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="toy-reasoner")
@@ -190,9 +217,14 @@ def main() -> None:
     for k in times:
         print(f"{k:8s} median {med[k]:7.3f} s  ({n_tokens / med[k]:10.0f} tok/s)  runs {[round(t, 3) for t in times[k]]}")
     print(f"finalize (tables, once per run): {finalize:.3f} s")
-    print(f"encode-only / bare forward: {med['encode'] / med['bare']:.2f}  (the floor: transcoder encodes alone)")
-    print(f"collect / encode-only: {med['collect'] / med['encode']:.2f}  (cost of all the bookkeeping)")
-    print(f"RATIO collect / bare forward: {med['collect'] / med['bare']:.2f}  (limit 1.0, target <= 1.3)")
+    print(f"encode-only / bare forward: {med['encode'] / med['bare']:.2f}  (what the transcoder encodes cost at this shape)")
+    print(f"collect / bare forward: {med['collect'] / med['bare']:.2f}")
+    print_floor()
+    # adjacent runs share the machine's load: the median of per-repeat ratios is the robust figure
+    ratio = statistics.median(c / e for c, e in zip(times["collect"], times["encode"]))
+    print(f"collect / encode-only, ratio of medians: {med['collect'] / med['encode']:.2f}")
+    print(f"RATIO collect / encode-only (median of per-repeat ratios): {ratio:.2f}  (target <= 1.15: {'PASS' if ratio <= 1.15 else 'FAIL'}; "
+          f"the bookkeeping on top of the encodes)")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,9 @@
 # failed or rerun job never deletes it: a rerun repeats no successful call, and spend_cap_usd is
 # shared by every layer job of the model. After adding a key to an unlabeled run:
 #   snakemake --cores all --forcerun autointerp_label
+# autointerp_db also writes results/{model}/autointerp/cost.json: the measured cost of the labels
+# (tokens by kind incl. prompt-cache writes/reads, dollars priced from autointerp.prices, dollars
+# per labelled feature) for the cost plan.
 from r1interp.cluster import snakemake_resources
 
 
@@ -40,10 +43,12 @@ rule autointerp_db:
             "results/{model}/features/L{layer}.examples.parquet", model=wc.model, layer=model_layers(wc.model)
         ),
     output:
-        "results/{model}/labels.sqlite",
+        db="results/{model}/labels.sqlite",
+        cost="results/{model}/autointerp/cost.json",
     params:
         layers=lambda wc: " ".join(str(layer) for layer in model_layers(wc.model)),
         cfg=as_json(stage_params("autointerp")),
+        journal="results/{model}/autointerp/journal.sqlite",
     threads: 1
     resources:
         **snakemake_resources(config, "cpu", "autointerp_db"),
@@ -55,7 +60,9 @@ rule autointerp_db:
         "benchmarks/autointerp_db/{model}.tsv"
     shell:
         "python -m r1interp.autointerp db --model {wildcards.model} --layers {params.layers} "
-        "--labels-json {input.labels} --examples {input.examples} --out {output} --params {params.cfg} 2> {log}"
+        "--labels-json {input.labels} --examples {input.examples} --out {output.db} --params {params.cfg} 2> {log} && "
+        "python -m r1interp.autointerp cost --model {wildcards.model} --journal {params.journal} "
+        "--labels-json {input.labels} --out {output.cost} --params {params.cfg} 2>> {log}"
 
 
 TARGETS["autointerp"] = expand("results/{model}/labels.sqlite", model=MODELS)

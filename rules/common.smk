@@ -121,6 +121,12 @@ def cpu_resources():
     return snakemake_resources(config, "cpu")
 
 
+def model_threads(model):
+    """Threads of a job that runs one model: 1 for a toy model (its ops are too small to gain from a
+    second thread, and two such jobs side by side finish sooner), else the CPUs a GPU job gets."""
+    return 1 if entry(model)["source"] == "toy" else int(config["resources"]["gpu"].get("cpus_per_gpu", 8))
+
+
 # Pins each GPU job to its own device on a multi-GPU box; a no-op under SLURM or without GPUs.
 GPU_PIN = "python -m r1interp.cluster pin --count {resources.gpu} -- "
 

@@ -25,6 +25,8 @@ rule data_shards:
         CONDA_ENV
     log:
         "logs/data_shards/{model}.log",
+    benchmark:
+        "benchmarks/data_shards/{model}.tsv"
     shell:
         "python -m r1interp.data shards --tokenizer {params.tokenizer} --source {params.source} "
         "--corpus results/toy/corpus.jsonl --datasets {params.datasets} --local-files {params.local} "
@@ -52,6 +54,8 @@ rule data_shards_mapped:
         CONDA_ENV
     log:
         "logs/data_shards_mapped/{model}.log",
+    benchmark:
+        "benchmarks/data_shards_mapped/{model}.tsv"
     shell:
         "python -m r1interp.data map --source-tokenizer {params.source_tokenizer} --target-tokenizer {params.target_tokenizer} "
         "--source-name {params.source} --target-name {wildcards.model} --unmatched-as {params.unmatched} "

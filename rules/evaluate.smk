@@ -20,7 +20,7 @@ rule evaluate_layer:
         common=lambda wc: eval_args(wc.model),
         tc=lambda wc, input: str(Path(input.cfg).parent),
         pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "evaluate_layer"),
     conda:
@@ -48,7 +48,7 @@ rule evaluate_full:
         n_prompts=_GEN_CFG.get("n_prompts", 4),
         max_new=_GEN_CFG.get("max_new_tokens", 48),
         pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "evaluate_full"),
     conda:
@@ -80,6 +80,8 @@ rule evaluate_table:
         CONDA_ENV
     log:
         "logs/evaluate_table/{model}.log",
+    benchmark:
+        "benchmarks/evaluate_table/{model}.tsv"
     shell:
         "python -m r1interp.evaluate table --layer-json {input.layers} --full {input.full} "
         "--out-parquet {output.parquet} --out-md {output.md} --model-name {wildcards.model} "
@@ -104,6 +106,8 @@ rule transcoder_card:
         CONDA_ENV
     log:
         "logs/transcoder_card/{model}.log",
+    benchmark:
+        "benchmarks/transcoder_card/{model}.tsv"
     shell:
         "python -m r1interp.transcoders card --model-name {wildcards.model} --base-model {params.base} "
         "--model-dir {params.path} --license {params.license} --group-dir {input.groups} "

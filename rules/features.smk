@@ -35,7 +35,7 @@ for _model in MODELS:
             cfg=as_json(FEATURES),
             # pin this job to a free GPU on a multi-GPU box (a no-op without GPUs or under SLURM)
             pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
-        threads: 2
+        threads: model_threads(_model)
         resources:
             **snakemake_resources(config, "gpu", "features_collect"),
         conda:

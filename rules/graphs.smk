@@ -32,6 +32,8 @@ rule graphs_plan:
         CONDA_ENV
     log:
         "logs/graphs_plan/{model}.log",
+    benchmark:
+        "benchmarks/graphs_plan/{model}.tsv"
     shell:
         "python -m r1interp.graphs plan --model-path {params.path} --generations {input.generations} "
         "{params.teacher_forcing} --config-json {params.cfg} --out {output} 2> {log}"
@@ -82,7 +84,7 @@ rule graphs_finalize:
         features=directory("results/{model}/graphs/features"),
     params:
         path=lambda wc: model_dir(wc.model),
-        out="results/{model}/graphs",
+        out=lambda wc, output: str(Path(output.metadata).parent),
         features="results/{model}/features",
     threads: 1
     resources:

@@ -1,18 +1,26 @@
-# Greedy generations of the prompt set, scored by the answer checker (correct vs incorrect).
+# Generations of the prompt set (greedy, or n seeded samples per prompt; config `generation:`),
+# scored by the answer checker: correct | incorrect | unfinished per sample, rates per prompt.
+from r1interp.prompts.settings import settings_from_config
+
+try:
+    GENERATION = settings_from_config(config)
+except ValueError as e:
+    raise WorkflowError(str(e))
 
 
 rule generations:
     input:
         lambda wc: model_inputs(wc.model),
     output:
-        "results/{model}/generations.parquet",
+        generations="results/{model}/generations.parquet",
+        correctness="results/{model}/correctness.parquet",
     params:
         path=lambda wc: model_dir(wc.model),
         template=lambda wc: entry(wc.model).get("template", "r1"),
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         prompt_set=config["run"]["prompt_set"],
         instruction=shq(config["data"].get("system_prompt", "")),
-        max_new=config["data"].get("max_new_tokens", 96),
+        settings=GENERATION.to_flags(),
         device=config["run"]["device"],
     resources:
         **gpu_resources(),
@@ -20,10 +28,13 @@ rule generations:
         CONDA_ENV
     log:
         "logs/generations/{model}.log",
+    benchmark:
+        "benchmarks/generations/{model}.tsv"
     shell:
         "python -m r1interp.prompts generate --model-path {params.path} --prompt-set {params.prompt_set} "
-        "--template {params.template} --instruction {params.instruction} --max-new-tokens {params.max_new} "
-        "--device {params.device} --dtype {params.dtype} --out {output} 2> {log}"
+        "--template {params.template} --instruction {params.instruction} {params.settings} "
+        "--device {params.device} --dtype {params.dtype} --out {output.generations} "
+        "--correctness-out {output.correctness} 2> {log}"
 
 
-TARGETS["generations"] = expand("results/{model}/generations.parquet", model=MODELS)
+TARGETS["generations"] = expand("results/{model}/{f}", model=MODELS, f=["generations.parquet", "correctness.parquet"])

@@ -1,4 +1,5 @@
-# The HTML report: every stage's figures (with captions) and key tables in one offline page.
+# The HTML report: every stage's figures (with captions) and key tables in one offline page, and
+# an interactive page per attribution graph (results/report/graphs/{model}/{graph}.html, scripts inlined).
 # `snakemake --report results/snakemake-report.html` gives Snakemake's own report as well.
 
 
@@ -6,7 +7,8 @@ rule report:
     input:
         [t for stage, targets in TARGETS.items() if stage != "report" for t in targets],
     output:
-        report("results/report.html", caption="../report/report_html.rst", category="Report"),
+        html=report("results/report.html", caption="../report/report_html.rst", category="Report"),
+        graph_pages=directory("results/report/graphs"),  # one offline interactive page per graph
     params:
         models=" ".join(MODELS),
         pairs=as_json(config["run"].get("pairs", [])),
@@ -16,9 +18,11 @@ rule report:
         CONDA_ENV
     log:
         "logs/report.log",
+    benchmark:
+        "benchmarks/report.tsv"
     shell:
         "python -m r1interp.report build --results results --models {params.models} --pairs {params.pairs} "
-        "--out {output} 2> {log}"
+        "--out {output.html} 2> {log}"
 
 
 TARGETS["report"] = ["results/report.html"]

@@ -1,8 +1,9 @@
 # Pilot sweep (src/r1interp/sweep/): one job per grid point trains the pilot layers of the sweep
-# model and evaluates them; `sweep_select` writes results.parquet, pareto.png and selected.yaml,
-# which the training rule takes as input (a new selection re-plans the training DAG).
+# model and evaluates them on a slice held out of the *train* shard (selection never sees the eval
+# shard the evaluate stage reports on); `sweep_select` writes results.parquet, pareto.png and
+# selected.yaml, which the training rule takes as input (a new selection re-plans the training DAG).
 from r1interp.cluster import snakemake_resources
-from r1interp.sweep.grid import grid_points
+from r1interp.sweep.grid import grid_points, max_expansion_per_k
 
 
 SWEEP = stage_params("sweep")
@@ -18,7 +19,6 @@ rule sweep_point:
     input:
         model=model_inputs(SWEEP_MODEL),
         train=f"results/{SWEEP_MODEL}/data/train.parquet",
-        eval=f"results/{SWEEP_MODEL}/data/eval.parquet",
     output:
         "results/sweep/points/{point}.json",
     wildcard_constraints:
@@ -28,6 +28,11 @@ rule sweep_point:
         layers=SWEEP_LAYERS,
         flags=lambda wc: sweep_flags(wc.point),
         eval_tokens=SWEEP.get("eval_tokens", 30000),
+        validation=(
+            f"--validation-tokens {SWEEP.get('validation_tokens', 20000)} "
+            f"--dead-tokens-factor {SWEEP.get('dead_tokens_factor', 10)} "
+            f"--max-expansion-per-k {max_expansion_per_k(SWEEP.get('grid', {}))}"
+        ),
         eval_batch=SWEEP.get("eval_batch_size", 16),
         work="results/sweep/work/{point}",
         keep="--keep-weights" if SWEEP.get("keep_weights", False) else "",
@@ -45,7 +50,7 @@ rule sweep_point:
         "benchmarks/sweep_point/{point}.tsv"
     shell:
         "{params.pin}python -m r1interp.sweep point --model-dir {params.path} --train-shard {input.train} "
-        "--eval-shard {input.eval} --layers {params.layers} --eval-tokens {params.eval_tokens} "
+        "--layers {params.layers} {params.validation} --eval-tokens {params.eval_tokens} "
         "--eval-batch-size {params.eval_batch} --device {params.device} --dtype {params.dtype} {params.flags} "
         "--out {output} --work-dir {params.work} {params.keep} 2> {log}"
 

@@ -16,6 +16,8 @@ rule toy_corpus:
         CONDA_ENV
     log:
         "logs/toy_corpus.log",
+    benchmark:
+        "benchmarks/toy_corpus.tsv"
     shell:
         "python -m r1interp.toy corpus --n-problems {params.n} --seed {params.seed} --out {output} 2> {log}"
 
@@ -34,6 +36,8 @@ rule toy_tokenizer:
         CONDA_ENV
     log:
         "logs/toy_tokenizer.log",
+    benchmark:
+        "benchmarks/toy_tokenizer.tsv"
     shell:
         "python -m r1interp.toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {params.outs} 2> {log}"
 
@@ -58,6 +62,8 @@ rule toy_pretrain_shards:
         CONDA_ENV
     log:
         "logs/toy_pretrain_shards/{model}.log",
+    benchmark:
+        "benchmarks/toy_pretrain_shards/{model}.tsv"
     shell:
         "python -m r1interp.data shards --tokenizer {params.tokenizer} --source toy --corpus {input.corpus} "
         "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"

@@ -7,10 +7,21 @@ digits, one on "+", one on " cat", one at random, one dead, one rare) turned int
 
 from __future__ import annotations
 
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from r1interp.autointerp import AutointerpConfig
+
+SECRET = "sk-ant-api03-R1INTERP-FAKE-SECRET-7f3e9c1a"
+ROOT = Path(__file__).resolve().parents[1]
 
 WORDS = [" the", " cat", " is", " a", " number", " sum", " so", " we", " get", " then", " check", ".", "\n"]
 DIGITS = [str(d) for d in range(10)]
@@ -148,3 +159,54 @@ def write_layer(dirpath: Path, layer: int, seed: int = 0) -> tuple[Path, Path]:
     stats.to_parquet(s, index=False)
     ex.to_parquet(e, index=False)
     return s, e
+
+
+# ----------------------------------------------------------------------------- running the stage
+
+
+def fast_cfg(server, **kw) -> AutointerpConfig:
+    base = dict(
+        llm_model="fake-claude",
+        base_url=server.base_url,
+        prices={"fake-claude": {"input": 1.0, "output": 5.0}},
+        max_features_per_layer=None,
+        concurrency=4,
+        max_retries=5,
+        backoff_base_s=0.01,
+        backoff_max_s=0.05,
+        timeout_s=2.0,
+        batch_poll_s=0.01,
+    )
+    base.update(kw)
+    return AutointerpConfig.from_dict(base)
+
+
+def journal_rows(path: Path, sql: str) -> list[tuple]:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def cli(args: list[str], log: Path, key: str | None, **popen) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    if key:
+        env["ANTHROPIC_API_KEY"] = key
+    with open(log, "ab") as f:
+        return subprocess.Popen(
+            [sys.executable, "-m", "r1interp.autointerp", *args], stderr=f, stdout=f, env=env, cwd=ROOT, **popen
+        )
+
+
+def label_args(tmp: Path, layers, cfg: AutointerpConfig) -> list[str]:
+    return [
+        "label",
+        "--model", "toy",
+        "--layers", *[str(layer) for layer, _, _ in layers],
+        "--stats", *[str(s) for _, s, _ in layers],
+        "--examples", *[str(e) for _, _, e in layers],
+        "--out-json", *[str(tmp / "labels" / f"L{layer}.json") for layer, _, _ in layers],
+        "--journal", str(tmp / "autointerp" / "journal.sqlite"),
+        "--params", json.dumps(asdict(cfg)),
+    ]  # fmt: skip

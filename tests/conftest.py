@@ -92,3 +92,41 @@ def run_snakemake(workdir: Path, *args: str, timeout: int = 120) -> subprocess.C
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args], cwd=workdir, capture_output=True, text=True, timeout=timeout
     )
+
+
+# The one limit on the smoke workflow run, which must finish in well under half of it on 2 cores:
+# snakemake's subprocess gets SMOKE_TIMEOUT_S. pytest-timeout (pyproject: 600 s per test) counts the
+# setup of the fixtures a test is the first to request, so every test that uses smoke_workflow gets
+# SMOKE_TIMEOUT_S + SMOKE_TEST_MARGIN_S instead (its own work, e.g. executing the notebook, on top):
+# the subprocess limit is the one that fires, with snakemake's output in the failure message.
+SMOKE_TIMEOUT_S = 1800
+SMOKE_TEST_MARGIN_S = 600
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "smoke_workflow" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(SMOKE_TIMEOUT_S + SMOKE_TEST_MARGIN_S))
+
+
+@pytest.fixture(scope="session")
+def smoke_workflow(tmp_path_factory):
+    """A temp workflow copy after the whole toy workflow ran at smoke sizes (tests/data/smoke-config.yaml),
+    run once per session and shared by the tests that need finished results (``workflow`` marker).
+
+    ``R1INTERP_SMOKE_DIR`` points at such a directory from an earlier run instead (a developer shortcut;
+    its ``snakemake -n`` must be clean, which test_workflow_e2e checks).
+    """
+    given = os.environ.get("R1INTERP_SMOKE_DIR")
+    if given:
+        return Path(given)
+    wd = copy_workflow(tmp_path_factory.mktemp("e2e"))
+    shutil.copy(REPO / "tests/data/smoke-config.yaml", wd / "smoke.yaml")
+    env_key = os.environ.pop("ANTHROPIC_API_KEY", None)  # the default run: no key, no request
+    try:
+        proc = run_snakemake(wd, "--cores", "2", "--configfile", "smoke.yaml", timeout=SMOKE_TIMEOUT_S)
+    finally:
+        if env_key is not None:
+            os.environ["ANTHROPIC_API_KEY"] = env_key
+    assert proc.returncode == 0, (proc.stdout[-4000:] + proc.stderr[-6000:])
+    return wd

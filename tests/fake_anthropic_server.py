@@ -7,16 +7,23 @@ It is a real ``ThreadingHTTPServer`` on 127.0.0.1 that the real ``anthropic`` SD
 - detection: says 1 for an excerpt containing any token named in the label;
 - fuzzing: says 1 when every marked span consists of tokens named in the label.
 It can be told to fail: a queue of faults (``429`` with retry-after, ``529`` overloaded, ``500``,
-``bad_content`` (non-JSON model text), ``bad_body`` (non-JSON HTTP body), ``hang``) consumed by
-the next requests; ``hold_after=N`` answers N requests and then holds every later one (for the
-kill test). It counts *successful* answers per request key (hash of system + messages) and logs
-every request's headers. Message Batches: create / retrieve / results.
+``bad_content`` (non-JSON model text), ``bad_body`` (non-JSON HTTP body), ``hang``, and replies
+of odd shapes: ``not_message`` (HTTP 200 JSON that is not a Message), ``no_text`` (a Message whose
+only block is not text), ``max_tokens`` (text cut off, stop_reason max_tokens), ``refusal``)
+consumed by the next requests, or a seeded random ``fault_rate`` per fault; ``hold_after=N``
+answers N requests and then holds every later one (for the kill test). It counts *successful*
+answers per request key (hash of system + messages) and logs every request's headers.
+Usage follows the API: a system block marked ``cache_control`` whose text is at least
+``cache_min_tokens`` long (4 characters a token) is written to the cache on first sight
+(``cache_creation_input_tokens``) and read from it afterwards (``cache_read_input_tokens``);
+``input_tokens`` counts the rest. Message Batches: create / retrieve / results.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import random
 import re
 import threading
 import time
@@ -33,6 +40,20 @@ SPAN_RE = re.compile(r"<<(.*?)>>")
 
 def request_key(body: dict) -> str:
     return hashlib.sha1(json.dumps([body.get("system"), body.get("messages")], sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _system_text(body: dict) -> str:
+    system = body.get("system", "")
+    return system if isinstance(system, str) else "".join(b.get("text", "") for b in system)
+
+
+def _cached_prefix(body: dict) -> str | None:
+    """The system text up to its last ``cache_control`` breakpoint, if any."""
+    system = body.get("system", "")
+    if isinstance(system, str):
+        return None
+    marked = [i for i, b in enumerate(system) if b.get("cache_control")]
+    return "".join(b.get("text", "") for b in system[: marked[-1] + 1]) if marked else None
 
 
 def _user_text(body: dict) -> str:
@@ -79,17 +100,27 @@ def fake_answer(system: str, user: str) -> str:
     return "I do not understand the task."
 
 
-def message_json(body: dict, text: str) -> dict:
-    n_in = (len(json.dumps(body.get("system", ""))) + len(_user_text(body))) // 4 + 1
+def message_json(body: dict, text: str, cache: set | None = None, cache_min_tokens: int = 1024,
+                 stop_reason: str = "end_turn") -> dict:
+    n_in = (len(_system_text(body)) + len(_user_text(body))) // 4 + 1
+    usage = {"input_tokens": n_in, "output_tokens": len(text) // 4 + 1,
+             "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
+    prefix = _cached_prefix(body)
+    if cache is not None and prefix is not None and len(prefix) // 4 >= cache_min_tokens:
+        n_prefix = len(prefix) // 4
+        h = hashlib.sha1((str(body.get("model")) + prefix).encode()).hexdigest()
+        usage["cache_read_input_tokens" if h in cache else "cache_creation_input_tokens"] = n_prefix
+        usage["input_tokens"] = n_in - n_prefix
+        cache.add(h)
     return {
         "id": "msg_" + request_key(body),
         "type": "message",
         "role": "assistant",
         "model": body.get("model"),
         "content": [{"type": "text", "text": text}],
-        "stop_reason": "end_turn",
+        "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": {"input_tokens": n_in, "output_tokens": len(text) // 4 + 1},
+        "usage": usage,
     }
 
 
@@ -107,6 +138,10 @@ class FakeAnthropic:
         self.delay_s = delay_s
         self.hang_s = hang_s
         self.faults: deque[str] = deque()
+        self.fault_rate: dict[str, float] = {}  # fault → probability per request (seeded)
+        self.rng = random.Random(0)
+        self.cache: set[str] = set()
+        self.cache_min_tokens = 1024
         self.batch_faults: deque[str] = deque()  # per batch entry: "errored" | "bad_content" | ""
         self.success: Counter[str] = Counter()
         self.fault_counts: Counter[str] = Counter()
@@ -203,6 +238,13 @@ class FakeAnthropic:
             self.inflight += 1
             self.max_inflight = max(self.max_inflight, self.inflight)
             fault = self.faults.popleft() if self.faults else None
+            if fault is None:
+                u = self.rng.random()
+                for name, p in self.fault_rate.items():
+                    if u < p:
+                        fault = name
+                        break
+                    u -= p
             self.admitted += 1
             held = self.hold_after is not None and self.admitted > self.hold_after
         try:
@@ -223,16 +265,38 @@ class FakeAnthropic:
                     self._send(h, 200, b'{"id": "msg_x", "type": "message", "content": [')
                     return
                 if fault == "bad_content":
-                    self._send(h, 200, json.dumps(message_json(body, "Sure! {label: oops")).encode())
+                    self._send(h, 200, json.dumps(self._message(body, "Sure! {label: oops")).encode())
+                    return
+                if fault == "not_message":
+                    self._send(h, 200, json.dumps({"type": "ok", "detail": "not a message"}).encode())
+                    return
+                if fault == "no_text":
+                    m = self._message(body, "")
+                    m["content"] = [{"type": "tool_use", "id": "toolu_x", "name": "f", "input": {}}]
+                    self._send(h, 200, json.dumps(m).encode())
+                    return
+                if fault == "max_tokens":
+                    text = fake_answer(_system_text(body), _user_text(body))
+                    m = self._message(body, text[: len(text) // 2], stop_reason="max_tokens")
+                    self._send(h, 200, json.dumps(m).encode())
+                    return
+                if fault == "refusal":
+                    m = self._message(body, "", stop_reason="refusal")
+                    m["content"] = []
+                    self._send(h, 200, json.dumps(m).encode())
                     return
                 return self._error(h, fault)
-            text = fake_answer(body.get("system", ""), _user_text(body))
-            if self._send(h, 200, json.dumps(message_json(body, text)).encode()):
+            text = fake_answer(_system_text(body), _user_text(body))
+            if self._send(h, 200, json.dumps(self._message(body, text)).encode()):
                 with self.lock:
                     self.success[request_key(body)] += 1
         finally:
             with self.lock:
                 self.inflight -= 1
+
+    def _message(self, body: dict, text: str, stop_reason: str = "end_turn") -> dict:
+        with self.lock:
+            return message_json(body, text, self.cache, self.cache_min_tokens, stop_reason)
 
     # -------------------------------------------------------------- batches
     def _batch_json(self, b: dict) -> dict:
@@ -265,8 +329,8 @@ class FakeAnthropic:
             if fault == "errored":
                 res = {"type": "errored", "error": {"type": "error", "error": {"type": "api_error", "message": "boom"}}}
             else:
-                text = "not json" if fault == "bad_content" else fake_answer(params.get("system", ""), _user_text(params))
-                res = {"type": "succeeded", "message": message_json(params, text)}
+                text = "not json" if fault == "bad_content" else fake_answer(_system_text(params), _user_text(params))
+                res = {"type": "succeeded", "message": self._message(params, text)}
                 if not fault:
                     with self.lock:
                         self.success[request_key(params)] += 1

@@ -17,12 +17,13 @@ from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
 HIDDEN, LAYERS, LATENTS, K = 32, 3, 64, 8
 
 
-def make_tokenizer():
+def make_tokenizer(flavour: str = "r1"):
+    """The toy tokenizer of ``flavour`` (r1: the reasoner's special tokens; plain: the base's, same ids)."""
     from r1interp.toy.corpus import generate_corpus
     from r1interp.toy.tokenizer import train_tokenizer
 
     problems = generate_corpus(150, seed=0)
-    return train_tokenizer([p.question + p.think + p.answer_text for p in problems], 300, "r1"), problems
+    return train_tokenizer([p.question + p.think + p.answer_text for p in problems], 300, flavour), problems
 
 
 def make_model_dir(path: Path, seed: int = 0):

@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import false_discovery_control
 
 from r1interp.compare.__main__ import main as compare_main
-from r1interp.compare.pipeline import CompareConfig, CompareConfigError, Source, model_vs_base, think_vs_answer
+from r1interp.compare.pipeline import CompareConfig, CompareConfigError, PairingError, Source, correct_vs_incorrect, model_vs_base, think_vs_answer
 from r1interp.compare.profiles import average_linkage, cosine_matrix
 from r1interp.compare.stats import benjamini_hochberg, mannwhitney, wilcoxon_paired
 from r1interp.motifs.__main__ import main as motifs_main
@@ -36,36 +36,105 @@ def test_wilcoxon_and_mannwhitney_edge_cases():
     assert mannwhitney([1.0, 1.0], [1.0, 1.0])[1] == 1.0
 
 
+def graph_row(who, prompt, phase, position, motif, sp, *, category="c", status="correct", target=None, source=None):
+    return {"graph_id": f"{prompt}-{phase}-p{position}", "prompt_id": prompt, "category": category, "phase": phase,
+            "position": position, "rule": "boxed" if phase == "answer" else "result",
+            "target_token": target if target is not None else str(position % 10),
+            "status": status, "correct": status == "correct", "needs_reasoning": True,
+            "generation": source or ("teacher_forced:r" if who == "b" else "own"), "family": "signed", "motif": motif,
+            "motif_index": 0 if motif == "A" else 1, "count": 1, "z": 1.0, "sp": sp, "null_model": "layer_configuration/shuffle"}
+
+
+def sources_of(rows):
+    empty = pd.DataFrame()
+    return {w: Source(w, "model", pd.DataFrame(rows[w]), empty, empty) for w in rows}
+
+
 def constructed_sources(n_prompts=12, seed=0):
-    """Reasoner SP = base SP + 0.05 on motif A (big between-prompt spread), no shift on motif B."""
+    """Reasoner SP = base SP + 0.05 on motif A (big between-prompt spread), no shift on motif B.
+
+    Both models have two think graphs (positions 5, 9) and an answer graph (position 20) per prompt,
+    the base teacher-forced on the reasoner's sequence; the reasoner's think graphs sit 0.1 above its answer on A.
+    """
     rng = np.random.default_rng(seed)
     rows = {"r": [], "b": []}
     for i in range(n_prompts):
         prompt_level = rng.normal(0, 0.3)
         for motif, shift in (("A", 0.05), ("B", 0.0)):
-            base = prompt_level + rng.normal(0, 0.005)
-            for who, val in (("b", base), ("r", base + shift + rng.normal(0, 0.005))):
-                for phase, extra in (("full", 0.0), ("think", 0.1), ("answer", 0.0)) if who == "r" else (("full", 0.0),):
-                    rows[who].append({"graph_id": f"p{i}-{phase}", "prompt_id": f"p{i}", "category": "c", "phase": phase, "family": "signed",
-                                      "motif": motif, "motif_index": 0 if motif == "A" else 1, "count": 1, "z": 1.0, "sp": val + (extra if motif == "A" else 0.0),
-                                      "correct": i % 2 == 0})
-    empty = pd.DataFrame()
-    return {w: Source(w, "model", pd.DataFrame(rows[w]).assign(source=w), empty, empty) for w in rows}
+            for phase, position in (("think", 5), ("think", 9), ("answer", 20)):
+                base = prompt_level + rng.normal(0, 0.005)
+                extra = 0.1 if (phase == "think" and motif == "A") else 0.0
+                rows["b"].append(graph_row("b", f"p{i}", phase, position, motif, base))
+                rows["r"].append(graph_row("r", f"p{i}", phase, position, motif, base + shift + extra + rng.normal(0, 0.005)))
+    return sources_of(rows)
 
 
 def test_paired_test_finds_the_shift_unpaired_would_miss():
     src = constructed_sources()
     cfg = CompareConfig()
-    res = model_vs_base(src, [{"reasoner": "r", "base": "b"}], cfg).set_index("motif")
-    assert res.loc["A", "p_value"] < 0.001 and res.loc["A", "significant"]
-    assert not res.loc["B", "significant"]
-    assert res.loc["A", "n_pairs"] == 12 and res.loc["A", "median_diff"] == pytest.approx(0.05, abs=0.01)
+    res = model_vs_base(src, [{"reasoner": "r", "base": "b"}], cfg)
+    assert set(res["phase"]) == {"think", "answer"}  # reasoning phases, compared phase by phase
+    ans = res[res["phase"] == "answer"].set_index("motif")
+    assert ans.loc["A", "p_value"] < 0.001 and ans.loc["A", "significant"] and not ans.loc["B", "significant"]
+    assert ans.loc["A", "median_diff"] == pytest.approx(0.05, abs=0.01)
+    think = res[res["phase"] == "think"].set_index("motif")
+    assert (think["n_pairs"] == 12).all() and (think["n_graphs"] == 24).all()  # the prompt is the unit, 2 graphs each
+    assert (res["null_model"] == "layer_configuration/shuffle").all() and res["positions"].str.contains("result|boxed").all()
     r, b = (src[w].profiles for w in ("r", "b"))
-    a_r = r[(r["motif"] == "A") & (r["phase"] == "full")]["sp"]
-    a_b = b[b["motif"] == "A"]["sp"]
+    a_r = r[(r["motif"] == "A") & (r["phase"] == "answer")]["sp"]
+    a_b = b[(b["motif"] == "A") & (b["phase"] == "answer")]["sp"]
     assert mannwhitney(a_r, a_b)[1] > 0.05  # the prompt-to-prompt spread hides it from an unpaired test
-    tva = think_vs_answer(src, cfg).set_index("motif")
-    assert tva.loc["A", "significant"] and tva.loc["A", "median_diff"] == pytest.approx(0.1, abs=0.01)
+    tva = think_vs_answer(src, cfg)
+    tva_r = tva[tva["model"] == "r"].set_index("motif")
+    assert tva_r.loc["A", "significant"] and tva_r.loc["A", "median_diff"] == pytest.approx(0.1, abs=0.01)
+
+
+def test_model_vs_base_pairs_graphs_by_position_not_by_phase_name():
+    """Yesterday's pipeline paired the reasoner's think graph with whatever the base had in that phase."""
+    src = constructed_sources(n_prompts=6)
+    b = src["b"].profiles
+    src["b"].profiles = b[b["position"] != 9]  # the base has no graph at position 9
+    res = model_vs_base(src, [{"reasoner": "r", "base": "b"}], CompareConfig())
+    think = res[res["phase"] == "think"]
+    assert (think["n_graphs"] == 6).all() and (think["n_pairs"] == 6).all()  # only position 5 pairs
+    # a base graph at the same position that explains another token is refused, naming both graphs
+    src = constructed_sources(n_prompts=6)
+    prof = src["b"].profiles.copy()
+    prof.loc[prof["graph_id"] == "p3-answer-p20", "target_token"] = "The"
+    src["b"].profiles = prof
+    with pytest.raises(PairingError, match=r"p3-answer-p20.*'The'"):
+        model_vs_base(src, [{"reasoner": "r", "base": "b"}], CompareConfig())
+    # and a base graph that is not teacher-forced on this reasoner's generation reads other tokens
+    src = constructed_sources(n_prompts=6)
+    src["b"].profiles = src["b"].profiles.assign(generation="own")
+    with pytest.raises(PairingError, match="not teacher-forced"):
+        model_vs_base(src, [{"reasoner": "r", "base": "b"}], CompareConfig())
+
+
+def test_correct_vs_incorrect_is_compared_within_category():
+    """Category decides SP here and is mixed differently among correct and incorrect prompts: no within-category effect."""
+    rng = np.random.default_rng(1)
+    rows = {"m": []}
+    layout = [("easy", "correct", 10), ("easy", "incorrect", 2), ("hard", "correct", 2), ("hard", "incorrect", 10),
+              ("hard", "unfinished", 3)]
+    i = 0
+    for category, status, n in layout:
+        for _ in range(n):
+            level = 0.5 if category == "easy" else -0.5
+            rows["m"].append(graph_row("r", f"q{i}", "answer", 20, "A", level + rng.normal(0, 0.05), category=category, status=status))
+            i += 1
+    src = sources_of(rows)
+    res = correct_vs_incorrect(src, CompareConfig(n_permutations=2000)).iloc[0]
+    assert (res["n_correct"], res["n_incorrect"], res["n_unfinished"], res["n_strata"]) == (12, 12, 3, 2)
+    assert json.loads(res["cells"]) == {"easy": [10, 2], "hard": [2, 10]}
+    assert res["p_value"] > 0.05 and abs(res["statistic"]) < 0.1
+    p = src["m"].profiles
+    ok, bad = p[p["status"] == "correct"]["sp"], p[p["status"] == "incorrect"]["sp"]
+    assert mannwhitney(ok, bad)[1] < 0.05  # an unpaired test across categories measures the category mix
+    # a real within-category effect is found
+    rows2 = {"m": [dict(r, sp=r["sp"] + (0.3 if r["status"] == "correct" else 0.0)) for r in rows["m"]]}
+    res2 = correct_vs_incorrect(sources_of(rows2), CompareConfig(n_permutations=2000)).iloc[0]
+    assert res2["p_value"] < 0.01 and res2["statistic"] == pytest.approx(0.3, abs=0.05)
 
 
 def test_cosine_and_average_linkage():
@@ -92,9 +161,9 @@ def motif_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("cmp")
     params = json.dumps({"triad_null": {"n_samples": 30}, "signed": {"n_samples": 30}, "ffl_top_k": 8})
     out = {}
-    for model, phases, seed in (("toy-reasoner", ("think", "answer", "full"), 1), ("toy-base", ("full",), 2)):
+    for model, source, seed in (("toy-reasoner", "own", 1), ("toy-base", "teacher_forced:toy-reasoner", 2)):
         g = root / model / "graphs"
-        write_graph_set(g, model, n_prompts=4, phases=phases, n_edges=80, seed=seed)
+        write_graph_set(g, model, n_prompts=4, phases=("think", "answer"), n_edges=80, seed=seed, source=source)
         out[model] = root / model / "motifs"
         motifs_main(["profile", "--index", str(g / "index.parquet"), "--graphs-dir", str(g), "--model", model, "--out-dir", str(out[model]), "--params", params, "--n-layers", "4"])
     ext = root / "external"
@@ -114,11 +183,12 @@ def test_compare_stage_end_to_end(motif_dirs, tmp_path):
     compare_main(["run", "--model", f"toy-reasoner={dirs['toy-reasoner']}", "--model", f"toy-base={dirs['toy-base']}", "--external", f"haiku={dirs['haiku']}",
                   "--pairs", json.dumps([{"reasoner": "toy-reasoner", "base": "toy-base"}]), "--params", json.dumps({"min_pairs": 3}), "--out-dir", str(out)])
     mvb = pd.read_parquet(out / "model_vs_base.parquet")
-    assert set(mvb["phase"]) == {"full"} and (mvb["n_pairs"] == 4).all()
+    assert set(mvb["phase"]) == {"think", "answer"} and (mvb["n_pairs"] == 4).all()
+    assert (mvb["null_model"].isin(["layer_configuration", "layer_configuration/shuffle"])).all() and mvb["positions"].str.len().gt(0).all()
     assert {"triad", "signed"} == set(mvb["family"]) and mvb["q_value"].between(0, 1).all()
     assert "003" not in set(mvb["motif"])  # unconnected classes carry no information
     tva = pd.read_parquet(out / "think_vs_answer.parquet")
-    assert set(tva["model"]) == {"toy-reasoner"} and (tva["n_pairs"] == 4).all()
+    assert set(tva["model"]) == {"toy-reasoner", "toy-base"} and (tva["n_pairs"] == 4).all()
     cvi = pd.read_parquet(out / "correct_vs_incorrect.parquet")
     assert set(cvi["model"]) <= {"toy-reasoner", "toy-base"} and len(cvi)
     cat = pd.read_parquet(out / "category_profiles.parquet")
@@ -129,7 +199,7 @@ def test_compare_stage_end_to_end(motif_dirs, tmp_path):
     summary = json.loads((out / "analysis_summary.json").read_text())
     for key in ("graphs", "task_profiles", "pairwise_comparisons", "kruskal_wallis", "similarity_matrix", "motif_zoo", "model_vs_base", "think_vs_answer", "correct_vs_incorrect"):
         assert key in summary
-    assert len(summary["graphs"]) == 12 + 4 + 4
+    assert len(summary["graphs"]) == 8 + 8 + 4
     assert set(summary["graphs"][0]["instance_counts"]) == {"fan_in", "chain", "fan_out", "FFL", "cycle"}
     assert len(summary["similarity_matrix"]["matrix"]) == n
     for png in ("zscore_heatmap", "sp_heatmap", "signed_sp_heatmap", "sp_profiles", "similarity", "ffl_cascade_toy-reasoner", "ffl_cascade_toy-base", "ffl_cascade_haiku"):

@@ -41,19 +41,15 @@ def test_segments_on_hand_checked_example(toy_tokenizer):
     assert "".join(t for t, s in pairs if s == ANSWER).strip() == "The answer is \\boxed{5}."
 
 
-def test_plain_template_has_no_think_segment(toy_tokenizer):
-    from r1interp.toy.tokenizer import PLAIN_TEMPLATE
+def test_plain_template_has_no_think_segment(toy_problems):
+    from r1interp.toy.tokenizer import train_bpe, with_specials
 
+    base = with_specials(train_bpe([p.question + p.answer_text for p in toy_problems[:100]], 300), "plain")
     ex = Example("x", "addition", "What is 2 + 3?", None, "The answer is \\boxed{5}.")
-    saved = toy_tokenizer.chat_template
-    try:
-        toy_tokenizer.chat_template = PLAIN_TEMPLATE
-        text, chars = render_example(toy_tokenizer, ex, "plain", None)
-    finally:
-        toy_tokenizer.chat_template = saved
-    ids, segs = tokenize_with_segments(toy_tokenizer, text, chars)
+    text, chars = render_example(base, ex, "plain", None)
+    ids, segs = tokenize_with_segments(base, text, chars)
     assert THINK not in set(segs.tolist())
-    assert text.endswith("<|Assistant|>The answer is \\boxed{5}.<|eos|>")
+    assert text.endswith("<|im_start|>assistant\nThe answer is \\boxed{5}.<|endoftext|>")
     assert {PROMPT, ANSWER} <= set(segs.tolist())
 
 

@@ -18,7 +18,7 @@ from r1interp.features import Corpus, FeatureConfig, collect, run_pass, state_by
 from r1interp.features.accumulate import BatchContext, LayerAccumulator, NegativePool
 from r1interp.features.buffers import Payload, SlotBuffer
 from r1interp.features.corpus import Batch
-from r1interp.features.hist import rebin_linear
+from r1interp.features.hist import global_bin, global_edges, rebin_linear
 from r1interp.models import load_model
 from r1interp.transcoders.io import SkipTranscoder, load_transcoder
 
@@ -323,6 +323,34 @@ def test_top_buffer_equals_global_sort():
         want = torch.sort(val[feat == f], descending=True).values[:size]
         got = torch.sort(buf.value[f][buf.filled()[f]], descending=True).values
         torch.testing.assert_close(got, want)
+
+
+def test_top_buffer_ties_keep_the_earliest():
+    """Equal activations (shared prompt prefixes give many): a slot keeps its example against an
+    equal candidate, and among equal candidates of one batch the earlier offered wins."""
+    buf = SlotBuffer(1, 3, 1, 0.0, torch.float32, torch.device("cpu"))
+
+    def offer(values, rows):
+        val, row = torch.tensor(values), torch.tensor(rows)
+        buf.offer(torch.zeros(len(values), dtype=torch.long), val,
+                  lambda i: Payload(val[i], row[i], i.int(), i.int(), torch.ones_like(i, dtype=torch.int32), torch.zeros(i.numel(), 1)))
+
+    offer([1.0, 2.0, 2.0, 2.0, 2.0], [10, 11, 12, 13, 14])
+    assert sorted(buf.row[0].tolist()) == [11, 12, 13]  # 14 is a later equal candidate
+    offer([2.0, 2.0], [20, 21])
+    assert sorted(buf.row[0].tolist()) == [11, 12, 13]  # equal candidates never evict
+    offer([2.0, 3.0], [30, 31])
+    assert sorted(buf.value[0].tolist()) == [2.0, 2.0, 3.0] and 31 in buf.row[0].tolist() and 30 not in buf.row[0].tolist()
+
+
+def test_global_bin_equals_a_binary_search_of_the_edges():
+    for bpo in (1, 8, 16):
+        edges = global_edges(bpo)
+        values = torch.cat([edges, torch.nextafter(edges, torch.zeros_like(edges)),
+                            torch.nextafter(edges, torch.full_like(edges, 3e38)), torch.exp(torch.randn(20000) * 15)])
+        values = values[values > 0]
+        want = (torch.bucketize(values, edges, right=True) - 1).clamp(0, edges.numel() - 2)
+        assert torch.equal(global_bin(values, edges, bpo), want)
 
 
 def test_histogram_follows_a_growing_max_exactly():

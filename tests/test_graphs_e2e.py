@@ -1,9 +1,10 @@
 """The graphs stage end to end on a tiny real Qwen2 (hidden 32, 3 layers) with fitted skip transcoders.
 
 Covers: replacement-model logits == HF logits, circuit-tracer features == our transcoders' on the
-post-norm MLP input, feature nodes from every layer, the CLI (build per prompt, finalize per
-model), graph JSON valid under circuit-tracer's own pydantic models, the prompt-too-long error,
-and circuit-tracer's local server serving a graph and a feature file on 127.0.0.1.
+post-norm MLP input, feature nodes from every layer, the CLI (plan, build per prompt, finalize per
+model), graph JSON valid under circuit-tracer's own pydantic models, a prompt too long for the
+context listed with its reason while the others are built, a failing graph recorded without
+stopping the prompt, and circuit-tracer's local server serving a graph and a feature file.
 """
 
 from __future__ import annotations
@@ -53,7 +54,10 @@ def setup(tmp_path_factory):
         label_files[-1].write_text(json.dumps(recs))
     build_db(root / "labels.sqlite", MODEL, list(range(H.LAYERS)), label_files,
              [root / "features" / f"L{layer}.examples.parquet" for layer in range(H.LAYERS)])
-    return {"root": root, "hf": model, "tok": tok, "rows": {r["prompt_id"]: r for r in rows}, "gens": gens}
+    plan = root / "plan.parquet"
+    main(["plan", "--model-path", str(root / "model"), "--generations", str(gens), "--out", str(plan),
+          "--config-json", json.dumps({"max_context": 120})])
+    return {"root": root, "hf": model, "tok": tok, "rows": {r["prompt_id"]: r for r in rows}, "gens": gens, "plan": plan}
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +91,23 @@ def test_replacement_logits_and_features_match_hf(setup, replacement):
         assert ((acts[layer][1:] > 0).sum(-1) == H.K).all()
 
 
+def planned(setup, prompt_id: str, phase: str):
+    from r1interp.graphs.build import PlannedGraph
+    from r1interp.graphs.plan import read_plan
+
+    rows = read_plan(setup["plan"], prompt_id)
+    return [PlannedGraph.from_row(r) for _, r in rows[rows["phase"] == phase].iterrows()]
+
+
 def test_attribution_graph_has_features_in_every_layer(setup, replacement):
-    from r1interp.graphs.build import build_graph, read_generation
+    from r1interp.graphs.build import build_graph
     from r1interp.graphs.config import GraphsConfig
-    from r1interp.graphs.phases import PhasePosition
 
     model, tok = replacement
-    gen = read_generation(setup["gens"], "p-think")
+    plan = planned(setup, "p-think", "think")[0]
     cfg = GraphsConfig(max_feature_nodes=96, batch_size=48)
-    rec, data = build_graph(model, tok, gen, PhasePosition("think", len(gen.prompt_ids) + 5), cfg, "./data/features/tiny")
-    assert rec.n_input_tokens == len(gen.prompt_ids) + 5 and rec.n_active_features > 96
+    rec, data = build_graph(model, tok, plan, cfg, "./data/features/tiny")
+    assert rec.n_input_tokens == plan.position and rec.n_active_features > 96
     assert rec.layers_with_features == list(range(H.LAYERS)), rec
     assert rec.n_feature_nodes >= H.LAYERS and 0 < rec.replacement_score <= 1 and 0 < rec.completeness_score <= 1
     validate_graph_json(data)
@@ -104,6 +115,28 @@ def test_attribution_graph_has_features_in_every_layer(setup, replacement):
     for n in feats:  # node id {layer}_{feat}_{pos} ↔ Cantor feature index
         layer, feat, pos = map(int, n["node_id"].split("_"))
         assert cantor_unpair(n["feature"]) == (layer, feat) and int(n["layer"]) == layer and n["ctx_idx"] == pos
+
+
+def test_a_failing_graph_is_recorded_and_the_rest_built(setup, replacement, tmp_path, monkeypatch):
+    from r1interp.graphs import build as B
+    from r1interp.graphs.config import GraphsConfig
+
+    model, tok = replacement
+    plans = planned(setup, "p-think", "think") + planned(setup, "p-think", "answer")
+    real = B.attribute_graph
+    bad = plans[0].graph_id
+
+    def flaky(model, ids, cfg):
+        if len(ids) == plans[0].position:
+            raise RuntimeError("CUDA out of memory (simulated)")
+        return real(model, ids, cfg)
+
+    monkeypatch.setattr(B, "attribute_graph", flaky)
+    records, failed = B.build_prompt(model, tok, plans, GraphsConfig(max_feature_nodes=32, batch_size=32), tmp_path, "./x", "p-think")
+    assert [f["graph_id"] for f in failed] == [bad] and "out of memory" in failed[0]["reason"]
+    assert [r.graph_id for r in records] == [p.graph_id for p in plans[1:]]
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["failed"][0]["graph_id"] == bad and len(manifest["graphs"]) == len(plans) - 1
 
 
 def test_lazy_decoder_gives_the_same_graph(setup, replacement):
@@ -127,45 +160,56 @@ def built(setup):
     root = setup["root"]
     cfg = json.dumps({"max_feature_nodes": 150, "batch_size": 50, "max_context": 120})
     dirs = []
-    for pid in ("p-think", "p-plain"):
+    for pid in ("p-think", "p-plain", "p-long"):
         out = root / "graphs" / "build" / pid
         main(["build", "--model-path", str(root / "model"), "--model-name", MODEL, "--transcoders-dir",
-              str(root / "transcoders"), "--generations", str(setup["gens"]), "--prompt-id", pid, "--out-dir", str(out),
+              str(root / "transcoders"), "--plan", str(setup["plan"]), "--prompt-id", pid, "--out-dir", str(out),
               "--config-json", cfg, "--device", "cpu"])
         dirs.append(str(out))
     main(["finalize", "--build-dirs", *dirs, "--out-dir", str(root / "graphs"), "--model-name", MODEL,
-          "--features-dir", str(root / "features"), "--labels-db", str(root / "labels.sqlite")])
+          "--features-dir", str(root / "features"), "--labels-db", str(root / "labels.sqlite"), "--plan", str(setup["plan"])])
     return root / "graphs"
 
 
-def test_cli_build_phases_and_tables(setup, built):
+def test_cli_build_positions_and_tables(setup, built):
     scores = pd.read_parquet(built / "scores.parquet")
     index = pd.read_parquet(built / "index.parquet")
-    assert list(scores["graph_id"]) == ["p-think-think", "p-think-answer", "p-plain-full"]
-    assert list(index["graph_id"]) == list(scores["graph_id"])
-    for col in ("graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning", "n_feature_nodes", "n_error_nodes",
-                "n_edges", "replacement_score", "completeness_score", "layers_with_features"):
+    tok = setup["tok"]
+    for col in ("graph_id", "prompt_id", "category", "phase", "rule", "status", "generation", "correct", "needs_reasoning",
+                "n_feature_nodes", "n_error_nodes", "n_edges", "replacement_score", "completeness_score", "layers_with_features"):
         assert col in scores.columns, col
-    assert set(index.columns) >= {"graph_id", "prompt_id", "category", "phase", "correct", "needs_reasoning", "file"}
+    assert set(index.columns) >= {"graph_id", "prompt_id", "phase", "position", "rule", "target_token", "built", "reason", "file"}
     think = setup["rows"]["p-think"]
+    ids = think["prompt_ids"] + think["output_ids"]
     n_prompt, t_end = len(think["prompt_ids"]), think["think_end"]
-    pos = dict(zip(scores["graph_id"], scores["position"]))
-    assert n_prompt <= pos["p-think-think"] < t_end < pos["p-think-answer"]
-    assert pos["p-plain-full"] == len(setup["rows"]["p-plain"]["prompt_ids"])
-    assert list(scores["correct"]) == [False, False, True] and scores["phase"].tolist() == ["think", "answer", "full"]
+    g = scores[scores["prompt_id"] == "p-think"].set_index("phase")
+    # think graphs sit on tokens of the generated trace that write a result (after "="), answer on the boxed content
+    thinks = scores[(scores["prompt_id"] == "p-think") & (scores["phase"] == "think")]
+    assert len(thinks) == 2 and set(thinks["rule"]) == {"result"}
+    for pos in thinks["position"]:
+        assert n_prompt <= pos < t_end and tok.decode([ids[pos]]).strip().isdigit()
+        assert tok.decode(ids[pos - 3 : pos]).rstrip().endswith("=")
+    assert g.loc["answer", "rule"] == "boxed" and g.loc["answer", "position"] > t_end
+    answer_pos = int(g.loc["answer", "position"])
+    assert tok.decode(ids[answer_pos - 7 : answer_pos]).endswith("\\boxed{")  # the first token *inside* the box
+    assert tok.decode([ids[answer_pos]]).strip().isdigit() and g.loc["answer", "target_token"] == tok.decode([ids[answer_pos]])
+    # the prompt without a trace gets an answer graph on its boxed content, no think graph
+    plain = scores[scores["prompt_id"] == "p-plain"]
+    assert plain["phase"].tolist() == ["answer"] and plain["rule"].tolist() == ["boxed"]
     assert (scores["n_feature_nodes"] > 0).all() and scores["replacement_score"].between(0, 1).all()
     assert (scores["n_input_tokens"] == scores["position"]).all()
-    # the answer graph explains the first non-blank token after </think>
-    ids = think["prompt_ids"] + think["output_ids"]
-    answer_tok = setup["tok"].decode([ids[pos["p-think-answer"]]])
-    assert answer_tok.strip() and all(not setup["tok"].decode([t]).strip() for t in ids[t_end + 1 : pos["p-think-answer"]])
+    assert (scores["graph_id"] == [f"{p}-{ph}-p{pos}" for p, ph, pos in zip(scores["prompt_id"], scores["phase"], scores["position"])]).all()
+    # the prompt too long for graphs.max_context is listed with its reason; the others were built
+    long = index[index["prompt_id"] == "p-long"]
+    assert len(long) and not long["built"].any() and long["reason"].str.contains("max_context=120").all()
+    assert index[index["prompt_id"] != "p-long"]["built"].all() and len(index[index["built"]]) == len(scores)
 
 
 def test_graph_json_valid_and_labelled(built):
     from circuit_tracer.frontend.graph_models import Model
 
     meta = json.loads((built / "graph-metadata.json").read_text())
-    assert sorted(g["slug"] for g in meta["graphs"]) == ["p-plain-full", "p-think-answer", "p-think-think"]
+    assert sorted(g["slug"] for g in meta["graphs"]) == sorted(pd.read_parquet(built / "scores.parquet")["graph_id"])
     n_labelled = 0
     for g in meta["graphs"]:
         data = json.loads((built / f"{g['slug']}.json").read_text())
@@ -181,15 +225,14 @@ def test_graph_json_valid_and_labelled(built):
     assert n_labelled > 0
 
 
-def test_prompt_too_long_fails_before_loading(setup, tmp_path):
-    from r1interp.graphs.phases import ContextTooLongError
-
+def test_every_graph_failing_fails_finalize_naming_why(setup, tmp_path):
     root = setup["root"]
-    with pytest.raises(ContextTooLongError, match=r"prompt 'p-long'.*input tokens \(prompt \d+ \+ \d+ generated.*max_context=120"):
-        main(["build", "--model-path", str(root / "model"), "--model-name", MODEL, "--transcoders-dir",
-              str(tmp_path / "no-transcoders"), "--generations", str(setup["gens"]), "--prompt-id", "p-long",
-              "--out-dir", str(tmp_path / "out"), "--config-json", json.dumps({"max_context": 120})])
-    assert not (tmp_path / "out").exists()
+    out = tmp_path / "build" / "p-long"
+    main(["build", "--model-path", str(root / "model"), "--model-name", MODEL, "--transcoders-dir", str(tmp_path / "none"),
+          "--plan", str(setup["plan"]), "--prompt-id", "p-long", "--out-dir", str(out)])  # nothing to build: no model load
+    with pytest.raises(ValueError, match=r"no graph was built.*max_context=120"):
+        main(["finalize", "--build-dirs", str(out), "--out-dir", str(tmp_path / "graphs"), "--model-name", MODEL,
+              "--plan", str(setup["plan"])])
 
 
 def test_local_server_serves_graph_and_feature(built):
@@ -202,10 +245,11 @@ def test_local_server_serves_graph_and_feature(built):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    slugs = list(pd.read_parquet(built / "scores.parquet")["graph_id"])
     try:
         get = lambda path: json.loads(urllib.request.urlopen(base + path, timeout=10).read())  # noqa: E731
-        assert "p-think-think" in {g["slug"] for g in get("/data/graph-metadata.json")["graphs"]}
-        graph = get("/graph_data/p-think-think.json")  # what init-cg.js fetches
+        assert set(slugs) == {g["slug"] for g in get("/data/graph-metadata.json")["graphs"]}
+        graph = get(f"/graph_data/{slugs[0]}.json")  # what init-cg.js fetches
         feat = next(n for n in graph["nodes"] if n["feature_type"] == FEATURE_TYPE)
         # init-feature-examples.js: scan starts with './' → fetch `${scan}/${featureIndex}.json`
         url = graph["metadata"]["scan"].removeprefix(".") + f"/{feat['feature']}.json"
@@ -220,6 +264,6 @@ def test_local_server_serves_graph_and_feature(built):
         thread.join(timeout=5)
     # only features that appear in graphs get a file
     files = {int(p.stem) for p in (built / "features" / MODEL).glob("*.json")}
-    in_graphs = {n["feature"] for s in ("p-think-think", "p-think-answer", "p-plain-full")
+    in_graphs = {n["feature"] for s in slugs
                  for n in json.loads((built / f"{s}.json").read_text())["nodes"] if n["feature_type"] == FEATURE_TYPE}
     assert files == in_graphs

@@ -11,47 +11,95 @@ import torch
 from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import cantor, cantor_unpair, check_node_ids, graph_to_model, validate_graph_json
-from r1interp.graphs.phases import ContextTooLongError, PhasePosition, check_context, phase_positions
+from r1interp.graphs.phases import GenerationSpan, GraphTarget, check_context, plan_targets, think_targets
 from r1interp.graphs.viewer import linear_histogram, percentiles
 
-# Hand-checked generation: 20 tokens, prompt = 0..5 with "<think>" at 4 and "\n" at 5 (template),
-# generated trace 6..13, "</think>" at 14, blank "\n\n" tokens at 15-16, answer 17-18, EOS at 19.
-IDS = list(range(100, 120))
-SEG = [OTHER, PROMPT, PROMPT, PROMPT] + [THINK] * 11 + [ANSWER] * 4 + [OTHER]
-BLANK = {115, 116}
+# Hand-checked generation as token texts: prompt 0..5 ("<think>" at 4), trace 6..17, "</think>" at 18,
+# answer 19..28, EOS at 29. Digits are single tokens, as in Qwen's tokenizer.
+PIECES = (["<bos>", "What", " is", "?", "<think>", "\n"]
+          + ["Add", ":", " 4", " +", " 5", " =", " ", "9", ".", " So", " =", "1"]
+          + ["</think>"]
+          + ["\n\n", "The", " answer", " is", " \\", "boxed", "{", "7", "4", "}."]
+          + ["<eos>"])
+SPAN = GenerationSpan(n_prompt=6, think_start=4, think_end=18, n_total=len(PIECES), eos_at=29)
 
 
-def test_phase_positions_hand_checked():
-    got = phase_positions(IDS, 6, SEG, think_start=4, think_end=14, needs_reasoning=True, blank_ids=BLANK)
-    # trace of generated tokens = 6..13 (8 tokens) → middle 6 + 8//2 = 10; first non-blank answer token = 17
-    assert got == [PhasePosition("think", 10), PhasePosition("answer", 17)]
-    # without blank ids the answer starts at the first ANSWER token, the blank 15
-    assert phase_positions(IDS, 6, SEG, 4, 14, True)[1] == PhasePosition("answer", 15)
-    # the fraction moves the think graph inside the trace, never onto </think>
-    assert phase_positions(IDS, 6, SEG, 4, 14, True, BLANK, think_fraction=0.0)[0].position == 6
-    assert phase_positions(IDS, 6, SEG, 4, 14, True, BLANK, think_fraction=0.99)[0].position == 13
+def test_answer_graph_targets_the_boxed_content_not_boilerplate():
+    targets, reason = plan_targets(PIECES, SPAN, "74", ["result", "step"], 2)
+    answer = [t for t in targets if t.phase == "answer"]
+    assert answer == [GraphTarget("answer", 26, "boxed")] and PIECES[26] == "7" and reason == ""
+    # today's rule explained "The" (the first non-blank answer token, index 20): never again
+    assert all(PIECES[t.position] not in ("The", "\n\n") for t in targets)
 
 
-def test_phase_positions_fallbacks():
-    # no reasoning needed → one graph at the end of the prompt
-    assert phase_positions(IDS, 6, SEG, 4, 14, needs_reasoning=False) == [PhasePosition("full", 6)]
-    # no <think> at all → full
-    assert phase_positions(IDS, 6, [PROMPT] * 6 + [ANSWER] * 14, -1, -1, True) == [PhasePosition("full", 6)]
-    # unclosed trace (generation cut off): think graph over 6..19, no answer graph
-    assert phase_positions(IDS, 6, SEG[:15] + [THINK] * 5, 4, -1, True) == [PhasePosition("think", 13)]
-    # </think> right after the prompt and nothing after it → nothing to explain in a phase → full
-    assert phase_positions(IDS[:8], 6, SEG[:6] + [THINK, OTHER], 4, 6, True) == [PhasePosition("full", 6)]
-    with pytest.raises(ValueError, match="segment"):
-        phase_positions(IDS, 6, SEG[:-1], 4, 14, True)
+def test_answer_without_a_box_uses_the_expected_text():
+    pieces = PIECES[:19] + ["\n\n", "It", " is", " 7", "4", "."] + ["<eos>"]
+    span = GenerationSpan(6, 4, 18, len(pieces), eos_at=len(pieces) - 1)
+    targets, _ = plan_targets(pieces, span, "74", ["result"], 1)
+    assert targets[-1] == GraphTarget("answer", 22, "expected")
+    targets, reason = plan_targets(pieces, span, "99", ["result"], 1)
+    assert [t.phase for t in targets] == ["think"] and "no answer graph" in reason
 
 
-def test_prompt_too_long_names_prompt_and_lengths():
-    positions = phase_positions(IDS, 6, SEG, 4, 14, True, BLANK)
-    check_context("p1", 6, 20, positions, max_context=17)  # 17 input tokens fit exactly
-    with pytest.raises(ContextTooLongError) as e:
-        check_context("p1", 6, 20, positions, max_context=16)
-    msg = str(e.value)
-    assert "'p1'" in msg and "17 input tokens" in msg and "prompt 6 + 11 generated" in msg and "max_context=16" in msg
+def test_think_graphs_sit_on_tokens_that_write_results_then_steps():
+    targets, _ = plan_targets(PIECES, SPAN, "74", ["result", "step"], 2)
+    think = [t for t in targets if t.phase == "think"]
+    assert think == [GraphTarget("think", 13, "result"), GraphTarget("think", 17, "result")]
+    assert [PIECES[t.position] for t in think] == ["9", "1"]
+    # more graphs than results: steps fill up (the first token after a sentence end)
+    more = [t for t in plan_targets(PIECES, SPAN, "74", ["result", "step"], 3)[0] if t.phase == "think"]
+    assert [(t.position, t.rule) for t in more] == [(13, "result"), (15, "step"), (17, "result")]
+    # the trace is the generated part only: never a template token of the prompt, never </think>
+    only_steps = think_targets(PIECES, 6, 18, ["step"], 10)
+    assert all(6 <= t.position < 18 for t in only_steps) and [t.position for t in only_steps] == [6, 15]
+
+
+def test_unfinished_trace_gets_no_graph_and_says_why():
+    span = GenerationSpan(6, 4, -1, 18)
+    targets, reason = plan_targets(PIECES[:18], span, "74", ["result"], 2)
+    assert targets == [] and reason.startswith("unfinished")
+
+
+def test_context_check_names_prompt_and_lengths():
+    assert check_context("p1", 17, "answer", max_context=17) == ""
+    msg = check_context("p1", 17, "answer", max_context=16)
+    assert "'p1'" in msg and "17 input tokens" in msg and "max_context=16" in msg
+
+
+def test_teacher_forced_plan_reads_the_reasoners_sequence_with_the_bases_tokens():
+    """The base explains the reasoner's token at the reasoner's position, reading its own special tokens."""
+    import pandas as pd
+
+    import graphs_helpers as H
+    from r1interp.data.tokenmap import derive_token_map
+    from r1interp.graphs.plan import make_plan, teacher_forced_plan
+
+    tok_r, problems = H.make_tokenizer("r1")
+    tok_b, _ = H.make_tokenizer("plain")
+    p = problems[1]
+    gens = pd.DataFrame([H.generation_row(tok_r, "p", p.question, p.think, p.answer_text)]).assign(expected=p.answer)
+    plan_r = make_plan(gens, tok_r, ["result", "step"], 2, 512, "own")
+    tmap = derive_token_map(tok_r, tok_b)
+    plan_b = teacher_forced_plan(plan_r, tmap, tok_b, "teacher_forced:r")
+    assert list(plan_b["position"]) == list(plan_r["position"]) and list(plan_b["phase"]) == list(plan_r["phase"])
+    assert list(plan_b["target_token"]) == list(plan_r["target_token"])  # content tokens: the same text
+    ids_r, ids_b = plan_r["input_ids"].iloc[0], plan_b["input_ids"].iloc[0]
+    assert len(ids_r) == len(ids_b)
+    specials_r = set(tok_r.all_special_ids)
+    for a, b in zip(ids_r, ids_b):
+        if a in specials_r:  # every special token is read as the base's own token of that role
+            assert tok_r.decode([a]) in {"<|bos|>", "<|User|>", "<|Assistant|>", "<think>", "</think>", "<|eos|>"}
+            assert tok_b.decode([b]) in {"<|endoftext|>", "<|im_start|>", "\n"}, (tok_r.decode([a]), tok_b.decode([b]))
+        else:
+            assert a == b
+    # reading the base with the reasoner's ids would put <|im_end|> where the reasoner has <|Assistant|>
+    assistant = tok_r.convert_tokens_to_ids("<|Assistant|>")
+    assert tok_b.decode([assistant]) == "<|im_end|>" and assistant in ids_r and assistant not in ids_b
+
+
+def test_graphs_config_rejects_unknown_think_rules():
+    with pytest.raises(ValueError, match="think_rules"):
+        GraphsConfig(think_rules=("middle",))
 
 
 def test_cantor_ids_match_circuit_tracer():

@@ -160,3 +160,37 @@ def test_dictionary_cli_self_all_shared_with_labels(tmp_path):
     assert main(["dictionary", "--reasoner-name", "r", "--base-name", "b", "--reasoner-transcoders", str(tmp_path / "tc"),
                  "--base-transcoders", str(tmp_path / "tc"), "--layers", "0", "7", "--out-dir", str(tmp_path / "o2")]) == 2
     assert not (tmp_path / "o2").exists()
+
+
+def test_residual_diff_reads_the_base_with_its_own_special_tokens(setup, tmp_path):
+    """The base reads the same documents through the pair's token map, not the reasoner's special ids."""
+    root, a, b, shard = setup
+    docs = pd.read_parquet(shard)
+    tok = load_model(a, device="cpu", dtype="float32")[1]
+    specials = sorted(tok.added_tokens_decoder)  # every added token: chat turns, think markers, end
+    swap = dict(zip(specials, specials[1:] + specials[:1]))  # the base's special tokens sit on other ids
+    base_docs = docs.assign(input_ids=[[swap.get(int(t), int(t)) for t in ids] for ids in docs["input_ids"]])
+    base_shard = tmp_path / "base-eval.parquet"
+    base_docs.to_parquet(base_shard)
+    assert any(x != y for r, s in zip(docs["input_ids"], base_docs["input_ids"]) for x, y in zip(r, s))
+    rc = _residual(["--reasoner-path", str(a), "--reasoner-name", "r", "--base-path", str(b), "--base-name", "base",
+                    "--shard", str(shard), "--base-shard", str(base_shard), "--out-dir", str(tmp_path / "o")])
+    assert rc == 0
+    got = pd.read_parquet(tmp_path / "o" / "residual_diff.parquet").set_index(["layer", "segment"]).loc[(0, "all"), "mean_l2"]
+    ma, _ = load_model(a, device="cpu", dtype="float32")
+    mb, _ = load_model(b, device="cpu", dtype="float32")
+    own, wrong = [], []
+    with torch.no_grad():
+        for ids_r, ids_b in zip(docs["input_ids"], base_docs["input_ids"]):
+            xr = torch.tensor(np.array(ids_r, dtype=np.int64))[None]
+            xb = torch.tensor(np.array(ids_b, dtype=np.int64))[None]
+            ha = ma(xr, output_hidden_states=True).hidden_states[1][0]
+            own.append((ha - mb(xb, output_hidden_states=True).hidden_states[1][0]).norm(dim=-1)[1:])
+            wrong.append((ha - mb(xr, output_hidden_states=True).hidden_states[1][0]).norm(dim=-1)[1:])
+    assert got == pytest.approx(torch.cat(own).mean().item(), rel=1e-5)
+    assert got != pytest.approx(torch.cat(wrong).mean().item(), rel=1e-3)
+    # shards that are not one stream (another document order or length) are refused
+    bad = base_docs.assign(input_ids=[ids[:-1] for ids in base_docs["input_ids"]], segment=[s[:-1] for s in base_docs["segment"]])
+    bad.to_parquet(tmp_path / "bad.parquet")
+    assert _residual(["--reasoner-path", str(a), "--reasoner-name", "r", "--base-path", str(b), "--base-name", "base",
+                      "--shard", str(shard), "--base-shard", str(tmp_path / "bad.parquet"), "--out-dir", str(tmp_path / "o2")]) == 2

@@ -35,19 +35,19 @@ def test_profile_tables(graph_dir, tmp_path):
     per_graph = prof.groupby(["graph_id", "family"]).size().unstack()
     assert (per_graph["triad"] == 16).all() and (per_graph["signed"] == len(ALL_SIGNED)).all()
     tri = prof[prof["family"] == "triad"]
-    assert list(tri[tri["graph_id"] == "p0-think"]["motif"]) == list(L.TRIAD_LABELS)
+    assert list(tri[tri["graph_id"] == "p0-think-p10"]["motif"]) == list(L.TRIAD_LABELS)
     for _, g in tri.groupby("graph_id"):
         sp = g["sp"].to_numpy()
         assert np.linalg.norm(sp) == pytest.approx(1.0)
-    assert (prof["n_samples"] == 40).all() and set(prof["null_model"]) == {"configuration", "layer_configuration/shuffle"}
+    assert (prof["n_samples"] == 40).all() and set(prof["null_model"]) == {"layer_configuration", "layer_configuration/shuffle"}  # the default triad null keeps layers
     assert prof["correct"].dtype == "boolean" and set(prof["phase"]) == {"think", "answer"}
     inst = pd.read_parquet(tmp_path / "m" / "ffl_instances.parquet")
     assert inst.groupby("graph_id")["rank"].max().max() <= 4 and {"source", "mediator", "target", "cascade", "graph_id"} <= set(inst.columns)
     graphs = pd.read_parquet(tmp_path / "m" / "graphs.parquet")
     assert len(graphs) == 6 and (graphs["census_method"] == "dag").all()
     # the census in graphs.parquet is the profile's count column
-    row = graphs.set_index("graph_id").loc["p1-answer"]
-    cnt = tri[tri["graph_id"] == "p1-answer"].set_index("motif")["count"]
+    row = graphs.set_index("graph_id").loc["p1-answer-p11"]
+    cnt = tri[tri["graph_id"] == "p1-answer-p11"].set_index("motif")["count"]
     assert row["census_030T"] == cnt["030T"] and row["census_021U"] == cnt["021U"]
 
 
@@ -100,7 +100,7 @@ def test_cli_rejects_bad_inputs_before_work(graph_dir, tmp_path):
 
 
 def test_census_command(graph_dir, capsys):
-    main(["census", str(graph_dir / "p0-think.json")])
+    main(["census", str(graph_dir / "p0-think-p10.json")])
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {L.TRIAD_LABELS[i] for i in L.CONNECTED} and out["030T"] >= 0
 

@@ -116,3 +116,20 @@ def test_batched_signed_counts_on_null_samples():
         for s in range(S):
             one = EdgeSet.from_arrays(n, b.src[s], b.dst[s], b.neg[s], layer)
             assert np.array_equal(got[s], brute(one, GapLimits(1, 3)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_signed_counts_equal_brute_force(seed):
+    """The bit-matrix signed counts the null chains use (n > 64: several words per row)."""
+    from r1interp.motifs.nulls import signed_of_edge_lists
+
+    rng = np.random.default_rng(seed)
+    n = 11 if seed < 2 else 70
+    mask = rng.random((n, n)) < (0.35 if n == 11 else 0.08)
+    np.fill_diagonal(mask, False)
+    s, d = np.nonzero(mask)
+    e = EdgeSet.from_arrays(n, s, d, rng.random(s.size) < 0.4, rng.integers(-1, 5, n))
+    for gaps in (GapLimits(), GapLimits(1, 2), GapLimits(2, None)):
+        got = signed_of_edge_lists(e.src[None], e.dst[None], e.neg[None], n, e.layer, gaps)[0]
+        want = brute(e, gaps) if n == 11 else signed_counts(e, gaps)
+        assert np.array_equal(got, want)

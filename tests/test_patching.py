@@ -120,16 +120,46 @@ def test_patching_everything_recovers_and_before_edit_nothing(model, manual_pair
     assert abs(eff.ld_clean - eff.ld_corrupt) > 1e-3
     df = pd.DataFrame(eff.rows)
     assert len(df) == 9 and set(df["position_set"]) == {"all", "answer", "reasoning_end"}
-    every = df[df["position_set"] == "all"]
-    assert np.allclose(every["norm_logit_diff"], 1.0, atol=1e-4)  # all positions at any layer
-    last = df[(df["position_set"] == "answer") & (df["layer"] == 2)]
-    assert np.allclose(last["norm_logit_diff"], 1.0, atol=1e-4)  # last layer incl. the read position
-    # positions strictly before the edit carry identical residuals in both runs: no effect
+    # the identity behind the normalisation, on the primitive: every position (the read one included)
+    # patched at any layer restores the clean run exactly
     cache = residual_cache(model, p.clean_ids)
+    n = len(p.clean_ids)
+    every = patched_logit_diffs(model, p.corrupt_ids, cache, [0, 1, 2], [PatchJob(l, tuple(range(n)), tuple(range(n))) for l in range(3)],
+                                p.decision_pos, p.clean_token, p.corrupt_token)
+    assert np.allclose(normalised_logit_diff(every.numpy(), eff.ld_clean, eff.ld_corrupt), 1.0, atol=1e-4)
+    # the named sets leave the read position alone, so at the last layer (whose outputs at other
+    # positions never reach the read logits) nothing changes: no set recovers "by construction"
+    last = df[df["layer"] == 2]
+    assert np.allclose(last["norm_logit_diff"], 0.0, atol=1e-4), last
+    # positions strictly before the edit carry identical residuals in both runs: no effect
     before = tuple(range(p.edit_lo))
     lds = patched_logit_diffs(model, p.corrupt_ids, cache, [0, 1, 2], [PatchJob(l, before, before) for l in range(3)],
                               p.decision_pos, p.clean_token, p.corrupt_token)
     assert np.allclose(normalised_logit_diff(lds.numpy(), eff.ld_clean, eff.ld_corrupt), 0.0, atol=1e-4)
+
+
+def test_position_sets_never_include_the_read_position(model, manual_pair):
+    """The read (decision) position is outside every set, also when the decision is read at ``</think>``."""
+    from dataclasses import replace
+
+    from r1interp.patching.effects import POSITION_SETS, clean_positions, position_role
+
+    p = manual_pair
+    at_close = replace(p, clean_ids=p.clean_ids[: p.think_end + 1], corrupt_ids=p.corrupt_ids[: p.think_end + 1])
+    assert at_close.decision_pos == at_close.think_end
+    for pair in (p, at_close):
+        for name in POSITION_SETS:
+            pos = clean_positions(pair, name, 3)
+            assert pair.decision_pos not in pos and all(q < pair.decision_pos for q in pos), (name, pos)
+    assert clean_positions(p, "reasoning_end", 3) == [p.think_end - 2, p.think_end - 1, p.think_end]
+    assert clean_positions(at_close, "reasoning_end", 3) == [p.think_end - 3, p.think_end - 2, p.think_end - 1]
+    assert clean_positions(p, "answer", 3) == list(range(p.think_end + 1, p.decision_pos))
+    assert clean_positions(p, "all", 3) == list(range(p.decision_pos))
+    df = pd.DataFrame(pair_effects(model, at_close, [0, 1, 2], list(POSITION_SETS), n_reasoning=3).rows)
+    assert (df.loc[df["position_set"] == "answer", "n_positions"] == 0).all()  # nothing between </think> and the read
+    assert (df.loc[df["position_set"] == "reasoning_end", "n_positions"] == 3).all()
+    assert {n: position_role(n) for n in POSITION_SETS} == {"reasoning_end": "headline", "answer": "sanity_check", "all": "sanity_check"}
+    assert (df["role"] == df["position_set"].map(position_role)).all()
 
 
 # ----------------------------------------------------------------------------- pair building
@@ -191,12 +221,17 @@ def test_cli_end_to_end(model_dir, tok, tmp_path):
     assert len(pairs) == 6 and summary["n_kept"] == len(kept) >= 1
     assert summary["n_dropped"] == sum(summary["dropped_by_reason"].values()) == 6 - len(kept) >= 1
     assert set(pairs.loc[pairs["status"] == "dropped", "reason"]) == {"answer_unchanged"}
-    assert list(eff.columns[:4]) == ["pair_id", "layer", "position_set", "norm_logit_diff"]
+    assert list(eff.columns[:5]) == ["pair_id", "layer", "position_set", "role", "norm_logit_diff"]
     assert len(eff) == len(kept) * 3 * 2 and set(eff["position_set"]) == {"reasoning_end", "answer"}
     assert set(eff["pair_id"]) == set(kept["pair_id"])
     assert (kept["ld_clean"] > kept["ld_corrupt"]).all()
-    # the last layer patched at the answer tokens (which include the read position) recovers fully
-    assert np.allclose(eff.query("layer == 2 and position_set == 'answer'")["norm_logit_diff"], 1.0, atol=1e-4)
+    # reasoning_end is the headline, answer a labelled sanity check, in the table and the summary
+    assert dict(zip(eff["position_set"], eff["role"])) == {"reasoning_end": "headline", "answer": "sanity_check"}
+    assert summary["headline_position_set"] == "reasoning_end" and summary["roles"]["answer"] == "sanity_check"
+    assert {m["role"] for m in summary["mean_norm_logit_diff"] if m["position_set"] == "answer"} == {"sanity_check"}
+    # the read position is never patched: the last layer changes nothing in any set (no recovery by construction)
+    assert (eff.query("position_set == 'reasoning_end'")["n_positions"] == 3).all()
+    assert np.allclose(eff.query("layer == 2")["norm_logit_diff"].dropna(), 0.0, atol=1e-4)
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
 
 

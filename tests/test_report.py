@@ -84,7 +84,7 @@ def test_report_renders_in_headless_chromium(results, tmp_path):
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
              "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--virtual-time-budget=5000"]
     dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    assert "<title>loaded:12/12:sections:9</title>" in dom, dom[:500]
+    assert "<title>loaded:12/12:sections:11</title>" in dom, dom[:500]
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,1600", out.as_uri()], capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from r1interp.sweep.grid import grid_points, pilot_layers, point_id
+from r1interp.sweep.grid import grid_points, max_expansion_per_k, pilot_layers, point_id
 from r1interp.sweep.pareto import SelectionRule, mark_frontier, pareto_mask, select
 from r1interp.transcoders.settings import read_selected
 
@@ -70,12 +72,81 @@ def test_selection_rules():
         SelectionRule("best")
 
 
+def test_holdout_split_is_disjoint_seeded_and_sized():
+    from r1interp.sweep.holdout import dead_tokens_needed, holdout_tokens, split_holdout
+
+    lengths = [10 + (i * 7) % 23 for i in range(200)]
+    a = split_holdout(lengths, 500, seed=3)
+    assert set(a.train).isdisjoint(a.validation) and sorted(a.train + a.validation) == list(range(200))
+    assert a.validation_tokens == sum(lengths[i] for i in a.validation) >= 500
+    assert a.validation_tokens - lengths[a.validation[-1]] < 500  # no more documents than needed
+    assert split_holdout(lengths, 500, seed=3) == a and split_holdout(lengths, 500, seed=4) != a
+    with pytest.raises(ValueError, match="sweep.validation_tokens"):
+        split_holdout(lengths, sum(lengths) - 5, seed=3, min_train_tokens=64)
+    # the real grid's widest point (expansion 128, k 32 on d=1536) needs 61,440 tokens, not 10k
+    assert dead_tokens_needed(128 * 1536, 32) == 61_440
+    assert holdout_tokens(20_000, 1536, 128 / 32, 10) == 61_440 and holdout_tokens(20_000, 64, 16 / 8, 10) == 20_000
+    assert max_expansion_per_k({"expansion_factor": [4, 8, 16], "k": [8, 16, 32]}) == 2.0
+
+
+def test_dead_latents_do_not_punish_width():
+    """Uniformly firing latents: 10k tokens leave ~20% of a 196k dictionary unseen; the sized count does not."""
+    import torch
+
+    from r1interp.sweep.dead import FiringCounts
+    from r1interp.sweep.holdout import dead_tokens_needed
+
+    n, k = 128 * 1536, 32
+    gen = torch.Generator().manual_seed(0)
+
+    def dead_pct(tokens):
+        c = FiringCounts(n)
+        for start in range(0, tokens, 8192):
+            m = min(8192, tokens - start)
+            c.add(torch.randint(n, (m, k), generator=gen), m)
+        return c.result()
+
+    fixed = dead_pct(10_000)  # the old sweep's eval window
+    assert fixed["dead_tokens"] == 10_000 and 18 < fixed["dead_pct"] < 22
+    sized = dead_pct(dead_tokens_needed(n, k))
+    assert sized["dead_tokens"] == 61_440 and sized["dead_pct"] < 0.05
+
+
+def test_measure_firing_matches_the_evaluation_count(tiny_trained_model_dir, tiny_shards):
+    """The one-forward, chunked firing count agrees with the evaluate stage's per-layer count."""
+    import torch
+
+    from r1interp.evaluate.batches import load_eval_docs, make_batches
+    from r1interp.evaluate.metrics import evaluate_layer
+    from r1interp.models import load_model
+    from r1interp.sweep.dead import measure_firing
+    from r1interp.transcoders.io import SkipTranscoder
+
+    model, _ = load_model(tiny_trained_model_dir, device="cpu", dtype="float32")
+    docs = load_eval_docs(tiny_shards["eval"], 400)
+    g = torch.Generator().manual_seed(1)
+    tcs = {}
+    for layer, n in ((0, 256), (2, 96)):
+        b_enc = torch.full((n,), -1.5)  # a negative bias leaves some latents silent on these few tokens
+        tcs[layer] = SkipTranscoder(torch.randn(n, 32, generator=g), b_enc, torch.randn(n, 32, generator=g) * 0.01,
+                                    torch.zeros(32), None, k=4)
+    got = measure_firing(model, tcs, make_batches(docs, 4), chunk_elems=256 * 7)  # several encoder chunks per batch
+    n_tokens = sum(len(d["input_ids"]) for d in docs)
+    for layer, tc in tcs.items():
+        want = evaluate_layer(model, layer, tc, make_batches(docs, 4))
+        assert got[layer]["dead_tokens"] == n_tokens == want["n_mlp_tokens"]
+        assert got[layer]["dead_pct"] == pytest.approx(want["dead_pct"])
+        assert 0 < got[layer]["dead_pct"] < 100
+
+
 def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
+    """Points select on a slice of the train shard: the eval shard is not an input at all."""
     from r1interp.sweep.__main__ import main as sweep_main
+    from r1interp.transcoders.dataset import read_shard
 
     common = ["--model-dir", str(tiny_trained_model_dir), "--train-shard", str(tiny_shards["train"]),
-              "--eval-shard", str(tiny_shards["eval"]), "--layers", "auto", "--eval-tokens", "600", "--device", "cpu",
-              "--train-tokens", "1536", "--seq-len", "64", "--batch-size", "8", "--save-every", "100"]
+              "--layers", "auto", "--eval-tokens", "300", "--validation-tokens", "600", "--max-expansion-per-k", "0.5",
+              "--device", "cpu", "--train-tokens", "1536", "--seq-len", "64", "--batch-size", "8", "--save-every", "100"]
     outs = []
     for ef, k in ((2, 4), (4, 8)):
         out = tmp_path / "points" / f"e{ef}_k{k}.json"
@@ -83,15 +154,50 @@ def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
                     "--work-dir", str(tmp_path / "work" / f"e{ef}_k{k}")])
         outs.append(out)
     assert not (tmp_path / "work" / "e2_k4").exists()  # weights removed unless --keep-weights
+    records = [json.loads(o.read_text()) for o in outs]
+    # one selection slice for every point, held out of the train shard: its documents are not trained on
+    assert records[0]["data"] == records[1]["data"] and records[0]["data"]["selection_split"] == "train_holdout"
+    meta = records[0]["data"]
+    shard = read_shard(tiny_shards["train"], ("doc_id", "input_ids"))
+    assert meta["n_train_docs"] + meta["n_validation_docs"] == len(shard["doc_id"])
+    assert set(meta["validation_doc_ids"]) <= set(shard["doc_id"])
+    assert meta["validation_tokens"] >= 10 * 32 * 0.5  # factor × d_model × grid ratio
+    for rec in records:
+        for r in rec["layers"]:
+            assert r["dead_tokens"] == meta["validation_tokens"] >= r["dead_tokens_needed"] == 10 * r["num_latents"] // rec["k"]
+            assert 300 <= r["n_tokens"] < meta["validation_tokens"]  # CE on the first part of the slice
     sweep_main(["select", "--points", *map(str, outs), "--sweep-model", "tiny", "--out-parquet", str(tmp_path / "results.parquet"),
                 "--out-png", str(tmp_path / "pareto.png"), "--out-yaml", str(tmp_path / "selected.yaml"), "--ce-target", "5"])
     df = pd.read_parquet(tmp_path / "results.parquet")
     assert len(df) == 2 * 2 and sorted(df["layer"].unique()) == [0, 2]  # 2 points × pilot layers of a 3-layer model
     assert df["selected"].sum() == 2 and (df["l0"] <= df["k"]).all()
+    assert set(df["selection_split"]) == {"train_holdout"} and (df["dead_tokens"] >= df["dead_tokens_needed"]).all()
     assert (tmp_path / "pareto.png").read_bytes()[:4] == b"\x89PNG"
     sel = yaml.safe_load((tmp_path / "selected.yaml").read_text())
     assert sel["point"] in ("e2_k4_lrauto_skip1", "e4_k8_lrauto_skip1") and sel["pilot_layers"] == [0, 2]
+    assert sel["measured_on"]["selection_split"] == "train_holdout" and sel["measured_on"]["dead_tokens"] == meta["validation_tokens"]
     chosen = read_selected(tmp_path / "selected.yaml")
     assert chosen["skip_connection"] is True and chosen["lr"] is None
     winner = df[df["selected"]]
     assert chosen["k"] == int(winner["k"].iloc[0])
+
+
+def test_sweep_training_rows_exclude_the_selection_slice(tiny_shards):
+    """No packed training row contains a token run that only a held-out document has."""
+    from r1interp.sweep.run import prepare_data
+    from r1interp.transcoders.dataset import read_shard
+    from r1interp.transcoders.settings import TrainSettings
+
+    settings = TrainSettings(train_tokens=4096, seq_len=32, batch_size=4)
+    data = prepare_data(tiny_shards["train"], settings, validation_tokens=800)
+    shard = read_shard(tiny_shards["train"], ("doc_id", "input_ids"))
+    held = set(data.meta["validation_doc_ids"])
+    assert [d["doc_id"] for d in data.validation] == data.meta["validation_doc_ids"] and data.meta["validation_tokens"] >= 800
+    grams = lambda ids: {tuple(ids[i : i + 12]) for i in range(len(ids) - 11)}
+    train_grams = set().union(*(grams(ids) for d, ids in zip(shard["doc_id"], shard["input_ids"]) if d not in held))
+    only_held = set().union(*(grams(d["input_ids"]) for d in data.validation)) - train_grams
+    assert only_held, "held-out documents have token runs of their own"
+    rows = [list(r) for r in data.dataset.with_format(None)["input_ids"]]
+    assert len(rows) == settings.n_rows
+    row_grams = set().union(*(grams(r) for r in rows))
+    assert not (row_grams & only_held)

@@ -39,14 +39,19 @@ def test_think_markers_round_trip(toy_tokenizer):
     assert all(len(toy_tokenizer.decode([i]).strip()) <= 1 for i in toy_tokenizer("1234567890", add_special_tokens=False)["input_ids"])
 
 
-def test_chat_templates(toy_tokenizer):
-    from r1interp.toy.tokenizer import PLAIN_TEMPLATE
+def test_chat_templates(toy_problems):
+    """Reasoner: R1-Distill's shape (BOS, User, Assistant + <think>); base: Qwen's ChatML, its own special tokens."""
+    from r1interp.toy.tokenizer import train_bpe, with_specials
 
+    bpe = train_bpe([p.question for p in toy_problems[:100]], 300)
+    r1, base = with_specials(bpe, "r1"), with_specials(bpe, "plain")
     msgs = [{"role": "user", "content": "What is 2 + 3?"}]
-    r1 = toy_tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-    assert r1 == "<|bos|><|User|>What is 2 + 3?<|Assistant|><think>\n"
-    plain = toy_tokenizer.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True, chat_template=PLAIN_TEMPLATE)
-    assert plain == "<|bos|><|User|>What is 2 + 3?<|Assistant|>"
+    assert r1.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True) == "<|bos|><|User|>What is 2 + 3?<|Assistant|><think>\n"
+    assert (base.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+            == "<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n<|im_start|>assistant\n")
+    # one regular vocabulary: the same text gets the same ids; the special tokens differ on the same ids
+    assert r1("What is 2 + 3?")["input_ids"] == base("What is 2 + 3?")["input_ids"]
+    assert r1.convert_tokens_to_ids("<|Assistant|>") == base.convert_tokens_to_ids("<|im_end|>")
 
 
 def test_trained_toy_loss_well_below_random(tiny_model_dir, tiny_trained_model_dir, tiny_shards, toy_tokenizer):

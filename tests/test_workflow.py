@@ -27,8 +27,11 @@ def test_dry_run_plans_every_stage(workdir):
     assert proc.returncode == 0, proc.stderr[-3000:]
     counts = job_counts(proc.stdout)
     models = 2
-    assert counts["toy_model"] == models and counts["data_shards"] == models and counts["generations"] == models
-    assert counts["toy_tokenizer"] == 1 and counts["toy_corpus"] == 1  # one vocabulary, both templates
+    assert counts["toy_model"] == models and counts["toy_pretrain_shards"] == models and counts["generations"] == models
+    # one token stream per pair: rendered once (the reasoner), read through the token map by the base
+    assert counts["data_shards"] == 1 and counts["data_shards_mapped"] == 1
+    assert counts["toy_tokenizer"] == 1 and counts["toy_corpus"] == 1  # one vocabulary, both flavours
+    assert counts["graphs_plan"] == models
     n_layers = 6
     assert counts["transcoder_layer"] == models * n_layers and counts["evaluate_layer"] == models * n_layers
     assert counts["graphs_build"] == models * 10  # every toy prompt

@@ -6,29 +6,18 @@ Same rules, same code paths as the default run (tests/data/smoke-config.yaml onl
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pandas as pd
 import pytest
 
-from conftest import REPO, copy_workflow, run_snakemake
+from conftest import run_snakemake
 
 pytestmark = pytest.mark.workflow
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    wd = copy_workflow(tmp_path_factory.mktemp("e2e"))
-    shutil.copy(REPO / "tests/data/smoke-config.yaml", wd / "smoke.yaml")
-    env_key = os.environ.pop("ANTHROPIC_API_KEY", None)  # the default run: no key, no request
-    try:
-        proc = run_snakemake(wd, "--cores", "2", "--configfile", "smoke.yaml", timeout=900)
-    finally:
-        if env_key is not None:
-            os.environ["ANTHROPIC_API_KEY"] = env_key
-    assert proc.returncode == 0, (proc.stdout[-4000:] + proc.stderr[-6000:])
-    return wd
+def finished(smoke_workflow):
+    return smoke_workflow  # conftest: one smoke run per session, shared with the notebook test
 
 
 def test_second_run_has_nothing_to_do(finished):
@@ -60,18 +49,62 @@ def test_every_stage_wrote_its_outputs(finished):
 def test_graphs_have_features_across_layers(finished):
     for model in ("toy-reasoner", "toy-base"):
         scores = pd.read_parquet(finished / "results" / model / "graphs/scores.parquet")
-        assert len(scores) >= 10
+        assert len(scores) >= 4
         assert (scores.n_feature_nodes > 0).all(), scores[["graph_id", "n_feature_nodes"]]
         assert scores.layers_with_features.map(len).max() == 3
-    index = pd.read_parquet(finished / "results/toy-reasoner/graphs/index.parquet")
-    gens = pd.read_parquet(finished / "results/toy-reasoner/generations.parquet").set_index("prompt_id")
-    for prompt_id, phases in index.groupby("prompt_id").phase:
-        row = gens.loc[prompt_id]
-        if row.needs_reasoning and row.think_start >= 0:
-            assert "think" in set(phases), prompt_id  # a graph inside the <think> trace
-            # and one at the first non-blank answer token whenever the (smoke-sized) model wrote one
-            wrote_answer = row.think_end >= 0 and bool(row.answer_text.strip())
-            assert ("answer" in set(phases)) == wrote_answer, (prompt_id, set(phases), row.answer_text)
+
+
+def test_graphs_explain_decisions_and_pair_across_models(finished):
+    """Answer graphs on the boxed content, think graphs inside closed traces; the base teacher-forced at the same tokens."""
+    r = finished / "results"
+    gens = pd.read_parquet(r / "toy-reasoner/generations.parquet").set_index("prompt_id")
+    idx_r = pd.read_parquet(r / "toy-reasoner/graphs/index.parquet")
+    idx_b = pd.read_parquet(r / "toy-base/graphs/index.parquet")
+    for row in idx_r.itertuples():
+        gen = gens.loc[row.prompt_id]
+        if gen.think_end < 0:  # unfinished trace: no graph, and the index says why
+            assert not row.built and row.reason.startswith("unfinished"), row
+        elif row.phase == "answer":
+            assert row.rule in ("boxed", "expected") and row.position > gen.think_end
+            assert row.target_token.strip() and row.target_token.strip() not in ("The", "**", "To")
+        elif row.phase == "think":
+            assert len(gen.prompt_ids) <= row.position < gen.think_end
+    assert (idx_b["generation"].fillna("teacher_forced:toy-reasoner") == "teacher_forced:toy-reasoner").all()
+    key = ["prompt_id", "phase", "position", "target_token"]
+    both = idx_r[idx_r["built"]][key].merge(idx_b[idx_b["built"]][key], on=key)
+    assert len(both) == idx_b["built"].sum() and len(both) >= 2  # every base graph explains the reasoner's token there
+
+
+def test_one_token_stream_per_pair(finished):
+    from r1interp.data.shards import read_stream_hash
+
+    r = finished / "results"
+    for split in ("train", "eval"):
+        a, b = (read_stream_hash(r / m / "data" / f"{split}.parquet") for m in ("toy-reasoner", "toy-base"))
+        assert a == b is not None
+    streams = {m: {json.loads(p.read_text())["stream_sha256"] for p in (r / m / "transcoders/groups").glob("*/manifest.json")}
+               for m in ("toy-reasoner", "toy-base")}
+    assert streams["toy-reasoner"] == streams["toy-base"] and len(streams["toy-base"]) == 1
+    stream = streams["toy-base"].pop()
+    for m in ("toy-reasoner", "toy-base"):
+        assert stream in (r / m / "transcoders/README.md").read_text()
+    tmap = json.loads((r / "toy-base/data/tokenmap.json").read_text())
+    assert {e["source_token"]: e["target_token"] for e in tmap["entries"]}["<|Assistant|>"] == "<|im_start|>"
+
+
+def test_model_vs_base_covers_every_closed_reasoning_prompt(finished):
+    r = finished / "results"
+    gens = pd.read_parquet(r / "toy-reasoner/generations.parquet")
+    idx = {m: pd.read_parquet(r / m / "graphs/index.parquet") for m in ("toy-reasoner", "toy-base")}
+    mvb = pd.read_parquet(r / "compare/model_vs_base.parquet")
+    closed = set(gens[gens.needs_reasoning & (gens.think_end >= 0)].prompt_id)
+    for phase, g in mvb.groupby("phase"):
+        built = [set(i[(i["phase"] == phase) & i["built"]]["prompt_id"]) for i in idx.values()]
+        expected = closed & built[0] & built[1]
+        assert (g["n_pairs"] == len(expected)).all(), (phase, len(expected), g["n_pairs"].unique())
+        assert g["null_model"].notna().all() and g["positions"].str.len().gt(0).all()
+    report = (r / "report.html").read_text()
+    assert "null model:" in report and "positions:" in report and "n (paired prompts)" in report
 
 
 def test_every_job_wrote_a_log(finished):

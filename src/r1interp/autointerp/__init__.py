@@ -30,11 +30,16 @@ Outputs:
   ``results/{model}/autointerp/journal.sqlite`` — durable record of paid calls
   (:mod:`r1interp.autointerp.journal`); not a Snakemake output, so it survives reruns.
 
-Readers: :func:`load_labels` (``(layer, feature_id) → label``, for graph clerps) and
-:func:`load_label_records`.
+  ``results/{model}/autointerp/cost.json`` — measured cost of the labels (tokens by kind incl.
+  prompt-cache writes/reads, dollars priced from ``prices``, dollars per labelled feature); see
+  :mod:`r1interp.autointerp.cost`.
+
+Readers: :func:`load_labels` (``(layer, feature_id) → label``, for graph clerps),
+:func:`load_label_records`, and :func:`read_cost` (for the cost plan).
 """
 
 from .config import CLASSES, AutointerpConfig
+from .cost import read_cost
 from .db import build_db, load_label_records, load_labels
 
-__all__ = ["AutointerpConfig", "CLASSES", "build_db", "load_labels", "load_label_records"]
+__all__ = ["AutointerpConfig", "CLASSES", "build_db", "load_labels", "load_label_records", "read_cost"]

@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.autointerp {label,db} ...`` (called by rules/autointerp.smk).
+"""CLI: ``python -m r1interp.autointerp {label,db,cost} ...`` (called by rules/autointerp.smk).
 
 The API key is read from the environment variable ``ANTHROPIC_API_KEY`` only (never from
 arguments or config, which end up in logs and Snakemake metadata). Without it no request is made.
@@ -91,6 +91,30 @@ def cmd_db(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    import json
+
+    from .cost import cost_summary
+    from .pipeline import atomic_write_text
+
+    try:
+        cfg = _config(args)
+        cfg.price()
+        for p in args.labels_json:
+            if not Path(p).is_file():
+                raise ValueError(f"{p}: labels JSON not found")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    summary = cost_summary(args.journal, args.model, args.labels_json, cfg)
+    atomic_write_text(args.out, json.dumps(summary, indent=1) + "\n")
+    log.info(
+        "%s: %d features labelled, %d paid calls, $%.4f (%s per feature)",
+        args.out, summary["features_labelled"], summary["calls"]["paid"], summary["dollars"],
+        "n/a" if summary["dollars_per_feature"] is None else f"${summary['dollars_per_feature']:.5f}",
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m r1interp.autointerp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -117,6 +141,16 @@ def parser() -> argparse.ArgumentParser:
     db.add_argument("--out", required=True, help="results/{model}/labels.sqlite")
     db.add_argument("--all-features", action="store_true", help="store activations of every feature")
     db.set_defaults(func=cmd_db)
+
+    cost = sub.add_parser("cost", help="measured label cost of one model from its journal → cost.json")
+    cost.add_argument("--model", required=True, help="registry key of the analysed model")
+    cost.add_argument("--journal", required=True, help="the model's journal.sqlite (missing: no paid calls)")
+    cost.add_argument("--labels-json", required=True, nargs="+", help="labels/L{layer}.json, one per layer")
+    cost.add_argument("--out", required=True, help="results/{model}/autointerp/cost.json")
+    cost.add_argument("--params", default=None, help="the autointerp config section as JSON")
+    cost.add_argument("--params-file", default=None, help="a JSON file with the autointerp config section")
+    cost.add_argument("-v", "--verbose", action="store_true")
+    cost.set_defaults(func=cmd_cost)
     return p
 
 

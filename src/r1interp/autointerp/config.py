@@ -17,13 +17,40 @@ CLASSES = ("token-level", "domain", "reasoning", "uninterpretable")
 SELECTIONS = ("sample", "top")
 
 
+PRICE_KEYS = ("input", "output", "cache_write", "cache_read")
+# Anthropic's prompt-caching multipliers of the input price (5-minute cache): a write costs 1.25x,
+# a read 0.1x. Used when a prices entry gives no explicit cache_write / cache_read.
+CACHE_WRITE_FACTOR = 1.25
+CACHE_READ_FACTOR = 0.1
+
+
 def default_prices() -> dict[str, dict[str, float]]:
-    """USD per million tokens (input, output) for the models we expect to use."""
+    """USD per million tokens for the models we expect to use (Anthropic list prices)."""
     return {
-        "claude-haiku-4-5": {"input": 1.0, "output": 5.0},
-        "claude-sonnet-4-5": {"input": 3.0, "output": 15.0},
-        "claude-opus-4-5": {"input": 5.0, "output": 25.0},
+        "claude-haiku-4-5": {"input": 1.0, "output": 5.0, "cache_write": 1.25, "cache_read": 0.1},
+        "claude-sonnet-4-5": {"input": 3.0, "output": 15.0, "cache_write": 3.75, "cache_read": 0.3},
+        "claude-opus-4-5": {"input": 5.0, "output": 25.0, "cache_write": 6.25, "cache_read": 0.5},
     }
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per token of one model: plain input, output, cache write, cache read."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+    @classmethod
+    def from_entry(cls, p: dict[str, float]) -> "Prices":
+        i = float(p["input"])
+        return cls(
+            i / 1e6,
+            float(p["output"]) / 1e6,
+            float(p.get("cache_write", i * CACHE_WRITE_FACTOR)) / 1e6,
+            float(p.get("cache_read", i * CACHE_READ_FACTOR)) / 1e6,
+        )
 
 
 @dataclass
@@ -52,8 +79,12 @@ class AutointerpConfig:
     max_tokens_explain: int = 400
     max_tokens_score: int = 200
     temperature: float | None = None  # None: omit (model default)
+    # mark the shared instruction prefix (the system prompt) with cache_control; the API caches it
+    # only above its minimum cacheable length (1024 tokens on Sonnet 4.5, 4096 on Haiku/Opus 4.5)
+    prompt_caching: bool = True
     # money
     spend_cap_usd: float = 5.0
+    budget_poll_s: float = 1.0  # a request that does not fit the cap re-checks this often while others are in flight
     prices: dict[str, dict[str, float]] = field(default_factory=default_prices)
     # Message Batches API for bulk runs
     use_batches: bool = False
@@ -109,7 +140,7 @@ class AutointerpConfig:
                 raise bad(key, "must be >= 1")
         if self.max_retries < 0:
             raise bad("max_retries", "must be >= 0")
-        for key in ("backoff_base_s", "backoff_max_s", "spend_cap_usd", "batch_poll_s"):
+        for key in ("backoff_base_s", "backoff_max_s", "spend_cap_usd", "batch_poll_s", "budget_poll_s"):
             if getattr(self, key) < 0:
                 raise bad(key, "must be >= 0")
         for key in ("timeout_s", "batch_max_wait_s"):
@@ -118,18 +149,20 @@ class AutointerpConfig:
         if not 0.0 < self.batch_price_factor <= 1.0:
             raise bad("batch_price_factor", "must be in (0, 1]")
         for model, p in self.prices.items():
-            if set(p) != {"input", "output"} or any(float(v) < 0 for v in p.values()):
+            ok = isinstance(p, dict) and {"input", "output"} <= set(p) <= set(PRICE_KEYS)
+            if not ok or any(not isinstance(v, (int, float)) or v < 0 for v in p.values()):
                 raise ValueError(
-                    f"autointerp config: prices[{model!r}]={p!r}: need exactly 'input' and 'output' >= 0 (USD/Mtok)"
+                    f"autointerp config: prices[{model!r}]={p!r}: need 'input' and 'output' (optional "
+                    f"'cache_write', 'cache_read'), each a number >= 0 (USD per million tokens)"
                 )
 
-    def price(self) -> tuple[float, float]:
-        """(input, output) USD per token of ``llm_model``; a missing price is an error because the
-        spend cap cannot be enforced without it."""
-        if self.llm_model not in self.prices:
+    def price(self, llm_model: str | None = None) -> Prices:
+        """USD per token of ``llm_model`` (default: the configured one); a missing price is an
+        error because the spend cap cannot be enforced without it."""
+        name = llm_model or self.llm_model
+        if name not in self.prices:
             raise ValueError(
-                f"autointerp config: no prices entry for llm_model={self.llm_model!r} "
+                f"autointerp config: no prices entry for llm_model={name!r} "
                 f"(known: {sorted(self.prices)}); the spend cap needs it"
             )
-        p = self.prices[self.llm_model]
-        return float(p["input"]) / 1e6, float(p["output"]) / 1e6
+        return Prices.from_entry(self.prices[name])

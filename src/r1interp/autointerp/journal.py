@@ -1,18 +1,23 @@
 """Durable journal of paid calls (SQLite, WAL, synchronous=FULL).
 
 Why: a crash or SIGKILL must lose no finished label and a restart must repeat no successful paid
-call. Each successful call's parsed result and usage are committed (fsync'd) *before* the caller
-moves on; a restart reads them back instead of calling again. Every paid response — also the
-ones whose content failed to parse — is in ``spend``, so the spend cap holds across restarts.
-Budget reservations live here too, so per-layer jobs running in parallel processes share one cap.
+call. Every reply we paid for is committed (fsync'd) *before* it is parsed — its usage, cost and
+text — so the spend cap sees it whatever its shape, and a restart parses a stored reply instead of
+buying it again. Budget reservations live here too, so per-layer jobs running in parallel
+processes share one cap.
 
 Tables:
 - ``calls(model, layer, feature, task, prompt_version, llm_model, status, result, input_tokens,
   output_tokens, cost_usd, attempts, error, updated_at)`` — status ``ok`` rows are never
   overwritten; other statuses (``failed``, ``skipped_budget``) are retried next run.
 - ``spend(id, model, layer, feature, task, llm_model, input_tokens, output_tokens, cost_usd, ok,
-  batch, ts)`` — one row per paid response.
-- ``reservations(id, host, pid, amount, ts)`` — in-flight worst-case costs.
+  batch, ts, cache_creation_tokens, cache_read_tokens, prompt_chars, usage_known, stop_reason,
+  reply, parsed, error, prompt_version)`` — one row per paid response; ``parsed`` is NULL until
+  the reply was parsed (1: usable, 0: not), ``usage_known`` 0 when the reply carried no usage
+  (then ``cost_usd`` is the request's estimate, so the cap still counts it).
+- ``reservations(id, host, pid, amount, ts, expires)`` — estimated costs of requests in flight;
+  one past ``expires`` (the longest its request can take) or of a dead local process is dropped,
+  so a job killed on another host cannot hold budget for long.
 - ``batches(batch_id, created_at, status, reserved, mapping)`` — Message Batches not yet consumed.
 """
 
@@ -49,7 +54,21 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 """
 
+# columns added to ``spend`` after the first release (added in place to older journals)
+SPEND_COLUMNS = {
+    "cache_creation_tokens": "INTEGER NOT NULL DEFAULT 0",
+    "cache_read_tokens": "INTEGER NOT NULL DEFAULT 0",
+    "prompt_chars": "INTEGER",
+    "usage_known": "INTEGER NOT NULL DEFAULT 1",
+    "stop_reason": "TEXT",
+    "reply": "TEXT",
+    "parsed": "INTEGER",
+    "error": "TEXT",
+    "prompt_version": "TEXT",
+}
+RESERVATION_COLUMNS = {"expires": "REAL"}
 STALE_RESERVATION_S = 48 * 3600
+CALIBRATION_WINDOW = 500  # most recent replies per (llm_model, task) that calibrate the estimate
 
 
 @dataclass(frozen=True)
@@ -97,10 +116,16 @@ class Journal:
         self.db.execute("PRAGMA busy_timeout=60000")
         with self._tx():
             for stmt in SCHEMA.split(";"):
-                if stmt.strip():
+                if stmt.strip() and not stmt.strip().startswith("CREATE INDEX"):
                     self.db.execute(stmt)
+            for table, columns in (("spend", SPEND_COLUMNS), ("reservations", RESERVATION_COLUMNS)):
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                for col, decl in columns.items():
+                    if col not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {col} {decl}")
+            self.db.execute("CREATE INDEX IF NOT EXISTS spend_task ON spend (llm_model, task)")
         self.host = socket.gethostname()
-        self._clean_stale_reservations()
+        self.clean_stale_reservations()
 
     def close(self) -> None:
         self.db.close()
@@ -127,39 +152,87 @@ class Journal:
         ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def record_ok(
+    def record_paid(
         self,
         key: TaskKey,
-        result: dict,
         usage: Usage,
         cost: float,
-        attempts: int,
+        *,
         reservation: int | None = None,
         batch: bool = False,
-    ) -> None:
-        """Commit a successful call (answer + spend) and free its reservation, atomically."""
-        now = time.time()
+        prompt_chars: int | None = None,
+        usage_known: bool = True,
+        stop_reason: str | None = None,
+        reply: str | None = None,
+        error: str | None = None,
+    ) -> int:
+        """Commit a reply we paid for — before anyone parses it — and free its reservation in the
+        same transaction; returns the spend row id for :meth:`record_ok` / :meth:`mark_parsed`."""
         with self._tx() as db:
-            self._insert_spend(db, key, usage, cost, ok=True, batch=batch)
+            cur = db.execute(
+                "INSERT INTO spend (model, layer, feature, task, llm_model, input_tokens, output_tokens, cost_usd, "
+                "ok, batch, ts, cache_creation_tokens, cache_read_tokens, prompt_chars, usage_known, stop_reason, "
+                "reply, parsed, error, prompt_version) VALUES (?,?,?,?,?,?,?,?,0,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    key.model,
+                    key.layer,
+                    key.feature,
+                    key.task,
+                    key.llm_model,
+                    usage.input_tokens,
+                    usage.output_tokens,
+                    float(cost),
+                    int(batch),
+                    time.time(),
+                    usage.cache_creation_input_tokens,
+                    usage.cache_read_input_tokens,
+                    prompt_chars,
+                    int(usage_known),
+                    stop_reason,
+                    reply,
+                    None if reply is not None else 0,  # nothing to parse: settled now
+                    error,
+                    key.prompt_version,
+                ),
+            )
+            if reservation is not None:
+                db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
+            return int(cur.lastrowid)
+
+    def record_ok(self, key: TaskKey, result: dict, attempts: int, spend_id: int) -> None:
+        """The reply journaled as ``spend_id`` parsed: store the answer (atomically with marking
+        the reply used). An existing ``ok`` row is never overwritten."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT input_tokens + cache_creation_tokens + cache_read_tokens, output_tokens, cost_usd "
+                "FROM spend WHERE id=?",
+                (spend_id,),
+            ).fetchone()
+            db.execute("UPDATE spend SET ok=1, parsed=1, error=NULL WHERE id=?", (spend_id,))
             db.execute(
                 "INSERT INTO calls VALUES (?,?,?,?,?,?,'ok',?,?,?,?,?,NULL,?) "
                 "ON CONFLICT DO UPDATE SET status='ok', result=excluded.result, "
                 "input_tokens=excluded.input_tokens, output_tokens=excluded.output_tokens, "
                 "cost_usd=excluded.cost_usd, attempts=excluded.attempts, error=NULL, updated_at=excluded.updated_at "
                 "WHERE calls.status != 'ok'",
-                (*_key_tuple(key), json.dumps(result), usage.input_tokens, usage.output_tokens, cost, attempts, now),
+                (*_key_tuple(key), json.dumps(result), row[0], row[1], row[2], attempts, time.time()),
             )
-            if reservation is not None:
-                db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
 
-    def record_paid_failure(
-        self, key: TaskKey, usage: Usage, cost: float, reservation: int | None = None, batch: bool = False
-    ) -> None:
-        """A response we paid for but could not use (e.g. malformed content)."""
+    def mark_parsed(self, spend_id: int, error: str) -> None:
+        """The reply journaled as ``spend_id`` was not usable (``error`` says why)."""
         with self._tx() as db:
-            self._insert_spend(db, key, usage, cost, ok=False, batch=batch)
-            if reservation is not None:
-                db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
+            db.execute("UPDATE spend SET parsed=0, error=? WHERE id=?", (error[:2000], spend_id))
+
+    def unparsed_replies(self) -> dict[TaskKey, list[tuple[int, str, str | None]]]:
+        """``{task key: [(spend_id, reply text, stop_reason), ...]}`` of paid replies that a killed
+        run journaled but never parsed, oldest first (one query for the whole run)."""
+        out: dict[TaskKey, list[tuple[int, str, str | None]]] = {}
+        for sid, model, layer, feature, task, version, llm, reply, stop in self.db.execute(
+            "SELECT id, model, layer, feature, task, prompt_version, llm_model, reply, stop_reason FROM spend "
+            "WHERE parsed IS NULL AND reply IS NOT NULL ORDER BY id"
+        ):
+            out.setdefault(TaskKey(model, layer, feature, task, version or "", llm), []).append((sid, reply, stop))
+        return out
 
     def record_status(self, key: TaskKey, status: str, attempts: int, error: str | None) -> None:
         """Record a non-success outcome; never downgrades an ``ok`` row."""
@@ -174,25 +247,6 @@ class Journal:
                 (*_key_tuple(key), status, attempts, (error or "")[:2000], time.time()),
             )
 
-    def _insert_spend(self, db: sqlite3.Connection, key: TaskKey, usage: Usage, cost: float, ok: bool, batch: bool):
-        db.execute(
-            "INSERT INTO spend (model, layer, feature, task, llm_model, input_tokens, output_tokens, cost_usd, "
-            "ok, batch, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                key.model,
-                key.layer,
-                key.feature,
-                key.task,
-                key.llm_model,
-                usage.input_tokens,
-                usage.output_tokens,
-                float(cost),
-                int(ok),
-                int(batch),
-                time.time(),
-            ),
-        )
-
     # ------------------------------------------------------------------ money
 
     def total_spend(self) -> float:
@@ -201,19 +255,37 @@ class Journal:
     def total_reserved(self) -> float:
         return float(self.db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations").fetchone()[0])
 
-    def try_reserve(self, amount: float, cap: float, force: bool = False) -> int | None:
+    def budget(self) -> tuple[float, float, int]:
+        """(committed spend, reserved by requests in flight, number of those requests)."""
+        spent = self.db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM spend").fetchone()[0]
+        held, n = self.db.execute("SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM reservations").fetchone()
+        return float(spent), float(held), int(n)
+
+    def try_reserve(self, amount: float, cap: float, force: bool = False, ttl_s: float | None = None) -> int | None:
         """Reserve ``amount`` if committed spend + all reservations + amount stays within ``cap``;
-        returns the reservation id, or None (nothing reserved)."""
+        returns the reservation id, or None (nothing reserved). ``ttl_s``: how long the request can
+        take at most (then the reservation counts as stale)."""
         with self._tx() as db:
             spent = db.execute("SELECT COALESCE(SUM(cost_usd), 0) FROM spend").fetchone()[0]
             held = db.execute("SELECT COALESCE(SUM(amount), 0) FROM reservations").fetchone()[0]
             if not force and spent + held + amount > cap:
                 return None
             cur = db.execute(
-                "INSERT INTO reservations (host, pid, amount, ts) VALUES (?,?,?,?)",
-                (self.host, os.getpid(), float(amount), time.time()),
+                "INSERT INTO reservations (host, pid, amount, ts, expires) VALUES (?,?,?,?,?)",
+                (self.host, os.getpid(), float(amount), time.time(), None if ttl_s is None else time.time() + ttl_s),
             )
             return int(cur.lastrowid)
+
+    def calibration(self, llm_model: str, task: str) -> tuple[int, float, int]:
+        """From the most recent replies with known usage to ``task`` prompts on ``llm_model``:
+        (how many, the largest input tokens per prompt character, the largest output tokens)."""
+        n, tpc, out = self.db.execute(
+            "SELECT COUNT(*), MAX(CAST(input_tokens + cache_creation_tokens + cache_read_tokens AS REAL) "
+            "/ prompt_chars), MAX(output_tokens) FROM (SELECT * FROM spend WHERE llm_model=? AND task=? "
+            "AND usage_known=1 AND prompt_chars > 0 ORDER BY id DESC LIMIT ?)",
+            (llm_model, task, CALIBRATION_WINDOW),
+        ).fetchone()
+        return int(n), float(tpc or 0.0), int(out or 0)
 
     def release(self, reservation: int | None) -> None:
         if reservation is None:
@@ -221,14 +293,16 @@ class Journal:
         with self._tx() as db:
             db.execute("DELETE FROM reservations WHERE id=?", (reservation,))
 
-    def _clean_stale_reservations(self) -> None:
+    def clean_stale_reservations(self) -> None:
         """Reservations of processes that died (SIGKILL) would block the cap forever."""
-        rows = self.db.execute("SELECT id, host, pid, ts FROM reservations").fetchall()
+        now = time.time()
+        rows = self.db.execute("SELECT id, host, pid, ts, expires FROM reservations").fetchall()
         stale = [
             r[0]
             for r in rows
             if (r[1] == self.host and r[2] != os.getpid() and not _pid_alive(r[2]))
-            or time.time() - (r[3] or 0) > STALE_RESERVATION_S
+            or now - (r[3] or 0) > STALE_RESERVATION_S
+            or (r[4] is not None and now > r[4])
         ]
         if stale:
             with self._tx() as db:

@@ -181,9 +181,16 @@ async def label_async(
         await runner.aclose()
     if runner.fatal:
         raise FatalAPIError(f"the API refused requests ({runner.fatal}); check the key, access and llm_model")
+    spent, held, _ = journal.budget()
     log.info(
-        "%d requests sent (%d retries); journal spend $%.4f", runner.n_requests, runner.n_retries, journal.total_spend()
+        "%d requests sent (%d retries, %d waits for the cap); journal: committed $%.4f, reserved $%.4f, cap $%.4f",
+        runner.n_requests, runner.n_retries, runner.n_budget_waits, spent, held, cfg.spend_cap_usd,
     )
+    if runner.cap_message:
+        log.warning(
+            "spend cap $%.4f reached: %d task(s) skipped_budget; committed $%.4f, reserved $%.4f",
+            cfg.spend_cap_usd, runner.n_skipped_budget, spent, held,
+        )
     per_layer: dict[int, list[dict]] = {li.layer: [] for li in inputs}
     for j in jobs:
         outcomes: dict[str, Outcome | None] = {"explain": explained[_key(model, j, "explain", cfg)]}

@@ -153,7 +153,7 @@ def describe(values: pd.Series) -> str:
 
 def _graph_level(p: pd.DataFrame) -> pd.DataFrame:
     """One row per graph: the id columns a comparison needs (from a profiles table)."""
-    cols = [c for c in ("graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "source",
+    cols = [c for c in ("graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "generation",
                         "needs_reasoning") if c in p.columns]
     return p[cols].drop_duplicates("graph_id")
 
@@ -174,10 +174,10 @@ def paired_graph_profiles(pr: pd.DataFrame, pb: pd.DataFrame, reasoner: str, bas
     key = ["prompt_id", "phase", "position"]
     gr, gb = _graph_level(pr), _graph_level(pb)
     m = gr.merge(gb, on=key, suffixes=("_r", "_b"))
-    wrong_source = m[m["source_b"] != f"teacher_forced:{reasoner}"]
+    wrong_source = m[m["generation_b"] != f"teacher_forced:{reasoner}"]
     if len(wrong_source):
         r = wrong_source.iloc[0]
-        raise PairingError(f"{base} graph {r['graph_id_b']} is built on {r['source_b']!r}, not teacher-forced on {reasoner}'s "
+        raise PairingError(f"{base} graph {r['graph_id_b']} is built on {r['generation_b']!r}, not teacher-forced on {reasoner}'s "
                            f"generation: it does not read the same tokens as {r['graph_id_r']}")
     differ = m[m["target_token_r"].astype(str).str.strip() != m["target_token_b"].astype(str).str.strip()]
     if len(differ):

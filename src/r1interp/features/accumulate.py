@@ -2,7 +2,11 @@
 
 Why everything is sparse: a TopK transcoder has at most ``k`` active latents per token, so each
 batch is reduced to ``(token, feature, value)`` triples (``N·k`` of them) before any bookkeeping;
-the only dense ``[N, F]`` tensor is the encoder output itself, reused in place to cut windows.
+the only dense ``[N, F]`` tensor is the encoder's pre-activation buffer, reused in place to cut
+windows: the ``k`` selected entries of each row are negated (:func:`mark_selected`), so a window's
+activations are ``max(-buffer, 0)`` read through a strided ``unfold`` view — no ``[N, F]`` zero
+fill, no scatter, no per-element index arithmetic (cutting windows through a flat index was the
+largest single cost of the bookkeeping before).
 
 State per layer (device memory independent of the number of tokens):
 counts overall and per segment, sum, max, a log-grid histogram (:mod:`.hist`), a top-N buffer
@@ -73,9 +77,55 @@ class BatchContext:
     def window_rows(self, b: Tensor, start: Tensor, length: Tensor, width: int) -> Tensor:
         """``[M, W]`` counted-token rows of each window (-1 past its length)."""
         w = torch.arange(width, device=b.device)
-        flat = (b * self.width + start)[:, None] + w[None, :]
-        rows = self.rowmap[flat.clamp(max=self.rowmap.numel() - 1)]
+        rows = self.first_row(b, start)[:, None] + w[None, :]
         return torch.where(w[None, :] < length[:, None], rows, -1)
+
+    def first_row(self, b: Tensor, start: Tensor) -> Tensor:
+        """Counted-token row of each window's first token; a window's rows are consecutive because
+        it lies inside one chunk's counted positions."""
+        return self.rowmap[b * self.width + start]
+
+
+_WORKSPACE: dict[tuple, Tensor] = {}
+
+
+def workspace(rows: int, cols: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """A ``[rows, cols]`` scratch buffer shared by every layer (their updates run one after another).
+
+    Why: a fresh ``[N, F]`` allocation per layer and batch is page-faulted (and zeroed by the OS)
+    each time on CPU; one buffer, grown when needed, is not. Contents are undefined.
+    """
+    key = (cols, dtype, str(device))
+    buf = _WORKSPACE.get(key)
+    if buf is None or buf.shape[0] < rows:
+        _WORKSPACE.clear()  # one live buffer at most
+        buf = _WORKSPACE[key] = torch.empty(rows, cols, dtype=dtype, device=device)
+    return buf[:rows]
+
+
+def release_workspace() -> None:
+    """Free the scratch buffer (end of a pass)."""
+    _WORKSPACE.clear()
+
+
+def mark_selected(pre: Tensor, idx: Tensor, vals: Tensor) -> None:
+    """In place: negate the TopK-selected entries of the (non-negative) pre-activations.
+
+    Afterwards ``max(-pre, 0)`` is exactly ``SkipTranscoder.encode``'s output: selected entries
+    give their value, every other entry (``>= 0``) gives 0 — an ``[N, k]`` scatter instead of
+    zeroing and refilling ``[N, F]``.
+    """
+    pre.scatter_(-1, idx, vals.neg())
+
+
+def window_acts(marked: Tensor, rows0: Tensor, feats: Tensor, length: Tensor, width: int) -> Tensor:
+    """``[M, W]`` activations of feature ``feats[m]`` on counted rows ``rows0[m] ..`` (0 past ``length``).
+
+    ``marked`` is ``[N + width, F]``: the marked pre-activations (:func:`mark_selected`) with
+    ``width`` zero rows below, so every window start ``< N`` has a full view.
+    """
+    acts = marked.unfold(0, width, 1)[rows0, feats].neg_().clamp_(min=0)
+    return acts.masked_fill_(torch.arange(width, device=acts.device)[None, :] >= length[:, None], 0.0)
 
 
 class NegativePool:
@@ -144,28 +194,33 @@ class LayerAccumulator:
     def update(self, x: Tensor, ctx: BatchContext) -> None:
         """Fold one batch in; ``x`` is ``[N, d]``, the MLP input at the counted tokens."""
         tc = self.tc
-        pre = (x.to(tc.W_enc.dtype) @ tc.W_enc.T).add_(tc.b_enc).relu_()  # == tc.pre_acts(x), in place
-        vals, idx = pre.topk(min(tc.k, pre.shape[-1]), dim=-1, sorted=False)
-        dense = pre.zero_().scatter_(-1, idx, vals)  # == SkipTranscoder.encode(x), reusing memory
-        e_t, e_j = (vals > 0).nonzero(as_tuple=True)
-        e_f, e_v = idx[e_t, e_j], vals[e_t, e_j].float()
+        n, width = x.shape[0], self.cfg.window
+        buf = workspace(n + width, tc.num_latents, tc.W_enc.dtype, x.device)
+        buf[n:].zero_()
+        pre = torch.matmul(x.to(tc.W_enc.dtype), tc.W_enc.T, out=buf[:n]).add_(tc.b_enc).relu_()  # == tc.pre_acts(x)
+        vals, idx = pre.topk(min(tc.k, pre.shape[-1]), dim=-1, sorted=False)  # == SkipTranscoder.encode(x)
+        active = vals > 0
+        e_t = active.nonzero(as_tuple=True)[0]
+        e_f, e_v = idx[active], vals[active].float()
+        mark_selected(pre, idx, vals)
         self._counters(e_t, e_f, e_v, ctx)
         self._histogram(e_f, e_v)
-        self._top(e_t, e_f, e_v, ctx, dense)
-        self._reservoir(e_t, e_f, e_v, ctx, dense)
+        self._top(e_t, e_f, e_v, ctx, buf)
+        self._reservoir(e_t, e_f, e_v, ctx, buf)
         if ctx.neg_slot is not None and ctx.neg_slot.numel():
             self._pool(idx, vals, ctx)
 
     def _counters(self, e_t: Tensor, e_f: Tensor, e_v: Tensor, ctx: BatchContext) -> None:
         f = self.n_features
-        self.count += torch.bincount(e_f, minlength=f)
-        self.seg_count += torch.bincount(ctx.tok_seg[e_t] * f + e_f, minlength=N_SEGMENTS * f).view(N_SEGMENTS, f)
+        seg = torch.bincount(ctx.tok_seg[e_t] * f + e_f, minlength=N_SEGMENTS * f).view(N_SEGMENTS, f)
+        self.seg_count += seg
+        self.count += seg.sum(0)
         self.sum.index_add_(0, e_f, e_v.double())
         self.max.scatter_reduce_(0, e_f, e_v, "amax")
 
     def _histogram(self, e_f: Tensor, e_v: Tensor) -> None:
         n_slots = self.hist.shape[1]
-        g = global_bin(e_v, self.edges)
+        g = global_bin(e_v, self.edges, self.cfg.hist_bins_per_octave)
         batch_top = torch.full_like(self.hist_top, -1).scatter_reduce_(0, e_f, g, "amax")
         new_top = torch.maximum(self.hist_top, batch_top)
         moved = ((new_top > self.hist_top) & (self.hist_top >= 0)).nonzero(as_tuple=True)[0]
@@ -174,18 +229,24 @@ class LayerAccumulator:
         slot = (g - new_top[e_f] + n_slots - 1).clamp_(min=0)
         self.hist.view(-1).index_add_(0, e_f * n_slots + slot, torch.ones_like(slot))
 
-    def _payload(self, ctx: BatchContext, dense: Tensor, b: Tensor, p: Tensor, f: Tensor, v: Tensor) -> Payload:
+    def _payload(self, ctx: BatchContext, marked: Tensor, b: Tensor, p: Tensor, f: Tensor, v: Tensor) -> Payload:
         cfg = self.cfg
         start, length = ctx.window(b, p, cfg.context_before, cfg.context_after)
-        rows = ctx.window_rows(b, start, length, cfg.window)
-        n_feat = dense.shape[1]
-        acts = dense.view(-1)[rows.clamp(min=0) * n_feat + f[:, None]] * (rows >= 0)
+        acts = window_acts(marked, ctx.first_row(b, start), f, length, cfg.window)
         base = ctx.starts[b]
         return Payload(v, ctx.rows[b], (base + p).int(), (base + start).int(), length.int(), acts)
 
-    def _top(self, e_t: Tensor, e_f: Tensor, e_v: Tensor, ctx: BatchContext, dense: Tensor) -> None:
-        """Offer each chunk's best token per feature (one top example per chunk at most)."""
+    def _top(self, e_t: Tensor, e_f: Tensor, e_v: Tensor, ctx: BatchContext, marked: Tensor) -> None:
+        """Offer each chunk's best token per feature (one top example per chunk at most).
+
+        Only entries above their feature's current worst top slot can win one, so the per-chunk
+        maxima are taken over those alone (after the first batches, a small fraction).
+        """
         f = self.n_features
+        sel = (e_v > self.top.score.min(dim=1).values[e_f]).nonzero(as_tuple=True)[0]
+        if sel.numel() == 0:
+            return
+        e_t, e_f, e_v = e_t[sel], e_f[sel], e_v[sel]
         key = ctx.tok_b[e_t] * f + e_f
         best = torch.zeros(ctx.n_seq * f, device=e_v.device).scatter_reduce_(0, key, e_v, "amax")
         at_best = e_v == best[key]
@@ -193,12 +254,12 @@ class LayerAccumulator:
         anchor.scatter_reduce_(0, key[at_best], ctx.tok_p[e_t[at_best]], "amin")
         cand = best.nonzero(as_tuple=True)[0]
         c_b, c_f, c_v = cand // f, cand % f, best[cand]
-        self.top.offer(c_f, c_v, lambda i: self._payload(ctx, dense, c_b[i], anchor[cand[i]], c_f[i], c_v[i]))
+        self.top.offer(c_f, c_v, lambda i: self._payload(ctx, marked, c_b[i], anchor[cand[i]], c_f[i], c_v[i]))
 
-    def _reservoir(self, e_t: Tensor, e_f: Tensor, e_v: Tensor, ctx: BatchContext, dense: Tensor) -> None:
+    def _reservoir(self, e_t: Tensor, e_f: Tensor, e_v: Tensor, ctx: BatchContext, marked: Tensor) -> None:
         """Bottom-k of uniform keys = a uniform sample without replacement of active occurrences."""
         key = torch.rand(e_f.numel(), generator=self.gen, device=e_f.device)
-        self.reservoir.offer(e_f, -key, lambda i: self._payload(ctx, dense, ctx.tok_b[e_t[i]], ctx.tok_p[e_t[i]], e_f[i], e_v[i]))
+        self.reservoir.offer(e_f, -key, lambda i: self._payload(ctx, marked, ctx.tok_b[e_t[i]], ctx.tok_p[e_t[i]], e_f[i], e_v[i]))
 
     def _pool(self, idx: Tensor, vals: Tensor, ctx: BatchContext) -> None:
         rows = ctx.window_rows(ctx.neg_b, ctx.neg_start, ctx.neg_len, self.cfg.window)  # [M, W]

@@ -3,9 +3,12 @@
 Why one structure for two jobs: top-N examples keep the S largest activations, and a uniform
 reservoir keeps the S smallest uniform random keys (score = -key) — the same merge with a different
 score. Every batch offers a ragged list of ``(feature, score)`` candidates; only candidates that beat
-their feature's current worst slot are looked at, they are packed densely per feature, and one
-``topk`` over ``[slots | candidates]`` decides which slots are evicted and which candidates take
-them. Memory is ``features × slots`` and never depends on how many tokens have been seen.
+their feature's current worst slot are looked at. One sort of a 64-bit ``(feature, score)`` key
+ranks them within their feature; the candidate of rank ``j`` takes the ``j``-th worst slot when it
+beats it (merging a descending and an ascending list), so no per-feature loop and no padded
+``[features × (slots + candidates)]`` table is needed. Ties are deterministic: a slot keeps its
+example against an equal candidate, and among equal candidates the earlier offered wins. Memory is
+``features × slots`` and never depends on how many tokens have been seen.
 """
 
 from __future__ import annotations
@@ -29,26 +32,16 @@ class Payload:
     acts: Tensor  # [M, W] this feature's activation on each window token
 
 
-def pack_candidates(feat: Tensor, score: Tensor, cap: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Per feature, its ``cap`` best candidates as dense rows.
+def descending_key(feat: Tensor, score: Tensor) -> Tensor:
+    """int64 keys that sort by feature ascending, then float32 score descending (exactly).
 
-    Returns ``(rows [R], score [R, cap], entry [R, cap])``: the features that have candidates,
-    their candidate scores best-first (``-inf`` padding) and each candidate's index into the
-    input lists (-1 padding).
+    The float's bits are made order-preserving as a signed int32 (negative floats have their
+    magnitude bits flipped), then reversed into ``[0, 2**32)`` below the feature; ``key >> 32`` is
+    the feature again.
     """
-    order = torch.argsort(score, descending=True)
-    order = order[torch.argsort(feat[order], stable=True)]
-    f_sorted = feat[order]
-    rows, inverse, counts = torch.unique_consecutive(f_sorted, return_inverse=True, return_counts=True)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(f_sorted.numel(), device=feat.device) - starts[inverse]
-    keep = rank < cap
-    width = int(min(cap, int(counts.max()))) if counts.numel() else 0
-    dense_score = torch.full((rows.numel(), width), float("-inf"), device=feat.device)
-    entry = torch.full((rows.numel(), width), -1, dtype=torch.long, device=feat.device)
-    dense_score[inverse[keep], rank[keep]] = score[order][keep]
-    entry[inverse[keep], rank[keep]] = order[keep]
-    return rows, dense_score, entry
+    bits = score.float().contiguous().view(torch.int32)
+    ordered = bits ^ ((bits >> 31) & 0x7FFFFFFF)  # same order as the floats
+    return (feat.long() << 32).add_(0x7FFFFFFF - ordered.long())
 
 
 def merge_slots(slot_score: Tensor, cand_score: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -95,26 +88,38 @@ class SlotBuffer:
 
         Returns the number of slots that changed.
         """
+        n_feat, n_slots = self.score.shape
         worst = self.score.min(dim=1).values
-        ok = score > worst[feat]
-        if not bool(ok.any()):
+        idx = (score > worst[feat]).nonzero(as_tuple=True)[0]
+        if idx.numel() == 0:
             return 0
-        idx = ok.nonzero(as_tuple=True)[0]
-        rows, cand_score, entry = pack_candidates(feat[idx], score[idx], self.n_slots)
-        ev_row, ev_slot, ac_col = merge_slots(self.score[rows], cand_score)
-        if ev_row.numel() == 0:
+        key, order = torch.sort(descending_key(feat[idx], score[idx]), stable=True)
+        f = key >> 32
+        counts = torch.bincount(f, minlength=n_feat)
+        rank = torch.arange(f.numel(), device=f.device) - (torch.cumsum(counts, 0) - counts)[f]
+        keep = (rank < n_slots).nonzero(as_tuple=True)[0]
+        idx, f, rank = idx[order[keep]], f[keep], rank[keep]
+        # The j-th best candidate of a feature replaces its j-th worst slot iff it beats it; the
+        # condition holds for a prefix of j (candidates descend, slots ascend).
+        rows = (counts > 0).nonzero(as_tuple=True)[0]
+        slot_score, slot_idx = self.score[rows].sort(dim=1, stable=True)
+        row_of = torch.empty(n_feat, dtype=torch.long, device=f.device)
+        row_of[rows] = torch.arange(rows.numel(), device=f.device)
+        at = row_of[f] * n_slots + rank
+        take = (score[idx] > slot_score.view(-1)[at]).nonzero(as_tuple=True)[0]
+        if take.numel() == 0:
             return 0
-        f = rows[ev_row]
-        chosen = idx[entry[ev_row, ac_col]]
+        chosen = idx[take]
+        flat = f[take] * n_slots + slot_idx.view(-1)[at[take]]
         p = payload(chosen)
-        self.score[f, ev_slot] = score[chosen]
-        self.value[f, ev_slot] = p.value
-        self.row[f, ev_slot] = p.row
-        self.pos[f, ev_slot] = p.pos
-        self.start[f, ev_slot] = p.start
-        self.length[f, ev_slot] = p.length
-        self.acts[f, ev_slot] = p.acts.to(self.acts.dtype)
-        return int(f.numel())
+        self.score.view(-1)[flat] = score[chosen]
+        self.value.view(-1)[flat] = p.value
+        self.row.view(-1)[flat] = p.row
+        self.pos.view(-1)[flat] = p.pos
+        self.start.view(-1)[flat] = p.start
+        self.length.view(-1)[flat] = p.length
+        self.acts.view(-1, self.acts.shape[-1])[flat] = p.acts.to(self.acts.dtype)
+        return int(flat.numel())
 
     def filled(self) -> Tensor:
         """``[F, S]`` mask of slots that hold an example."""

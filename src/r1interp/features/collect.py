@@ -22,7 +22,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from r1interp.data.segments import SEGMENT_NAMES
-from r1interp.features.accumulate import N_SEGMENTS, BatchContext, LayerAccumulator, NegativePool, to_numpy
+from r1interp.features.accumulate import (N_SEGMENTS, BatchContext, LayerAccumulator, NegativePool, release_workspace,
+                                          to_numpy)
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus, batches, chunks
 from r1interp.features.logit_lens import logit_lens, unembedding
@@ -79,6 +80,7 @@ def layer_hooks(model: nn.Module, accs: dict[int, LayerAccumulator], state: dict
     finally:
         for h in handles:
             h.remove()
+        release_workspace()
 
 
 @torch.no_grad()

@@ -75,16 +75,16 @@ def cmd_build(args: argparse.Namespace) -> None:
     cfg = _config(args.config_json)
     rows = read_plan(args.plan, args.prompt_id)
     plans = [PlannedGraph.from_row(r) for _, r in rows[rows["reason"] == ""].iterrows()]
-    model_dir = resolve_model_dir(args.model_path)
-    n_layers = AutoConfig.from_pretrained(str(model_dir)).num_hidden_layers
-    check_transcoder_dirs(args.transcoders_dir, n_layers)
     log.info("%s: %s", args.prompt_id, ", ".join(f"{p.phase}@{p.position}" for p in plans) or "no graph to build")
-    if not plans:  # the plan says why (unfinished trace, context too long, ...): an empty manifest
+    if not plans:  # the plan says why (unfinished trace, context too long, ...): an empty manifest, no model load
         from r1interp.graphs.build import MANIFEST, write_json
 
         write_json({"prompt_id": args.prompt_id, "config": cfg.to_dict(), "graphs": [], "failed": []},
                    Path(args.out_dir) / MANIFEST, indent=2)
         return
+    model_dir = resolve_model_dir(args.model_path)
+    n_layers = AutoConfig.from_pretrained(str(model_dir)).num_hidden_layers
+    check_transcoder_dirs(args.transcoders_dir, n_layers)
     model, tok = load_replacement_model(
         model_dir, args.transcoders_dir, dtype=cfg.dtype, device=resolve_device(args.device),
         n_ctx=max(cfg.max_context, 16), scan=args.model_name, lazy_decoder=cfg.lazy_decoder,

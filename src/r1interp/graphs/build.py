@@ -49,7 +49,7 @@ class PlannedGraph:
     position: int  # index of the explained token; the graph input is input_ids[:position]
     n_prompt_tokens: int
     input_ids: list[int]
-    source: str
+    generation: str  # whose generation the sequence is: own | teacher_forced:{reasoner}
 
     @classmethod
     def from_row(cls, row) -> "PlannedGraph":
@@ -57,7 +57,7 @@ class PlannedGraph:
             graph_id=str(row["graph_id"]), prompt_id=str(row["prompt_id"]), category=str(row["category"]),
             phase=str(row["phase"]), rule=str(row["rule"]), status=str(row["status"]), correct=bool(row["correct"]),
             needs_reasoning=bool(row["needs_reasoning"]), position=int(row["position"]),
-            n_prompt_tokens=int(row["n_prompt_tokens"]), input_ids=[int(t) for t in row["input_ids"]], source=str(row["source"]),
+            n_prompt_tokens=int(row["n_prompt_tokens"]), input_ids=[int(t) for t in row["input_ids"]], generation=str(row["generation"]),
         )
 
 
@@ -73,7 +73,7 @@ class GraphRecord:
     status: str  # the generation's: correct | incorrect | unfinished
     correct: bool
     needs_reasoning: bool
-    source: str  # whose generation the input is: "own" or "teacher_forced:{reasoner}"
+    generation: str  # whose generation the input is: "own" or "teacher_forced:{reasoner}"
     position: int  # index of the explained token in prompt+output; the graph input is ids[:position]
     n_prompt_tokens: int
     n_input_tokens: int  # tokens the graph was computed on (== position)
@@ -134,7 +134,7 @@ def build_graph(model, tokenizer, plan: PlannedGraph, cfg: GraphsConfig, scan: s
     summary = graph_summary(data)
     rec = GraphRecord(
         graph_id=gid, prompt_id=plan.prompt_id, category=plan.category, phase=plan.phase, rule=plan.rule, status=plan.status,
-        correct=plan.correct, needs_reasoning=plan.needs_reasoning, source=plan.source, position=plan.position,
+        correct=plan.correct, needs_reasoning=plan.needs_reasoning, generation=plan.generation, position=plan.position,
         n_prompt_tokens=plan.n_prompt_tokens, n_input_tokens=len(graph.input_tokens), target_token_id=target,
         target_token=tokenizer.decode([target]) if target >= 0 else "", top_logit_token_id=top_logit,
         n_active_features=n_active, replacement_score=float(replacement), completeness_score=float(completeness),
@@ -142,7 +142,7 @@ def build_graph(model, tokenizer, plan: PlannedGraph, cfg: GraphsConfig, scan: s
         peak_gpu_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else 0.0, **summary,
     )
     log.info("%s (%s, %s): %d input tokens, target %r, %d active features → %d feature / %d error nodes in %d layers, "
-             "%d edges; replacement %.3f completeness %.3f; %.1fs", gid, plan.rule, plan.source, rec.n_input_tokens,
+             "%d edges; replacement %.3f completeness %.3f; %.1fs", gid, plan.rule, plan.generation, rec.n_input_tokens,
              rec.target_token, n_active, rec.n_feature_nodes, rec.n_error_nodes, len(rec.layers_with_features), rec.n_edges,
              replacement, completeness, rec.seconds)
     return rec, data

@@ -10,12 +10,12 @@ Output directory (``results/{model}/graphs/``), usable as is by ``circuit-tracer
 - ``graph-metadata.json``: ``{"graphs": [metadata, ...]}`` (the viewer's index), sorted by slug.
 - ``features/{model}/{cantor_id}.json``: one viewer file per feature that appears in a graph.
 - ``scores.parquet``: one row per built graph — ``model, graph_id, prompt_id, category, phase, rule,
-  status, correct, needs_reasoning, source, position, n_prompt_tokens, n_input_tokens, target_token_id, target_token,
+  status, correct, needs_reasoning, generation, position, n_prompt_tokens, n_input_tokens, target_token_id, target_token,
   top_logit_token_id, n_active_features, n_feature_nodes, n_error_nodes, n_token_nodes,
   n_logit_nodes, n_edges, replacement_score, completeness_score, layers_with_features
   (list<int>), n_layers_with_features, n_labeled_nodes, file, seconds, peak_rss_mb, peak_gpu_mb``.
 - ``index.parquet``: one row per planned graph and per prompt without one: the id columns
-  (``model, graph_id, prompt_id, category, phase, rule, status, correct, needs_reasoning, source``),
+  (``model, graph_id, prompt_id, category, phase, rule, status, correct, needs_reasoning, generation``),
   ``position``, ``target_token``, ``file`` (graph JSON name in this dir), ``n_input_tokens``,
   ``built`` and ``reason`` (why a graph is missing: an unfinished trace, a context too long, a
   failed build). The motif stage iterates over the ``built`` rows.
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 METADATA = "graph-metadata.json"
 INDEX_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "rule", "status", "correct", "needs_reasoning",
-                 "source", "position", "target_token", "file", "n_input_tokens", "built", "reason"]
+                 "generation", "position", "target_token", "file", "n_input_tokens", "built", "reason"]
 
 
 def missing_graphs(plan: pd.DataFrame | None, failed: list[dict], built_ids: set[str]) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def missing_graphs(plan: pd.DataFrame | None, failed: list[dict], built_ids: set
             reason = r.reason or failed_by_id.get(r.graph_id, "not built")
             rows.append({"graph_id": r.graph_id, "prompt_id": r.prompt_id, "category": r.category, "phase": r.phase,
                          "rule": r.rule, "status": r.status, "correct": bool(r.correct), "needs_reasoning": bool(r.needs_reasoning),
-                         "source": r.source, "position": int(r.position), "target_token": r.target_token, "file": "",
+                         "generation": r.generation, "position": int(r.position), "target_token": r.target_token, "file": "",
                          "n_input_tokens": 0, "built": False, "reason": reason})
     else:
         rows = [{"graph_id": f["graph_id"], "prompt_id": f["prompt_id"], "phase": f["phase"], "position": f["position"],

@@ -28,7 +28,7 @@ THINK, ANSWER_PHASE = "think", "answer"
 PHASES = (THINK, ANSWER_PHASE)
 THINK_RULES = ("result", "step")
 _RESULT = re.compile(r"=\s*(-?\d)")
-_STEP = re.compile(r"(?:^|\n|[.!?:;]\s)\s*(\S)")
+_STEP = re.compile(r"(?:^|\n|[.!?]\s)\s*(\S)")
 _BOXED = "\\boxed{"
 
 

@@ -3,7 +3,7 @@
 ``results/{model}/graphs/plan.parquet``, one row per graph (or per prompt that gets none):
 ``prompt_id, sample, category, needs_reasoning, expected, correct, status, graph_id, phase,
 position, rule, n_prompt_tokens, target_token_id, target_token, input_ids (list<int>, the whole
-prompt+output sequence as this model reads it), source, reason``. ``reason`` is "" for a graph to
+prompt+output sequence as this model reads it), generation (own | teacher_forced:{reasoner}), reason``. ``reason`` is "" for a graph to
 build, else why there is none (an unfinished trace, a context too long, no decision token).
 
 Why a plan file: a reasoner and its base are compared graph by graph, so both must explain the
@@ -24,7 +24,7 @@ from r1interp.graphs.phases import GenerationSpan, check_context, graph_id, plan
 
 PLAN_COLUMNS = [
     "prompt_id", "sample", "category", "needs_reasoning", "expected", "correct", "status", "graph_id", "phase", "position",
-    "rule", "n_prompt_tokens", "target_token_id", "target_token", "input_ids", "source", "reason",
+    "rule", "n_prompt_tokens", "target_token_id", "target_token", "input_ids", "generation", "reason",
 ]
 GENERATION_COLUMNS = (
     "prompt_id", "category", "needs_reasoning", "expected", "prompt_ids", "output_ids", "think_start", "think_end", "correct",
@@ -48,7 +48,7 @@ def first_samples(gens: pd.DataFrame) -> pd.DataFrame:
     return gens.drop_duplicates("prompt_id", keep="first")
 
 
-def plan_rows(row, tokenizer, think_rules: Sequence[str], think_count: int, max_context: int, source: str) -> list[dict]:
+def plan_rows(row, tokenizer, think_rules: Sequence[str], think_count: int, max_context: int, generation: str) -> list[dict]:
     """Plan rows of one generation (targets found on ``tokenizer``'s token texts)."""
     prompt_ids = [int(t) for t in row["prompt_ids"]]
     ids = prompt_ids + [int(t) for t in row["output_ids"]]
@@ -62,7 +62,7 @@ def plan_rows(row, tokenizer, think_rules: Sequence[str], think_count: int, max_
         "prompt_id": str(row["prompt_id"]), "sample": int(row["sample"]) if "sample" in row else 0,
         "category": str(row["category"]), "needs_reasoning": bool(row["needs_reasoning"]), "expected": str(row["expected"]),
         "correct": bool(row["correct"]), "status": generation_status(row), "n_prompt_tokens": n_prompt, "input_ids": ids,
-        "source": source,
+        "generation": generation,
     }
     if not targets:
         return [{**base, "graph_id": "", "phase": "", "position": -1, "rule": "", "target_token_id": -1, "target_token": "", "reason": why}]
@@ -77,19 +77,19 @@ def plan_rows(row, tokenizer, think_rules: Sequence[str], think_count: int, max_
     return out
 
 
-def make_plan(gens: pd.DataFrame, tokenizer, think_rules: Sequence[str], think_count: int, max_context: int, source: str) -> pd.DataFrame:
-    """The plan of a model on its own generations (``source`` names them)."""
-    rows = [r for _, g in first_samples(gens).iterrows() for r in plan_rows(g, tokenizer, think_rules, think_count, max_context, source)]
+def make_plan(gens: pd.DataFrame, tokenizer, think_rules: Sequence[str], think_count: int, max_context: int, generation: str) -> pd.DataFrame:
+    """The plan of a model on its own generations (``generation`` names them: "own")."""
+    rows = [r for _, g in first_samples(gens).iterrows() for r in plan_rows(g, tokenizer, think_rules, think_count, max_context, generation)]
     return pd.DataFrame(rows, columns=PLAN_COLUMNS)
 
 
-def teacher_forced_plan(plan: pd.DataFrame, token_map, tokenizer, source: str) -> pd.DataFrame:
+def teacher_forced_plan(plan: pd.DataFrame, token_map, tokenizer, generation: str) -> pd.DataFrame:
     """The base's plan: the reasoner's rows, each sequence read through ``token_map``; same positions."""
     out = plan.copy()
     out["input_ids"] = [token_map.apply(ids).astype(int).tolist() for ids in plan["input_ids"]]
     out["target_token_id"] = [ids[p] if p >= 0 else -1 for ids, p in zip(out["input_ids"], out["position"])]
     out["target_token"] = [tokenizer.decode([t]) if t >= 0 else "" for t in out["target_token_id"]]
-    out["source"] = source
+    out["generation"] = generation
     return out[PLAN_COLUMNS]
 
 

@@ -1,30 +1,31 @@
-"""Null-model ensembles, seeded and batched.
+"""Null-model ensembles, seeded.
 
-Models (what each preserves — ``tests/test_motifs_nulls`` checks every promise):
+Models (what each preserves — ``tests/test_motifs_nulls`` checks every promise and the ensemble):
 
-* ``configuration`` — every node's in- and out-degree; a simple digraph (no self-loops, no
-  repeated edges; mutual pairs allowed), the ensemble of igraph's degree-preserving ``rewire``
-  that circuit-motifs uses.
+* ``configuration`` — every node's in- and out-degree; uniform over simple digraphs (no
+  self-loops, no repeated edges; mutual pairs and cycles allowed) with those degrees: the
+  ensemble igraph's degree-preserving ``rewire`` (circuit-motifs) aims at. On an attribution DAG
+  it creates cycles and mutual edges, so its Z-scores largely measure acyclicity.
 * ``layer_configuration`` — every node's in/out-degree *per (source layer, target layer) pair*,
-  hence also the edge count of every layer pair (attribution graphs only run forward).
+  hence also the edge count of every layer pair (attribution graphs only run forward); uniform
+  over simple digraphs with those stratified degrees.
 * ``erdos_renyi`` — node and edge counts (G(n, m), simple).
 * ``layer_er`` — the edge count of every (source layer, target layer) pair, edges placed
   uniformly among that pair's node pairs.
 
 Signs (signed motifs only): ``keep`` — signs travel with edges, i.e. the configuration models
-rewire excitatory and inhibitory edges separately (each node keeps its signed in/out-degrees;
-circuit-motifs' ``preserve_signs``), and the ER models keep the sign counts of each stratum;
-``shuffle`` — the real sign multiset is permuted over each null graph's edges.
+rewire excitatory and inhibitory edges separately (each node keeps its signed in/out-degrees per
+stratum; circuit-motifs' ``preserve_signs``), and the ER models keep the sign counts of each
+stratum; ``shuffle`` — the real sign multiset is permuted over each null graph's edges.
 
-How it is fast: a configuration sample is a *stub matching* — in-stub ``j`` (an edge end at a
-fixed target) takes the out-stub ``sigma[j]`` (an edge start at a fixed source) from the same
-stratum. A uniformly random matching per stratum is drawn for a whole batch of samples at once
-(one ``argsort``), then the few self-loops and repeated edges are repaired by random swaps
-within the stratum, vectorised over samples (a double-edge swap is a transposition of
-``sigma``). Because every node's stubs are fixed, the 2-paths ``x→b→y`` of all samples are the
-same *stub pairs*, enumerated once; the census of a sample is then a handful of gathers (see
-:func:`StubModel.census`). Samples whose repair stalls (rare; e.g. a nearly complete layer
-pair) fall back to a sequential swap chain from the real graph, so every sample is valid.
+The two configuration models are one sampler: the compiled chain of :mod:`.swapchain` (trades,
+triangle reversals where cycles can occur, sign re-deals where signs are kept; strata: one,
+layer pairs, × sign for ``keep``), started from the real graph, burnt in, then counted every
+``thin × E`` of chain work, ``thin`` measured per chain from a pilot's autocorrelation
+(:class:`ChainSchedule`, :func:`thinning_from_acf`; ``bench/bench_motifs.py`` prints it).
+Every sample comes from that chain: there is no second, faster-but-different path and nothing
+to fall back to — a chain never stalls, it only rejects moves. Its ensemble is checked against
+exact enumeration and a long swap chain in ``tests/test_motifs_ensemble.py``.
 """
 
 from __future__ import annotations
@@ -36,14 +37,74 @@ from dataclasses import dataclass
 import numpy as np
 
 from r1interp.motifs import labels as L
-from r1interp.motifs.census import DEFAULT_BITMAP_BYTES, KeyTable, ZeroBuffer, finish_census, census_batch, two_paths
+from r1interp.motifs import swapchain as SC
+from r1interp.motifs.census import DEFAULT_BITMAP_BYTES, finish_census
 from r1interp.motifs.edges import EdgeSet
+from r1interp.motifs.signed import FFL_TYPES, PATTERN_OF_TYPE, SIGNED_MOTIFS, GapLimits
 
 log = logging.getLogger(__name__)
 
 NULL_MODELS = ("configuration", "layer_configuration", "erdos_renyi", "layer_er")
 SIGN_MODES = ("keep", "shuffle")
-MAX_PAIRS = 1 << 22  # 2-path entries per piece (bounds memory)
+P_TRIANGLE = 0.1  # share of triangle-reversal proposals where a stratum can hold a 3-cycle
+P_SIGN = 0.3  # share of sign re-deal proposals where signs are kept (strata split by sign)
+_NO_MAX_GAP = 1 << 40
+_FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
+
+
+@dataclass(frozen=True)
+class ChainSchedule:
+    """Chain schedule in units of ``E`` *slot visits* (the chain's work; see :mod:`.swapchain`)."""
+
+    burn_in: float = 200.0
+    """Work before the first sample, × E. Cheap (~1 ms at E = 1,500); igraph-rewire swap chains
+    have converged by 10 × E attempts, each of which is one visit here."""
+    thin: float | None = None
+    """Work between samples, × E; ``None``: measured per chain (:meth:`SwapChain.calibrate`) —
+    after burn-in a pilot of ``pilot`` counts, one every ``pilot_lag`` × E, gives the slowest
+    class's autocorrelation per E (:func:`thinning_from_acf`), and the thinning is the lag where
+    it falls to ``target_acf``, within ``[min_thin, max_thin]``."""
+    target_acf: float = 0.1
+    """Autocorrelation aimed for between consecutive samples (auto thinning): at 0.1 the
+    effective sample size is ~80% of the sample count (1 + 2·0.1 + … ≈ 1.2 per sample)."""
+    pilot: int = 400
+    """Pilot counts for the auto thinning (discarded; ~10% of the work of 1000 samples)."""
+    pilot_lag: float = 4.0
+    """Work between pilot counts, × E."""
+    min_thin: float = 2.0
+    max_thin: float = 200.0
+    moves: str = "trade"
+    """``trade`` (the sampler); ``swap``: double swaps instead of trades, with the same triangle
+    and sign moves (the reference chains); ``classic``: double swaps only, as igraph's
+    ``rewire`` (reducible on some degree sequences — kept to show it)."""
+
+    def __post_init__(self) -> None:
+        if self.moves not in ("trade", "swap", "classic"):
+            raise ValueError(f"moves must be 'trade', 'swap' or 'classic', got {self.moves!r}")
+        if self.burn_in < 0 or (self.thin is not None and self.thin <= 0):
+            raise ValueError(f"need burn_in >= 0 and thin > 0, got {self.burn_in}, {self.thin}")
+        if not 0 < self.target_acf < 1 or self.pilot < 20 or not 0 < self.min_thin <= self.max_thin:
+            raise ValueError("need 0 < target_acf < 1, pilot >= 20 and 0 < min_thin <= max_thin")
+
+
+def thinning_from_acf(series: np.ndarray, target: float, lo: float, hi: float, lag: float = 1.0) -> tuple[float, float]:
+    """``(thin, r)``: thinning (× E) for autocorrelation ``target`` from a pilot ``[P, K]``
+    series taken every ``lag`` × E, and the per-E autocorrelation ``r`` of the slowest class it
+    rests on: ``r = max(ρ(lag)^(1/lag), ρ(2·lag)^(1/(2·lag)))`` (the longer lag catches slow
+    tails that a one-exponential fit of the short lag misses; it counts only when above the
+    noise of a maximum over classes, 2.5/√P), ``thin = log(target) / log(r)``."""
+    x = np.asarray(series, dtype=np.float64)
+    x = x[:, x.std(0) > 0]
+    if x.shape[0] < 4 or x.shape[1] == 0:
+        return lo, 0.0
+    x = (x - x.mean(0)) / x.std(0)
+    noise = 2.5 / np.sqrt(x.shape[0])  # the max over classes of pure-noise estimates stays below
+    r1 = max(float(np.mean(x[:-1] * x[1:], 0).max()), 0.0)
+    r2 = float(np.mean(x[:-2] * x[2:], 0).max())
+    r2 = r2 if r2 > noise else 0.0
+    r = min(max(r1 ** (1.0 / lag), r2 ** (1.0 / (2.0 * lag))), 0.999)
+    k = np.log(target) / np.log(r) if r > 0 else lo
+    return float(np.clip(k, lo, hi)), r
 
 
 def _within_blocks_permutation(rng: np.random.Generator, S: int, groups: np.ndarray) -> np.ndarray:
@@ -62,250 +123,160 @@ def layer_pair_ids(edges: EdgeSet) -> np.ndarray:
     return np.unique(pair, axis=0, return_inverse=True)[1].reshape(-1) if edges.m else np.zeros(0, np.int64)
 
 
-class StubModel:
-    """Stratified configuration model (see module doc); ``strata[e]`` groups real edges."""
+def finish_signed(raw: np.ndarray) -> np.ndarray:
+    """``[S, SIGNED_MOTIFS]`` from the kernels' ``[S, 11]`` (FFL sign patterns first)."""
+    return np.concatenate([raw[:, _FFL_COLUMNS], raw[:, 8:11]], axis=1)
 
-    def __init__(self, edges: EdgeSet, strata: np.ndarray, max_rounds: int = 300):
-        self.edges = edges
-        self.n = n = edges.n
-        self.E = E = edges.m
-        strata = np.unique(np.asarray(strata), return_inverse=True)[1].reshape(-1) if E else np.zeros(0, np.int64)
-        order_out = np.lexsort((edges.src, strata))
-        order_in = np.lexsort((edges.dst, strata))
-        self.out_src = edges.src[order_out]
-        self.in_dst = edges.dst[order_in]
-        self.in_stratum = strata[order_in]
-        self.in_neg = edges.neg[order_in]
-        sizes = np.bincount(strata) if E else np.zeros(0, np.int64)
-        self.size = sizes
-        self.off = np.cumsum(sizes) - sizes
-        inv_out = np.empty(E, dtype=np.int64)
-        inv_out[order_out] = np.arange(E)
-        self.identity = inv_out[order_in]  # sigma of the real graph
-        self.d_out = np.bincount(edges.src, minlength=n).astype(np.int64)
-        self.d_in = np.bincount(edges.dst, minlength=n).astype(np.int64)
-        self.max_rounds = max_rounds
-        self.n_pairs = int((self.d_in * self.d_out).sum())
-        self._pairs: list[tuple[np.ndarray, np.ndarray]] | None = None
-        self._code = ZeroBuffer(np.uint8)
-        self._cache: dict[int, dict[str, np.ndarray]] = {}
-        o, i = self.d_out, self.d_in
-        self._wedges_static = np.array([(o * (o - 1) // 2).sum(), (i * (i - 1) // 2).sum(), (o * i).sum(), 0, 0, 0], dtype=np.int64)
 
-    # ---- sampling -------------------------------------------------------------------------
-    def sample(self, rng: np.random.Generator, S: int) -> np.ndarray:
-        """``[S, E]`` stub matchings, each a simple digraph with the model's promises."""
-        return self.draw(rng, S)[0]
+def _gap_bounds(gaps: GapLimits) -> tuple[int, int]:
+    return int(gaps.min_gap), _NO_MAX_GAP if gaps.max_gap is None else int(gaps.max_gap)
 
-    def draw(self, rng: np.random.Generator, S: int, keep_table: bool = False):
-        """``(sigma, u, key, table)``: matchings, source node per in-stub, flat edge keys, and —
-        with ``keep_table`` — the byte presence map of the samples' edges (1 at every key) that
-        :meth:`census` reuses and releases; otherwise ``table`` is None."""
-        sigma = _within_blocks_permutation(rng, S, self.in_stratum)
-        st = self._static(S)
-        u = self.out_src[sigma]
-        key = u * self.n + st["base_t"]
-        table = self._code.take(S * self.n * self.n)  # presence flag per flat edge key; 0 = free
-        try:
-            stuck = self._repair_rounds(sigma, rng, u, key, table)
-            if stuck.size:
-                log.warning("null repair stalled on %d of %d samples; drawing them by a swap chain from the real graph", stuck.size, S)
-                for s in stuck:
-                    table[key[s]] = 0
-                    sigma[s] = self._swap_chain(rng)
-                    u[s] = self.out_src[sigma[s]]
-                    key[s] = u[s] * self.n + st["base_t"][s]
-                    table[key[s]] = 1
-        except BaseException:
-            self._code.release(table, key.ravel())
-            raise
-        if not keep_table:
-            self._code.release(table, key.ravel())
-            table = None
-        return sigma, u, key, table
 
-    def _static(self, S: int) -> dict[str, np.ndarray]:
-        """Per chunk size: arrays that depend only on the real graph and the row offsets."""
-        if S not in self._cache:
-            nn, E = self.n * self.n, self.E
-            base = np.arange(S, dtype=np.int64)[:, None] * nn
-            self._cache = {S: {
-                "base": base,
-                "base_t": base + self.in_dst[None, :],
-                "base_tn": base + self.in_dst[None, :] * self.n,
-                "row_off": np.arange(S, dtype=np.int64)[:, None] * E,
-                "tile_t": np.tile(self.in_dst, S),
-            }}
-        return self._cache[S]
+class SwapChain:
+    """One run of the compiled swap chain on ``edges`` with edge ``strata`` (see module doc).
 
-    def _repair_rounds(self, sigma, rng, u, key, table) -> np.ndarray:
-        """Fix self-loops and repeated edges in place by random in-stratum swaps; returns stuck rows.
+    Started from the real graph; the first draw burns in, later draws continue the same chain.
+    ``accepted``/``proposed`` count the moves (the acceptance rate is logged and benchmarked).
+    """
 
-        ``table`` (zeroed bytes) ends with 1 at every edge key of the repaired samples.
-        """
-        S, E = sigma.shape
-        n, nn = self.n, self.n * self.n
-        base = np.arange(S, dtype=np.int64) * nn
-        t = self.in_dst
-        flat_key = key.ravel()
-        table[flat_key] = 1
-        srt = np.sort(flat_key)  # repeated edges are adjacent equal keys
-        rep = srt[1:][srt[1:] == srt[:-1]]
-        bad = u == t[None, :]
-        if rep.size:
-            table[rep] = 2
-            bad |= (table[flat_key] == 2).reshape(S, E)  # every copy of a repeated edge floats
-        bs, bj = np.nonzero(bad)
-        if bs.size == 0:
-            return np.zeros(0, np.int64)
-        table[key[bs, bj]] = 0
-        for _ in range(self.max_rounds):
-            if bs.size == 0:
-                return np.zeros(0, np.int64)
-            # (a) a floating stub whose own edge is now free and not a loop goes back in
-            kb = key[bs, bj]
-            ok = np.flatnonzero((u[bs, bj] != t[bj]) & (table[kb] == 0))
-            if ok.size:
-                ok = ok[np.unique(kb[ok], return_index=True)[1]]
-                table[kb[ok]] = 1
-                bad[bs[ok], bj[ok]] = False
-                rest = np.ones(bs.size, bool)
-                rest[ok] = False
-                bs, bj = bs[rest], bj[rest]
-                if bs.size == 0:
-                    continue
-            # (b) swap with a random stub of the same stratum
-            g = self.in_stratum[bj]
-            kk = self.off[g] + (rng.random(bj.size) * self.size[g]).astype(np.int64)
-            xj, xk, tj, tk = u[bs, bj], u[bs, kk], t[bj], t[kk]
-            nj = base[bs] + xk * n + tj
-            nk = base[bs] + xj * n + tk
-            valid = (kk != bj) & (xj != xk) & (tj != tk) & (xk != tj) & (xj != tk)
-            valid &= (table[nj] == 0) & (table[nk] == 0)
-            idx = np.flatnonzero(valid)
-            if idx.size == 0:
-                continue
-            idx = idx[_unique_pairs(bs[idx] * E + bj[idx], bs[idx] * E + kk[idx])]
-            idx = idx[_unique_pairs(nj[idx], nk[idx])]
-            if idx.size == 0:
-                continue
-            s_, j_, k_ = bs[idx], bj[idx], kk[idx]
-            k_bad = bad[s_, k_]
-            table[key[s_[~k_bad], k_[~k_bad]]] = 0
-            sigma[s_, j_], sigma[s_, k_] = sigma[s_, k_], sigma[s_, j_].copy()
-            u[s_, j_], u[s_, k_] = xk[idx], xj[idx]
-            key[s_, j_], key[s_, k_] = nj[idx], nk[idx]
-            table[nj[idx]] = 1
-            table[nk[idx]] = 1
-            bad[s_, j_] = False
-            bad[s_, k_] = False
-            # drop the fixed stubs (j's, and bad k's that were swapped) from the floating list
-            fixed = np.zeros(bs.size, bool)
-            fixed[idx] = True
-            if k_bad.any():
-                done = np.isin(bs * E + bj, s_[k_bad] * E + k_[k_bad])
-                fixed |= done
-            bs, bj = bs[~fixed], bj[~fixed]
-        return np.unique(bs)
+    def __init__(self, edges: EdgeSet, strata: np.ndarray, rng: np.random.Generator, schedule: ChainSchedule = ChainSchedule(), sign_pairs: bool = False):
+        self.edges, self.schedule = edges, schedule
+        self.n, self.E = edges.n, edges.m
+        raw, strata = np.unique(np.asarray(strata), return_inverse=True) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        strata = strata.reshape(-1).astype(np.int64)
+        # signed strata come as 2 * pair + sign: the partner is the same pair with the other sign
+        self.partner = np.full(raw.size, -1, np.int64)
+        if sign_pairs and raw.size:
+            other = np.searchsorted(raw, raw ^ 1)
+            hit = (other < raw.size) & (raw[np.minimum(other, raw.size - 1)] == (raw ^ 1))
+            self.partner[hit] = other[hit]
+        order = np.lexsort((edges.src, strata))
+        self.order = order
+        self.src = np.ascontiguousarray(edges.src[order], dtype=np.int64)
+        self.tgt = np.ascontiguousarray(edges.dst[order], dtype=np.int64)
+        self.sid = strata[order]
+        self.neg = np.ascontiguousarray(edges.neg[order], dtype=np.bool_)
+        self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
+        self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
+        self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        longest = int((self.run_hi - self.run_lo).max()) if self.E else 0
+        self.scratch = np.zeros((7, max(2 * longest + 2, self.n + 1)), np.int64)
+        W = max(1, (self.n + 63) // 64)
+        self.out_b = np.zeros((max(self.n, 1), W), np.uint64)
+        self.in_b = np.zeros((max(self.n, 1), W), np.uint64)
+        SC.fill_bits(self.src, self.tgt, self.out_b, self.in_b)
+        self.swap_only = schedule.moves in ("swap", "classic")
+        classic = schedule.moves == "classic"
+        self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
+        self.p_sign = P_SIGN if (self.partner >= 0).any() and not classic else 0.0
+        self.rng = SC.seed_state(rng)
+        self.burnt = False
+        self.accepted = 0
+        self.proposed = 0
+        self.thin = schedule.thin  # visits between samples, × E (set by calibrate when None)
+        self.pilot_acf = float("nan")
 
-    def _swap_chain(self, rng: np.random.Generator, factor: int = 10) -> np.ndarray:
-        """A sample by ``factor * E`` in-stratum swap attempts from the real graph (sequential)."""
-        sigma = self.identity.copy()
-        u = self.out_src[sigma].tolist()
-        t = self.in_dst.tolist()
-        present = set(zip(u, t))
-        js = rng.integers(0, self.E, factor * self.E)
-        r = rng.random(factor * self.E)
-        for j, rr in zip(js.tolist(), r.tolist()):
-            g = self.in_stratum[j]
-            k = int(self.off[g] + int(rr * self.size[g]))
-            xj, xk, tj, tk = u[j], u[k], t[j], t[k]
-            if k == j or xj == xk or tj == tk or xk == tj or xj == tk:
-                continue
-            if (xk, tj) in present or (xj, tk) in present:
-                continue
-            present -= {(xj, tj), (xk, tk)}
-            present |= {(xk, tj), (xj, tk)}
-            u[j], u[k] = xk, xj
-            sigma[j], sigma[k] = sigma[k], sigma[j]
-        return sigma
+    def _cycles_possible(self) -> bool:
+        """Whether some stratum has 3 nodes that are both a source and a target in it."""
+        if self.E < 3:
+            return False
+        both = np.intersect1d(self.sid * self.n + self.src, self.sid * self.n + self.tgt)
+        return bool(np.any(np.bincount(both // self.n) >= 3)) if both.size else False
 
-    # ---- views ------------------------------------------------------------------------------
-    def edge_arrays(self, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(src, dst)`` as ``[S, E]`` arrays (edge ``j`` of a sample ends at in-stub ``j``)."""
-        return self.out_src[sigma], np.broadcast_to(self.in_dst, sigma.shape)
+    def _steps(self, S: int, signed: tuple | None = None) -> tuple[int, int]:
+        """``(burn-in, thin)`` visits for the next draw; burns in and calibrates on first use."""
+        sch = self.schedule
+        if not self.burnt:
+            self.burnt = True
+            burn = int(round(sch.burn_in * self.E))
+            if sch.thin is None:
+                self.calibrate(burn, signed)
+                burn = 0
+        else:
+            burn = 0
+        thin = sch.thin if sch.thin is not None else self.thin
+        return burn, max(1, int(round(thin * self.E)))
 
-    def _stub_pairs(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        if self._pairs is None:
-            self._pairs = list(two_paths(self.out_src, self.in_dst, self.n, MAX_PAIRS))
-        return self._pairs
+    def calibrate(self, burn: int, signed: tuple | None = None) -> None:
+        """Burn in, then set :attr:`thin` from a pilot (see :class:`ChainSchedule`); the pilot
+        counts the statistics that will be sampled (``signed``: their arguments)."""
+        sch = self.schedule
+        if signed is None:
+            step = max(1, int(round(sch.pilot_lag * self.E)))
+            tally, wedges, acc = SC.sample_triads(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.swap_only, SC._PATH_CLASS)
+            series = finish_census(tally, wedges)
+        else:
+            step = max(1, int(round(sch.pilot_lag * self.E)))
+            series, acc = SC.sample_signed(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.swap_only, *signed)
+        self._count(acc)
+        self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
-    def census(self, sigma: np.ndarray, bitmap_bytes: int = DEFAULT_BITMAP_BYTES, u: np.ndarray | None = None, key: np.ndarray | None = None, table: np.ndarray | None = None) -> np.ndarray:
-        """``[S, 16]`` exact triad census of the samples (static stub pairs; see module doc).
+    def _args(self):
+        return self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.partner, self.out_b, self.in_b, self.p_tri, self.p_sign
 
-        ``u``/``key``/``table`` from :meth:`draw` (``keep_table=True``) skip rebuilding them;
-        the table is released here.
-        """
-        S, E = sigma.shape
-        n, nn = self.n, self.n * self.n
-        if E == 0:
+    def run(self, n_steps: int) -> int:
+        """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
+        acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.swap_only)
+        self.accepted += int(acc)
+        self.proposed += int(prop)
+        return int(acc)
+
+    def _count(self, acc: np.ndarray) -> None:
+        self.accepted += int(acc[0])
+        self.proposed += int(acc[1])
+
+    @property
+    def acceptance(self) -> float:
+        """Share of proposals that changed the graph."""
+        return self.accepted / self.proposed if self.proposed else float("nan")
+
+    def triads(self, S: int) -> np.ndarray:
+        """``[S, 16]`` triad census (igraph isoclass order) of the next ``S`` samples."""
+        if self.E == 0:
             return np.zeros((S, L.N_TRIADS), np.int64)
-        st = self._static(S)
-        if u is None or key is None:
-            u = self.out_src[sigma]
-            key = u * n + st["base_t"]
-        buffer = self._code if table is not None else None
-        with KeyTable(S * nn, key.ravel(), (st["base_tn"] + u).ravel(), bitmap_bytes, buffer, table) as table:
-            mutual = table.mutual.reshape(S, E)
-            wedges = self._wedges(mutual, u, S)
-            x_part = key - self.in_dst  # flat-key prefix (row offset + source * n) of edge j
-            y_of_out = np.empty(S * E, dtype=np.int64)  # target of the edge that uses out-stub o
-            y_of_out[(st["row_off"] + sigma).ravel()] = st["tile_t"]
-            y_of_out = y_of_out.reshape(S, E)
-            tally = np.zeros(S * L.N_TRIADS, dtype=np.int64)
-            flat = table.table if table.dense else None
-            for J, O in self._stub_pairs():
-                hit_r, hit_c, hit_code = [], [], []
-                for r in range(S):  # per sample: the gathers stay in cache (≈2x faster than [S, P])
-                    q = np.take(x_part[r], J) + np.take(y_of_out[r], O)
-                    code = np.take(flat, q) if flat is not None else table.get(q)
-                    c = code.nonzero()[0]
-                    if c.size:
-                        hit_r.append(np.full(c.size, r))
-                        hit_c.append(c)
-                        hit_code.append(code[c])
-                if not hit_r:
-                    continue
-                r, c = np.concatenate(hit_r), np.concatenate(hit_c)
-                cc = np.concatenate(hit_code).astype(np.int64)
-                y = y_of_out[r, O[c]]
-                m2 = table.get(st["base"][r, 0] + y * n + self.in_dst[J[c]]) & 1  # y->b exists: b->y is mutual
-                bits = mutual[r, J[c]] * 1 + m2 * 2 + (cc & 1) * 4 + (cc >> 1) * 8
-                tally += np.bincount(r * L.N_TRIADS + L.PATH_CODE_CLASS[bits], minlength=S * L.N_TRIADS)
-        return finish_census(tally.reshape(S, L.N_TRIADS), wedges)
+        burn, thin = self._steps(S)
+        tally, wedges, acc = SC.sample_triads(*self._args(), burn, thin, S, self.rng, self.scratch, self.swap_only, SC._PATH_CLASS)
+        self._count(acc)
+        return finish_census(tally, wedges)
 
-    def _wedges(self, mutual: np.ndarray, u: np.ndarray, S: int) -> np.ndarray:
-        """Wedge sums: the static totals, corrected only at the (few) nodes with mutual edges."""
-        wedges = np.broadcast_to(self._wedges_static, (S, 6)).copy()
-        r, j = np.nonzero(mutual)
-        if r.size == 0:
-            return wedges
-        keys, m = np.unique(r * self.n + u[r, j], return_counts=True)
-        s, v = np.divmod(keys, self.n)
-        o, i = self.d_out[v], self.d_in[v]
-        oo, ii = o - m, i - m
-        delta = np.stack([(oo * (oo - 1) - o * (o - 1)) // 2, (ii * (ii - 1) - i * (i - 1)) // 2, oo * ii - o * i, m * ii, m * oo, m * (m - 1) // 2], axis=1)
-        np.add.at(wedges, s, delta)
-        return wedges
+    def signed(self, S: int, layer: np.ndarray, gaps: GapLimits, shuffle: bool) -> np.ndarray:
+        """``[S, SIGNED_MOTIFS]`` of the next ``S`` samples (``shuffle``: permute signs per sample)."""
+        if self.E == 0:
+            return np.zeros((S, len(SIGNED_MOTIFS)), np.int64)
+        lo, hi = _gap_bounds(gaps)
+        extra = (self.neg, bool(shuffle), np.ascontiguousarray(layer, dtype=np.int64), lo, hi)
+        burn, thin = self._steps(S, extra)
+        raw, acc = SC.sample_signed(*self._args(), burn, thin, S, self.rng, self.scratch, self.swap_only, *extra)
+        self._count(acc)
+        return finish_signed(raw)
+
+    def targets(self, S: int) -> np.ndarray:
+        """``[S, E]`` targets of the slots (sources: :attr:`src`) of the next ``S`` samples."""
+        if self.E == 0:
+            return np.zeros((S, 0), np.int64)
+        burn, thin = self._steps(S)
+        out, acc = SC.sample_targets(*self._args(), burn, thin, S, self.rng, self.scratch, self.swap_only)
+        self._count(acc)
+        return out
 
 
-def _unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Indices ``i`` whose ``a[i]`` and ``b[i]`` occur once in ``concat(a, b)`` (conflict-free swaps)."""
-    both = np.concatenate([a, b])
-    _, inv, cnt = np.unique(both, return_inverse=True, return_counts=True)
-    once = cnt[inv] == 1
-    m = a.size
-    return np.flatnonzero(once[:m] & once[m:])
+def census_of_edge_lists(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
+    """``[S, 16]`` exact census of ``S`` simple digraphs given as ``[S, E]`` edge arrays."""
+    src = np.ascontiguousarray(np.atleast_2d(src), dtype=np.int64)
+    dst = np.ascontiguousarray(np.broadcast_to(dst, src.shape), dtype=np.int64)
+    if src.shape[1] == 0:
+        return np.zeros((src.shape[0], L.N_TRIADS), np.int64)
+    tally, wedges = SC.census_edge_lists(src, dst, int(n), SC._PATH_CLASS)
+    return finish_census(tally, wedges)
+
+
+def signed_of_edge_lists(src: np.ndarray, dst: np.ndarray, neg: np.ndarray, n: int, layer: np.ndarray, gaps: GapLimits = GapLimits()) -> np.ndarray:
+    """``[S, SIGNED_MOTIFS]`` of ``S`` signed simple digraphs given as ``[S, E]`` arrays."""
+    src = np.ascontiguousarray(np.atleast_2d(src), dtype=np.int64)
+    dst = np.ascontiguousarray(np.broadcast_to(dst, src.shape), dtype=np.int64)
+    neg = np.ascontiguousarray(np.broadcast_to(neg, src.shape), dtype=np.bool_)
+    lo, hi = _gap_bounds(gaps)
+    return finish_signed(SC.signed_edge_lists(src, dst, neg, int(n), np.ascontiguousarray(layer, dtype=np.int64), lo, hi))
 
 
 def sample_without_replacement(rng: np.random.Generator, S: int, N: int, c: int) -> np.ndarray:
@@ -347,44 +318,70 @@ class NullBatch:
     dst: np.ndarray
     neg: np.ndarray | None
     n: int
-    stub: StubModel | None = None
-    sigma: np.ndarray | None = None
-    u: np.ndarray | None = None
-    key: np.ndarray | None = None
-    table: np.ndarray | None = None
 
     @property
     def size(self) -> int:
         return self.src.shape[0]
 
     def triad_census(self, bitmap_bytes: int = DEFAULT_BITMAP_BYTES) -> np.ndarray:
-        if self.stub is not None:
-            table, self.table = self.table, None  # released by the census: use once
-            return self.stub.census(self.sigma, bitmap_bytes, self.u, self.key, table)
-        S, E = self.src.shape
-        sample = np.repeat(np.arange(S), E)
-        return census_batch(sample, self.src.ravel(), self.dst.ravel(), self.n, S, bitmap_bytes)
+        return census_of_edge_lists(self.src, self.dst, self.n)
 
 
 class NullModel:
-    """One null model bound to a real graph; :meth:`batches` yields seeded :class:`NullBatch` es."""
+    """One null model bound to a real graph.
 
-    def __init__(self, edges: EdgeSet, model: str = "configuration", sign_mode: str = "keep", signed: bool = False):
+    :meth:`triad_counts` / :meth:`signed_counts` count the samples inside the compiled chain
+    (the fast path); :meth:`batches` yields the sampled edge lists themselves (size-4 census,
+    tests). Each call starts a fresh chain from the real graph, seeded by ``rng``.
+    """
+
+    def __init__(self, edges: EdgeSet, model: str = "configuration", sign_mode: str = "keep", signed: bool = False, schedule: ChainSchedule = ChainSchedule()):
         if model not in NULL_MODELS:
             raise ValueError(f"null model must be one of {NULL_MODELS}, got {model!r}")
         if sign_mode not in SIGN_MODES:
             raise ValueError(f"sign_mode must be one of {SIGN_MODES}, got {sign_mode!r}")
-        self.edges, self.model, self.sign_mode, self.signed = edges, model, sign_mode, signed
-        keep_sign = signed and sign_mode == "keep"
-        self.stub: StubModel | None = None
+        self.edges, self.model, self.sign_mode, self.signed, self.schedule = edges, model, sign_mode, signed, schedule
+        self.keep_sign = signed and sign_mode == "keep"
+        self.strata: np.ndarray | None = None
+        self.last_chain: SwapChain | None = None
         if model in ("configuration", "layer_configuration"):
             strata = layer_pair_ids(edges) if model == "layer_configuration" else np.zeros(edges.m, np.int64)
-            if keep_sign:
-                strata = strata * 2 + edges.neg
-            self.stub = StubModel(edges, strata)
+            self.strata = strata * 2 + edges.neg if self.keep_sign else strata
         else:
-            self._setup_er(keep_sign)
+            self._setup_er(self.keep_sign)
 
+    # ---- degree-preserving models ---------------------------------------------------------
+    def chain(self, rng: np.random.Generator) -> SwapChain:
+        """A fresh swap chain from the real graph (configuration models only)."""
+        if self.strata is None:
+            raise ValueError(f"{self.model} is not a degree-preserving null")
+        self.last_chain = SwapChain(self.edges, self.strata, rng, self.schedule, sign_pairs=self.keep_sign)
+        return self.last_chain
+
+    def _log(self, ch: SwapChain, S: int) -> None:
+        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, sign re-deals %s), acceptance %.3f, fallback 0",
+                 self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.acceptance)
+
+    def triad_counts(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
+        """``[n_samples, 16]`` triad census of the ensemble."""
+        if self.strata is not None:
+            ch = self.chain(rng)
+            out = ch.triads(n_samples)
+            self._log(ch, n_samples)
+            return out
+        return np.concatenate([b.triad_census() for b in self.batches(n_samples, rng)])
+
+    def signed_counts(self, n_samples: int, rng: np.random.Generator, gaps: GapLimits = GapLimits()) -> np.ndarray:
+        """``[n_samples, SIGNED_MOTIFS]`` signed counts of the ensemble (signs per ``sign_mode``)."""
+        e = self.edges
+        if self.strata is not None:
+            ch = self.chain(rng)
+            out = ch.signed(n_samples, e.layer, gaps, shuffle=not self.keep_sign)
+            self._log(ch, n_samples)
+            return out
+        return np.concatenate([signed_of_edge_lists(b.src, b.dst, b.neg, e.n, e.layer, gaps) for b in self.batches(n_samples, rng)])
+
+    # ---- ER models --------------------------------------------------------------------------
     def _setup_er(self, keep_sign: bool) -> None:
         e = self.edges
         if self.model == "erdos_renyi":
@@ -421,38 +418,26 @@ class NullModel:
             return np.zeros((S, 0), np.int64), np.zeros((S, 0), np.int64)
         return np.concatenate(src, axis=1), np.concatenate(dst, axis=1)
 
+    # ---- edge lists ---------------------------------------------------------------------------
     def batches(self, n_samples: int, rng: np.random.Generator, chunk: int | None = None, bitmap_bytes: int = DEFAULT_BITMAP_BYTES) -> Iterator[NullBatch]:
-        """Yield ``n_samples`` null graphs in chunks (size from memory: the census byte maps)."""
+        """Yield ``n_samples`` null graphs as edge arrays in chunks (one chain across chunks)."""
         e = self.edges
-        if chunk is None:
-            chunk = default_chunk(e, bitmap_bytes, self.stub.n_pairs if self.stub else None)
+        chunk = chunk or max(1, min(256, (8 << 20) // max(8 * e.m, 1)))
+        ch = self.chain(rng) if self.strata is not None else None
         done = 0
         while done < n_samples:
             S = min(chunk, n_samples - done)
             neg = None
-            if self.stub is not None:
-                sigma, u, key, table = self.stub.draw(rng, S, keep_table=not self.signed)
-                src, dst = u, np.broadcast_to(self.stub.in_dst, (S, e.m))
+            if ch is not None:
+                dst = ch.targets(S)
+                src = np.broadcast_to(ch.src, (S, e.m))
                 if self.signed:
-                    if self.sign_mode == "keep":
-                        neg = np.broadcast_to(self.stub.in_neg, (S, e.m))
-                    else:
-                        neg = e.neg[_within_blocks_permutation(rng, S, np.zeros(e.m, np.int64))]
-                yield NullBatch(src, dst, neg, e.n, self.stub, sigma, u, key, table)
+                    neg = np.broadcast_to(ch.neg, (S, e.m)) if self.keep_sign else e.neg[_within_blocks_permutation(rng, S, np.zeros(e.m, np.int64))]
             else:
                 src, dst = self._er_sample(rng, S)
                 if self.signed:
                     neg = self.er_neg[_within_blocks_permutation(rng, S, self.sign_groups)]
-                yield NullBatch(src, dst, neg, e.n)
+            yield NullBatch(src, dst, neg, e.n)
             done += S
-
-
-def default_chunk(edges: EdgeSet, bitmap_bytes: int = DEFAULT_BITMAP_BYTES, n_pairs: int | None = None) -> int:
-    """Samples per chunk: the byte maps stay cache-sized (~2 MiB; measured fastest) and within
-    ``bitmap_bytes``, and the 2-path gathers stay bounded."""
-    nn = max(edges.n * edges.n, 1)
-    by_map = bitmap_bytes // (2 * nn)
-    by_cache = max(4, (2 << 20) // nn)
-    pairs = n_pairs if n_pairs is not None else max(edges.m * edges.m // max(edges.n, 1), 1)
-    by_pairs = (1 << 23) // max(pairs, 1)
-    return int(max(1, min(256, by_map, by_cache, by_pairs)))
+        if ch is not None:
+            self._log(ch, n_samples)

@@ -43,9 +43,9 @@ from r1interp.motifs.stats import ZResult, z_profile
 
 log = logging.getLogger(__name__)
 
-# position/rule/status/source/target_token come from the graph index: a comparison pairs graphs by
+# position/rule/status/generation/target_token come from the graph index: a comparison pairs graphs by
 # (prompt, phase, position) and every table can say which tokens it explains.
-ID_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "source",
+ID_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "position", "rule", "target_token", "status", "generation",
               "correct", "needs_reasoning"]
 PROFILE_COLUMNS = ID_COLUMNS + ["family", "motif", "motif_index", "count", "null_mean", "null_std", "z", "sp", "null_model", "n_samples", "n_nodes", "n_edges"]
 
@@ -56,19 +56,12 @@ def graph_seed(seed: int, graph_id: str) -> np.random.SeedSequence:
 
 def null_triad_counts(edges: EdgeSet, model: str, n_samples: int, rng: np.random.Generator, bitmap_bytes: int) -> np.ndarray:
     """``[n_samples, 16]`` census of a null ensemble."""
-    nm = NullModel(edges, model)
-    return np.concatenate([b.triad_census(bitmap_bytes) for b in nm.batches(n_samples, rng, bitmap_bytes=bitmap_bytes)])
+    return NullModel(edges, model).triad_counts(n_samples, rng)
 
 
 def null_signed_counts(edges: EdgeSet, model: str, sign_mode: str, n_samples: int, rng: np.random.Generator, gaps: SG.GapLimits, bitmap_bytes: int) -> np.ndarray:
     """``[n_samples, len(SIGNED_MOTIFS)]`` signed counts of a signed null ensemble."""
-    nm = NullModel(edges, model, sign_mode, signed=True)
-    out = []
-    for b in nm.batches(n_samples, rng, bitmap_bytes=bitmap_bytes):
-        S, E = b.src.shape
-        sample = np.repeat(np.arange(S), E)
-        out.append(SG.signed_counts_batch(sample, b.src, b.dst, b.neg, edges.layer, edges.n, S, gaps, bitmap_bytes))
-    return np.concatenate(out)
+    return NullModel(edges, model, sign_mode, signed=True).signed_counts(n_samples, rng, gaps)
 
 
 def null_size4_counts(edges: EdgeSet, model: str, n_samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -168,7 +161,7 @@ def read_index(path: str | Path) -> pd.DataFrame:
     if df["graph_id"].duplicated().any():
         raise ValueError(f"{path}: repeated graph_id values {sorted(df.loc[df['graph_id'].duplicated(), 'graph_id'].unique())[:5]}")
     for col, default in (("correct", pd.NA), ("needs_reasoning", pd.NA), ("position", -1), ("rule", ""), ("target_token", ""),
-                         ("status", ""), ("source", "own")):
+                         ("status", ""), ("generation", "own")):
         if col not in df.columns:
             df[col] = default
     return df
@@ -193,7 +186,7 @@ def category_index(root: str | Path, model: str) -> tuple[pd.DataFrame, list[Pat
     for cat in sorted(p for p in root.iterdir() if p.is_dir()):
         for f in sorted(cat.glob("*.json")):
             rows.append({"model": model, "graph_id": f"{cat.name}/{f.stem}", "prompt_id": f.stem, "category": cat.name, "phase": "full",
-                         "position": -1, "rule": "", "target_token": "", "status": "", "source": "external", "correct": pd.NA,
+                         "position": -1, "rule": "", "target_token": "", "status": "", "generation": "external", "correct": pd.NA,
                          "needs_reasoning": pd.NA})
             files.append(f)
     if not rows:

@@ -84,11 +84,14 @@ def write_graph_set(
     n_layers: int = 4,
     n_edges: int = 150,
     seed: int = 0,
+    source: str = "own",
 ) -> Path:
     """A graph stage-like dir: ``{graph_id}.json`` files plus ``index.parquet`` (the motif input).
 
-    Index columns as the graph stage writes them: ``model, graph_id, prompt_id, category, phase,
-    correct, needs_reasoning, file``. Returns the index path.
+    Index columns as the graph stage writes them (``model, graph_id, prompt_id, category, phase,
+    position, rule, target_token, status, generation, correct, needs_reasoning, file, built, reason``);
+    phase k of a prompt sits at position ``10 + k``, so two sets written with the same prompts and
+    phases pair graph by graph. Returns the index path.
     """
     import pandas as pd
 
@@ -96,11 +99,15 @@ def write_graph_set(
     rows = []
     for p in range(n_prompts):
         for k, phase in enumerate(phases):
-            gid = f"p{p}-{phase}"
+            position = 10 + k
+            gid = f"p{p}-{phase}-p{position}"
             data = random_attribution_graph(n_layers=n_layers, n_edges=n_edges + 7 * p + 11 * k, seed=seed * 10007 + 101 * p + k, slug=gid)
             write_graph(data, graphs_dir / f"{gid}.json")
+            correct = bool(p % 3)
             rows.append({"model": model, "graph_id": gid, "prompt_id": f"p{p}", "category": categories[p % len(categories)], "phase": phase,
-                         "correct": bool(p % 3), "needs_reasoning": True, "file": f"{gid}.json"})
+                         "position": position, "rule": "boxed" if phase == "answer" else "result", "target_token": str(k),
+                         "status": "correct" if correct else "incorrect", "generation": source, "correct": correct,
+                         "needs_reasoning": True, "file": f"{gid}.json", "built": True, "reason": ""})
     index = graphs_dir / "index.parquet"
     pd.DataFrame(rows).to_parquet(index, index=False)
     return index

@@ -4,6 +4,12 @@ LD = logit(clean answer token) − logit(corrupted answer token) at the decision
 normalised = (LD_patched − LD_corrupt) / (LD_clean − LD_corrupt): 0 = patching did nothing,
 1 = patching restored the clean behaviour. The denominator is > 0 for every validated pair
 (the clean token is the clean argmax and the corrupted token the corrupted argmax).
+
+No position set ever contains the *read* position (the decision position whose logits are
+compared): patching the residual there copies the clean prediction itself, so the normalised
+difference would be ≈ 1 at late layers by construction and say nothing about where the
+information travels. ``reasoning_end`` (the last think tokens before the read) is the headline
+measure; the other sets are sanity checks and every output labels them so (``role``).
 """
 
 from __future__ import annotations
@@ -18,6 +24,16 @@ from r1interp.patching.pairs import Pair
 from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs, residual_cache
 
 POSITION_SETS = ("reasoning_end", "answer", "all")
+HEADLINE_SET = "reasoning_end"
+POSITION_ROLES = {name: ("headline" if name == HEADLINE_SET else "sanity_check") for name in POSITION_SETS}
+"""``role`` of each position set in effects.parquet, summary.json and the heatmap."""
+
+
+def position_role(position_set: str) -> str:
+    """``headline`` for the measure the analysis reports, ``sanity_check`` for the others."""
+    if position_set not in POSITION_ROLES:
+        raise ValueError(f"unknown position set {position_set!r}; allowed: {list(POSITION_SETS)}")
+    return POSITION_ROLES[position_set]
 
 
 def normalised_logit_diff(ld_patched, ld_clean: float, ld_corrupt: float):
@@ -29,14 +45,21 @@ def normalised_logit_diff(ld_patched, ld_clean: float, ld_corrupt: float):
 
 
 def clean_positions(pair: Pair, position_set: str, n_reasoning: int) -> list[int]:
-    """Clean-coordinate positions of a named set (see POSITION_SETS)."""
-    last = pair.decision_pos
+    """Clean-coordinate positions of a named set (see POSITION_SETS); never the read position.
+
+    - ``reasoning_end``: the last ``n_reasoning`` think tokens (``</think>`` included) before the
+      read position; when the decision is read at ``</think>`` itself, the n tokens before it.
+    - ``answer``: the answer tokens after ``</think>`` and before the read position (may be empty).
+    - ``all``: every position before the read position.
+    """
+    read = pair.decision_pos
     if position_set == "reasoning_end":
-        return list(range(max(0, pair.think_end - n_reasoning + 1), pair.think_end + 1))
+        end = min(pair.think_end, read - 1)
+        return list(range(max(0, end - n_reasoning + 1), end + 1))
     if position_set == "answer":
-        return list(range(pair.think_end + 1, last + 1))
+        return list(range(pair.think_end + 1, read))
     if position_set == "all":
-        return list(range(last + 1))
+        return list(range(read))
     raise ValueError(f"unknown position set {position_set!r}; allowed: {list(POSITION_SETS)}")
 
 
@@ -75,6 +98,8 @@ def pair_effects(
     jobs, meta = [], []
     for name in position_sets:
         tgt, src = aligned_positions(pair, clean_positions(pair, name, n_reasoning))
+        if read in tgt or pair.decision_pos in src:
+            raise ValueError(f"pair {pair.pair_id}: position set {name!r} contains the read position {pair.decision_pos}")
         for layer in layers:
             jobs.append(PatchJob(layer, tgt, src))
             meta.append((layer, name, len(tgt)))
@@ -85,6 +110,7 @@ def pair_effects(
             "pair_id": pair.pair_id,
             "layer": layer,
             "position_set": name,
+            "role": position_role(name),
             "norm_logit_diff": float(norm[i]) if n_pos else float("nan"),
             "logit_diff": float(lds[i]),
             "n_positions": n_pos,

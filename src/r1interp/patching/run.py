@@ -12,7 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from r1interp.heads.common import Trace, free_memory, is_oom, write_figure, write_json, write_parquet
-from r1interp.patching.effects import POSITION_SETS, pair_effects
+from r1interp.patching.effects import HEADLINE_SET, POSITION_SETS, pair_effects, position_role
 from r1interp.patching.pairs import PairConfig, PairOutcome, build_pairs
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ PAIR_DTYPES = {
     "ld_clean": "float64",
     "ld_corrupt": "float64",
 }
-EFFECT_COLUMNS = ["pair_id", "layer", "position_set", "norm_logit_diff", "logit_diff", "n_positions"]
+EFFECT_COLUMNS = ["pair_id", "layer", "position_set", "role", "norm_logit_diff", "logit_diff", "n_positions"]
 
 
 @dataclass
@@ -91,7 +91,7 @@ def run_patching(model: nn.Module, tokenizer, traces: list[Trace], cfg: Patching
                 rec.update(status="dropped", reason="oom")
         pair_rows.append(rec)
     effects = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
-    effects = effects.astype({"layer": "int64", "n_positions": "int64", "norm_logit_diff": "float64", "logit_diff": "float64"})
+    effects = effects.astype({"layer": "int64", "role": "string", "n_positions": "int64", "norm_logit_diff": "float64", "logit_diff": "float64"})
     pairs = pd.DataFrame(pair_rows, columns=list(_pair_record(PairOutcome("", "", None, "")).keys())).astype(PAIR_DTYPES)
     return PatchingResult(effects, pairs)
 
@@ -132,16 +132,24 @@ def summarise(result: PatchingResult, cfg: PatchingConfig, model_name: str) -> d
     )
     return {
         "model": model_name,
+        "headline_position_set": HEADLINE_SET,
+        "roles": {name: position_role(name) for name in cfg.position_sets},
+        "read_position_patched": False,
         "n_candidates": int(len(pairs)),
         "n_kept": int(len(kept)),
         "n_dropped": int(len(pairs) - len(kept)),
         "dropped_by_reason": {str(k): int(v) for k, v in reasons.items()},
         "mean_norm_logit_diff": [
-            {"position_set": r.position_set, "layer": int(r.layer), "mean": float(r.mean), "std": float(r.std) if pd.notna(r.std) else None, "n": int(r.count)}
+            {"position_set": r.position_set, "role": position_role(r.position_set), "layer": int(r.layer), "mean": float(r.mean), "std": float(r.std) if pd.notna(r.std) else None, "n": int(r.count)}
             for r in per_layer.itertuples(index=False)
         ],
         "config": asdict(cfg),
     }
+
+
+def set_label(name: str) -> str:
+    """Plot label of a position set: the headline measure, or a labelled sanity check."""
+    return f"patch at {name} (headline)" if position_role(name) == "headline" else f"patch at {name} (sanity check)"
 
 
 def plot_heatmap(result: PatchingResult, position_sets: tuple[str, ...], n_layers: int, title: str):
@@ -172,7 +180,7 @@ def plot_heatmap(result: PatchingResult, position_sets: tuple[str, ...], n_layer
         sub = eff[eff["position_set"] == name]
         grid = sub.pivot(index="pair_id", columns="layer", values="norm_logit_diff").reindex(index=pair_ids, columns=range(n_layers))
         im = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="RdBu_r", norm=norm, interpolation="nearest")
-        ax.set_title(f"patch at {name}")
+        ax.set_title(set_label(name))
         ax.set_xlabel("layer")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if i > 0:
@@ -188,7 +196,8 @@ def plot_heatmap(result: PatchingResult, position_sets: tuple[str, ...], n_layer
     for name in position_sets:
         g = eff[eff["position_set"] == name].groupby("layer")["norm_logit_diff"]
         mean, sem = g.mean(), g.sem()
-        ax.errorbar(mean.index, mean.to_numpy(), yerr=sem.to_numpy(), marker="o", capsize=2, label=name)
+        ax.errorbar(mean.index, mean.to_numpy(), yerr=sem.to_numpy(), marker="o", capsize=2, label=set_label(name),
+                    ls="-" if position_role(name) == "headline" else ":")
     ax.axhline(0, color="grey", lw=0.8)
     ax.axhline(1, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("layer")
@@ -205,4 +214,4 @@ def write_patching(result: PatchingResult, out_dir: str | Path, cfg: PatchingCon
     write_parquet(result.effects, out_dir / EFFECTS_FILE)
     write_parquet(result.pairs, out_dir / PAIRS_FILE)
     write_json(summarise(result, cfg, model_name), out_dir / SUMMARY_FILE)
-    write_figure(plot_heatmap(result, cfg.position_sets, n_layers, f"{model_name}: residual patching clean → corrupted"), out_dir / HEATMAP_FILE)
+    write_figure(plot_heatmap(result, cfg.position_sets, n_layers, f"{model_name}: residual patching clean → corrupted (read position never patched)"), out_dir / HEATMAP_FILE)

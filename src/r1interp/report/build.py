@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from r1interp.report.graph_page import graph_pages_section  # noqa: E402
 from r1interp.report.html import Section, esc, figure, page, table  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,10 @@ CAPTIONS: list[tuple[str, str]] = [
     (r".*/heads/profile\.png", "Reasoning-focus heads: mean attention from answer tokens to <think> tokens per layer "
      "(max and mean over heads), averaged over generated traces."),
     (r".*/patching/heatmap\.png", "Activation patching: normalised logit difference recovered when the clean residual "
-     "stream is patched into the corrupted run, per layer and position set (1 = full recovery)."),
+     "stream is patched into the corrupted trace, per layer. reasoning_end (the last think tokens before the read "
+     "position) is the headline measure; answer/all are sanity checks; the read position itself is never patched."),
     (r".*residual_diff\.png", "Model diff: mean L2 norm of the residual-stream difference between the reasoning model and "
-     "its base on the same tokens, per layer."),
+     "its base on the same text at the same positions (each reading its own special tokens), per layer."),
     (r".*dictionary.*\.png", "Transcoder dictionaries compared: fraction of each model's features with a decoder-cosine "
      "match in the other model's dictionary, per layer."),
     (r"compare/zscore_heatmap\.png", "Triad-motif Z-scores (real count against the null-model ensemble) for every "
@@ -254,6 +256,13 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
             s.parts.append(table(entries, f"{m}: how it reads its reasoner's special tokens"))
     sections.append(s)
 
+    s = Section("generations", "Generations", "Each model's generations of the prompt set: correct, incorrect, or "
+                "unfinished (a trace that did not close within the token budget is not wrong, only unfinished).")
+    for m in inp.models:
+        if (df := _read_parquet(r / m / "correctness.parquet")) is not None:
+            s.parts.append(table(df, f"{m}: correctness per prompt", max_rows=40))
+    sections.append(s)
+
     s = Section("sweep", "Transcoder sweep", "Pilot layers, dictionary size × k grid, Pareto selection.")
     s.parts += _figures(r, ["sweep/*.png"])
     if (r / "sweep" / "selected.yaml").is_file():
@@ -296,9 +305,10 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
                 "generation at the same positions. Open them with "
                 "`circuit-tracer start-server --graph_file_dir results/<model>/graphs`.")
     s.parts += _figures(r, ["report/graph_scores.png"])
+    s.parts.append(graph_pages_section(r, inp.models, out_html))  # offline interactive page per graph
     for m in inp.models:
         if (idx := _read_parquet(r / m / "graphs" / "index.parquet")) is not None:
-            cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "source", "built", "reason")
+            cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "generation", "built", "reason")
                     if c in idx.columns]
             s.parts.append(table(idx[cols], f"{m}: graph positions (and graphs not built, with the reason)", max_rows=60))
     for m in inp.models:
@@ -324,13 +334,33 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
             s.parts.append(table(df.sort_values(df.columns[2] if "score" not in df else "score", ascending=False), f"{m}: top heads", max_rows=10))
     sections.append(s)
 
-    s = Section("patching", "Activation patching", "Clean → corrupted residual-stream patching per layer.")
+    s = Section("patching", "Activation patching", "Clean → corrupted residual-stream patching per layer; "
+                "reasoning_end is the headline measure, the other position sets are sanity checks.")
     s.parts += _figures(r, [f"{m}/patching/*.png" for m in inp.models])
+    for m in inp.models:
+        summ = r / m / "patching" / "summary.json"
+        if summ.is_file():
+            data = json.loads(summ.read_text())
+            means = data.get("mean_norm_logit_diff")
+            if isinstance(means, list) and means:
+                s.parts.append(table(pd.DataFrame(means), f"{m}: mean normalised logit difference per layer and position set (role)"))
     sections.append(s)
 
     s = Section("modeldiff", "Model diff", "Reasoning model vs its base, layer by layer.")
     s.parts += _figures(r, ["compare/modeldiff/**/*.png"])
     sections.append(s)
+
+    from r1interp.report.rule_costs import cost_table
+
+    bench_dir = r.parent / "benchmarks"
+    if bench_dir.is_dir():
+        costs, totals = cost_table(bench_dir)
+        if len(costs):
+            s = Section("costs", "Per-rule cost", "Wall and CPU time per rule from Snakemake's benchmark files (jobs finished "
+                        "before this report), so a regression shows.")
+            total = ", ".join(f"{k} {v:,.0f}" for k, v in totals.items())
+            s.parts.append(table(costs, f"per-rule cost (totals: {total})", max_rows=60))
+            sections.append(s)
 
     html = page(title, f"models: {', '.join(inp.models)}", sections)
     out_html.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,7 @@
 """CLI of the sweep stage (called by ``rules/sweep.smk``).
 
-    python -m r1interp.sweep point  --model-dir D --train-shard P --eval-shard Q --layers auto \
+    python -m r1interp.sweep point  --model-dir D --train-shard P --layers auto \
+        --validation-tokens 20000 --dead-tokens-factor 10 --max-expansion-per-k 2 --eval-tokens 10000 \
         --expansion-factor 8 --k 16 --lr none --skip-connection true [--train-tokens N ...] \
         --out results/sweep/points/e8_k16_lrauto_skip1.json --work-dir results/sweep/work/e8_k16_lrauto_skip1
     python -m r1interp.sweep select --points results/sweep/points/*.json --sweep-model M \
@@ -24,20 +25,21 @@ log = logging.getLogger("r1interp.sweep")
 
 
 def cmd_point(args) -> None:
+    """Train and evaluate one grid point. Selection data: a slice held out of the train shard (the
+    eval shard, on which the evaluate stage reports faithfulness, is never read here)."""
     import torch
 
-    from r1interp.evaluate.batches import load_eval_docs
     from r1interp.models import load_model, model_shape
     from r1interp.sweep.grid import pilot_layers, point_id
-    from r1interp.sweep.run import run_point, save_point
-    from r1interp.transcoders.dataset import packed_dataset
+    from r1interp.sweep.holdout import holdout_tokens
+    from r1interp.sweep.run import prepare_data, run_point, save_point
     from r1interp.transcoders.groups import parse_layers
 
-    for path, what in ((args.train_shard, "train shard"), (args.eval_shard, "eval shard")):
-        if not path.is_file():
-            raise SystemExit(f"error: {what} not found: {path}")
+    if not args.train_shard.is_file():
+        raise SystemExit(f"error: train shard not found: {args.train_shard}")
     settings = settings_from_args(args)
-    n_layers = model_shape(args.model_dir).n_layers
+    shape = model_shape(args.model_dir)
+    n_layers = shape.n_layers
     try:
         layers = pilot_layers(n_layers, "auto" if args.layers == "auto" else parse_layers(args.layers))
     except ValueError as e:
@@ -45,13 +47,21 @@ def cmd_point(args) -> None:
     point = {k: getattr(settings, k) for k in ("expansion_factor", "k", "lr", "skip_connection")}
     pid = point_id(point)
     log.info("sweep point %s on layers %s", pid, layers)
+    max_ratio = args.max_expansion_per_k or settings.expansion_factor / settings.k
+    n_val = holdout_tokens(args.validation_tokens, shape.d_model, max_ratio, args.dead_tokens_factor)
+    try:
+        data = prepare_data(args.train_shard, settings, n_val, args.eval_max_len)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from e
+    log.info("selection slice: %d documents, %d tokens held out of %s (%d documents left for training)",
+             data.meta["n_validation_docs"], data.meta["validation_tokens"], args.train_shard, data.meta["n_train_docs"])
     torch.manual_seed(settings.seed)
-    dataset = packed_dataset(args.train_shard, settings.seq_len, settings.n_rows, settings.seed)
-    docs = load_eval_docs(args.eval_shard, args.eval_tokens, args.eval_max_len)
     model, _tok = load_model(args.model_dir, args.device, args.dtype)
     with contextlib.redirect_stdout(sys.stderr):
-        record = run_point(model, pid, point, layers, dataset, docs, settings, args.work_dir, args.eval_batch_size)
+        record = run_point(model, pid, point, layers, data.dataset, data.validation, settings, args.work_dir,
+                           args.eval_batch_size, ce_tokens=args.eval_tokens, dead_factor=args.dead_tokens_factor)
     record["settings"] = asdict(settings)
+    record["data"] = data.meta
     save_point(record, args.out)
     if not args.keep_weights:
         shutil.rmtree(args.work_dir, ignore_errors=True)
@@ -73,9 +83,14 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("point", help="train + evaluate one grid point on the pilot layers")
     p.add_argument("--model-dir", required=True)
     p.add_argument("--train-shard", required=True, type=Path)
-    p.add_argument("--eval-shard", required=True, type=Path)
     p.add_argument("--layers", default="auto", help="'auto' (2/14/26-of-28 spread) or e.g. 1,3,5")
-    p.add_argument("--eval-tokens", type=int, default=20_000)
+    p.add_argument("--validation-tokens", type=int, default=20_000,
+                   help="tokens held out of the train shard for selection (raised to what the widest grid point needs)")
+    p.add_argument("--dead-tokens-factor", type=float, default=10.0,
+                   help="dead latents are measured on >= factor * n_latents / k held-out tokens")
+    p.add_argument("--max-expansion-per-k", type=float, default=None,
+                   help="max expansion_factor / k over the whole grid (sizes one slice for every point; default: this point's)")
+    p.add_argument("--eval-tokens", type=int, default=20_000, help="held-out tokens for CE/KL/FVU (the first of the slice)")
     p.add_argument("--eval-max-len", type=int, default=None)
     p.add_argument("--eval-batch-size", type=int, default=16)
     p.add_argument("--out", required=True, type=Path)

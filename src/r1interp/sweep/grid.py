@@ -51,3 +51,11 @@ def grid_points(grid: dict[str, list]) -> dict[str, dict[str, Any]]:
         p = dict(zip(keys, combo))
         points[point_id(p)] = p
     return points
+
+
+def max_expansion_per_k(grid: dict[str, list]) -> float:
+    """The widest latents-per-active ratio of the grid (max expansion_factor / k over its points).
+
+    Sizes the selection slice once for every point (every point then holds out the same documents).
+    """
+    return max(p["expansion_factor"] / p["k"] for p in grid_points(grid).values())

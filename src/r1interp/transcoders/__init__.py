@@ -6,6 +6,22 @@
 - :mod:`~r1interp.transcoders.card` — Hugging Face model card.
 """
 
-from r1interp.transcoders.io import SkipTranscoder, TranscoderFileError, load_transcoder, load_transcoders
+import importlib
+
+# Lazy re-exports (PEP 562): the workflow imports light helpers from this package at parse time,
+# and an eager import here would pull torch/pandas into every `snakemake` invocation.
+_EXPORTS = {
+    "SkipTranscoder": "io",
+    "TranscoderFileError": "io",
+    "load_transcoder": "io",
+    "load_transcoders": "io",
+}
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"r1interp.transcoders.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["SkipTranscoder", "TranscoderFileError", "load_transcoder", "load_transcoders"]

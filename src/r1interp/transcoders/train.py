@@ -9,16 +9,23 @@ Why these choices (see DESIGN.md §3):
   atomically, record the true number of finished batches, and fix the schedule-free optimizer's
   train/eval state on resume (sparsify saves the averaged *x* weights but resumes them as if they
   were the *y* iterate).
+- a checkpoint is resumed only if it was made from the same inputs: the fingerprint covers the
+  settings, layers, data, and the model — its weight files (name, size, mtime), dtype and device
+  type — and the checkpoint's metadata lists every file with its size, so an incomplete one is an
+  error naming the file. A checkpoint made with other inputs is discarded with a warning naming
+  each input that changed. The checkpoint written after the last batch is marked final: a run
+  killed before exporting it exports it as it is on rerun (no second weight conversion).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +40,7 @@ log = logging.getLogger(__name__)
 RUN_NAME = "run"
 META_FILE = "r1interp_checkpoint.json"
 MANIFEST_FILE = "manifest.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 
 
 def hookpoint(layer: int) -> str:
@@ -66,6 +74,7 @@ def _make_trainer_class():
         """sparsify Trainer with atomic checkpoints and exact resume."""
 
         fingerprint: str = ""
+        inputs: dict | None = None
         batches_done: int = 0
 
         def count_batches(self):
@@ -89,7 +98,15 @@ def _make_trainer_class():
                 self._checkpoint(self.saes, str(tmp), True)
             finally:
                 self.global_step = in_loop_step
-            (tmp / META_FILE).write_text(json.dumps({"fingerprint": self.fingerprint, "batches_done": self.batches_done}))
+            meta = {
+                "fingerprint": self.fingerprint,
+                "inputs": self.inputs,
+                "batches_done": self.batches_done,
+                # sparsify's last save runs after the loop, when global_step has caught up
+                "final": in_loop_step == self.batches_done,
+                "files": checkpoint_files(tmp),
+            }
+            (tmp / META_FILE).write_text(json.dumps(meta, default=str))
             if final.exists():
                 shutil.rmtree(old, ignore_errors=True)
                 os.replace(final, old)
@@ -149,8 +166,70 @@ def build_trainer(model: nn.Module, layers: list[int], dataset, settings: TrainS
     return trainer
 
 
-def find_checkpoint(checkpoint_dir: Path, fingerprint: str) -> Path | None:
-    """Last complete checkpoint with a matching fingerprint, else None (stale ones are removed)."""
+def checkpoint_files(path: Path) -> dict[str, int]:
+    """``{relative path: size}`` of every file of a checkpoint directory (its metadata aside)."""
+    return {
+        str(f.relative_to(path)): f.stat().st_size for f in sorted(path.rglob("*")) if f.is_file() and f.name != META_FILE
+    }
+
+
+def model_identity(model: nn.Module) -> dict[str, Any]:
+    """What of the model changes the trained weights: its weight files (name, size, mtime) — or,
+    for a model not loaded from a local directory, its hub id and revision, else a hash of its
+    parameters — its dtype and its device type."""
+    p = next(model.parameters())
+    src = str(getattr(model, "name_or_path", "") or getattr(getattr(model, "config", None), "_name_or_path", "") or "")
+    weights: dict[str, Any]
+    files = []
+    if src and Path(src).is_dir():
+        for f in sorted(Path(src).iterdir()):
+            if f.is_file() and (f.name.endswith(WEIGHT_SUFFIXES) or f.name.endswith(".index.json")):
+                st = f.stat()
+                files.append([f.name, st.st_size, st.st_mtime_ns])
+    if files:
+        weights = {"files": files}
+    elif src and not Path(src).exists():
+        weights = {"hub_id": src, "revision": getattr(getattr(model, "config", None), "_commit_hash", None)}
+    else:  # built in memory (or a directory without weight files): hash the parameters themselves
+        h = hashlib.sha256()
+        for name, t in sorted(model.state_dict().items()):
+            h.update(name.encode())
+            h.update(t.detach().to("cpu").contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        weights = {"sha256": h.hexdigest()[:16]}
+    return {"model_weights": weights, "model_dtype": str(p.dtype), "model_device": p.device.type}
+
+
+@dataclass
+class Resumable:
+    """A checkpoint that matches this run's inputs."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def final(self) -> bool:
+        return bool(self.meta.get("final"))
+
+
+def _changed(old: dict[str, Any] | None, new: dict[str, Any]) -> str:
+    """Which inputs differ, as ``key: old → new`` (abbreviated)."""
+    if not isinstance(old, dict):
+        return "unknown (the checkpoint predates recorded inputs)"
+    new = json.loads(json.dumps(new, default=str))
+
+    def short(v: Any) -> str:
+        t = json.dumps(v, default=str)
+        return t if len(t) <= 120 else t[:117] + "..."
+
+    diffs = [f"{k}: {short(old.get(k))} → {short(new.get(k))}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return "; ".join(diffs) or "the fingerprint (same recorded inputs)"
+
+
+def find_checkpoint(
+    checkpoint_dir: Path, fingerprint: str, inputs: dict[str, Any] | None = None, hookpoints: list[str] | None = None
+) -> tuple[Resumable | None, str | None]:
+    """(last complete checkpoint made from the same inputs or None, why one was discarded or
+    None). One made from other inputs is deleted with a warning naming each input that changed."""
     for name in (RUN_NAME, RUN_NAME + ".old"):  # .old survives a kill between the two renames
         path = checkpoint_dir / name
         meta_path = path / META_FILE
@@ -162,11 +241,30 @@ def find_checkpoint(checkpoint_dir: Path, fingerprint: str) -> Path | None:
             log.warning("ignoring checkpoint with unreadable %s", meta_path)
             continue
         if meta.get("fingerprint") != fingerprint:
-            log.warning("checkpoint %s was made with other settings; starting from scratch", path)
+            why = _changed(meta.get("inputs"), inputs or {})
+            log.warning("discarding checkpoint %s (batch %s), made with other inputs: %s; training from scratch",
+                        path, meta.get("batches_done"), why)
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
-            return None
-        return path
-    return None
+            return None, why
+        check_complete(path, meta, hookpoints or [])
+        return Resumable(path, meta), None
+    return None, None
+
+
+def check_complete(path: Path, meta: dict[str, Any], hookpoints: list[str]) -> None:
+    """Every file the checkpoint's metadata lists (and every file a resume reads) is there with
+    its recorded size; else CheckpointError naming the first one that is not."""
+    listed: dict[str, int] = meta.get("files") or {}
+    required = ["state.pt", "rank_0_state.pt"] + [f"{hp}/{n}" for hp in hookpoints for n in ("cfg.json", "sae.safetensors")]
+    for rel in dict.fromkeys([*required, *listed]):
+        f = path / rel
+        if not f.is_file():
+            raise CheckpointError(f"resume checkpoint file {f} is missing; delete {path.parent} to train from scratch")
+        if rel in listed and f.stat().st_size != listed[rel]:
+            raise CheckpointError(
+                f"resume checkpoint file {f} has {f.stat().st_size} bytes, {listed[rel]} when written; "
+                f"delete {path.parent} to train from scratch"
+            )
 
 
 def validate_checkpoint(path: Path, hookpoints: list[str]) -> None:
@@ -227,55 +325,68 @@ def train_group(
     """Train one transcoder per layer in ``layers`` from shared forward passes.
 
     Writes ``out_dir/L{layer}/{cfg.json,sae.safetensors}`` (sparsify layout) and
-    ``out_dir/manifest.json``; resumes from ``checkpoint_dir`` if a matching checkpoint exists and
-    removes it when done. Returns the manifest.
+    ``out_dir/manifest.json``; resumes from ``checkpoint_dir`` if a checkpoint made from the same
+    inputs exists (exports it as it is when it is final) and removes it when done. Returns the
+    manifest.
     """
     layers = sorted(set(int(x) for x in layers))
     check_hookpoints(model, layers)
     out_dir, checkpoint_dir = Path(out_dir), Path(checkpoint_dir)
-    fingerprint = settings.fingerprint(layers=layers, data=data_id, n_rows=len(dataset))
+    hookpoints = [hookpoint(layer) for layer in layers]
+    extra = {"layers": layers, "data": data_id, "n_rows": len(dataset), **model_identity(model)}
+    fingerprint = settings.fingerprint(**extra)
+    inputs = {**asdict(settings), **extra}
+    n_steps = len(dataset) // settings.batch_size + (len(dataset) % settings.batch_size > 0)
     t0 = time.perf_counter()
-    with run_until_layer(model, max(layers) if layers else 0):
-        trainer = build_trainer(model, layers, dataset, settings, checkpoint_dir)
-        trainer.fingerprint = fingerprint
-        resumed_from = 0
-        ckpt = find_checkpoint(checkpoint_dir, fingerprint)
-        if ckpt is not None:
-            validate_checkpoint(ckpt, [hookpoint(layer) for layer in layers])
-            trainer.resume(ckpt)
-            resumed_from = trainer.batches_done
-            log.info("resuming layers %s from batch %d (%s)", layers, resumed_from, ckpt)
-        handle = trainer.count_batches()
-        try:
-            trainer.fit()
-        finally:
-            handle.remove()
+    ckpt, discarded = find_checkpoint(checkpoint_dir, fingerprint, inputs, hookpoints)
+    if ckpt is not None:
+        validate_checkpoint(ckpt.path, hookpoints)
+    exported_final = ckpt is not None and ckpt.final and ckpt.meta.get("batches_done") == n_steps
+    if exported_final:
+        log.info("layers %s: final checkpoint %s (batch %d) found; exporting it as it is", layers, ckpt.path, n_steps)
+        source, resumed_from = ckpt.path, n_steps
+    else:
+        with run_until_layer(model, max(layers) if layers else 0):
+            trainer = build_trainer(model, layers, dataset, settings, checkpoint_dir)
+            trainer.fingerprint = fingerprint
+            trainer.inputs = inputs
+            resumed_from = 0
+            if ckpt is not None:
+                trainer.resume(ckpt.path)
+                resumed_from = trainer.batches_done
+                log.info("resuming layers %s from batch %d (%s)", layers, resumed_from, ckpt.path)
+            handle = trainer.count_batches()
+            try:
+                trainer.fit()
+            finally:
+                handle.remove()
+        source = checkpoint_dir / RUN_NAME
     seconds = time.perf_counter() - t0
 
-    final = checkpoint_dir / RUN_NAME
     tmp_out = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp_out, ignore_errors=True)
     for layer in layers:
-        export_layer_files(final / hookpoint(layer), tmp_out / layer_dir_name(layer))
-    n_steps = len(dataset) // settings.batch_size + (len(dataset) % settings.batch_size > 0)
+        export_layer_files(source / hookpoint(layer), tmp_out / layer_dir_name(layer))
     manifest = {
         "layers": layers,
-        "hookpoints": [hookpoint(layer) for layer in layers],
+        "hookpoints": hookpoints,
         "settings": asdict(settings),
         "n_rows": len(dataset),
         "seq_len": int(dataset[0]["input_ids"].shape[-1]),
         "tokens": int(len(dataset) * dataset[0]["input_ids"].shape[-1]),
         "steps": n_steps,
         "resumed_from_batch": resumed_from,
+        "exported_final_checkpoint": exported_final,
+        "discarded_checkpoint": discarded,
         "seconds": round(seconds, 3),
         "device": str(next(model.parameters()).device),
         "model_dtype": str(next(model.parameters()).dtype),
+        "model_weights": extra["model_weights"],
         "fingerprint": fingerprint,
     }
-    (tmp_out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2))
+    (tmp_out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(tmp_out, out_dir)
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return manifest
-

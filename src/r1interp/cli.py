@@ -1,0 +1,100 @@
+"""``r1interp``: one command for every stage, plus ``publish`` and ``doctor``.
+
+``r1interp <stage> <command> ...`` runs ``python -m r1interp.<stage> <command> ...`` in-process
+(argv passed through unchanged). Stage modules are imported only when called, so ``r1interp --help``
+answers without loading torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# stage → one-line help (kept here so that --help needs no imports)
+STAGES: dict[str, str] = {
+    "toy": "embedded toy setup: corpus, tokenizer, models",
+    "data": "token shards with per-token segments",
+    "prompts": "greedy generations of the prompt set, scored",
+    "sweep": "pilot-layer transcoder sweep and Pareto selection",
+    "transcoders": "train / link / export skip transcoders, model card",
+    "evaluate": "faithfulness of the transcoders",
+    "features": "feature activation statistics and examples",
+    "autointerp": "feature labels (Claude) or automatic summaries",
+    "graphs": "attribution graphs (circuit-tracer)",
+    "motifs": "network motifs of the graphs",
+    "compare": "cross-model / phase comparisons of motif profiles",
+    "heads": "reasoning-focus attention heads",
+    "patching": "activation patching",
+    "modeldiff": "reasoner vs base, layer by layer",
+    "report": "the offline HTML report",
+    "cluster": "GPU pinning and SLURM resources",
+    "costplan": "cost plan of the run: tokens, FLOPs, GPU-hours and dollars per stage",
+}
+TOOLS: dict[str, tuple[str, str]] = {
+    "publish": ("r1interp.publish.__main__", "build the release folder per model; upload to the Hub and Neuronpedia"),
+    "doctor": ("r1interp.doctor.__main__", "check the environment against the configured run"),
+}
+
+
+def load_config(configfiles: list[str] | None = None, base: str = "config.yaml") -> dict:
+    """``config.yaml`` with each ``--configfile`` merged over it, as Snakemake does (nested dicts merge)."""
+    from pathlib import Path
+
+    import yaml
+
+    def merge(a: dict, b: dict) -> dict:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    config: dict = {}
+    for path in [base, *(configfiles or [])]:
+        p = Path(path)
+        if not p.is_file():
+            if path == base and configfiles:
+                continue  # an explicit --configfile may stand alone
+            raise SystemExit(f"config file not found: {p}")
+        try:
+            config = merge(config, yaml.safe_load(p.read_text()) or {})
+        except yaml.YAMLError as e:
+            raise SystemExit(f"{p}: not valid YAML: {e}") from e
+    return config
+
+
+def usage() -> str:
+    lines = ["usage: r1interp <stage|tool> [args ...]", "", "stages (python -m r1interp.<stage>):"]
+    lines += [f"  {name:<12} {text}" for name, text in STAGES.items()]
+    lines += ["", "tools:"]
+    lines += [f"  {name:<12} {text}" for name, (_, text) in TOOLS.items()]
+    lines += ["", "`r1interp <name> --help` shows that command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name in STAGES:
+        module = f"r1interp.{name}.__main__"
+    elif name in TOOLS:
+        module = TOOLS[name][0]
+    else:
+        print(f"r1interp: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    entry = importlib.import_module(module).main
+    sys.argv = [f"r1interp {name}", *rest]  # argparse's prog in messages
+    try:
+        rc = entry(rest)
+    except SystemExit as e:  # argparse exits; keep its status
+        if isinstance(e.code, str):
+            print(e.code, file=sys.stderr)
+            return 1
+        return 0 if e.code is None else int(e.code)
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

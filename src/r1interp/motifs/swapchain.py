@@ -1,0 +1,639 @@
+"""Compiled Markov chain over simple digraphs with fixed (stratified) in/out-degrees.
+
+Why a chain and not stub matching: stub matching followed by repair of loops and repeated
+edges is not uniform over simple graphs with the given degrees (on dense attribution graphs its
+null means sit 5–10 standard errors off), and its repair stalls on dense layer pairs. A chain
+whose proposals are symmetric, with in-place rejection, has the uniform distribution over the
+simple graphs it can reach as its stationary law, never stalls, and is cheap when compiled.
+
+State: edge *slots* sorted by (stratum, source). A slot's source and stratum never change; only
+its target moves, so every node keeps its in- and out-degree within every stratum. Moves:
+
+* **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): slot
+  ``j`` uniform over all edges, slot ``k`` uniform over ``j``'s stratum, with sources ``a``, ``c``.
+  The targets only one of them may hold (``a``'s targets that ``c`` does not point to in any
+  stratum and that are not ``c``, and vice versa) are pooled and re-dealt uniformly, each
+  source keeping its count. The pool is the same before and after, so the proposal is
+  symmetric; every double swap ``a→b, c→d ⇒ a→d, c→b`` is one possible deal, so trades reach
+  whatever swaps reach, and a trade moves many edges for the price of one pass over two nodes —
+  on dense graphs, where most swaps are rejected, it decorrelates far faster.
+* **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): slot ``j``
+  (``a→b``) uniform, node ``c`` uniform; a cycle ``a→b→c→a`` of one stratum whose reverse
+  edges are all absent is reversed. Swaps alone cannot reach every digraph with given degrees
+  (the 3-cycle and its reverse are the classic pair); with reversals they can (Rao, Jana &
+  Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
+  cycle exists, ``p_tri`` is 0, and swaps alone connect each (bipartite) layer pair (Ryser 1957).
+* **sign re-deal** (``p_sign``; only where signs are kept, i.e. strata split by sign): slot
+  ``j`` uniform, slot ``k`` uniform in its stratum, sources ``a``, ``c``; the targets both point
+  to with opposite signs are pooled and which of them ``a`` reaches with ``j``'s sign is
+  re-dealt uniformly (``c`` takes the other sign), so every signed degree is kept. Same-sign
+  swaps and trades cannot do this: ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are
+  not linked by any of them, and on dense graphs the swap-only chain's signed null means are
+  visibly off (``tests/test_motifs_ensemble`` shows both).
+* **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
+  trades by the long reference chains that tests and the bench compare the sampler with.
+
+The graph lives in two bit matrices (``out[u]`` and ``in[v]`` rows of ``ceil(n/64)`` words):
+O(1) edge tests for the moves and word-parallel counts for the census of each sample
+(:func:`triad_tally`, :func:`signed_tally`). Random numbers come from xoshiro256** seeded by the
+caller's :class:`numpy.random.Generator`, so a run is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from r1interp.motifs import labels as L
+
+_U1 = np.uint64(1)
+_M32 = np.uint64(0xFFFFFFFF)
+_PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
+
+
+# ---- random numbers (xoshiro256**) -----------------------------------------------------------
+@nb.njit(cache=True, inline="always")
+def _rotl(x, k):
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@nb.njit(cache=True, inline="always")
+def _next(s):
+    result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
+    t = s[1] << np.uint64(17)
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], 45)
+    return result
+
+
+@nb.njit(cache=True, inline="always")
+def _below(s, m):
+    """Uniform integer in ``0..m-1`` (``0 < m < 2**32``), unbiased (Lemire's method)."""
+    mu = np.uint64(m)
+    prod = (_next(s) >> np.uint64(32)) * mu
+    low = prod & _M32
+    if low < mu:
+        thresh = (np.uint64(1 << 32) - mu) % mu
+        while low < thresh:
+            prod = (_next(s) >> np.uint64(32)) * mu
+            low = prod & _M32
+    return np.int64(prod >> np.uint64(32))
+
+
+@nb.njit(cache=True, inline="always")
+def _uniform(s):
+    return np.float64(_next(s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+# ---- bit matrices ----------------------------------------------------------------------------
+@nb.njit(cache=True, inline="always")
+def _has(bits, u, v):
+    return (bits[u, v >> 6] >> np.uint64(v & 63)) & _U1
+
+
+@nb.njit(cache=True, inline="always")
+def _set(bits, u, v):
+    bits[u, v >> 6] |= _U1 << np.uint64(v & 63)
+
+
+@nb.njit(cache=True, inline="always")
+def _clear(bits, u, v):
+    bits[u, v >> 6] &= ~(_U1 << np.uint64(v & 63))
+
+
+@nb.njit(cache=True, inline="always")
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@nb.njit(cache=True)
+def fill_bits(src, dst, out_b, in_b):
+    """Zero ``out_b``/``in_b`` and set the edges ``src[e]→dst[e]``."""
+    out_b[:] = 0
+    in_b[:] = 0
+    for e in range(src.size):
+        _set(out_b, src[e], dst[e])
+        _set(in_b, dst[e], src[e])
+
+
+# ---- the chain -------------------------------------------------------------------------------
+@nb.njit(cache=True, inline="always")
+def _find_slot(src, tgt, lo, hi, u, v):
+    """Slot in ``[lo, hi)`` (sorted by source) holding edge ``u→v``, or -1."""
+    a, b = lo, hi
+    while a < b:  # first slot with source >= u
+        mid = (a + b) >> 1
+        if src[mid] < u:
+            a = mid + 1
+        else:
+            b = mid
+    while a < hi and src[a] == u:
+        if tgt[a] == v:
+            return a
+        a += 1
+    return -1
+
+
+@nb.njit(cache=True, inline="always")
+def _run_start(src, lo, hi, u):
+    """First slot in ``[lo, hi)`` (sorted by source) with source >= ``u``."""
+    a, b = lo, hi
+    while a < b:
+        mid = (a + b) >> 1
+        if src[mid] < u:
+            a = mid + 1
+        else:
+            b = mid
+    return a
+
+
+@nb.njit(cache=True)
+def source_runs(src, sid):
+    """``(lo, hi)`` per slot: the slot range of its (stratum, source) run (slots are sorted)."""
+    E = src.size
+    lo = np.empty(E, np.int64)
+    hi = np.empty(E, np.int64)
+    start = 0
+    for i in range(1, E + 1):
+        if i == E or src[i] != src[start] or sid[i] != sid[start]:
+            for j in range(start, i):
+                lo[j] = start
+                hi[j] = i
+            start = i
+    return lo, hi
+
+
+@nb.njit(cache=True)
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
+    """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
+
+    Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
+    proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
+    ``scratch``: int64 ``[7, max(2 * (longest run) + 2, n)]`` work space, rows 4–6 zero.
+    ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none).
+    """
+    E = src.size
+    n = out_b.shape[0]
+    accepted = 0
+    proposals = 0
+    if E < 2:
+        return 0, 0
+    pool = scratch[0]
+    slots = scratch[1]
+    idx = scratch[2]
+    sel = scratch[3]
+    mark_cs = scratch[4]  # slot + 1 of c's edge to t in stratum s
+    mark_cp = scratch[5]  # ... in the partner stratum
+    mark_ap = scratch[6]  # slot + 1 of a's edge to t in the partner stratum
+    visits = 0
+    while visits < n_steps:
+        proposals += 1
+        visits += 1
+        if p_sign > 0.0 and _uniform(rng) < p_sign:
+            # sign re-deal: a, c of one layer pair point to the same targets with opposite signs;
+            # which of those targets a reaches with sign s is re-dealt uniformly (degrees kept)
+            j = _below(rng, E)
+            s = sid[j]
+            ps = partner[s]
+            if ps < 0:
+                continue
+            k = off[s] + _below(rng, size[s])
+            a = src[j]
+            c = src[k]
+            if a == c:
+                continue
+            plo = off[ps]
+            phi = plo + size[ps]
+            ca = _run_start(src, plo, phi, c)
+            aa = _run_start(src, plo, phi, a)
+            visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
+            for i in range(run_lo[k], run_hi[k]):
+                mark_cs[tgt[i]] = i + 1
+            i = ca
+            while i < phi and src[i] == c:
+                mark_cp[tgt[i]] = i + 1
+                i += 1
+            i = aa
+            while i < phi and src[i] == a:
+                mark_ap[tgt[i]] = i + 1
+                i += 1
+            n1 = 0  # a -> t in s, c -> t in partner: pool[0:n1] (slots: a's s-slot)
+            for i in range(run_lo[j], run_hi[j]):
+                if mark_cp[tgt[i]]:
+                    pool[n1] = tgt[i]
+                    n1 += 1
+            m = n1  # a -> t in partner, c -> t in s: pool[n1:m]
+            for i in range(run_lo[k], run_hi[k]):
+                if mark_ap[tgt[i]]:
+                    pool[m] = tgt[i]
+                    m += 1
+            if n1 > 0 and m > n1:
+                # a keeps sign s on a uniform n1-subset of the pool; pair each target leaving
+                # that set with one entering it and exchange them in the four slots
+                for i in range(m):
+                    idx[i] = i
+                    sel[i] = 0
+                for i in range(n1):
+                    r = i + _below(rng, m - i)
+                    t = idx[i]
+                    idx[i] = idx[r]
+                    idx[r] = t
+                    sel[idx[i]] = 1
+                o = 0
+                changed = False
+                for q in range(n1):
+                    p = idx[q]
+                    if p < n1:
+                        continue
+                    while sel[o]:
+                        o += 1
+                    t_in = pool[p]  # a: partner -> s; c: s -> partner
+                    t_out = pool[o]  # a: s -> partner; c: partner -> s
+                    sa = _find_slot(src, tgt, run_lo[j], run_hi[j], a, t_out)
+                    tgt[sa] = t_in
+                    tgt[mark_ap[t_in] - 1] = t_out
+                    tgt[mark_cs[t_in] - 1] = t_out
+                    tgt[mark_cp[t_out] - 1] = t_in
+                    o += 1
+                    changed = True
+                if changed:
+                    accepted += 1
+            for i in range(m):  # targets that moved, then the runs' current targets
+                mark_cs[pool[i]] = 0
+                mark_cp[pool[i]] = 0
+                mark_ap[pool[i]] = 0
+            for i in range(run_lo[k], run_hi[k]):
+                mark_cs[tgt[i]] = 0
+            i = ca
+            while i < phi and src[i] == c:
+                mark_cp[tgt[i]] = 0
+                i += 1
+            i = aa
+            while i < phi and src[i] == a:
+                mark_ap[tgt[i]] = 0
+                i += 1
+            continue
+        if p_tri > 0.0 and _uniform(rng) < p_tri:
+            j = _below(rng, E)
+            a = src[j]
+            b = tgt[j]
+            c = _below(rng, n)
+            if c == a or c == b:
+                continue
+            if not _has(out_b, b, c) or not _has(out_b, c, a):
+                continue
+            if _has(out_b, a, c) or _has(out_b, c, b) or _has(out_b, b, a):
+                continue
+            s = sid[j]
+            lo = off[s]
+            hi = lo + size[s]
+            k = _find_slot(src, tgt, lo, hi, b, c)
+            if k < 0:
+                continue
+            m = _find_slot(src, tgt, lo, hi, c, a)
+            if m < 0:
+                continue
+            _clear(out_b, a, b)
+            _clear(in_b, b, a)
+            _clear(out_b, b, c)
+            _clear(in_b, c, b)
+            _clear(out_b, c, a)
+            _clear(in_b, a, c)
+            _set(out_b, a, c)
+            _set(in_b, c, a)
+            _set(out_b, c, b)
+            _set(in_b, b, c)
+            _set(out_b, b, a)
+            _set(in_b, a, b)
+            tgt[j] = c
+            tgt[k] = a
+            tgt[m] = b
+            accepted += 1
+            continue
+        j = _below(rng, E)
+        s = sid[j]
+        k = off[s] + _below(rng, size[s])
+        a = src[j]
+        c = src[k]
+        if a == c:
+            continue
+        if swap_only:  # the classic double swap a->b, c->d => a->d, c->b (reference chains)
+            b = tgt[j]
+            d = tgt[k]
+            if b == d or a == d or c == b or _has(out_b, a, d) or _has(out_b, c, b):
+                continue
+            _clear(out_b, a, b)
+            _clear(in_b, b, a)
+            _clear(out_b, c, d)
+            _clear(in_b, d, c)
+            _set(out_b, a, d)
+            _set(in_b, d, a)
+            _set(out_b, c, b)
+            _set(in_b, b, c)
+            tgt[j] = d
+            tgt[k] = b
+            accepted += 1
+            continue
+        # trade: sources a, c of one stratum re-deal the targets only one of them can take
+        visits += run_hi[j] - run_lo[j]
+        na = 0
+        for i in range(run_lo[j], run_hi[j]):
+            t = tgt[i]
+            if t != c and not _has(out_b, c, t):
+                pool[na] = t
+                slots[na] = i
+                na += 1
+        if na == 0:
+            continue
+        visits += run_hi[k] - run_lo[k]
+        m = na
+        for i in range(run_lo[k], run_hi[k]):
+            t = tgt[i]
+            if t != a and not _has(out_b, a, t):
+                pool[m] = t
+                slots[m] = i
+                m += 1
+        if m == na:
+            continue
+        # the smaller side draws its new targets: a uniform subset of the pool (partial
+        # Fisher-Yates over pool positions); only targets that change side are rewritten
+        nmin = na if na <= m - na else m - na
+        small_lo = 0 if na <= m - na else na  # pool positions the smaller side came from
+        small_hi = na if na <= m - na else m
+        for i in range(m):
+            idx[i] = i
+            sel[i] = 0
+        for i in range(nmin):
+            r = i + _below(rng, m - i)
+            t = idx[i]
+            idx[i] = idx[r]
+            idx[r] = t
+            sel[idx[i]] = 1
+        if small_lo == 0:
+            x, y = a, c  # x: the smaller side's source
+        else:
+            x, y = c, a
+        o = small_lo  # next small-origin position not drawn (outgoing)
+        for q in range(nmin):
+            p = idx[q]
+            if small_lo <= p < small_hi:
+                continue  # drawn and already the smaller side's
+            while sel[o]:
+                o += 1
+            tin = pool[p]  # moves y -> x
+            tout = pool[o]  # moves x -> y
+            _clear(out_b, y, tin)
+            _clear(in_b, tin, y)
+            _clear(out_b, x, tout)
+            _clear(in_b, tout, x)
+            _set(out_b, x, tin)
+            _set(in_b, tin, x)
+            _set(out_b, y, tout)
+            _set(in_b, tout, y)
+            tgt[slots[o]] = tin
+            tgt[slots[p]] = tout
+            o += 1
+        accepted += 1
+    return accepted, proposals
+
+
+# ---- census of one graph from its bit matrices -------------------------------------------------
+@nb.njit(cache=True)
+def triad_tally(src, dst, out_b, in_b, path_class, tally, wedges):
+    """Add closed 2-path tallies ``[16]`` and wedge sums ``[6]`` of one simple digraph.
+
+    :func:`r1interp.motifs.census.finish_census` turns them into the 16-class census. Each
+    2-path ``x→b→y`` is classified by the 4 dyad bits of :data:`labels.PATH_CODE_CLASS`,
+    word-parallel over all ``y`` at once.
+    """
+    n, W = out_b.shape
+    c = np.zeros(6, np.int64)  # (b->y one-way, mutual) x (x->y only, y->x only, both)
+    for e in range(src.size):
+        x = src[e]
+        b = dst[e]
+        mxb = np.int64(_has(out_b, b, x))
+        c[:] = 0
+        for w in range(W):
+            y = out_b[b, w]
+            if w == (x >> 6):
+                y &= ~(_U1 << np.uint64(x & 63))
+            if y == 0:
+                continue
+            back = in_b[b, w]
+            ox = out_b[x, w]
+            ix = in_b[x, w]
+            for t in range(2):
+                yt = (y & ~back) if t == 0 else (y & back)
+                c[3 * t] += _popcount(yt & ox & ~ix)
+                c[3 * t + 1] += _popcount(yt & ix & ~ox)
+                c[3 * t + 2] += _popcount(yt & ox & ix)
+        for t in range(2):
+            base = mxb + 2 * t
+            tally[path_class[base + 4]] += c[3 * t]
+            tally[path_class[base + 8]] += c[3 * t + 1]
+            tally[path_class[base + 12]] += c[3 * t + 2]
+    for v in range(n):
+        o = 0
+        i = 0
+        m = 0
+        for w in range(W):
+            o += _popcount(out_b[v, w])
+            i += _popcount(in_b[v, w])
+            m += _popcount(out_b[v, w] & in_b[v, w])
+        o -= m
+        i -= m
+        wedges[0] += o * (o - 1) // 2
+        wedges[1] += i * (i - 1) // 2
+        wedges[2] += o * i
+        wedges[3] += m * i
+        wedges[4] += m * o
+        wedges[5] += m * (m - 1) // 2
+
+
+@nb.njit(cache=True)
+def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, out):
+    """Signed motif counts of one graph into ``out`` (``signed.SIGNED_MOTIFS`` order; FFLs by
+    pattern ``4·[X→Y −] + 2·[Y→Z −] + [X→Z −]`` in ``out[0:8]``, mapped by the caller).
+
+    Only edges with layer gap in ``[min_gap, max_gap]`` take part. ``pos_*``/``neg_*`` are
+    scratch bit matrices, ``deg`` ``[3, n]`` scratch degrees.
+    """
+    n, W = pos_out.shape
+    pos_out[:] = 0
+    neg_out[:] = 0
+    pos_in[:] = 0
+    neg_in[:] = 0
+    deg[:] = 0  # rows: excitatory in, excitatory out, inhibitory out
+    for e in range(src.size):
+        u = src[e]
+        v = dst[e]
+        g = layer[v] - layer[u]
+        if g < min_gap or g > max_gap:
+            continue
+        if neg[e]:
+            _set(neg_out, u, v)
+            _set(neg_in, v, u)
+            deg[2, u] += 1
+        else:
+            _set(pos_out, u, v)
+            _set(pos_in, v, u)
+            deg[0, v] += 1
+            deg[1, u] += 1
+    amp = 0
+    damp = 0
+    for v in range(n):
+        amp += deg[0, v] * deg[1, v]
+        damp += deg[0, v] * deg[2, v]
+    out[8] += amp
+    out[9] += damp
+    for e in range(src.size):
+        x = src[e]
+        z = dst[e]
+        g = layer[z] - layer[x]
+        if g < min_gap or g > max_gap:
+            continue
+        s3 = 1 if neg[e] else 0
+        pp = 0
+        pn = 0
+        np_ = 0
+        nn = 0
+        for w in range(W):
+            po = pos_out[x, w]
+            no = neg_out[x, w]
+            pi = pos_in[z, w]
+            ni = neg_in[z, w]
+            pp += _popcount(po & pi)
+            pn += _popcount(po & ni)
+            np_ += _popcount(no & pi)
+            nn += _popcount(no & ni)
+        out[s3] += pp
+        out[2 + s3] += pn
+        out[4 + s3] += np_
+        out[6 + s3] += nn
+    # cross-chain inhibition: sum over unordered {a, b} of |P[a] & N[b]| * |P[b] & N[a]|
+    both = np.empty(n, np.int64)
+    nb_ = 0
+    for v in range(n):
+        if deg[1, v] > 0 and deg[2, v] > 0:
+            both[nb_] = v
+            nb_ += 1
+    cross = 0
+    for i in range(nb_):
+        a = both[i]
+        for j in range(i + 1, nb_):
+            b = both[j]
+            cab = 0
+            cba = 0
+            for w in range(W):
+                cab += _popcount(pos_out[a, w] & neg_out[b, w])
+                cba += _popcount(pos_out[b, w] & neg_out[a, w])
+            cross += cab * cba
+    out[10] += cross
+
+
+# ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
+@nb.njit(cache=True, inline="always")
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only)
+    acc[0] += a
+    acc[1] += p
+
+
+@nb.njit(cache=True)
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, path_class):
+    """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
+    tally = np.zeros((S, 16), np.int64)
+    wedges = np.zeros((S, 6), np.int64)
+    acc = np.zeros(2, np.int64)  # accepted moves, proposals
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    for s in range(S):
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
+    return tally, wedges, acc
+
+
+@nb.njit(cache=True)
+def _shuffle(a, rng):
+    for i in range(a.size - 1, 0, -1):
+        j = _below(rng, i + 1)
+        t = a[i]
+        a[i] = a[j]
+        a[j] = t
+
+
+@nb.njit(cache=True)
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, neg, shuffle, layer, min_gap, max_gap):
+    """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
+    ``shuffle``: the sign multiset is permuted over the edges of every sample."""
+    n, W = out_b.shape
+    counts = np.zeros((S, 11), np.int64)
+    pos_out = np.zeros((n, W), np.uint64)
+    neg_out = np.zeros((n, W), np.uint64)
+    pos_in = np.zeros((n, W), np.uint64)
+    neg_in = np.zeros((n, W), np.uint64)
+    deg = np.zeros((3, n), np.int64)
+    sign = neg.copy()
+    acc = np.zeros(2, np.int64)  # accepted moves, proposals
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    for s in range(S):
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        if shuffle:
+            _shuffle(sign, rng)
+        signed_tally(src, tgt, sign, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
+    return counts, acc
+
+
+@nb.njit(cache=True)
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only):
+    """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
+    out = np.empty((S, src.size), np.int64)
+    acc = np.zeros(2, np.int64)  # accepted moves, proposals
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    for s in range(S):
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        out[s] = tgt
+    return out, acc
+
+
+@nb.njit(cache=True)
+def census_edge_lists(src, dst, n, path_class):
+    """``(tally [S,16], wedges [S,6])`` of ``S`` simple digraphs given as ``[S, E]`` edge arrays."""
+    S = src.shape[0]
+    W = (n + 63) >> 6
+    out_b = np.zeros((n, W), np.uint64)
+    in_b = np.zeros((n, W), np.uint64)
+    tally = np.zeros((S, 16), np.int64)
+    wedges = np.zeros((S, 6), np.int64)
+    for s in range(S):
+        fill_bits(src[s], dst[s], out_b, in_b)
+        triad_tally(src[s], dst[s], out_b, in_b, path_class, tally[s], wedges[s])
+    return tally, wedges
+
+
+@nb.njit(cache=True)
+def signed_edge_lists(src, dst, neg, n, layer, min_gap, max_gap):
+    """``[S, 11]`` signed counts (raw FFL patterns first) of ``[S, E]`` edge arrays."""
+    S = src.shape[0]
+    W = (n + 63) >> 6
+    counts = np.zeros((S, 11), np.int64)
+    pos_out = np.zeros((n, W), np.uint64)
+    neg_out = np.zeros((n, W), np.uint64)
+    pos_in = np.zeros((n, W), np.uint64)
+    neg_in = np.zeros((n, W), np.uint64)
+    deg = np.zeros((3, n), np.int64)
+    for s in range(S):
+        signed_tally(src[s], dst[s], neg[s], layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
+    return counts
+
+
+def seed_state(rng: np.random.Generator) -> np.ndarray:
+    """A xoshiro256** state (never all zero) drawn from ``rng``."""
+    state = rng.integers(1, np.iinfo(np.uint64).max, size=4, dtype=np.uint64, endpoint=True)
+    return state

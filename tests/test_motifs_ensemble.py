@@ -1,0 +1,210 @@
+"""The degree-preserving nulls sample the *uniform* ensemble, not just graphs with the right degrees.
+
+Two references: on tiny graphs, exact enumeration of every simple digraph with the given
+(stratified, signed) degrees — each must come up equally often and the mean census must equal
+the exact average; on small dense layered graphs, a long classic double-swap chain (100 × E
+swaps between samples), the reference the issue and the benchmark use.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from r1interp.motifs import labels as L
+from r1interp.motifs.census import census_edges
+from r1interp.motifs.dense import dense_attribution_graph
+from r1interp.motifs.edges import EdgeSet
+from r1interp.motifs.loader import parse_attribution_graph
+from r1interp.motifs.nulls import ChainSchedule, NullModel
+from r1interp.motifs.signed import SIGNED_MOTIFS, GapLimits, signed_counts
+
+REFERENCE = ChainSchedule(burn_in=100.0, thin=100.0, moves="swap")
+
+
+def realizations(e: EdgeSet, model: str, keep_sign: bool) -> list[frozenset]:
+    """Every simple signed digraph with ``e``'s degrees per stratum (brute force, tiny graphs).
+
+    A cell is (source, target layer or None, sign or None): its out-degree is fixed, and so is
+    the in-degree of every (target, source layer or None, sign or None).
+    """
+    by_layer = model == "layer_configuration"
+    sign_of = (lambda s: s) if keep_sign else (lambda s: None)  # noqa: E731
+    out_deg = Counter((u, e.layer[v] if by_layer else None, sign_of(s)) for u, v, s in zip(e.src.tolist(), e.dst.tolist(), e.neg.tolist()))
+    in_deg = Counter((v, e.layer[u] if by_layer else None, sign_of(s)) for u, v, s in zip(e.src.tolist(), e.dst.tolist(), e.neg.tolist()))
+    cells = sorted(out_deg.items(), key=lambda kv: str(kv[0]))
+    found: list[frozenset] = []
+
+    def rec(i: int, used: dict, ins: Counter, chosen: list) -> None:
+        if i == len(cells):
+            if ins == in_deg:
+                found.append(frozenset(chosen))
+            return
+        (u, lay, sg), k = cells[i]
+        allowed = [v for v in range(e.n) if v != u and v not in used.get(u, set()) and (lay is None or e.layer[v] == lay)]
+        for comb in itertools.combinations(allowed, k):
+            keys = [(v, e.layer[u] if by_layer else None, sg) for v in comb]
+            if any(ins[key] + 1 > in_deg.get(key, 0) for key in keys):
+                continue
+            for key in keys:
+                ins[key] += 1
+            used.setdefault(u, set()).update(comb)
+            rec(i + 1, used, ins, chosen + [(u, v, sg) for v in comb])
+            used[u].difference_update(comb)
+            for key in keys:
+                ins[key] -= 1
+
+    rec(0, {}, Counter(), [])
+    return found
+
+
+def as_edges(r: frozenset, e: EdgeSet, neg=None) -> EdgeSet:
+    es = sorted(r)
+    return EdgeSet.from_arrays(e.n, [a for a, _, _ in es], [b for _, b, _ in es], neg if neg is not None else [bool(s) for _, _, s in es], e.layer)
+
+
+def sampled_keys(nm: NullModel, n: int, seed: int) -> Counter:
+    c: Counter = Counter()
+    for b in nm.batches(n, np.random.default_rng(seed), chunk=500):
+        for s in range(b.size):
+            sg = b.neg[s] if nm.keep_sign else [None] * b.src.shape[1]
+            c[frozenset(zip(b.src[s].tolist(), b.dst[s].tolist(), [bool(x) if x is not None else None for x in sg]))] += 1
+    return c
+
+
+def assert_uniform(counts: Counter, support: list[frozenset], n: int) -> None:
+    assert set(counts) <= set(support), "sampled a graph outside the ensemble"
+    k = len(support)
+    obs = np.array([counts.get(r, 0) for r in support], dtype=float)
+    chi2 = float(((obs - n / k) ** 2 / (n / k)).sum())
+    # chi-square with k-1 dof: mean k-1, sd sqrt(2(k-1)); 6 sd is far outside noise
+    assert chi2 <= (k - 1) + 6 * np.sqrt(2 * (k - 1)), (chi2, k, obs.min(), obs.max())
+
+
+def test_three_cycle_needs_triangle_reversal():
+    """0→1→2→0 and its reverse are the only graphs with these degrees; no double swap links them."""
+    e = EdgeSet.from_arrays(3, [0, 1, 2], [1, 2, 0])
+    support = realizations(e, "configuration", False)
+    assert len(support) == 2
+    ours = sampled_keys(NullModel(e, "configuration"), 2000, 0)
+    assert_uniform(ours, support, 2000)
+    stuck = sampled_keys(NullModel(e, "configuration", schedule=ChainSchedule(moves="classic")), 50, 0)
+    assert len(stuck) == 1  # the classic swap chain never leaves the start
+
+
+def test_kept_signs_need_the_sign_re_deal():
+    """a→t (+), a→u (−), c→t (−), c→u (+) and its sign mirror have the same signed degrees, but no
+    same-sign swap or trade links them (each would create an existing edge)."""
+    e = EdgeSet.from_arrays(4, [0, 0, 1, 1], [2, 3, 2, 3], [False, True, True, False])
+    support = realizations(e, "configuration", True)
+    assert len(support) == 2
+    assert_uniform(sampled_keys(NullModel(e, "configuration", "keep", signed=True), 2000, 0), support, 2000)
+    stuck = sampled_keys(NullModel(e, "configuration", "keep", signed=True, schedule=ChainSchedule(moves="classic")), 50, 0)
+    assert len(stuck) == 1
+
+
+def tiny_general() -> EdgeSet:
+    # a 3-cycle, a mutual pair, a hub: 9 edges on 5 nodes
+    src = [0, 1, 2, 0, 3, 3, 4, 0, 2]
+    dst = [1, 2, 0, 3, 0, 4, 1, 4, 4]
+    return EdgeSet.from_arrays(5, src, dst, [False, True, False, True, False, False, True, False, False])
+
+
+def tiny_layered() -> EdgeSet:
+    layer = np.array([0, 0, 1, 1, 1, 2, 2])
+    src = [0, 0, 1, 1, 0, 2, 3, 4, 2, 3, 1]
+    dst = [2, 3, 3, 4, 5, 5, 5, 6, 6, 6, 6]
+    neg = [False, True, False, False, True, False, True, False, False, True, False]
+    return EdgeSet.from_arrays(7, src, dst, neg, layer)
+
+
+def random_signed(seed: int) -> EdgeSet:
+    rng = np.random.default_rng(seed)
+    mask = rng.random((6, 6)) < 0.45
+    np.fill_diagonal(mask, False)
+    s, d = np.nonzero(mask)
+    return EdgeSet.from_arrays(6, s, d, rng.random(s.size) < 0.5)
+
+
+@pytest.mark.parametrize("graph, model, keep", [
+    ("random", "configuration", True),
+    ("general", "configuration", False),
+    ("general", "configuration", True),
+    ("layered", "layer_configuration", False),
+    ("layered", "layer_configuration", True),
+    ("layered", "configuration", False),
+])
+def test_every_realization_equally_likely_and_mean_census_exact(graph, model, keep):
+    e = {"general": tiny_general(), "layered": tiny_layered(), "random": random_signed(1)}[graph]
+    support = realizations(e, model, keep)
+    assert 2 <= len(support) <= 3000
+    n = 4000
+    nm = NullModel(e, model, "keep", signed=keep)
+    assert_uniform(sampled_keys(nm, n, 1), support, n)
+    exact = np.mean([census_edges(as_edges(r, e)) for r in support], axis=0)
+    got = NullModel(e, model, "keep", signed=keep).triad_counts(n, np.random.default_rng(2))
+    for k in L.CONNECTED:
+        se = got[:, k].std() / np.sqrt(n)
+        assert abs(got[:, k].mean() - exact[k]) <= 4.5 * se + 1e-9, L.TRIAD_LABELS[k]
+
+
+@pytest.mark.parametrize("mode", ["keep", "shuffle"])
+def test_signed_null_means_are_exact_on_a_tiny_layered_graph(mode):
+    e = tiny_layered()
+    keep = mode == "keep"
+    support = realizations(e, "layer_configuration", keep)
+    if keep:
+        exact = np.mean([signed_counts(as_edges(r, e)) for r in support], axis=0)
+    else:  # every realization with every placement of the real sign multiset, equally likely
+        k_neg = int(e.neg.sum())
+        placements = [np.isin(np.arange(e.m), c) for c in itertools.combinations(range(e.m), k_neg)]
+        exact = np.mean([signed_counts(as_edges(r, e, p)) for r in support for p in placements], axis=0)
+    n = 4000
+    got = NullModel(e, "layer_configuration", mode, signed=True).signed_counts(n, np.random.default_rng(5), GapLimits())
+    for k, name in enumerate(SIGNED_MOTIFS):
+        se = got[:, k].std() / np.sqrt(n)
+        assert abs(got[:, k].mean() - exact[k]) <= 4.5 * se + 1e-9, name
+
+
+@pytest.fixture(scope="module")
+def dense_small() -> EdgeSet:
+    """A pruned-graph-like dense layered graph, small enough for a long reference chain."""
+    g = parse_attribution_graph(dense_attribution_graph(n_nodes=24, n_edges=120, n_layers=5, n_pos=4, seed=3))
+    return EdgeSet.from_igraph(g, 5)
+
+
+@pytest.mark.parametrize("model, signed, mode", [
+    ("configuration", False, "keep"),
+    ("layer_configuration", False, "keep"),
+    ("layer_configuration", True, "keep"),
+    ("configuration", True, "keep"),
+])
+def test_null_means_match_a_long_swap_chain_on_a_dense_graph(dense_small, model, signed, mode):
+    e = dense_small
+    assert e.m / (e.n * (e.n - 1)) > 0.2  # dense, like pruned attribution graphs
+    n, n_ref = 1500, 600
+
+    def counts(schedule, k, seed):
+        nm = NullModel(e, model, mode, signed, schedule)
+        rng = np.random.default_rng(seed)
+        return nm.signed_counts(k, rng) if signed else nm.triad_counts(k, rng)[:, list(L.CONNECTED)]
+
+    ours, ref = counts(ChainSchedule(), n, 11), counts(REFERENCE, n_ref, 12)
+    for k in range(ours.shape[1]):
+        se = np.sqrt(ours[:, k].var() / n + ref[:, k].var() / n_ref)
+        assert abs(ours[:, k].mean() - ref[:, k].mean()) <= 4.5 * se + 1e-9, k
+
+
+def test_no_stall_when_no_move_is_possible():
+    """A complete layer pair admits one graph: the chain returns it every time, at once."""
+    layer = np.array([0, 0, 0, 1, 1, 1])
+    src, dst = zip(*[(a, b) for a in range(3) for b in range(3, 6)])
+    e = EdgeSet.from_arrays(6, src, dst, None, layer)
+    got = NullModel(e, "layer_configuration").triad_counts(50, np.random.default_rng(0))
+    assert (got == census_edges(e)).all()
+    for tiny in (EdgeSet.from_arrays(3, [], [], None, None), EdgeSet.from_arrays(3, [0], [1])):
+        out = NullModel(tiny, "configuration").triad_counts(4, np.random.default_rng(0))
+        assert (out == census_edges(tiny)).all()
