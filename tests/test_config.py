@@ -21,7 +21,7 @@ CASES = [
     ("negative", lambda c: c["toy"]["train"].update(steps=-3), ["steps", "-3"]),
     ("bad pair", lambda c: c["run"]["pairs"][0].update(base="qwen2.5-math-1.5b"), ["run.pairs[0].base", "qwen2.5-math-1.5b"]),
     # a guardrail (r1interp.guardrails; each one has a unit test in test_realrun_guardrails.py)
-    ("generation beyond graph context", lambda c: c["data"].update(max_new_tokens=600), ["graphs.max_context: 512", "data.max_new_tokens: 600"]),
+    ("generation beyond graph context", lambda c: c["generation"].update(max_new_tokens=600), ["graphs.max_context: 512", "generation.max_new_tokens: 600"]),
 ]
 
 
