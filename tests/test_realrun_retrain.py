@@ -57,7 +57,7 @@ FAST = {
     "toy": {"n_problems": 300, "train": {"steps": 5, "batch_size": 8, "seq_len": 160, "lr": 0.005}},
     "data": {"train_tokens": 12000, "eval_tokens": 2000},
     "sweep": {"grid": {"expansion_factor": [4], "k": [8], "lr": [0.003], "skip_connection": [True]},
-              "train_tokens": 2000, "eval_tokens": 500},
+              "train_tokens": 2000, "eval_tokens": 500, "validation_tokens": 1024},
     "transcoders": {"group_size": 0, "train_tokens": 3000, "save_every": 20},
 }
 
