@@ -27,7 +27,6 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -120,46 +119,16 @@ def forward_seconds(model, dataset, batch_size: int, last_layer: int | None) -> 
     return time.perf_counter() - t0
 
 
-# ----------------------------------------------------------------------------- FLOP model
+# ----------------------------------------------------------------------------- FLOP model (r1interp.costplan's)
 
 
-@dataclass(frozen=True)
-class Shape:
-    n_layers: int = 28
-    d: int = 1536
-    d_mlp: int = 8960
-    n_heads: int = 12
-    n_kv_heads: int = 2
-    vocab: int = 151936
-    seq_len: int = 1024
+def layout_flops(dims, groups: list[list[int]], n_latents: int, k: int, context: int, early_stop: bool) -> float:
+    """FLOPs per token for training every layer with the given grouping (the cost plan's FLOP model)."""
+    from r1interp.costplan.flops import forward_flops, grouped_train_flops, tc_train_flops
 
-    def layer_flops(self) -> float:
-        """Forward FLOPs per token of one decoder block (2 × MACs), attention scores included."""
-        head = self.d // self.n_heads
-        attn_proj = 2 * self.d * self.d + 2 * self.d * (2 * self.n_kv_heads * head)
-        mlp = 3 * self.d * self.d_mlp
-        scores = 2 * self.seq_len * self.d  # QK^T and AV, averaged over causal positions (×½ each, ×2)
-        return 2 * (attn_proj + mlp) + scores
-
-    def head_flops(self) -> float:
-        return 2 * self.d * self.vocab
-
-
-def transcoder_flops(d: int, expansion_factor: int, k: int) -> float:
-    """One training step of a TopK skip transcoder per token: dense encoder forward, sparse
-    decoder (k rows) forward+backward, encoder backward over the k active rows, skip fwd+bwd."""
-    n = expansion_factor * d
-    return 2 * d * n + 6 * k * d + 6 * d * d + 4 * k * d
-
-
-def layout_flops(shape: Shape, groups: list[list[int]], tc: float, early_stop: bool) -> float:
-    """FLOPs per token for training every layer with the given grouping."""
-    total = 0.0
-    for g in groups:
-        depth = (max(g) + 1) if early_stop else shape.n_layers
-        model = depth * shape.layer_flops() + (0 if early_stop else shape.head_flops())
-        total += model + len(g) * tc
-    return total
+    if early_stop:
+        return grouped_train_flops(dims, groups, n_latents, k, context)
+    return sum(forward_flops(dims, context) + len(g) * tc_train_flops(dims.d, n_latents, k) for g in groups)
 
 
 def main() -> None:
@@ -208,8 +177,12 @@ def main() -> None:
         real_tokens = int((cfg.get("transcoders") or {}).get("train_tokens", 0))
         if real_tokens < 10_000_000:
             real_tokens = 200_000_000
-    shape = Shape()
-    tc = transcoder_flops(shape.d, args.expansion_factor, args.k)
+    from r1interp.costplan.dims import ModelDims
+    from r1interp.costplan.flops import forward_flops, tc_train_flops
+
+    shape, context = ModelDims(), 1024
+    n_latents = args.expansion_factor * shape.d
+    tc = tc_train_flops(shape.d, n_latents, args.k)
     layouts = {
         "all layers in one group (group_size 0)": ([list(range(shape.n_layers))], True),
         f"groups of {args.real_group_size} (group_size {args.real_group_size})": (
@@ -219,12 +192,12 @@ def main() -> None:
     }
     print(f"\nreal-run estimate: Qwen2.5-1.5B shape, {shape.n_layers} layers, d={shape.d}, d_mlp={shape.d_mlp}, "
           f"{real_tokens:,} tokens per layer, transcoders expansion {args.expansion_factor} (k={args.k}), "
-          f"{args.tflops:.0f} TFLOP/s sustained (assumed)")
-    print(f"  model forward ≈ {(shape.n_layers * shape.layer_flops() + shape.head_flops()) / 1e9:.2f} GFLOP/token; "
+          f"{args.tflops:.0f} TFLOP/s sustained (assumed); FLOP model: r1interp.costplan")
+    print(f"  model forward ≈ {forward_flops(shape, context) / 1e9:.2f} GFLOP/token; "
           f"one transcoder step ≈ {tc / 1e9:.3f} GFLOP/token/layer")
     rows = {}
     for name, (groups, early) in layouts.items():
-        per_token = layout_flops(shape, groups, tc, early)
+        per_token = layout_flops(shape, groups, n_latents, args.k, context, early)
         total = per_token * real_tokens
         hours = total / (args.tflops * 1e12) / 3600
         rows[name] = {"flops_per_token": per_token, "total_flops": total, "gpu_hours": hours}
