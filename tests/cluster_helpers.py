@@ -133,7 +133,7 @@ TINY_OVERLAY = {
 SMALL_STAGE_SETTINGS = {
     "transcoders": {"group_size": 1, "train_tokens": 4096, "seq_len": 64, "batch_size": 8, "save_every": 1000,
                     "expansion_factor": 2, "k": 4},
-    "sweep": {"model": "toy-reasoner", "pilot_layers": [0], "train_tokens": 2048, "eval_tokens": 1024,
+    "sweep": {"model": "toy-reasoner", "pilot_layers": [0], "train_tokens": 2048, "eval_tokens": 1024, "validation_tokens": 1024,
               "grid": {"expansion_factor": [2], "k": [4], "lr": [0.003], "skip_connection": [True]}},
 }
 
