@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 
 HIDDEN, LAYERS, LATENTS, K = 32, 3, 64, 8
 

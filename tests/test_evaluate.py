@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from r1interp.data.segments import ANSWER, THINK
+from r1interp.artifacts.segments import ANSWER, THINK
 from r1interp.evaluate.batches import load_eval_docs, make_batches
 from r1interp.evaluate.generations import generations_markdown, prompt_prefixes, side_by_side
 from r1interp.evaluate.hooks import capture_mlp_io, replace_mlp

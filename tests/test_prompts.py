@@ -192,7 +192,7 @@ def test_unclosed_traces_are_unfinished_not_incorrect(tiny_trained_model_dir):
 
 
 def test_generations_on_tiny_model(tiny_trained_model_dir):
-    from r1interp.data.segments import ANSWER, THINK
+    from r1interp.artifacts.segments import ANSWER, THINK
     from r1interp.models import load_model
     from r1interp.prompts.generate import generate_all
 

@@ -142,7 +142,7 @@ def test_measure_firing_matches_the_evaluation_count(tiny_trained_model_dir, tin
 def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
     """Points select on a slice of the train shard: the eval shard is not an input at all."""
     from r1interp.sweep.__main__ import main as sweep_main
-    from r1interp.transcoders.dataset import read_shard
+    from r1interp.artifacts.shards import read_shard_lists
 
     common = ["--model-dir", str(tiny_trained_model_dir), "--train-shard", str(tiny_shards["train"]),
               "--layers", "auto", "--eval-tokens", "300", "--validation-tokens", "600", "--max-expansion-per-k", "0.5",
@@ -158,7 +158,7 @@ def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
     # one selection slice for every point, held out of the train shard: its documents are not trained on
     assert records[0]["data"] == records[1]["data"] and records[0]["data"]["selection_split"] == "train_holdout"
     meta = records[0]["data"]
-    shard = read_shard(tiny_shards["train"], ("doc_id", "input_ids"))
+    shard = read_shard_lists(tiny_shards["train"], ("doc_id", "input_ids"))
     assert meta["n_train_docs"] + meta["n_validation_docs"] == len(shard["doc_id"])
     assert set(meta["validation_doc_ids"]) <= set(shard["doc_id"])
     assert meta["validation_tokens"] >= 10 * 32 * 0.5  # factor × d_model × grid ratio
@@ -185,12 +185,12 @@ def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
 def test_sweep_training_rows_exclude_the_selection_slice(tiny_shards):
     """No packed training row contains a token run that only a held-out document has."""
     from r1interp.sweep.run import prepare_data
-    from r1interp.transcoders.dataset import read_shard
+    from r1interp.artifacts.shards import read_shard_lists
     from r1interp.transcoders.settings import TrainSettings
 
     settings = TrainSettings(train_tokens=4096, seq_len=32, batch_size=4)
     data = prepare_data(tiny_shards["train"], settings, validation_tokens=800)
-    shard = read_shard(tiny_shards["train"], ("doc_id", "input_ids"))
+    shard = read_shard_lists(tiny_shards["train"], ("doc_id", "input_ids"))
     held = set(data.meta["validation_doc_ids"])
     assert [d["doc_id"] for d in data.validation] == data.meta["validation_doc_ids"] and data.meta["validation_tokens"] >= 800
     grams = lambda ids: {tuple(ids[i : i + 12]) for i in range(len(ids) - 11)}

@@ -123,7 +123,7 @@ def test_outputs_layout_and_topk(trained, model, tiny_shards):
 def test_loader_equals_sparsify_forward(trained, model, tiny_shards):
     from sparsify import SparseCoder
 
-    from r1interp.transcoders.dataset import read_shard
+    from r1interp.artifacts.shards import read_shard_lists
 
     group_dir, _ = trained
     ids = torch.tensor([read_shard(tiny_shards["eval"])["input_ids"][0][:64]])

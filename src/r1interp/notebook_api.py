@@ -138,7 +138,7 @@ class Answer:
 
     def segments(self) -> pd.DataFrame:
         """One row per segment: prompt / think / answer / other, with its text."""
-        from r1interp.data.segments import SEGMENT_NAMES
+        from r1interp.artifacts.segments import SEGMENT_NAMES
 
         rows, start = [], 0
         for i in range(1, len(self.segment) + 1):

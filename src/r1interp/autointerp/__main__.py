@@ -92,10 +92,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    import json
+    from r1interp.artifacts.write import write_json
 
     from .cost import cost_summary
-    from .pipeline import atomic_write_text
 
     try:
         cfg = _config(args)
@@ -106,7 +105,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     summary = cost_summary(args.journal, args.model, args.labels_json, cfg)
-    atomic_write_text(args.out, json.dumps(summary, indent=1) + "\n")
+    write_json(summary, args.out, indent=1)
     log.info(
         "%s: %d features labelled, %d paid calls, $%.4f (%s per feature)",
         args.out, summary["features_labelled"], summary["calls"]["paid"], summary["dollars"],

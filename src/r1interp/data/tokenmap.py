@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from r1interp.artifacts.write import write_json
+
 ROLE_ORDER = ("eos", "bos", "user", "assistant", "think_open", "think_close", "pad")
 THINK_STRINGS = {"think_open": "<think>", "think_close": "</think>"}
 _PROBE = "PROBE_USER_CONTENT"
@@ -85,10 +87,8 @@ class TokenMap:
 
 
 def write_token_map(tmap: TokenMap, path: str | Path) -> None:
-    from r1interp.utils import atomic_path
 
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(tmap.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    write_json(tmap.to_dict(), path, ensure_ascii=False)
 
 
 def read_token_map(path: str | Path) -> TokenMap:

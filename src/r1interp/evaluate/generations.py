@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from r1interp.data.segments import ANSWER, THINK
+from r1interp.artifacts.segments import ANSWER, THINK
 from r1interp.evaluate.hooks import replace_mlps
 from r1interp.transcoders.io import SkipTranscoder
 

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from r1interp.data.segments import SEGMENT_NAMES
+from r1interp.artifacts.segments import SEGMENT_NAMES
 from r1interp.features.accumulate import (N_SEGMENTS, BatchContext, LayerAccumulator, NegativePool, release_workspace,
                                           to_numpy)
 from r1interp.features.config import FeatureConfig

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from r1interp.data.segments import SEGMENT_NAMES
+from r1interp.artifacts.segments import SEGMENT_NAMES
 from r1interp.features.accumulate import LayerAccumulator, NegativePool, to_numpy
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus, window_tokens

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from r1interp.graphs.build import read_manifest, write_json
+from r1interp.graphs.build import read_manifest
 from r1interp.graphs.export import apply_clerps, feature_keys, validate_graph_json
 from r1interp.graphs.viewer import viewer_scan, write_feature_files
-from r1interp.utils import atomic_path
+from r1interp.artifacts.write import write_json, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,6 @@ def missing_graphs(plan: pd.DataFrame | None, failed: list[dict], built_ids: set
         rows = [{"graph_id": f["graph_id"], "prompt_id": f["prompt_id"], "phase": f["phase"], "position": f["position"],
                  "file": "", "n_input_tokens": 0, "built": False, "reason": f["reason"]} for f in failed]
     return pd.DataFrame(rows)
-
-
-def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
 
 
 def load_clerps(labels_db: str | Path | None) -> dict[tuple[int, int], str]:
@@ -114,10 +109,10 @@ def finalize(build_dirs: Sequence[str | Path], out_dir: str | Path, model_name: 
         data["metadata"]["scan"] = scan
         rec["n_labeled_nodes"] = apply_clerps(data, clerps)
         validate_graph_json(data)
-        write_json(data, out_dir / rec["file"])
+        write_json(data, out_dir / rec["file"], indent=None, newline=False)
         metadata.append(data["metadata"])
         keys |= feature_keys(data)
-    write_json({"graphs": sorted(metadata, key=lambda m: m["slug"])}, out_dir / METADATA, indent=2)
+    write_json({"graphs": sorted(metadata, key=lambda m: m["slug"])}, out_dir / METADATA, newline=False)
 
     if features_dir is not None:
         n = write_feature_files(keys, features_dir, out_dir / "features" / model_name, model_name, tokenizer)

@@ -7,19 +7,16 @@ Snakemake would mistake for a finished output).
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
 from r1interp.prompts.generate import GenerationsFileError, read_generations  # noqa: F401
-from r1interp.utils import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -33,38 +30,6 @@ GENERATION_COLUMNS = (
     "think_end",
     "correct",
 )
-
-
-# --------------------------------------------------------------------------- atomic writes
-def _atomic(path: str | Path, write) -> Path:
-    with atomic_path(path) as tmp:
-        write(tmp)
-    return Path(path)
-
-
-def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
-    return _atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
-
-
-def write_json(obj: Any, path: str | Path) -> Path:
-    return _atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2, default=_json_default) + "\n"))
-
-
-def write_figure(fig, path: str | Path, dpi: int = 120) -> Path:
-    import matplotlib.pyplot as plt
-
-    try:
-        return _atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
-    finally:
-        plt.close(fig)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
 # --------------------------------------------------------------------------- model access

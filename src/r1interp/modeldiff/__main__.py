@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, setup_logging, write_figure, write_parquet
+from r1interp.artifacts.write import write_figure, write_parquet
+from r1interp.heads.common import cli_bool, cli_int_at_least, setup_logging
 
 log = logging.getLogger("r1interp.modeldiff")
 

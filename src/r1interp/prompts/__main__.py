@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
-from r1interp.utils import atomic_path, setup_logging
+from r1interp.artifacts.write import write_parquet
+from r1interp.utils import setup_logging
 
 
 def _add_settings_args(parser: argparse.ArgumentParser) -> None:
@@ -48,11 +49,9 @@ def main(argv: list[str] | None = None) -> None:
     prompts = load_prompt_set(args.prompt_set)
     model, tokenizer = load_model(args.model_path, args.device, args.dtype)
     df = generate_all(model, tokenizer, prompts, args.template, args.instruction, settings)
-    with atomic_path(args.out) as tmp:
-        df.to_parquet(tmp, index=False)
+    write_parquet(df, args.out)
     if args.correctness_out:
-        with atomic_path(args.correctness_out) as tmp:
-            correctness_table(df).to_parquet(tmp, index=False)
+        write_parquet(correctness_table(df), args.correctness_out)
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         import torch
         from transformers import AutoTokenizer
 
-        from r1interp.data.shards import read_docs
+        from r1interp.artifacts.shards import read_docs
         from r1interp.toy.model import ToyModelConfig, ToyTrainConfig, init_model, mean_loss, save_model, train_model
         from r1interp.utils import atomic_path
 

@@ -59,13 +59,13 @@ def cmd_train(args) -> None:
         )
     # Both models of a pair train on one token stream (the base reads it with its own special tokens):
     # the manifest names it, so the model cards can show that two dictionaries read the same text.
-    from r1interp.data.shards import read_stream_hash
-    from r1interp.transcoders.atomic import write_text
+    from r1interp.artifacts.shards import read_stream_hash
+    from r1interp.artifacts.write import write_text
     from r1interp.transcoders.train import MANIFEST_FILE
 
     manifest["stream_sha256"] = read_stream_hash(args.train_shard)
     manifest["train_shard"] = str(args.train_shard)
-    write_text(Path(args.out_dir) / MANIFEST_FILE, json.dumps(manifest, indent=2))
+    write_text(json.dumps(manifest, indent=2), Path(args.out_dir) / MANIFEST_FILE)
     log.info("trained %d layers on %d tokens of stream %s in %.1f s", len(layers), manifest["tokens"],
              (manifest["stream_sha256"] or "?")[:12], manifest["seconds"])
 
@@ -97,7 +97,7 @@ def cmd_card(args) -> None:
     import yaml
 
     from r1interp.models import model_shape
-    from r1interp.transcoders.atomic import write_text
+    from r1interp.artifacts.write import write_text
     from r1interp.transcoders.card import model_card
     from r1interp.transcoders.train import MANIFEST_FILE
 
@@ -113,7 +113,7 @@ def cmd_card(args) -> None:
         json.loads(Path(args.full).read_text()), manifests,
         {"point": selection.get("point"), "rule": selection.get("rule")}, model_shape(args.model_dir).d_model,
     )
-    write_text(args.out, text)
+    write_text(text, args.out)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import torch
 import yaml
-from safetensors.torch import save_file
 from torch import Tensor, nn
 
-from r1interp.transcoders.atomic import temp_path, write_text
+from r1interp.artifacts.write import write_safetensors, write_text
 from r1interp.transcoders.io import SkipTranscoder, load_transcoder
 
 FEATURE_INPUT_HOOK = "mlp.hook_in"  # post-norm MLP input (ReplacementMLP.hook_in); NOT hook_mlp_in (pre-norm)
@@ -67,9 +66,7 @@ def export_circuit_tracer(layer_dirs: dict[int, str | Path], out_dir: str | Path
         tc = load_transcoder(layer_dirs[layer])
         ks.add(tc.k)
         name = f"layer_{layer}.safetensors"
-        tmp = temp_path(out_dir / name)
-        save_file(circuit_tracer_tensors(tc, dtype), str(tmp))
-        tmp.replace(out_dir / name)
+        write_safetensors(circuit_tracer_tensors(tc, dtype), out_dir / name)
         files.append(name)
     if len(ks) != 1:
         raise ValueError(f"transcoders disagree on k: {sorted(ks)}")
@@ -82,7 +79,7 @@ def export_circuit_tracer(layer_dirs: dict[int, str | Path], out_dir: str | Path
         "activation": "relu_topk",
         "k": ks.pop(),
     }
-    write_text(out_dir / CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+    write_text(yaml.safe_dump(config, sort_keys=False), out_dir / CONFIG_FILE)
     return config
 
 
