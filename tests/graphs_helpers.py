@@ -134,7 +134,7 @@ def write_generations(rows: list[dict], path: Path) -> Path:
 def write_feature_tables(model, tok, tc_dir: Path, problems, out_dir: Path, n_logits: int = 5) -> None:
     """``L{layer}.stats.parquet`` / ``.examples.parquet`` in the features stage's columns, computed for real
     from the tiny model's activations (log-grid histogram edges like ``r1interp.features.hist``)."""
-    from r1interp.transcoders import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder
 
     out_dir.mkdir(parents=True, exist_ok=True)
     docs = [chat_prompt_ids(tok, p.question) + tok(p.think, add_special_tokens=False).input_ids for p in problems[:24]]

@@ -197,7 +197,7 @@ def test_dry_run_on_the_toy_results(smoke_workflow, tmp_path, capsys, monkeypatc
     from sparsify import SparseCoder
 
     from r1interp.transcoders.export import load_transcoder_set
-    from r1interp.transcoders.io import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder
 
     monkeypatch.chdir(smoke_workflow)
     out = tmp_path / "release"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -67,3 +68,27 @@ def load_model(path: str | Path, device: str = "auto", dtype: str = "auto", **kw
     model.eval().requires_grad_(False)
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     return model, tokenizer
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The decoder blocks of an HF causal LM (``model.model.layers`` for Qwen2/Llama)."""
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+    layers = getattr(decoder, "layers", None)
+    if layers is None:
+        raise TypeError(f"{type(model).__name__} has no decoder `.layers`; expected an HF Qwen2/Llama-style model")
+    return layers
+
+
+def hidden_of(output: Any) -> torch.Tensor:
+    """A decoder layer's output hidden state (a tensor in transformers 4.57, a tuple before)."""
+    return output if isinstance(output, torch.Tensor) else output[0]
+
+
+def is_oom(err: BaseException) -> bool:
+    """True for CUDA/CPU out-of-memory errors, which the analyses skip and log instead of dying."""
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+def free_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,13 +1,10 @@
-"""Small shared helpers: logging set-up for CLI entries, atomic file outputs."""
+"""Small shared helpers for the CLI entries: logging set-up, argument value parsers."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sys
-from pathlib import Path
-from typing import Iterator
 
 
 def setup_logging(level: str | None = None) -> None:
@@ -20,18 +17,25 @@ def setup_logging(level: str | None = None) -> None:
     )
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path next to ``path``; move it into place only if the block succeeds.
+def cli_int_at_least(lo: int):
+    """argparse type: an integer >= ``lo`` (the error names the bound and the value)."""
+    import argparse
 
-    Why: a killed job must never leave a half-written output that Snakemake would take as done.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink() if tmp.is_file() else __import__("shutil").rmtree(tmp)
+    def parse(value: str) -> int:
+        v = int(value)
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def cli_bool(value: str) -> bool:
+    """argparse type for ``--flag true|false`` (the rules pass every config boolean this way)."""
+    import argparse
+
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")

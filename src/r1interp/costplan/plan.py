@@ -114,7 +114,7 @@ def _n_layers(config: dict, model: str, dims: ModelDims) -> int:
 
 
 def _groups(n_layers: int, size: int) -> list[list[int]]:
-    from r1interp.transcoders.groups import layer_groups
+    from r1interp.core.groups import layer_groups
 
     return layer_groups(n_layers, size)
 

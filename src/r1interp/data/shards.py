@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from r1interp.artifacts.segments import OTHER
 from r1interp.artifacts.shards import SCHEMA, read_table_stream, stream_sha256, with_stream_metadata
-from r1interp.data.render import Example, render_example, tokenize_with_segments
+from r1interp.core.render import Example, render_example, tokenize_with_segments
 
 log = logging.getLogger(__name__)
 

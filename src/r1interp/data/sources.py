@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from r1interp.data.render import THINK_CLOSE, THINK_OPEN, Example
+from r1interp.core.render import THINK_CLOSE, THINK_OPEN, Example
 from r1interp.toy.corpus import read_corpus
 
 

@@ -32,7 +32,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args):
-    from r1interp.evaluate.batches import load_eval_docs
+    from r1interp.core.batches import load_eval_docs
     from r1interp.models import load_model
 
     docs = load_eval_docs(args.eval_shard, args.max_tokens, args.max_len)
@@ -47,9 +47,9 @@ def _check_transcoder(tc, model, where: Path) -> None:
 
 
 def cmd_layer(args) -> None:
-    from r1interp.evaluate.batches import make_batches
-    from r1interp.evaluate.metrics import evaluate_layer
-    from r1interp.transcoders.io import load_transcoder
+    from r1interp.core.batches import make_batches
+    from r1interp.core.metrics import evaluate_layer
+    from r1interp.artifacts.transcoder import load_transcoder
 
     tc = load_transcoder(args.transcoder)  # validates the files before the model loads
     model, _tok, docs = _load(args)
@@ -65,11 +65,11 @@ def cmd_layer(args) -> None:
 
 
 def cmd_full(args) -> None:
-    from r1interp.evaluate.batches import make_batches
+    from r1interp.core.batches import make_batches
     from r1interp.evaluate.generations import generations_markdown, prompt_prefixes, side_by_side
-    from r1interp.evaluate.metrics import evaluate_full
+    from r1interp.core.metrics import evaluate_full
     from r1interp.models import model_shape
-    from r1interp.transcoders.io import load_transcoders
+    from r1interp.artifacts.transcoder import load_transcoders
 
     n_layers = model_shape(args.model_dir).n_layers
     dirs = {layer: args.transcoders_root / f"L{layer}" for layer in range(n_layers)}

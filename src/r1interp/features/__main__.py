@@ -33,7 +33,7 @@ def validate(args: argparse.Namespace):
     from r1interp.features.config import FeatureConfig
     from r1interp.features.corpus import Corpus, CorpusError
     from r1interp.models import model_shape
-    from r1interp.transcoders.io import TranscoderFileError, read_meta
+    from r1interp.artifacts.transcoder import TranscoderFileError, read_meta
 
     try:
         params = json.loads(args.params)
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from r1interp.features.io import collect_to_dir
     from r1interp.models import load_model
-    from r1interp.transcoders.io import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder
 
     model, tokenizer = load_model(args.model_path, device=args.device, dtype=args.dtype)
     param = next(model.parameters())

@@ -15,7 +15,7 @@ from r1interp.features.collect import layer_tables, run_pass, summary, vocab_for
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus
 from r1interp.features.tables import EXAMPLES_SCHEMA
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.artifacts.transcoder import SkipTranscoder
 from r1interp.artifacts.write import atomic_path, write_json, write_parquet
 
 log = logging.getLogger(__name__)

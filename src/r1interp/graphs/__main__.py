@@ -38,7 +38,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
 
     from r1interp.graphs.adapter import resolve_model_dir
     from r1interp.graphs.plan import GENERATION_COLUMNS, make_plan, teacher_forced_plan
-    from r1interp.prompts.generate import read_generations
+    from r1interp.artifacts.generations import read_generations
     from r1interp.artifacts.write import write_parquet
 
     cfg = _config(args.config_json)

@@ -29,7 +29,7 @@ import torch
 
 # One definition of the activation and hooks, shared with the transcoders' circuit-tracer export.
 from r1interp.transcoders.export import FEATURE_INPUT_HOOK, FEATURE_OUTPUT_HOOK, ReluTopK  # noqa: F401
-from r1interp.transcoders.io import SkipTranscoder, TranscoderFileError, load_transcoder
+from r1interp.artifacts.transcoder import SkipTranscoder, TranscoderFileError, load_transcoder
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from r1interp.artifacts.write import write_figure, write_parquet
-from r1interp.heads.common import cli_bool, cli_int_at_least, setup_logging
+from r1interp.utils import cli_bool, cli_int_at_least, setup_logging
 
 log = logging.getLogger("r1interp.modeldiff")
 
@@ -125,8 +125,8 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
     from r1interp.modeldiff.dictionary import load_labels, match_table, summarise_matches
     from r1interp.modeldiff.plots import plot_dictionary
     from r1interp.models import resolve_device
-    from r1interp.transcoders import load_transcoder
-    from r1interp.transcoders.io import read_meta
+    from r1interp.artifacts.transcoder import load_transcoder
+    from r1interp.artifacts.transcoder import read_meta
 
     roots = {args.reasoner_name: args.reasoner_transcoders, args.base_name: args.base_transcoders}
     if args.layers is None:
@@ -169,7 +169,7 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging("DEBUG" if args.verbose else None)
     if args.command == "residual" and args.reasoner_name == args.base_name:
         log.info("reasoner and base are the same model: the diff is zero by construction")
     try:

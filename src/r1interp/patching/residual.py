@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from r1interp.heads.common import decoder_layers, hidden_of
+from r1interp.models import decoder_layers, hidden_of
 
 
 def model_device(model: nn.Module) -> torch.device:

@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from r1interp.transcoders.settings import add_settings_args, settings_from_args
+from r1interp.core.settings import add_settings_args, settings_from_args
 
 log = logging.getLogger("r1interp.sweep")
 
@@ -33,7 +33,7 @@ def cmd_point(args) -> None:
     from r1interp.sweep.grid import pilot_layers, point_id
     from r1interp.sweep.holdout import holdout_tokens
     from r1interp.sweep.run import prepare_data, run_point, save_point
-    from r1interp.transcoders.groups import parse_layers
+    from r1interp.core.groups import parse_layers
 
     if not args.train_shard.is_file():
         raise SystemExit(f"error: train shard not found: {args.train_shard}")

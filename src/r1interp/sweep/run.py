@@ -23,7 +23,7 @@ from r1interp.sweep.dead import measure_firing
 from r1interp.sweep.holdout import dead_tokens_needed, split_holdout
 from r1interp.sweep.pareto import SelectionRule, mark_frontier, select, summarise_points
 from r1interp.artifacts.write import write_json, write_parquet, write_text
-from r1interp.transcoders.settings import SELECTED_KEYS, TrainSettings
+from r1interp.core.settings import SELECTED_KEYS, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def prepare_data(train_shard: str | Path, settings: TrainSettings, validation_to
     from datasets import Dataset
 
     from r1interp.artifacts.shards import read_shard_lists
-    from r1interp.transcoders.dataset import pack_rows
+    from r1interp.core.packing import pack_rows
 
     data = read_shard_lists(train_shard, ("doc_id", "kind", "input_ids", "segment"))
     ids = data["input_ids"]
@@ -91,10 +91,10 @@ def run_point(model, point_id: str, point: dict[str, Any], layers: list[int], da
     CE/KL/FVU/L0 on the slice's first ``ce_tokens`` tokens (all when None); dead latents on the
     whole slice, with the token count and the count this dictionary needs recorded per layer.
     """
-    from r1interp.evaluate.batches import make_batches
-    from r1interp.evaluate.metrics import evaluate_layer
-    from r1interp.transcoders.io import load_transcoder
-    from r1interp.transcoders.train import layer_dir_name, train_group
+    from r1interp.core.batches import make_batches
+    from r1interp.core.metrics import evaluate_layer
+    from r1interp.artifacts.transcoder import load_transcoder
+    from r1interp.core.train import layer_dir_name, train_group
 
     work_dir = Path(work_dir)
     s = replace(settings, **{k: point[k] for k in SELECTED_KEYS})

@@ -20,7 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
-from r1interp.transcoders.settings import add_settings_args, read_selected, settings_from_args
+from r1interp.core.settings import add_settings_args, read_selected, settings_from_args
 
 log = logging.getLogger("r1interp.transcoders")
 
@@ -34,9 +34,9 @@ def cmd_train(args) -> None:
     import torch
 
     from r1interp.models import load_model, model_shape
-    from r1interp.transcoders.dataset import packed_dataset
-    from r1interp.transcoders.groups import parse_layers
-    from r1interp.transcoders.train import train_group
+    from r1interp.core.packing import packed_dataset
+    from r1interp.core.groups import parse_layers
+    from r1interp.core.train import train_group
 
     _require_file(args.train_shard, "train shard")
     settings = settings_from_args(args)
@@ -61,7 +61,7 @@ def cmd_train(args) -> None:
     # the manifest names it, so the model cards can show that two dictionaries read the same text.
     from r1interp.artifacts.shards import read_stream_hash
     from r1interp.artifacts.write import write_text
-    from r1interp.transcoders.train import MANIFEST_FILE
+    from r1interp.core.train import MANIFEST_FILE
 
     manifest["stream_sha256"] = read_stream_hash(args.train_shard)
     manifest["train_shard"] = str(args.train_shard)
@@ -71,8 +71,8 @@ def cmd_train(args) -> None:
 
 
 def cmd_link(args) -> None:
-    from r1interp.transcoders.io import load_transcoder
-    from r1interp.transcoders.train import export_layer_files, layer_dir_name
+    from r1interp.artifacts.transcoder import load_transcoder
+    from r1interp.core.train import export_layer_files, layer_dir_name
 
     src = args.group_dir / layer_dir_name(args.layer)
     load_transcoder(src)  # fails naming the file if the group's output is broken
@@ -99,7 +99,7 @@ def cmd_card(args) -> None:
     from r1interp.models import model_shape
     from r1interp.artifacts.write import write_text
     from r1interp.transcoders.card import model_card
-    from r1interp.transcoders.train import MANIFEST_FILE
+    from r1interp.core.train import MANIFEST_FILE
 
     for path, what in ((args.layers_parquet, "per-layer eval table"), (args.full, "full-replacement result"), (args.selected, "sweep selection")):
         _require_file(path, what)

@@ -114,7 +114,7 @@ tc = SparseCoder.load_from_disk("L3")          # or SparseCoder.load_from_hub(re
 y = tc(x).sae_out                              # x: post-norm input of model.model.layers[3].mlp
 
 # r1interp (same forward, plain torch)
-from r1interp.transcoders import load_transcoder
+from r1interp.artifacts.transcoder import load_transcoder
 y = load_transcoder("L3")(x)
 
 # circuit-tracer TranscoderSet with the exact relu→topk activation

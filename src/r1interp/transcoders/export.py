@@ -23,7 +23,7 @@ import yaml
 from torch import Tensor, nn
 
 from r1interp.artifacts.write import write_safetensors, write_text
-from r1interp.transcoders.io import SkipTranscoder, load_transcoder
+from r1interp.artifacts.transcoder import SkipTranscoder, load_transcoder
 
 FEATURE_INPUT_HOOK = "mlp.hook_in"  # post-norm MLP input (ReplacementMLP.hook_in); NOT hook_mlp_in (pre-norm)
 FEATURE_OUTPUT_HOOK = "mlp.hook_out"  # MLP output

@@ -4,7 +4,7 @@ Why these choices (see DESIGN.md §3):
 - hookpoints ``layers.{L}.mlp`` with ``transcode=True``: the transcoder maps the *post-norm MLP
   input* to the *MLP output*. ``layers=[...]`` would train on whole decoder blocks — wrong.
 - one model forward per batch trains every layer of the group, and the model stops after the last
-  hooked block (:mod:`r1interp.transcoders.early_stop`).
+  hooked block (:mod:`r1interp.core.early_stop`).
 - resumable: sparsify checkpoints every ``save_every`` steps with optimizer state; we write them
   atomically, record the true number of finished batches, and fix the schedule-free optimizer's
   train/eval state on resume (sparsify saves the averaged *x* weights but resumes them as if they
@@ -32,8 +32,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from r1interp.transcoders.early_stop import decoder_layers, run_until_layer
-from r1interp.transcoders.settings import TrainSettings
+from r1interp.core.early_stop import run_until_layer
+from r1interp.models import decoder_layers
+from r1interp.core.settings import TrainSettings
 
 log = logging.getLogger(__name__)
 
