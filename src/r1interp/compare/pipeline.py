@@ -55,7 +55,7 @@ from r1interp.compare.profiles import average_linkage, category_profiles, cosine
 from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_permutation, unpaired_motif_tests
 from r1interp.motifs import labels as L
 from r1interp.motifs.instances import tier_names
-from r1interp.utils import atomic_path
+from r1interp.artifacts.write import atomic_path
 
 log = logging.getLogger(__name__)
 
