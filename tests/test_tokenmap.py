@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from r1interp.data.tokenmap import TokenMapError, derive_token_map, read_token_map, token_roles
+from r1interp.artifacts.tokenmap import TokenMapError, read_token_map
+from r1interp.data.tokenmap import derive_token_map, token_roles
 from r1interp.toy.tokenizer import BASE_SPECIAL_TOKENS, SPECIAL_TOKENS, train_bpe, with_specials
 
 # What each reasoner special token must be read as by the base (role → base token).

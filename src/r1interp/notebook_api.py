@@ -363,7 +363,8 @@ def to_base_tokens(run: Run, ids: list[int]) -> list[int]:
     """The reasoner's tokens in the base's vocabulary (same positions): the run's token map when the
     data stage wrote one, else the identity after checking that both vocabularies agree."""
     try:  # the data stage's token map (one token stream per pair)
-        from r1interp.data.tokenmap import derive_token_map, read_token_map
+        from r1interp.artifacts.tokenmap import read_token_map
+        from r1interp.data.tokenmap import derive_token_map
     except ImportError:
         derive_token_map = read_token_map = None
     path = run.results / run.base / "data" / "tokenmap.json"

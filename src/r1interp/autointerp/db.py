@@ -169,31 +169,3 @@ def _insert_examples(con: sqlite3.Connection, layer: int, path: str | Path, want
                     act_rows.append((layer, int(f), int(doc), int(start) + i, float(a)))
         con.executemany("INSERT OR IGNORE INTO tokens VALUES (?,?,?,?)", tok_rows)
         con.executemany("INSERT OR IGNORE INTO activations VALUES (?,?,?,?,?)", act_rows)
-
-
-def load_labels(db_path: str | Path, include_auto: bool = True) -> dict[tuple[int, int], str]:
-    """``(layer, feature_id) → label`` for graph node names (clerps). LLM labels as they are;
-    features without one get ``"[auto] " + auto_summary`` when ``include_auto`` (flagged, so a
-    reader never mistakes it for an LLM label)."""
-    con = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT layer, feature_id, label, label_source, auto_summary FROM autointerp").fetchall()
-    finally:
-        con.close()
-    out: dict[tuple[int, int], str] = {}
-    for layer, fid, label, source, summary in rows:
-        if label is not None and source == "llm":
-            out[(int(layer), int(fid))] = label
-        elif include_auto and summary:
-            out[(int(layer), int(fid))] = "[auto] " + summary
-    return out
-
-
-def load_label_records(db_path: str | Path) -> list[dict]:
-    """Every ``autointerp`` row as a dict (for reports)."""
-    con = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM autointerp ORDER BY layer, feature_id")]
-    finally:
-        con.close()

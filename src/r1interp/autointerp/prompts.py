@@ -12,11 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 
-from .config import CLASSES
+from .config import CLASSES, PROMPT_VERSIONS
 from .inputs import Example
 from .sampling import Sample
 
-PROMPT_VERSIONS = ("v1",)
 
 
 class ParseError(ValueError):

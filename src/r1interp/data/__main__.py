@@ -69,7 +69,8 @@ def map_shards(args: argparse.Namespace) -> None:
 
     from r1interp.artifacts.shards import write_shard
     from r1interp.data.shards import map_shard
-    from r1interp.data.tokenmap import TokenMapError, derive_token_map, write_token_map
+    from r1interp.artifacts.tokenmap import TokenMapError, write_token_map
+    from r1interp.data.tokenmap import derive_token_map
 
     if len(args.source_shards) != len(args.out_shards):
         raise SystemExit(f"--source-shards ({len(args.source_shards)}) and --out-shards ({len(args.out_shards)}) differ in length")

@@ -49,7 +49,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
     own = "own" if not args.token_map else f"teacher_forced:{args.stream_name}"
     plan = make_plan(gens, stream_tok, cfg.think_rules, cfg.think_count, cfg.max_context, own)
     if args.token_map:
-        from r1interp.data.tokenmap import read_token_map
+        from r1interp.artifacts.tokenmap import read_token_map
 
         model_tok = AutoTokenizer.from_pretrained(str(resolve_model_dir(args.model_path)))
         plan = teacher_forced_plan(plan, read_token_map(args.token_map), model_tok, own)

@@ -66,7 +66,7 @@ def load_clerps(labels_db: str | Path | None) -> dict[tuple[int, int], str]:
     if labels_db is None or not Path(labels_db).is_file():
         log.warning("no label database (%s): feature nodes get empty clerps", labels_db)
         return {}
-    from r1interp.autointerp import load_labels
+    from r1interp.artifacts.labels import load_labels
 
     return load_labels(labels_db, include_auto=True)
 

@@ -122,7 +122,8 @@ def _layers_in(root: Path) -> set[int]:
 
 
 def cmd_dictionary(args: argparse.Namespace) -> None:
-    from r1interp.modeldiff.dictionary import load_labels, match_table, summarise_matches
+    from r1interp.artifacts.labels import read_layer_labels
+    from r1interp.modeldiff.dictionary import match_table, summarise_matches
     from r1interp.modeldiff.plots import plot_dictionary
     from r1interp.models import resolve_device
     from r1interp.artifacts.transcoder import load_transcoder
@@ -153,8 +154,8 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
                 W[args.reasoner_name],
                 W[args.base_name],
                 args.threshold,
-                load_labels(args.reasoner_labels, layer),
-                load_labels(args.base_labels, layer),
+                read_layer_labels(args.reasoner_labels, layer),
+                read_layer_labels(args.base_labels, layer),
             )
         )
         log.info("layer %d: matched %s features", layer, {k: v.shape[0] for k, v in W.items()})
