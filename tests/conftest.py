@@ -38,8 +38,8 @@ def toy_tokenizer(toy_problems):
 @pytest.fixture(scope="session")
 def tiny_shards(tmp_path_factory, toy_problems, toy_tokenizer):
     """``{"train": path, "eval": path}`` token shards of the toy corpus (r1 template)."""
-    from r1interp.core.render import Example
     from r1interp.artifacts.shards import write_shard
+    from r1interp.core.render import Example
     from r1interp.data.shards import ShardConfig, build_shards
 
     out = tmp_path_factory.mktemp("shards")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import INSTRUCTION
-from r1interp.core.render import Example, render_example, tokenize_with_segments
 from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.core.render import Example, render_example, tokenize_with_segments
 from r1interp.data.shards import ShardConfig, build_shards, split_of
 
 

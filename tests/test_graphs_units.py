@@ -115,8 +115,8 @@ def test_cantor_ids_match_circuit_tracer():
 
 
 def test_relu_topk_equals_skip_transcoder_encode():
-    from r1interp.graphs.adapter import ReluTopK, to_single_layer
     from r1interp.artifacts.transcoder import SkipTranscoder
+    from r1interp.graphs.adapter import ReluTopK, to_single_layer
 
     g = torch.Generator().manual_seed(0)
     d, n, k = 16, 40, 5

@@ -78,9 +78,9 @@ def test_map_refuses_pairs_that_cannot_be_aligned(pair, toy_problems):
 
 def test_mapped_shards_are_one_stream_with_the_bases_tokens(tmp_path, pair, toy_problems):
     """The data stage's `map` command: same documents, positions and segments; the base's own special ids."""
-    from r1interp.data.__main__ import main
-    from r1interp.core.render import Example
     from r1interp.artifacts.shards import read_stream_hash, write_shard
+    from r1interp.core.render import Example
+    from r1interp.data.__main__ import main
     from r1interp.data.shards import ShardConfig, build_shards
 
     r, b = pair

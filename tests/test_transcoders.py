@@ -13,13 +13,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from r1interp.core.hooks import capture_mlp_io
-from r1interp.models import load_model
-from r1interp.core.packing import pack_rows, packed_dataset
-from r1interp.core.groups import group_of, layer_groups, parse_layers
 from r1interp.artifacts.transcoder import TranscoderFileError, load_transcoder
+from r1interp.core.groups import group_of, layer_groups, parse_layers
+from r1interp.core.hooks import capture_mlp_io
+from r1interp.core.packing import pack_rows, packed_dataset
 from r1interp.core.settings import TrainSettings, read_selected
 from r1interp.core.train import CheckpointError, build_trainer, hookpoint, train_group
+from r1interp.models import load_model
 from transcoders_helpers import FAST, RESUME, torch_threads
 
 
@@ -141,7 +141,8 @@ def test_loader_equals_sparsify_forward(trained, model, tiny_shards):
 
 
 def test_circuit_tracer_export_matches_loader(trained, tmp_path):
-    from r1interp.transcoders.export import export_circuit_tracer, load_transcoder_set
+    from r1interp.artifacts.transcoder import load_transcoder_set
+    from r1interp.transcoders.export import export_circuit_tracer
 
     group_dir, _ = trained
     cfg = export_circuit_tracer({i: group_dir / f"L{i}" for i in range(3)}, tmp_path / "ct", scan="test/tiny")
@@ -187,9 +188,9 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, torch
     torch.set_num_threads(1)
-    from r1interp.models import load_model
     from r1interp.core.packing import packed_dataset
     from r1interp.core.train import train_group
+    from r1interp.models import load_model
     sys.path.insert(0, {tests!r})
     from transcoders_helpers import RESUME
     model, _ = load_model({model!r}, "cpu", "float32")

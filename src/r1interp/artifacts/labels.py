@@ -10,6 +10,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+from r1interp.artifacts.paths import layer_file
+
 BAD_LABEL_STATUS = {"failed", "error", "dead"}  # label records that name no usable label
 
 
@@ -17,7 +19,7 @@ def read_layer_labels(labels_dir: str | Path | None, layer: int) -> dict[int, st
     """``{feature_idx: label}`` from ``labels_dir/L{layer}.json`` if present (else empty)."""
     if labels_dir is None:
         return {}
-    path = Path(labels_dir) / f"L{layer}.json"
+    path = layer_file(labels_dir, layer, ".json")
     if not path.is_file():
         return {}
     try:

@@ -12,9 +12,11 @@ import os
 import sys
 from pathlib import Path
 
+from r1interp.artifacts.features import FeatureTableError, check_table
+
 from .client import FatalAPIError
 from .config import AutointerpConfig
-from .inputs import EXAMPLE_COLUMNS, STATS_COLUMNS, InputTableError, check_columns
+from .inputs import EXAMPLE_COLUMNS, STATS_COLUMNS
 
 log = logging.getLogger("r1interp.autointerp")
 
@@ -48,12 +50,12 @@ def cmd_label(args: argparse.Namespace) -> int:
         cfg = _config(args)
         _same_length(layers=args.layers, stats=args.stats, examples=args.examples, out_json=args.out_json)
         for p in args.stats:
-            check_columns(p, STATS_COLUMNS)
+            check_table(p, STATS_COLUMNS)
         for p in args.examples:
-            check_columns(p, EXAMPLE_COLUMNS)
+            check_table(p, EXAMPLE_COLUMNS)
         if api_key:
             cfg.price()  # fail now, not after spending, if the cap cannot be enforced
-    except (ValueError, InputTableError) as e:
+    except (ValueError, FeatureTableError) as e:
         raise UsageError(str(e)) from None
     if api_key:
         log.info("labeling with %s (prompt %s), spend cap $%.2f", cfg.llm_model, cfg.prompt_version, cfg.spend_cap_usd)
@@ -74,11 +76,11 @@ def cmd_db(args: argparse.Namespace) -> int:
         cfg = _config(args)
         _same_length(layers=args.layers, labels_json=args.labels_json, examples=args.examples)
         for p in args.examples:
-            check_columns(p, EXAMPLE_COLUMNS)
+            check_table(p, EXAMPLE_COLUMNS)
         for p in args.labels_json:
             if not Path(p).is_file():
                 raise ValueError(f"{p}: labels JSON not found")
-    except (ValueError, InputTableError) as e:
+    except (ValueError, FeatureTableError) as e:
         raise UsageError(str(e)) from None
     build_db(
         args.out,

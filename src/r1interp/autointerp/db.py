@@ -29,7 +29,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .inputs import EXAMPLE_COLUMNS, check_columns
+from r1interp.artifacts.features import check_table
+
+from .inputs import EXAMPLE_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,7 @@ def build_db(
         )
     labels = {layer: read_labels_json(p, layer) for layer, p in zip(layers, labels_json)}
     for p in examples:
-        check_columns(p, EXAMPLE_COLUMNS)
+        check_table(p, EXAMPLE_COLUMNS)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")

@@ -32,9 +32,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from r1interp.artifacts.paths import layer_name
 from r1interp.core.early_stop import run_until_layer
-from r1interp.models import decoder_layers
 from r1interp.core.settings import TrainSettings
+from r1interp.models import decoder_layers
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +48,6 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 def hookpoint(layer: int) -> str:
     """sparsify hookpoint of layer ``layer``'s MLP (relative to ``model.base_model``)."""
     return f"layers.{layer}.mlp"
-
-
-def layer_dir_name(layer: int) -> str:
-    return f"L{layer}"
 
 
 def check_hookpoints(model: nn.Module, layers: list[int]) -> None:
@@ -367,7 +364,7 @@ def train_group(
     tmp_out = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp_out, ignore_errors=True)
     for layer in layers:
-        export_layer_files(source / hookpoint(layer), tmp_out / layer_dir_name(layer))
+        export_layer_files(source / hookpoint(layer), tmp_out / layer_name(layer))
     manifest = {
         "layers": layers,
         "hookpoints": hookpoints,

@@ -68,8 +68,8 @@ def map_shards(args: argparse.Namespace) -> None:
     from transformers import AutoTokenizer
 
     from r1interp.artifacts.shards import write_shard
-    from r1interp.data.shards import map_shard
     from r1interp.artifacts.tokenmap import TokenMapError, write_token_map
+    from r1interp.data.shards import map_shard
     from r1interp.data.tokenmap import derive_token_map
 
     if len(args.source_shards) != len(args.out_shards):

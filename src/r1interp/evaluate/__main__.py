@@ -15,8 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
-from r1interp.evaluate.table import Targets, layers_frame, summary_markdown
+from r1interp.artifacts.paths import layer_dir
 from r1interp.artifacts.write import write_json, write_parquet, write_text
+from r1interp.evaluate.table import Targets, layers_frame, summary_markdown
 
 log = logging.getLogger("r1interp.evaluate")
 
@@ -47,9 +48,9 @@ def _check_transcoder(tc, model, where: Path) -> None:
 
 
 def cmd_layer(args) -> None:
+    from r1interp.artifacts.transcoder import load_transcoder
     from r1interp.core.batches import make_batches
     from r1interp.core.metrics import evaluate_layer
-    from r1interp.artifacts.transcoder import load_transcoder
 
     tc = load_transcoder(args.transcoder)  # validates the files before the model loads
     model, _tok, docs = _load(args)
@@ -65,14 +66,14 @@ def cmd_layer(args) -> None:
 
 
 def cmd_full(args) -> None:
-    from r1interp.core.batches import make_batches
-    from r1interp.evaluate.generations import generations_markdown, prompt_prefixes, side_by_side
-    from r1interp.core.metrics import evaluate_full
-    from r1interp.models import model_shape
     from r1interp.artifacts.transcoder import load_transcoders
+    from r1interp.core.batches import make_batches
+    from r1interp.core.metrics import evaluate_full
+    from r1interp.evaluate.generations import generations_markdown, prompt_prefixes, side_by_side
+    from r1interp.models import model_shape
 
     n_layers = model_shape(args.model_dir).n_layers
-    dirs = {layer: args.transcoders_root / f"L{layer}" for layer in range(n_layers)}
+    dirs = {layer: layer_dir(args.transcoders_root, layer) for layer in range(n_layers)}
     tcs = load_transcoders(dirs)
     model, tok, docs = _load(args)
     dev = next(model.parameters()).device

@@ -11,22 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from torch import nn
 
+from r1interp.artifacts.features import examples_path, stats_path
+from r1interp.artifacts.transcoder import SkipTranscoder
+from r1interp.artifacts.write import atomic_path, write_json, write_parquet
 from r1interp.features.collect import layer_tables, run_pass, summary, vocab_for
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus
 from r1interp.features.tables import EXAMPLES_SCHEMA
-from r1interp.artifacts.transcoder import SkipTranscoder
-from r1interp.artifacts.write import atomic_path, write_json, write_parquet
 
 log = logging.getLogger(__name__)
-
-
-def stats_path(out_dir: str | Path, layer: int) -> Path:
-    return Path(out_dir) / f"L{layer}.stats.parquet"
-
-
-def examples_path(out_dir: str | Path, layer: int) -> Path:
-    return Path(out_dir) / f"L{layer}.examples.parquet"
 
 
 def write_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> int:

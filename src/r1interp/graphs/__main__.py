@@ -36,10 +36,10 @@ def cmd_plan(args: argparse.Namespace) -> None:
     """The graph plan: on the model's own generations, or teacher-forced on its reasoner's."""
     from transformers import AutoTokenizer
 
-    from r1interp.graphs.adapter import resolve_model_dir
-    from r1interp.graphs.plan import GENERATION_COLUMNS, make_plan, teacher_forced_plan
     from r1interp.artifacts.generations import read_generations
     from r1interp.artifacts.write import write_parquet
+    from r1interp.graphs.adapter import resolve_model_dir
+    from r1interp.graphs.plan import GENERATION_COLUMNS, make_plan, teacher_forced_plan
 
     cfg = _config(args.config_json)
     gens = read_generations(args.generations, GENERATION_COLUMNS)

@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 
+from r1interp.artifacts.write import write_json
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import graph_summary, graph_to_model
-from r1interp.artifacts.write import write_json
 
 log = logging.getLogger(__name__)
 

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from r1interp.artifacts.write import write_json, write_parquet
 from r1interp.graphs.build import read_manifest
 from r1interp.graphs.export import apply_clerps, feature_keys, validate_graph_json
 from r1interp.graphs.viewer import viewer_scan, write_feature_files
-from r1interp.artifacts.write import write_json, write_parquet
 
 log = logging.getLogger(__name__)
 

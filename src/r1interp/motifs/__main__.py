@@ -29,9 +29,9 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from r1interp.artifacts.write import write_parquet
 from r1interp.motifs.config import MotifsConfig, MotifsConfigError
 from r1interp.motifs.loader import GraphFormatError, Threshold
-from r1interp.artifacts.write import write_parquet
 from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.motifs")

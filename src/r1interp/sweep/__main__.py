@@ -29,11 +29,11 @@ def cmd_point(args) -> None:
     eval shard, on which the evaluate stage reports faithfulness, is never read here)."""
     import torch
 
+    from r1interp.core.groups import parse_layers
     from r1interp.models import load_model, model_shape
     from r1interp.sweep.grid import pilot_layers, point_id
     from r1interp.sweep.holdout import holdout_tokens
     from r1interp.sweep.run import prepare_data, run_point, save_point
-    from r1interp.core.groups import parse_layers
 
     if not args.train_shard.is_file():
         raise SystemExit(f"error: train shard not found: {args.train_shard}")

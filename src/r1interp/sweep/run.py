@@ -19,11 +19,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from r1interp.artifacts.paths import layer_dir
+from r1interp.artifacts.write import write_json, write_parquet, write_text
+from r1interp.core.settings import SELECTED_KEYS, TrainSettings
 from r1interp.sweep.dead import measure_firing
 from r1interp.sweep.holdout import dead_tokens_needed, split_holdout
 from r1interp.sweep.pareto import SelectionRule, mark_frontier, select, summarise_points
-from r1interp.artifacts.write import write_json, write_parquet, write_text
-from r1interp.core.settings import SELECTED_KEYS, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +92,16 @@ def run_point(model, point_id: str, point: dict[str, Any], layers: list[int], da
     CE/KL/FVU/L0 on the slice's first ``ce_tokens`` tokens (all when None); dead latents on the
     whole slice, with the token count and the count this dictionary needs recorded per layer.
     """
+    from r1interp.artifacts.transcoder import load_transcoder
     from r1interp.core.batches import make_batches
     from r1interp.core.metrics import evaluate_layer
-    from r1interp.artifacts.transcoder import load_transcoder
-    from r1interp.core.train import layer_dir_name, train_group
+    from r1interp.core.train import train_group
 
     work_dir = Path(work_dir)
     s = replace(settings, **{k: point[k] for k in SELECTED_KEYS})
     manifest = train_group(model, layers, dataset, s, work_dir / "transcoders", work_dir / "checkpoint", data_id=point_id)
     dev = next(model.parameters()).device
-    tcs = {layer: load_transcoder(work_dir / "transcoders" / layer_dir_name(layer), device=dev) for layer in layers}
+    tcs = {layer: load_transcoder(layer_dir(work_dir / "transcoders", layer), device=dev) for layer in layers}
     firing = measure_firing(model, tcs, make_batches(validation, batch_size))
     ce_docs = validation if ce_tokens is None else first_tokens(validation, ce_tokens)
     per_layer = []

@@ -33,10 +33,10 @@ def _require_file(path: Path, what: str) -> None:
 def cmd_train(args) -> None:
     import torch
 
-    from r1interp.models import load_model, model_shape
-    from r1interp.core.packing import packed_dataset
     from r1interp.core.groups import parse_layers
+    from r1interp.core.packing import packed_dataset
     from r1interp.core.train import train_group
+    from r1interp.models import load_model, model_shape
 
     _require_file(args.train_shard, "train shard")
     settings = settings_from_args(args)
@@ -71,10 +71,11 @@ def cmd_train(args) -> None:
 
 
 def cmd_link(args) -> None:
+    from r1interp.artifacts.paths import layer_dir
     from r1interp.artifacts.transcoder import load_transcoder
-    from r1interp.core.train import export_layer_files, layer_dir_name
+    from r1interp.core.train import export_layer_files
 
-    src = args.group_dir / layer_dir_name(args.layer)
+    src = layer_dir(args.group_dir, args.layer)
     load_transcoder(src)  # fails naming the file if the group's output is broken
     export_layer_files(src, args.out_dir)
 
@@ -96,10 +97,10 @@ def cmd_card(args) -> None:
     import pandas as pd
     import yaml
 
-    from r1interp.models import model_shape
     from r1interp.artifacts.write import write_text
-    from r1interp.transcoders.card import model_card
     from r1interp.core.train import MANIFEST_FILE
+    from r1interp.models import model_shape
+    from r1interp.transcoders.card import model_card
 
     for path, what in ((args.layers_parquet, "per-layer eval table"), (args.full, "full-replacement result"), (args.selected, "sweep selection")):
         _require_file(path, what)

@@ -118,7 +118,7 @@ from r1interp.artifacts.transcoder import load_transcoder
 y = load_transcoder("L3")(x)
 
 # circuit-tracer TranscoderSet with the exact relu→topk activation
-from r1interp.transcoders.export import load_transcoder_set
+from r1interp.artifacts.transcoder import load_transcoder_set
 transcoders = load_transcoder_set("circuit_tracer")
 ```
 
