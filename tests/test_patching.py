@@ -16,7 +16,8 @@ from r1interp.models import load_model
 from r1interp.patching.edits import answer_span, edit_number, map_position, number_spans, replacement_values, token_strings
 from r1interp.patching.effects import normalised_logit_diff, pair_effects
 from r1interp.patching.pairs import Pair, PairConfig, build_pair, build_pairs, first_divergence
-from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs, residual_cache
+from r1interp.models import residual_cache
+from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs
 from test_heads_support import build_model, build_tokenizer, encode_trace, toy_problems, write_generations
 
 

@@ -26,7 +26,7 @@ def model_n_layers(config: dict, model: str) -> int | None:
     entry = config["models"][model]
     if entry["source"] == "toy":
         return int(config["toy"]["model"]["num_hidden_layers"])
-    from r1interp.costplan.dims import read_model_config
+    from r1interp.core.dims import read_model_config
 
     cfg = read_model_config(entry["path"], entry.get("revision"))  # local dir or HF cache; never the hub
     if cfg is None:  # the model stage will fail with the loader's message

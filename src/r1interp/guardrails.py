@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r1interp.config import ConfigError
-from r1interp.costplan.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_of
+from r1interp.core.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_of
 
 log = logging.getLogger(__name__)
 

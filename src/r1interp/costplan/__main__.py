@@ -9,7 +9,7 @@ from pathlib import Path
 
 from r1interp.artifacts.write import write_text
 from r1interp.config import load_config
-from r1interp.costplan.plan import build_plan, plan_markdown
+from r1interp.core.costplan import build_plan, plan_markdown
 
 
 def main(argv: list[str] | None = None) -> None:

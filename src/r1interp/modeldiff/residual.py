@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from r1interp.artifacts.segments import SEGMENT_NAMES
 from r1interp.artifacts.shards import read_shard
-from r1interp.patching.residual import residual_cache
+from r1interp.models import residual_cache
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from r1interp.evaluate.table import markdown_table
+from r1interp.artifacts.markdown import markdown_table
 
 TAGS = ["sparsify", "transcoder", "skip-transcoder", "sparse-autoencoder", "mechanistic-interpretability", "circuit-tracer"]
 

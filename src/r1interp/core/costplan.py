@@ -2,7 +2,7 @@
 
 Why: a full real run is hours of rented GPUs and API spend; its cost must be known (and kept under
 ``costplan.budget_usd``) before the run, and recomputed when a setting changes. GPU-hours come from
-:mod:`r1interp.costplan.flops` divided by a throughput: measured (``bench/bench_costplan.py`` on
+:mod:`r1interp.core.flops` divided by a throughput: measured (``bench/bench_costplan.py`` on
 the named GPU, ``results/costplan/throughput.json``) where present, else a stated utilisation of the
 GPU's dense bf16 peak — marked ``estimate`` in every row that uses it.
 """
@@ -14,8 +14,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from r1interp.costplan import flops as F
-from r1interp.costplan.dims import ModelDims, dict_dims, dims_of
+from r1interp.core import flops as F
+from r1interp.core.dims import ModelDims, dict_dims, dims_of
 
 # Dense bf16 peak TFLOP/s (vendor datasheets, without sparsity).
 GPUS = {
@@ -308,8 +308,8 @@ def plan_markdown(plan: Plan) -> str:
               "## Next to the seed estimate ($530-1,180)", "", "| category | ours (USD) | seed (USD) | where it differs |", "|---|---:|---:|---|"]
     lines += [f"| {r['category']} | {r['ours_usd']:.2f} | {r['seed_usd']} | {r['verdict']} |" for r in plan.seed]
     lines += ["", "GPU rows marked *estimate* use a stated utilisation of the GPU's dense bf16 peak "
-              "(r1interp.costplan.plan.UTILISATION) until `python bench/bench_costplan.py` measures it on that GPU; "
-              "the FLOP model is written out in r1interp.costplan.flops.", ""]
+              "(r1interp.core.costplan.UTILISATION) until `python bench/bench_costplan.py` measures it on that GPU; "
+              "the FLOP model is written out in r1interp.core.flops.", ""]
     return "\n".join(lines)
 
 
