@@ -22,7 +22,7 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 @pytest.fixture(scope="session")
 def toy_problems():
-    from r1interp.toy.corpus import generate_corpus
+    from r1interp.core.toy_corpus import generate_corpus
 
     return generate_corpus(600, seed=0)
 

@@ -19,7 +19,7 @@ HIDDEN, LAYERS, LATENTS, K = 32, 3, 64, 8
 
 def make_tokenizer(flavour: str = "r1"):
     """The toy tokenizer of ``flavour`` (r1: the reasoner's special tokens; plain: the base's, same ids)."""
-    from r1interp.toy.corpus import generate_corpus
+    from r1interp.core.toy_corpus import generate_corpus
     from r1interp.toy.tokenizer import train_tokenizer
 
     problems = generate_corpus(150, seed=0)

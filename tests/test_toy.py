@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from r1interp.toy.corpus import generate_corpus
+from r1interp.core.toy_corpus import generate_corpus
 from r1interp.toy.tokenizer import SPECIAL_TOKENS, THINK_CLOSE, THINK_OPEN
 
 

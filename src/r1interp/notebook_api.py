@@ -151,8 +151,8 @@ class Answer:
 
 def answer(run: Run, model: str, prompt: str, max_new_tokens: int | None = None) -> Answer:
     """The model's greedy answer with its ``<think>``/answer segments (the prompts stage's code)."""
+    from r1interp.core.prompt_sets import Prompt
     from r1interp.prompts.generate import generate_all
-    from r1interp.prompts.sets import Prompt
 
     m, tok = _hf(run, model)
     data = run.config.get("data", {})

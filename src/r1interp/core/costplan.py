@@ -188,8 +188,8 @@ def stage_costs(config: dict, results: Path = Path("results")) -> list[StageCost
                             notes=f"{n_feat:,} labelled features (Claude {ai.get('llm_model', '?')}, batches {'on' if ai.get('use_batches') else 'off'}); "
                                   f"spend cap {ai.get('spend_cap_usd', '?')} USD per model"))
 
+    from r1interp.core.prompt_sets import load_prompt_set
     from r1interp.guardrails import max_new_tokens, prompt_token_bound
-    from r1interp.prompts import load_prompt_set
 
     n_prompts = len(load_prompt_set(config["run"].get("prompt_set", "toy")))
     gen = config.get("generation") or {}

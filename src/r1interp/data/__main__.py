@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> None:
     from transformers import AutoTokenizer
 
     from r1interp.artifacts.shards import write_shard
+    from r1interp.core.sources import hf_examples, mix_examples, toy_examples
     from r1interp.data.shards import ShardConfig, build_shards
-    from r1interp.data.sources import hf_examples, mix_examples, toy_examples
 
     cfg = ShardConfig(**json.loads(args.shard_config))
     if args.source == "toy":

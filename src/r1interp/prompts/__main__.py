@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         ap.error(str(e))
 
+    from r1interp.core.prompt_sets import load_prompt_set
     from r1interp.models import load_model
     from r1interp.prompts.generate import correctness_table, generate_all
-    from r1interp.prompts.sets import load_prompt_set
 
     prompts = load_prompt_set(args.prompt_set)
     model, tokenizer = load_model(args.model_path, args.device, args.dtype)

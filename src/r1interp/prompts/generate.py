@@ -19,9 +19,9 @@ import pandas as pd
 import torch
 
 from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.core.prompt_sets import Prompt
 from r1interp.core.render import THINK_CLOSE, THINK_OPEN, render_prompt, tokenize_with_segments
 from r1interp.prompts.checker import STATUSES, answer_status, extract_answer
-from r1interp.prompts.sets import Prompt
 from r1interp.prompts.settings import GenerationSettings, batch_seed
 
 log = logging.getLogger(__name__)
