@@ -66,7 +66,7 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
     The first pair of ``run.pairs`` whose models both have transcoders and labels is used, so the
     real pair wins when its results exist and the toy pair is the fallback.
     """
-    from r1interp.cli import load_config
+    from r1interp.config import load_config
 
     results = Path(results or os.environ.get("R1INTERP_RESULTS") or "results").absolute()  # a symlinked results/ keeps its config
     if not results.is_dir():
@@ -74,7 +74,7 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
     root = results.parent
     if configfiles is None:
         configfiles = [p for p in os.environ.get("R1INTERP_CONFIGFILES", "").split(os.pathsep) if p]
-    cfg = load_config([str(root / p) for p in configfiles], base=str(root / "config.yaml"))
+    cfg = load_config(str(root / "config.yaml"), *[str(root / p) for p in configfiles])
     pairs = list(cfg.get("run", {}).get("pairs", []))
     real = [{"reasoner": "r1-distill-qwen-1.5b", "base": "qwen2.5-math-1.5b"}]
     for pair in real + pairs:

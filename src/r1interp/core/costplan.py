@@ -31,7 +31,7 @@ UTILISATION = {
 }
 # Start-up of one GPU job (imports, loading the model and 28 transcoders from disk): stated estimate.
 JOB_OVERHEAD_HOURS = 0.05
-# Seed plan (DESIGN/issue 12): USD ranges per category, and which of our stages fall in each.
+# Seed plan (the project's first budget): USD ranges per category, and which of our stages fall in each.
 SEED_USD = {"sweep": (200, 400), "training": (200, 400), "features+autointerp": (80, 300), "graphs": (30, 60)}
 SEED_TOTAL = (530, 1180)
 SEED_STAGES = {"sweep": ["sweep"], "training": ["train"], "features+autointerp": ["features", "autointerp"], "graphs": ["graphs"]}

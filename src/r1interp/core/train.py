@@ -1,6 +1,6 @@
 """Train MLP skip transcoders for a group of layers through eai-sparsify's Python Trainer.
 
-Why these choices (see DESIGN.md §3):
+Why these choices:
 - hookpoints ``layers.{L}.mlp`` with ``transcode=True``: the transcoder maps the *post-norm MLP
   input* to the *MLP output*. ``layers=[...]`` would train on whole decoder blocks — wrong.
 - one model forward per batch trains every layer of the group, and the model stops after the last
