@@ -1,7 +1,8 @@
-"""Small shared helpers for the CLI entries: logging set-up, argument value parsers."""
+"""Small shared helpers: logging set-up, argument value parsers, lazy package exports, field checks."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -39,3 +40,25 @@ def cli_bool(value: str) -> bool:
     if value.lower() in ("0", "false", "no"):
         return False
     raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
+
+
+def lazy_exports(package: str, exports: dict[str, str]):
+    """A module ``__getattr__`` (PEP 562) that imports ``name`` from ``package.<exports[name]>`` on first use.
+
+    Why: the workflow imports light helpers from stage packages at parse time; an eager import in
+    their ``__init__`` would pull torch/pandas into every ``snakemake`` invocation.
+    """
+
+    def __getattr__(name: str):
+        if name in exports:
+            return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+def check_fields(what: str, obj: object, checks: dict[str, bool]) -> None:
+    """Raise one ValueError naming every field of ``obj`` whose check is False (``invalid <what>: a=1, b=2``)."""
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(f"invalid {what}: {', '.join(f'{b}={getattr(obj, b)!r}' for b in bad)}")

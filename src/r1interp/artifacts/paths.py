@@ -27,119 +27,53 @@ def layer_file(root: str | Path, layer: int, suffix: str) -> Path:
 
 @dataclass(frozen=True)
 class ModelPaths:
-    """One model's artifacts under ``results``."""
+    """One model's artifacts under ``results`` (build with :meth:`of`)."""
 
-    results: Path
-    model: str
+    root: Path  # results/{model}
+    token_map: Path
+    generations: Path
+    correctness: Path
+    transcoders: Path  # holds L{layer}/ (cfg.json, sae.safetensors)
+    circuit_tracer: Path
+    card: Path
+    eval_dir: Path  # holds L{layer}.json
+    eval_layers: Path
+    eval_full: Path
+    features: Path  # holds L{layer}.stats.parquet, L{layer}.examples.parquet
+    feature_summary: Path
+    labels: Path  # holds L{layer}.json
+    labels_db: Path
+    graphs: Path
+    graph_plan: Path
+    graph_metadata: Path
+    graph_index: Path
+    graph_scores: Path
+    motifs: Path
+    heads: Path
+    patching: Path
 
-    def __init__(self, results: str | Path, model: str):
-        object.__setattr__(self, "results", Path(results))
-        object.__setattr__(self, "model", model)
+    @classmethod
+    def of(cls, results: str | Path, model: str) -> "ModelPaths":
+        r = Path(results) / model
+        tc, ev, g = r / "transcoders", r / "eval", r / "graphs"
+        return cls(
+            root=r, token_map=r / "data" / "tokenmap.json", generations=r / "generations.parquet",
+            correctness=r / "correctness.parquet", transcoders=tc, circuit_tracer=tc / "circuit_tracer",
+            card=tc / "README.md", eval_dir=ev, eval_layers=ev / "layers.parquet", eval_full=ev / "full.json",
+            features=r / "features", feature_summary=r / "features" / "summary.json", labels=r / "labels",
+            labels_db=r / "labels.sqlite", graphs=g, graph_plan=g / "plan.parquet", graph_metadata=g / "graph-metadata.json",
+            graph_index=g / "index.parquet", graph_scores=g / "scores.parquet", motifs=r / "motifs", heads=r / "heads",
+            patching=r / "patching",
+        )
 
-    @property
-    def root(self) -> Path:
-        return self.results / self.model
-
-    # data
     def shard(self, split: str) -> Path:
         return self.root / "data" / f"{split}.parquet"
-
-    @property
-    def token_map(self) -> Path:
-        return self.root / "data" / "tokenmap.json"
-
-    # prompts
-    @property
-    def generations(self) -> Path:
-        return self.root / "generations.parquet"
-
-    @property
-    def correctness(self) -> Path:
-        return self.root / "correctness.parquet"
-
-    # transcoders
-    @property
-    def transcoders(self) -> Path:
-        return self.root / "transcoders"
 
     def transcoder(self, layer: int) -> Path:
         return layer_dir(self.transcoders, layer)
 
-    @property
-    def circuit_tracer(self) -> Path:
-        return self.transcoders / "circuit_tracer"
-
-    @property
-    def card(self) -> Path:
-        return self.transcoders / "README.md"
-
-    # evaluate
-    @property
-    def eval_dir(self) -> Path:
-        return self.root / "eval"
-
     def eval_layer(self, layer: int) -> Path:
         return layer_file(self.eval_dir, layer, ".json")
 
-    @property
-    def eval_layers(self) -> Path:
-        return self.eval_dir / "layers.parquet"
-
-    @property
-    def eval_full(self) -> Path:
-        return self.eval_dir / "full.json"
-
-    # features
-    @property
-    def features(self) -> Path:
-        return self.root / "features"
-
-    @property
-    def feature_summary(self) -> Path:
-        return self.features / "summary.json"
-
-    # labels
-    @property
-    def labels(self) -> Path:
-        return self.root / "labels"
-
     def labels_layer(self, layer: int) -> Path:
         return layer_file(self.labels, layer, ".json")
-
-    @property
-    def labels_db(self) -> Path:
-        return self.root / "labels.sqlite"
-
-    # graphs
-    @property
-    def graphs(self) -> Path:
-        return self.root / "graphs"
-
-    @property
-    def graph_plan(self) -> Path:
-        return self.graphs / "plan.parquet"
-
-    @property
-    def graph_metadata(self) -> Path:
-        return self.graphs / "graph-metadata.json"
-
-    @property
-    def graph_index(self) -> Path:
-        return self.graphs / "index.parquet"
-
-    @property
-    def graph_scores(self) -> Path:
-        return self.graphs / "scores.parquet"
-
-    # motifs, heads, patching
-    @property
-    def motifs(self) -> Path:
-        return self.root / "motifs"
-
-    @property
-    def heads(self) -> Path:
-        return self.root / "heads"
-
-    @property
-    def patching(self) -> Path:
-        return self.root / "patching"

@@ -30,6 +30,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from r1interp.artifacts.features import check_table
+from r1interp.artifacts.write import atomic_path
 
 from .inputs import EXAMPLE_COLUMNS
 
@@ -101,51 +102,47 @@ def build_db(
     labels = {layer: read_labels_json(p, layer) for layer, p in zip(layers, labels_json)}
     for p in examples:
         check_table(p, EXAMPLE_COLUMNS)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    con = sqlite3.connect(str(tmp))
-    try:
-        con.executescript(DB_SCHEMA)
-        for layer, entries in labels.items():
-            con.executemany(
-                "INSERT INTO autointerp VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        layer,
-                        int(e["feature_idx"]),
-                        e["label"],
-                        _quality(e),
-                        None,
-                        e.get("model_name"),
-                        e.get("prompt_version"),
-                        e["confidence"],
-                        e["explanation"],
-                        e["class"],
-                        e["status"],
-                        e.get("detection"),
-                        e.get("fuzzing"),
-                        e["label_source"],
-                        e.get("auto_summary"),
-                        e.get("frac_active"),
-                    )
-                    for e in entries
-                ],
-            )
-        for layer, path in zip(layers, examples):
-            wanted = None if all_features else [int(e["feature_idx"]) for e in labels[layer]]
-            _insert_examples(con, layer, path, wanted)
-        con.executescript(DB_INDEXES)
-        meta = {"model": model, "layers": json.dumps(layers), "created_at": str(time.time()), "schema": "r1interp-1"}
-        con.executemany("INSERT INTO meta VALUES (?,?)", list(meta.items()))
-        con.commit()
-        counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("autointerp", "tokens", "activations")}
-    finally:
-        con.close()
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        con = sqlite3.connect(str(tmp))
+        try:
+            con.executescript(DB_SCHEMA)
+            for layer, entries in labels.items():
+                con.executemany(
+                    "INSERT INTO autointerp VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (
+                            layer,
+                            int(e["feature_idx"]),
+                            e["label"],
+                            _quality(e),
+                            None,
+                            e.get("model_name"),
+                            e.get("prompt_version"),
+                            e["confidence"],
+                            e["explanation"],
+                            e["class"],
+                            e["status"],
+                            e.get("detection"),
+                            e.get("fuzzing"),
+                            e["label_source"],
+                            e.get("auto_summary"),
+                            e.get("frac_active"),
+                        )
+                        for e in entries
+                    ],
+                )
+            for layer, path in zip(layers, examples):
+                wanted = None if all_features else [int(e["feature_idx"]) for e in labels[layer]]
+                _insert_examples(con, layer, path, wanted)
+            con.executescript(DB_INDEXES)
+            meta = {"model": model, "layers": json.dumps(layers), "created_at": str(time.time()), "schema": "r1interp-1"}
+            con.executemany("INSERT INTO meta VALUES (?,?)", list(meta.items()))
+            con.commit()
+            counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("autointerp", "tokens", "activations")}
+        finally:
+            con.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
     log.info("%s: %s", out, counts)
     return counts
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from r1interp.artifacts.features import examples_path, quantiles_from_hist, read_feature_table, rebin_linear, stats_path
+from r1interp.artifacts.write import atomic_path
 from r1interp.graphs.export import cantor
 
 log = logging.getLogger(__name__)
@@ -129,35 +129,22 @@ def read_feature_tables(features_dir: str | Path, layer: int, feats: Iterable[in
 def write_feature_files(keys: Iterable[tuple[int, int]], features_dir: str | Path, dest: str | Path, transcoder_id: str,
                         tokenizer=None) -> int:
     """Write ``dest/{cantor}.json`` for every (layer, feature) in ``keys``; replaces ``dest`` whole."""
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     by_layer: dict[int, set[int]] = defaultdict(set)
     for layer, feat in keys:
         by_layer[int(layer)].add(int(feat))
     n = 0
-    for layer in sorted(by_layer):
-        stats, examples = read_feature_tables(features_dir, layer, by_layer[layer])
-        stats = stats.set_index("feature_id")
-        ex_groups = dict(tuple(examples.groupby("feature_id")))
-        for feat in sorted(by_layer[layer]):
-            if feat not in stats.index:
-                log.warning("layer %d feature %d is in a graph but not in the stats table; no viewer file", layer, feat)
-                continue
-            ex = ex_groups.get(feat, examples.iloc[0:0])
-            data = feature_json(layer, feat, stats.loc[feat], ex, transcoder_id, tokenizer)
-            (tmp / f"{cantor(layer, feat)}.json").write_text(json.dumps(data))
-            n += 1
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        dest.rename(old)
-        tmp.rename(dest)
-        shutil.rmtree(old)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(dest)
+    with atomic_path(dest) as tmp:
+        tmp.mkdir()
+        for layer in sorted(by_layer):
+            stats, examples = read_feature_tables(features_dir, layer, by_layer[layer])
+            stats = stats.set_index("feature_id")
+            ex_groups = dict(tuple(examples.groupby("feature_id")))
+            for feat in sorted(by_layer[layer]):
+                if feat not in stats.index:
+                    log.warning("layer %d feature %d is in a graph but not in the stats table; no viewer file", layer, feat)
+                    continue
+                ex = ex_groups.get(feat, examples.iloc[0:0])
+                data = feature_json(layer, feat, stats.loc[feat], ex, transcoder_id, tokenizer)
+                (tmp / f"{cantor(layer, feat)}.json").write_text(json.dumps(data))
+                n += 1
     return n
