@@ -13,23 +13,33 @@ from pathlib import Path
 from r1interp.artifacts.paths import layer_file
 
 BAD_LABEL_STATUS = {"failed", "error", "dead"}  # label records that name no usable label
+LABEL_KEYS = ("feature_idx", "layer", "label", "confidence", "explanation", "status", "class", "label_source")  # the DB's
+
+
+def read_labels_json(path: str | Path, layer: int, required: tuple[str, ...] = LABEL_KEYS) -> list[dict]:
+    """The label records of one layer, each checked to have the ``required`` keys and this layer."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: labels JSON not found")
+    entries = json.loads(path.read_text())
+    if not isinstance(entries, list):
+        raise ValueError(f"{path}: expected a JSON list of label records")
+    for e in entries:
+        missing = [k for k in required if k not in e]
+        if missing:
+            raise ValueError(f"{path}: record {e.get('feature_idx')!r} lacks key(s) {missing}")
+        if int(e["layer"]) != layer:
+            raise ValueError(f"{path}: record for feature {e['feature_idx']} has layer {e['layer']}, expected {layer}")
+    return entries
 
 
 def read_layer_labels(labels_dir: str | Path | None, layer: int) -> dict[int, str]:
-    """``{feature_idx: label}`` from ``labels_dir/L{layer}.json`` if present (else empty)."""
-    if labels_dir is None:
+    """``{feature_idx: label}`` of the usable labels in ``labels_dir/L{layer}.json`` (empty without the file)."""
+    path = None if labels_dir is None else layer_file(labels_dir, layer, ".json")
+    if path is None or not path.is_file():
         return {}
-    path = layer_file(labels_dir, layer, ".json")
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"labels file {path} is not valid JSON: {e}") from e
-    if isinstance(data, dict):
-        data = data.get("labels") or data.get("features") or []
     out = {}
-    for rec in data:
+    for rec in read_labels_json(path, layer, required=("feature_idx", "layer")):
         label = rec.get("label")
         if isinstance(label, str) and label.strip() and str(rec.get("status", "")).lower() not in BAD_LABEL_STATUS:
             out[int(rec["feature_idx"])] = label.strip()

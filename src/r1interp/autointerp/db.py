@@ -30,6 +30,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from r1interp.artifacts.features import check_table
+from r1interp.artifacts.labels import read_labels_json
 from r1interp.artifacts.write import atomic_path
 
 from .inputs import EXAMPLE_COLUMNS
@@ -60,25 +61,6 @@ CREATE INDEX activations_seq ON activations (sequence_id, token_idx);
 CREATE INDEX autointerp_status ON autointerp (status);
 CREATE INDEX autointerp_class ON autointerp (class);
 """
-
-LABEL_KEYS = ("feature_idx", "layer", "label", "confidence", "explanation", "status", "class", "label_source")
-
-
-def read_labels_json(path: str | Path, layer: int) -> list[dict]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: labels JSON not found")
-    entries = json.loads(path.read_text())
-    if not isinstance(entries, list):
-        raise ValueError(f"{path}: expected a JSON list of label records")
-    for e in entries:
-        missing = [k for k in LABEL_KEYS if k not in e]
-        if missing:
-            raise ValueError(f"{path}: record {e.get('feature_idx')!r} lacks key(s) {missing}")
-        if int(e["layer"]) != layer:
-            raise ValueError(f"{path}: record for feature {e['feature_idx']} has layer {e['layer']}, expected {layer}")
-    return entries
-
 
 def _quality(e: dict) -> float | None:
     s = [v for v in (e.get("detection"), e.get("fuzzing")) if v is not None]
