@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from r1interp.artifacts import motif_labels as L
 from r1interp.compare.measure import SP, Z_FFL, one_dof_graphs, with_measure
 from r1interp.compare.pipeline import CompareConfig, Source, model_vs_base
-from r1interp.motifs import labels as L
 from r1interp.motifs.config import MotifsConfig
 from r1interp.motifs.loader import parse_attribution_graph
 from r1interp.motifs.profile import analyse_graph, graph_seed

@@ -6,7 +6,7 @@ import igraph as ig
 import numpy as np
 import pytest
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_batch, census_dag, census_igraph, census_size4, triad_census
 from r1interp.motifs.edges import EdgeSet
 

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.__main__ import main
 from r1interp.motifs.config import MotifsConfig, MotifsConfigError
 from r1interp.motifs.signed import ALL_SIGNED

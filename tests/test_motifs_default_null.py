@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.config import MotifsConfig
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.profile import null_triad_counts

@@ -14,7 +14,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_edges
 from r1interp.motifs.dense import dense_attribution_graph
 from r1interp.motifs.edges import EdgeSet

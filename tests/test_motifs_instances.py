@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from r1interp.motifs.instances import ffl_cascades, ffl_instances, stage_tier, tier_names
+from r1interp.artifacts.motifs import tier_names
+from r1interp.motifs.instances import ffl_cascades, ffl_instances, stage_tier
 from r1interp.motifs.loader import load_attribution_graph
 
 

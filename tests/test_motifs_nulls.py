@@ -9,7 +9,7 @@ import igraph as ig
 import numpy as np
 import pytest
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_igraph
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.loader import parse_attribution_graph

@@ -13,6 +13,13 @@ import pandas as pd
 
 TABLES = ("profiles", "ffl_instances", "graphs")
 PROFILE_COLUMNS = ("graph_id", "prompt_id", "category", "phase", "family", "motif", "motif_index", "z", "sp", "count")
+STAGE_NAMES_3 = ("early", "middle", "late")
+
+
+def tier_names(n_stages: int = 3) -> list[str]:
+    """Names of the ``*_tier`` values ``0..n_stages+1`` in ``ffl_instances.parquet``."""
+    body = list(STAGE_NAMES_3) if n_stages == 3 else [f"stage{i + 1}" for i in range(n_stages)]
+    return ["embedding", *body, "logit"]
 
 
 def read_motif_tables(motif_dir: str | Path, what: str) -> dict[str, pd.DataFrame]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 
 DAG_TRIADS = ("021D", "021U", "021C", "030T")
 FFL = "030T"

@@ -56,13 +56,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from r1interp.artifacts.write import atomic_path
+from r1interp.artifacts import motif_labels as L
+from r1interp.artifacts.motifs import read_motif_tables, tier_names
+from r1interp.artifacts.write import write_json, write_parquet
 from r1interp.compare import plots
 from r1interp.compare.measure import Z_FFL, measure_of, with_measure
 from r1interp.compare.profiles import average_linkage, category_profiles, cosine_matrix, informative, profile_matrix, similarity_long
 from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_permutation, unpaired_motif_tests
-from r1interp.motifs import labels as L
-from r1interp.motifs.instances import tier_names
 
 log = logging.getLogger(__name__)
 
@@ -127,19 +127,8 @@ class Source:
 
 def load_source(name: str, motif_dir: str | Path, kind: str = "model") -> Source:
     """Read ``profiles/ffl_instances/graphs.parquet`` of a motif output dir (errors name the file)."""
-    motif_dir = Path(motif_dir)
-    tables = {}
-    for stem in ("profiles", "ffl_instances", "graphs"):
-        path = motif_dir / f"{stem}.parquet"
-        if not path.is_file():
-            raise FileNotFoundError(f"{kind} {name!r}: missing {path}")
-        tables[stem] = pd.read_parquet(path)
-    prof = tables["profiles"]
-    need = {"graph_id", "prompt_id", "category", "phase", "family", "motif", "motif_index", "z", "sp", "count"}
-    missing = sorted(need - set(prof.columns))
-    if missing:
-        raise ValueError(f"{motif_dir / 'profiles.parquet'}: missing columns {missing}")
-    prof = prof.copy()
+    tables = read_motif_tables(motif_dir, f"{kind} {name!r}")
+    prof = tables["profiles"].copy()
     prof["source"] = name
     return Source(name, kind, prof, tables["ffl_instances"], tables["graphs"])
 
@@ -397,11 +386,6 @@ def analysis_summary(profiles: pd.DataFrame, graphs: pd.DataFrame, cat: pd.DataF
     })
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
-
-
 def similarity_basis(families: list[str], measures: pd.Series) -> str:
     """The family whose mean SP vectors the similarity and clustering use: triads, unless their SP is
     degenerate (:mod:`.measure`) and signed motifs are analysed."""
@@ -438,30 +422,29 @@ def run_compare(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: Co
 
     tests = {"model_vs_base": model_vs_base(models, pairs, cfg), "think_vs_answer": think_vs_answer(models, cfg), "correct_vs_incorrect": correct_vs_incorrect(models, cfg)}
     for name, df in tests.items():
-        _write_parquet(df, out / f"{name}.parquet")
+        write_parquet(df, out / f"{name}.parquet")
     cat = category_profiles(profiles)
     per_source = measured_all.groupby(["source", "family"])["measure"].first()
     cat["measure"] = [per_source.get((s_, f_), "") for s_, f_ in zip(cat["source"], cat["family"])]
-    _write_parquet(cat, out / "category_profiles.parquet")
+    write_parquet(cat, out / "category_profiles.parquet")
     kw, pairwise = category_tests(profiles, cfg)
-    _write_parquet(kw, out / "category_tests.parquet")
+    write_parquet(kw, out / "category_tests.parquet")
 
     basis = similarity_basis(fam, measures)
     mat = profile_matrix(cat, basis, "mean_sp")
     sim = cosine_matrix(mat) if len(mat) else pd.DataFrame()
     link, order = average_linkage(sim, cfg.linkage) if len(sim) else (np.zeros((0, 4)), [])
     sim_long = similarity_long(sim) if len(sim) else pd.DataFrame(columns=["profile_a", "profile_b", "cosine"])
-    _write_parquet(sim_long.assign(basis=f"{basis} mean SP"), out / "similarity.parquet")
+    write_parquet(sim_long.assign(basis=f"{basis} mean SP"), out / "similarity.parquet")
     clus = pd.DataFrame(link, columns=["left", "right", "distance", "size"]) if len(link) else pd.DataFrame(columns=["left", "right", "distance", "size"])
     clus["leaf_order"] = pd.Series([json.dumps(order)] * len(clus), dtype=object)
-    _write_parquet(clus, out / "clustering.parquet")
+    write_parquet(clus, out / "clustering.parquet")
 
     summary = analysis_summary(profiles, graphs, cat, sim, kw, pairwise, tests)
     summary["clustering"] = {"method": cfg.linkage, "distance": "1 - cosine", "leaf_order": order, "linkage": _finite(link.tolist())}
     summary["similarity_basis"] = f"{basis} mean SP"
     summary["measures"] = {str(k): str(v) for k, v in measures.items()}
-    with atomic_path(out / "analysis_summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    write_json(summary, out / "analysis_summary.json", allow_nan=False)
 
     plots.heatmap(profile_matrix(cat, "triad", "mean_z") if "triad" in fam else pd.DataFrame(), out / "zscore_heatmap.png", "Mean Z-score (triads)", limit=10.0, cbar="Z (clipped ±10)")
     sp_title = "Mean significance profile (triads)" if Z_FFL not in measures.get("triad", "") else "Mean triad SP: one degree of freedom (sign of Z(030T) only)"

@@ -13,15 +13,13 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram  # noqa: E402
 
-from r1interp.artifacts.write import atomic_path  # noqa: E402
+from r1interp.artifacts.write import write_figure  # noqa: E402
 
 STAGE_COLORS = ["#777777", "#2166ac", "#4daf4a", "#984ea3", "#e08214", "#b2182b", "#35978f", "#8c510a"]
 
 
 def _save(fig, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    write_figure(fig, path, dpi=110)
 
 
 def _empty(path: str | Path, title: str, why: str) -> None:

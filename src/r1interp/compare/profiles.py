@@ -12,7 +12,7 @@ import pandas as pd
 from scipy.cluster.hierarchy import leaves_list, linkage
 from scipy.spatial.distance import squareform
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 
 PROFILE_KEYS = ["source", "phase", "category"]
 

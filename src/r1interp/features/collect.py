@@ -29,7 +29,7 @@ from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus, batches, chunks
 from r1interp.features.logit_lens import logit_lens, unembedding
 from r1interp.features.tables import EXAMPLES_SCHEMA, example_batches, stats_table
-from r1interp.models import decoder_layers
+from r1interp.models import decoder_layers, model_device
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +50,6 @@ class PassResult:
     n_chunks: int = 0
     n_docs: int = 0
     seconds: float = 0.0
-
-
-def model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
 
 
 @contextmanager

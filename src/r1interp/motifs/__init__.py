@@ -10,11 +10,12 @@
 - :mod:`.profile` — per-graph analysis and the stage's tables; :mod:`.synthetic` — test graphs.
 """
 
+from r1interp.artifacts.motif_labels import CIRCUIT_MOTIFS_TRIAD_LABELS, TRIAD_LABELS
+from r1interp.artifacts.motifs import tier_names
 from r1interp.motifs.census import census_dag, census_igraph, census_size4, triad_census
 from r1interp.motifs.config import MotifsConfig, MotifsConfigError
 from r1interp.motifs.edges import EdgeSet
-from r1interp.motifs.instances import ffl_cascades, ffl_instances, stage_tier, tier_names
-from r1interp.motifs.labels import CIRCUIT_MOTIFS_TRIAD_LABELS, TRIAD_LABELS
+from r1interp.motifs.instances import ffl_cascades, ffl_instances, stage_tier
 from r1interp.motifs.loader import GraphFormatError, Threshold, load_attribution_graph, parse_attribution_graph
 from r1interp.motifs.nulls import NULL_MODELS, NullModel
 from r1interp.motifs.profile import analyse_graph

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
 
     if args.cmd == "census":
-        from r1interp.motifs import labels as L
+        from r1interp.artifacts import motif_labels as L
         from r1interp.motifs.census import triad_census
         from r1interp.motifs.loader import DEFAULT_EXCLUDE_TYPES, load_attribution_graph
 

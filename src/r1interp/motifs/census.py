@@ -25,7 +25,7 @@ import igraph as ig
 import numpy as np
 import scipy.sparse as sp
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.edges import EdgeSet
 
 # Flat key spaces up to this many bytes use a dense byte map; larger ones sorted keys.

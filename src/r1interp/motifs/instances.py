@@ -16,13 +16,11 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from r1interp.artifacts.motifs import tier_names
 from r1interp.motifs.census import match_pairs
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.loader import infer_n_layers
 from r1interp.motifs.signed import FFL_TYPE_OF_PATTERN, is_coherent, sign_string
-
-STAGE_NAMES_3 = ("early", "middle", "late")
-
 
 def stage_tier(layer: np.ndarray | int, n_layers: int, n_stages: int = 3) -> np.ndarray:
     """Tier per layer: 0 embeddings (layer < 0), 1..n_stages the layer bands, n_stages+1 logits."""
@@ -31,12 +29,6 @@ def stage_tier(layer: np.ndarray | int, n_layers: int, n_stages: int = 3) -> np.
     layer = np.asarray(layer, dtype=np.int64)
     body = 1 + (np.clip(layer, 0, n_layers - 1) * n_stages) // n_layers
     return np.where(layer < 0, 0, np.where(layer >= n_layers, n_stages + 1, body))
-
-
-def tier_names(n_stages: int = 3) -> list[str]:
-    """Names of tiers ``0..n_stages+1``."""
-    body = list(STAGE_NAMES_3) if n_stages == 3 else [f"stage{i + 1}" for i in range(n_stages)]
-    return ["embedding", *body, "logit"]
 
 
 def ffl_instances(g: ig.Graph, top_k: int = 50, n_layers: int | None = None, n_stages: int = 3) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs import swapchain as SC
 from r1interp.motifs.census import DEFAULT_BITMAP_BYTES, finish_census
 from r1interp.motifs.edges import EdgeSet

@@ -31,7 +31,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs import signed as SG
 from r1interp.motifs.census import census_edges, census_igraph
 from r1interp.motifs.config import MotifsConfig

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 
 _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from r1interp.artifacts.write import write_figure, write_text  # noqa: E402
 from r1interp.report.graph_page import graph_pages_section  # noqa: E402
 from r1interp.report.html import Section, esc, figure, page, table  # noqa: E402
 
@@ -105,10 +106,8 @@ def _read_parquet(path: Path) -> pd.DataFrame | None:
 
 
 def _save(fig, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    write_figure(fig, path, dpi=110, bbox_inches=None)
 
 
 def faithfulness_figures(inp: ReportInputs, out_dir: Path) -> None:
@@ -370,8 +369,5 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
             sections.append(s)
 
     html = page(title, f"models: {', '.join(inp.models)}", sections)
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_html.with_name(out_html.name + ".tmp")
-    tmp.write_text(html)
-    tmp.replace(out_html)
+    write_text(html, out_html)
     return html

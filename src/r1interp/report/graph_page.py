@@ -19,6 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from r1interp.artifacts.graphs import METADATA, graph_metadata, read_graph
+from r1interp.artifacts.write import write_text
+
 log = logging.getLogger(__name__)
 
 MAX_EDGES = 3000  # strongest edges drawn; the rest would only blur the picture
@@ -259,21 +262,19 @@ def write_graph_pages(results: str | Path, models: list[str], out_dir: str | Pat
     pages = []
     for model in models:
         gdir = Path(results) / model / "graphs"
-        meta = gdir / "graph-metadata.json"
-        if not meta.is_file():
+        if not (gdir / METADATA).is_file():
             continue
-        for g in json.loads(meta.read_text()).get("graphs", []):
+        for g in graph_metadata(gdir):
             slug = g["slug"]
             dest = out_dir / model / f"{slug}.html"
             try:
-                graph = json.loads((gdir / f"{slug}.json").read_text())
+                graph = read_graph(gdir / f"{slug}.json")
                 back = os.path.relpath(report_html, dest.parent) if report_html else None
                 text = graph_page_html(graph, _feature_files(gdir, model, graph), back)
             except (OSError, ValueError, KeyError) as e:
                 log.error("graph page %s/%s skipped: %s", model, slug, e)
                 continue
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(text)
+            write_text(text, dest)
             pages.append((model, slug, dest))
     log.info("%d interactive graph pages in %s", len(pages), out_dir)
     return pages
