@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from r1interp.motifs import labels as L
+from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_edges, census_igraph
 from r1interp.motifs.dense import bench_graph_specs, dense_attribution_graph
 from r1interp.motifs.edges import EdgeSet
