@@ -8,6 +8,7 @@ from snakemake.utils import min_version, validate
 from r1interp.cluster import snakemake_resources
 from r1interp.cluster.jobenv import export_job_environment
 from r1interp.config import ConfigError, check_config, schema_errors
+from r1interp.heads.workflow import cli_args, control_args, pair_models, think_models
 
 min_version("9.0")
 
@@ -127,8 +128,11 @@ def model_threads(model):
     return 1 if entry(model)["source"] == "toy" else int(config["resources"]["gpu"].get("cpus_per_gpu", 8))
 
 
-# Pins each GPU job to its own device on a multi-GPU box; a no-op under SLURM or without GPUs.
-GPU_PIN = "python -m r1interp.cluster pin --count {resources.gpu} -- "
+def gpu_pin(wildcards, resources):
+    """The command prefix that pins a job to its own free device(s) on a multi-GPU box; "" when the
+    job asks for no GPU (``r1interp cluster pin`` itself is a no-op under SLURM or without GPUs).
+    Every GPU job uses it: ``params: pin=gpu_pin`` and ``shell: "{params.pin}r1interp ..."``."""
+    return f"r1interp cluster pin --count {resources.gpu} -- " if resources.gpu else ""
 
 
 def transcoder_files(model):
@@ -140,6 +144,11 @@ def transcoder_files(model):
 
 def stage_params(section):
     return config.get(section, {})
+
+
+# External graph collections (config compare.external): motifs.smk profiles them into
+# results/compare/external/{name}/, compare.smk compares them with the run's models.
+EXTERNAL_SETS = {e["name"]: e["path"] for e in stage_params("compare").get("external", [])}
 
 
 def as_json(obj):

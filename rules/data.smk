@@ -28,7 +28,7 @@ rule data_shards:
     benchmark:
         "benchmarks/data_shards/{model}.tsv"
     shell:
-        "python -m r1interp.data shards --tokenizer {params.tokenizer} --source {params.source} "
+        "r1interp data shards --tokenizer {params.tokenizer} --source {params.source} "
         "--corpus results/toy/corpus.jsonl --datasets {params.datasets} --local-files {params.local} "
         "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"
 
@@ -57,7 +57,7 @@ rule data_shards_mapped:
     benchmark:
         "benchmarks/data_shards_mapped/{model}.tsv"
     shell:
-        "python -m r1interp.data map --source-tokenizer {params.source_tokenizer} --target-tokenizer {params.target_tokenizer} "
+        "r1interp data map --source-tokenizer {params.source_tokenizer} --target-tokenizer {params.target_tokenizer} "
         "--source-name {params.source} --target-name {wildcards.model} --unmatched-as {params.unmatched} "
         "--source-shards {input.shards} --out-shards {output.train} {output.eval} --out-map {output.token_map} 2> {log}"
 

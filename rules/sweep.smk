@@ -38,7 +38,7 @@ rule sweep_point:
         keep="--keep-weights" if SWEEP.get("keep_weights", False) else "",
         device=config["run"]["device"],
         dtype=entry(SWEEP_MODEL).get("dtype", "auto"),
-        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+        pin=gpu_pin,
     threads: 2
     resources:
         **snakemake_resources(config, "gpu", "sweep_point"),
@@ -49,7 +49,7 @@ rule sweep_point:
     benchmark:
         "benchmarks/sweep_point/{point}.tsv"
     shell:
-        "{params.pin}python -m r1interp.sweep point --model-dir {params.path} --train-shard {input.train} "
+        "{params.pin}r1interp sweep point --model-dir {params.path} --train-shard {input.train} "
         "--layers {params.layers} {params.validation} --eval-tokens {params.eval_tokens} "
         "--eval-batch-size {params.eval_batch} --device {params.device} --dtype {params.dtype} {params.flags} "
         "--out {output} --work-dir {params.work} {params.keep} 2> {log}"
@@ -75,7 +75,7 @@ rule sweep_select:
     log:
         "logs/sweep_select.log",
     shell:
-        "python -m r1interp.sweep select --points {input} --sweep-model {params.model} "
+        "r1interp sweep select --points {input} --sweep-model {params.model} "
         "--rule {params.rule} --ce-target {params.ce} --dead-target {params.dead} "
         "--ce-tolerance {params.tol} --out-parquet {output.parquet} --out-png {output.png} "
         "--out-yaml {output.selected} 2> {log}"

@@ -1,4 +1,4 @@
-"""CLI of the transcoders stage (called by ``rules/train.smk``).
+"""CLI of the transcoders stage (called by ``rules/transcoders.smk``).
 
     python -m r1interp.transcoders train  --model-dir D --train-shard P --layers 0,1,2 \
         --out-dir results/M/transcoders/groups/G0 --checkpoint-dir results/M/transcoders/.checkpoints/G0 \
