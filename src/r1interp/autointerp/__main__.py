@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from r1interp.utils import setup_logging
 from .client import FatalAPIError
 from .config import AutointerpConfig
 from .inputs import EXAMPLE_COLUMNS, STATS_COLUMNS, InputTableError, check_columns
@@ -156,13 +157,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for name in QUIET_LOGGERS:  # SDK debug logs would echo request options
-        logging.getLogger(name).setLevel(logging.WARNING)
+    setup_logging(verbose=args.verbose, quiet=QUIET_LOGGERS)  # SDK debug logs would echo request options
     try:
         return args.func(args)
     except UsageError as e:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
 from r1interp.config import load_config
 from r1interp.costplan.plan import build_plan, plan_markdown
+from r1interp.utils import setup_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-json", type=Path, default=None)
     ap.add_argument("--out-md", type=Path, default=None)
     args = ap.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    setup_logging("WARNING")
     config = json.loads(args.config_json) if args.config_json else load_config(args.config, *args.configfile)
     plan = build_plan(config, args.throughput, Path(args.results))
     md = plan_markdown(plan)

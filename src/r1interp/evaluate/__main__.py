@@ -17,6 +17,7 @@ from pathlib import Path
 
 from r1interp.evaluate.table import Targets, layers_frame, summary_markdown
 from r1interp.transcoders.atomic import temp_path, write_json, write_text
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.evaluate")
 
@@ -106,7 +107,7 @@ def cmd_table(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     parser = argparse.ArgumentParser(prog="python -m r1interp.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -7,8 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, load_traces, setup_logging
+from r1interp.heads.common import cli_bool, cli_int_at_least, load_traces
 from r1interp.heads.run import HeadsConfig, compute_heads, write_heads
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.heads")
 
@@ -48,7 +49,7 @@ def cmd_heads(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbose=args.verbose)
     try:
         if args.command == "heads":
             cmd_heads(args)

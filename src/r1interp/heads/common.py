@@ -139,13 +139,6 @@ def load_traces(path: str | Path, only_correct: bool = False) -> list[Trace]:
     return traces
 
 
-def setup_logging(verbose: bool = False) -> None:
-    """stderr logging (the rule redirects it to its log file); ``-v`` for debug."""
-    from r1interp.utils import setup_logging as _setup
-
-    _setup("DEBUG" if verbose else None)
-
-
 # --------------------------------------------------------------------------- CLI value parsers
 def cli_int_at_least(lo: int):
     """argparse type: an integer >= ``lo`` (the error names the bound and the value)."""

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, setup_logging, write_figure, write_parquet
+from r1interp.heads.common import cli_bool, cli_int_at_least, write_figure, write_parquet
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.modeldiff")
 
@@ -168,7 +169,7 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbose=args.verbose)
     if args.command == "residual" and args.reasoner_name == args.base_name:
         log.info("reasoner and base are the same model: the diff is zero by construction")
     try:

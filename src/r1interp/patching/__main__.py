@@ -7,10 +7,11 @@ import logging
 import sys
 from pathlib import Path
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, load_traces, setup_logging
+from r1interp.heads.common import cli_bool, cli_int_at_least, load_traces
 from r1interp.patching.effects import POSITION_SETS
 from r1interp.patching.pairs import PairConfig
 from r1interp.patching.run import PatchingConfig, run_patching, write_patching
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.patching")
 
@@ -70,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging(args.verbose)
+    setup_logging(verbose=args.verbose)
     try:
         if args.command == "run":
             cmd_run(args)

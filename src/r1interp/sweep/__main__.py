@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from r1interp.transcoders.settings import add_settings_args, settings_from_args
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.sweep")
 
@@ -76,7 +77,7 @@ def cmd_select(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     parser = argparse.ArgumentParser(prog="python -m r1interp.sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from r1interp.transcoders.settings import add_settings_args, read_selected, settings_from_args
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.transcoders")
 
@@ -117,7 +118,7 @@ def cmd_card(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging()
     parser = argparse.ArgumentParser(prog="python -m r1interp.transcoders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
