@@ -185,12 +185,15 @@ def sweep_model():
 def sweep_flags(point):
     """Training flags of one sweep grid point (transcoder settings + the point's hyper-parameters)."""
     from r1interp.sweep.grid import grid_points
-    from r1interp.transcoders.settings import settings_to_flags
+    from r1interp.cliargs import to_flags
+    from r1interp.transcoders.settings import TrainSettings
 
     sweep, tc = stage_params("sweep"), stage_params("transcoders")
     values = {k: tc[k] for k in SWEEP_TRAIN_KEYS if k in tc}
-    values.update(grid_points(sweep.get("grid", {}))[point], train_tokens=sweep.get("train_tokens", 300000))
-    return settings_to_flags(values)
+    values.update(grid_points(sweep.get("grid", {}))[point])
+    if "train_tokens" in sweep:  # else TrainSettings' default
+        values["train_tokens"] = sweep["train_tokens"]
+    return to_flags(TrainSettings, values)
 
 
 def tc_groups(model):

@@ -20,7 +20,7 @@ rule costplan:
     log:
         "logs/costplan.log",
     shell:
-        "r1interp costplan --config-json {params.cfg} --out-json {output.json} --out-md {output.md} > {log} 2>&1"
+        "r1interp costplan plan --config-json {params.cfg} --out-json {output.json} --out-md {output.md} > {log} 2>&1"
 
 
 TARGETS["costplan"] = ["results/costplan/plan.json", "results/costplan/plan.md"]

@@ -42,33 +42,6 @@ rule toy_tokenizer:
         "r1interp toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {params.outs} 2> {log}"
 
 
-rule toy_pretrain_shards:
-    """A toy model's own training text (its template: traces for the reasoner, answers for the base).
-
-    Distinct from the analysis stream (rules/data.smk), which both models of a pair share.
-    """
-    input:
-        tokenizer=lambda wc: tokenizer_inputs(wc.model),
-        corpus="results/toy/corpus.jsonl",
-    output:
-        train="results/toy/pretrain/{model}/train.parquet",
-        eval="results/toy/pretrain/{model}/eval.parquet",
-    params:
-        tokenizer=lambda wc: tokenizer_dir(wc.model),
-        shard_cfg=lambda wc: shard_config(wc.model),
-    resources:
-        **cpu_resources(),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/toy_pretrain_shards/{model}.log",
-    benchmark:
-        "benchmarks/toy_pretrain_shards/{model}.tsv"
-    shell:
-        "r1interp data shards --tokenizer {params.tokenizer} --source toy --corpus {input.corpus} "
-        "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"
-
-
 rule toy_model:
     input:
         tokenizer=lambda wc: f"{tokenizer_dir(wc.model)}/tokenizer.json",

@@ -15,7 +15,8 @@
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
 from r1interp.transcoders.groups import layer_weights_dir
-from r1interp.transcoders.settings import settings_to_flags
+from r1interp.cliargs import to_flags
+from r1interp.transcoders.settings import TrainSettings
 
 TC = stage_params("transcoders")
 TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
@@ -34,7 +35,7 @@ rule train_transcoders:
         path=lambda wc: model_dir(wc.model),
         layers=lambda wc: ",".join(str(x) for x in tc_groups(wc.model)[int(wc.group)]),
         ckpt="results/{model}/transcoders/.checkpoints/G{group}",
-        flags=settings_to_flags({k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
+        flags=to_flags(TrainSettings, {k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=gpu_pin,
@@ -63,7 +64,7 @@ rule train_transcoder_alone:
     params:
         path=lambda wc: model_dir(wc.model),
         ckpt="results/{model}/transcoders/.checkpoints/alone-L{layer}",
-        flags=settings_to_flags({k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
+        flags=to_flags(TrainSettings, {k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=gpu_pin,

@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.autointerp {label,db,cost} ...`` (called by rules/autointerp.smk).
+"""CLI: ``r1interp autointerp {label,db,cost} ...`` (called by rules/autointerp.smk).
 
 The API key is read from the environment variable ``ANTHROPIC_API_KEY`` only (never from
 arguments or config, which end up in logs and Snakemake metadata). Without it no request is made.
@@ -117,7 +117,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m r1interp.autointerp", description=__doc__)
+    p = argparse.ArgumentParser(prog="r1interp autointerp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:

@@ -1,9 +1,9 @@
 """CLI of the evaluation stage (called by ``rules/evaluate.smk``).
 
-    python -m r1interp.evaluate layer --model-dir D --eval-shard P --transcoder DIR --layer L --out L{L}.json
-    python -m r1interp.evaluate full  --model-dir D --eval-shard P --transcoders-root ROOT --out full.json \
+    r1interp evaluate layer --model-dir D --eval-shard P --transcoder DIR --layer L --out L{L}.json
+    r1interp evaluate full  --model-dir D --eval-shard P --transcoders-root ROOT --out full.json \
                                       --generations-out generations.md
-    python -m r1interp.evaluate table --layer-json L0.json ... --full full.json --out-parquet layers.parquet \
+    r1interp evaluate table --layer-json L0.json ... --full full.json --out-parquet layers.parquet \
                                       --out-md summary.md
 """
 
@@ -108,7 +108,7 @@ def cmd_table(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     setup_logging()
-    parser = argparse.ArgumentParser(prog="python -m r1interp.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="r1interp evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("layer", help="metrics with one layer's MLP replaced")
