@@ -186,7 +186,7 @@ def sweep_flags(point):
     """Training flags of one sweep grid point (transcoder settings + the point's hyper-parameters)."""
     from r1interp.sweep.grid import grid_points
     from r1interp.cliargs import to_flags
-    from r1interp.transcoders.settings import TrainSettings
+    from r1interp.core.settings import TrainSettings
 
     sweep, tc = stage_params("sweep"), stage_params("transcoders")
     values = {k: tc[k] for k in SWEEP_TRAIN_KEYS if k in tc}
@@ -198,7 +198,7 @@ def sweep_flags(point):
 
 def tc_groups(model):
     """Layer groups trained from one forward pass each (``transcoders.group_size``)."""
-    from r1interp.transcoders.groups import layer_groups
+    from r1interp.core.groups import layer_groups
 
     return layer_groups(len(model_layers(model)), stage_params("transcoders").get("group_size", 0))
 

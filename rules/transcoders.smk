@@ -14,9 +14,9 @@
 # A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
-from r1interp.transcoders.groups import layer_weights_dir
+from r1interp.core.groups import layer_weights_dir
 from r1interp.cliargs import to_flags
-from r1interp.transcoders.settings import TrainSettings
+from r1interp.core.settings import TrainSettings
 
 TC = stage_params("transcoders")
 TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")

@@ -22,7 +22,7 @@ torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 @pytest.fixture(scope="session")
 def toy_problems():
-    from r1interp.toy.corpus import generate_corpus
+    from r1interp.core.toy_corpus import generate_corpus
 
     return generate_corpus(600, seed=0)
 
@@ -38,8 +38,9 @@ def toy_tokenizer(toy_problems):
 @pytest.fixture(scope="session")
 def tiny_shards(tmp_path_factory, toy_problems, toy_tokenizer):
     """``{"train": path, "eval": path}`` token shards of the toy corpus (r1 template)."""
-    from r1interp.data.render import Example
-    from r1interp.data.shards import ShardConfig, build_shards, write_table
+    from r1interp.artifacts.shards import write_shard
+    from r1interp.core.render import Example
+    from r1interp.data.shards import ShardConfig, build_shards
 
     out = tmp_path_factory.mktemp("shards")
     examples = [Example(p.id, p.kind, p.question, p.think, p.answer_text) for p in toy_problems]
@@ -47,7 +48,7 @@ def tiny_shards(tmp_path_factory, toy_problems, toy_tokenizer):
     paths = {}
     for split, table in tables.items():
         paths[split] = out / f"{split}.parquet"
-        write_table(table, paths[split])
+        write_shard(table, paths[split])
     return paths
 
 
@@ -67,7 +68,7 @@ def tiny_model_dir(tmp_path_factory, toy_tokenizer):
 @pytest.fixture(scope="session")
 def tiny_trained_model_dir(tmp_path_factory, toy_tokenizer, tiny_shards):
     """The tiny model after 80 training steps: enough for digit/operator structure, ~5 s."""
-    from r1interp.data.shards import read_docs
+    from r1interp.artifacts.shards import read_docs
     from r1interp.toy.model import ToyModelConfig, ToyTrainConfig, init_model, save_model, train_model
 
     model = init_model(toy_tokenizer, ToyModelConfig(**TINY_MODEL), seed=0)

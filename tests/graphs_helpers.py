@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 
 HIDDEN, LAYERS, LATENTS, K = 32, 3, 64, 8
 
 
 def make_tokenizer(flavour: str = "r1"):
     """The toy tokenizer of ``flavour`` (r1: the reasoner's special tokens; plain: the base's, same ids)."""
-    from r1interp.toy.corpus import generate_corpus
+    from r1interp.core.toy_corpus import generate_corpus
     from r1interp.toy.tokenizer import train_tokenizer
 
     problems = generate_corpus(150, seed=0)
@@ -134,7 +134,7 @@ def write_generations(rows: list[dict], path: Path) -> Path:
 def write_feature_tables(model, tok, tc_dir: Path, problems, out_dir: Path, n_logits: int = 5) -> None:
     """``L{layer}.stats.parquet`` / ``.examples.parquet`` in the features stage's columns, computed for real
     from the tiny model's activations (log-grid histogram edges like ``r1interp.features.hist``)."""
-    from r1interp.transcoders import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder
 
     out_dir.mkdir(parents=True, exist_ok=True)
     docs = [chat_prompt_ids(tok, p.question) + tok(p.think, add_special_tokens=False).input_ids for p in problems[:24]]

@@ -19,7 +19,8 @@ import pytest
 
 from autointerp_helpers import DIGITS, SECRET, cli, fast_cfg, journal_rows, label_args, write_layer
 from fake_anthropic_server import FakeAnthropic
-from r1interp.autointerp import AutointerpConfig, load_labels
+from r1interp.artifacts.labels import load_labels
+from r1interp.autointerp import AutointerpConfig
 from r1interp.autointerp.__main__ import main as cli_main
 from r1interp.autointerp.client import FatalAPIError
 from r1interp.autointerp.pipeline import LayerInput, label_model

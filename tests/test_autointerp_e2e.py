@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from fake_anthropic_server import FakeAnthropic
-from r1interp.autointerp import AutointerpConfig, build_db, load_labels
+from r1interp.artifacts.labels import load_labels
+from r1interp.autointerp import AutointerpConfig, build_db
 from r1interp.autointerp.pipeline import LayerInput, label_model
 
 FEATURE_PARAMS = dict(batch_tokens=512, max_batch_seqs=16, max_seq_len=48, skip_first_tokens=1, top_n=6,

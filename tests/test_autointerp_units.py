@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from autointerp_helpers import DIGITS, write_layer
-from r1interp.autointerp import AutointerpConfig, build_db, load_label_records, load_labels
+from r1interp.artifacts.labels import load_label_records, load_labels
+from r1interp.autointerp import AutointerpConfig, build_db
 from r1interp.autointerp.inputs import read_examples, read_stats, select_features
 from r1interp.autointerp.pipeline import LayerInput, label_model
 from r1interp.autointerp.prompts import (

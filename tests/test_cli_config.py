@@ -17,7 +17,7 @@ from r1interp.cliargs import add_dataclass_args, field_docs, from_args, to_flags
 from r1interp.prompts.settings import GenerationSettings
 from r1interp.sweep.config import PointEval
 from r1interp.sweep.pareto import SelectionRule
-from r1interp.transcoders.settings import TrainSettings
+from r1interp.core.settings import TrainSettings
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas" / "stages"
 

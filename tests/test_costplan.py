@@ -28,8 +28,8 @@ def test_forward_flops_match_counted_flops_of_a_qwen2_forward():
     from torch.utils.flop_counter import FlopCounterMode
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    from r1interp.costplan.dims import ModelDims
-    from r1interp.costplan.flops import forward_flops
+    from r1interp.core.dims import ModelDims
+    from r1interp.core.flops import forward_flops
 
     dims = ModelDims(n_layers=2, d=128, d_mlp=384, n_heads=4, n_kv_heads=2, vocab=1000, tied=False)
     model = Qwen2ForCausalLM(Qwen2Config(hidden_size=dims.d, intermediate_size=dims.d_mlp, num_hidden_layers=dims.n_layers,
@@ -45,15 +45,15 @@ def test_forward_flops_match_counted_flops_of_a_qwen2_forward():
 
 
 def test_params_of_the_real_shapes():
-    from r1interp.costplan.dims import ModelDims
+    from r1interp.core.dims import ModelDims
 
     assert ModelDims(tied=True).params() == pytest.approx(1.5437e9, rel=1e-3)   # Qwen2.5(-Math)-1.5B: 1.54B
     assert ModelDims(tied=False).params() == pytest.approx(1.7771e9, rel=1e-3)  # R1-Distill: untied head
 
 
 def test_grouping_saves_model_compute():
-    from r1interp.costplan.dims import ModelDims
-    from r1interp.costplan.flops import grouped_train_flops
+    from r1interp.core.dims import ModelDims
+    from r1interp.core.flops import grouped_train_flops
 
     dims = ModelDims()
     one_group = grouped_train_flops(dims, [list(range(28))], 98304, 64, 1024)
@@ -65,15 +65,15 @@ def test_grouping_saves_model_compute():
 
 
 def test_graph_backward_passes():
-    from r1interp.costplan.dims import ModelDims
-    from r1interp.costplan.flops import graph_flops
+    from r1interp.core.dims import ModelDims
+    from r1interp.core.flops import graph_flops
 
     _, passes = graph_flops(ModelDims(), 98304, 64, 3456, 1024, 10, 4)
     assert passes == math.ceil(1034 / 4) == 259
 
 
 def test_real_plan_is_under_target_and_compared_with_the_seed(tmp_path):
-    from r1interp.costplan.plan import build_plan, plan_markdown
+    from r1interp.core.costplan import build_plan, plan_markdown
 
     plan = build_plan(real_config(), throughput_path=tmp_path / "none.json", results=tmp_path)
     stages = {s.stage: s for s in plan.stages}
@@ -89,7 +89,7 @@ def test_real_plan_is_under_target_and_compared_with_the_seed(tmp_path):
 
 
 def test_measured_throughput_and_label_cost_replace_the_estimates(tmp_path):
-    from r1interp.costplan.plan import GPUS, build_plan
+    from r1interp.core.costplan import GPUS, build_plan
 
     cfg = real_config()
     base = build_plan(cfg, throughput_path=tmp_path / "none.json", results=tmp_path)
@@ -118,7 +118,7 @@ def test_cli_writes_the_same_numbers_as_json_and_markdown(tmp_path):
     md = (tmp_path / "plan.md").read_text()
     assert md in proc.stdout
     assert f"**{data['total']['usd']:.2f}**" in md and data["under_budget"] is True
-    from r1interp.costplan.plan import plan_tables
+    from r1interp.core.costplan import plan_tables
 
     stages = plan_tables(data)[0][1]
     assert list(stages["stage"])[-1] == "total" and stages["usd"].iloc[-1] == pytest.approx(data["total"]["usd"])

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import INSTRUCTION
-from r1interp.data.render import Example, render_example, tokenize_with_segments
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.core.render import Example, render_example, tokenize_with_segments
 from r1interp.data.shards import ShardConfig, build_shards, split_of
 
 
@@ -76,7 +76,7 @@ def test_shards_respect_budgets_and_are_reproducible(toy_tokenizer, toy_problems
 
 def test_openr1_fixture_through_datasets(tmp_path, toy_tokenizer):
     """The real-data path: OpenR1-Math-220k columns read through `datasets` from a local file."""
-    from r1interp.data.sources import hf_examples
+    from r1interp.core.sources import hf_examples
 
     rows = [
         {"uuid": "u1", "problem": "What is 6 * 7?", "solution": "42", "answer": "42",
@@ -97,8 +97,8 @@ def test_openr1_fixture_through_datasets(tmp_path, toy_tokenizer):
 
 
 def test_data_cli_writes_both_splits(tmp_path, toy_tokenizer, toy_problems):
+    from r1interp.core.toy_corpus import write_corpus
     from r1interp.data.__main__ import main
-    from r1interp.toy.corpus import write_corpus
 
     write_corpus(toy_problems[:200], tmp_path / "corpus.jsonl")
     toy_tokenizer.save_pretrained(tmp_path / "tok")
@@ -121,7 +121,7 @@ def test_missing_corpus_is_a_clear_error(tmp_path, toy_tokenizer):
 
 
 def test_mix_examples_follows_weights_and_drains():
-    from r1interp.data.sources import mix_examples
+    from r1interp.core.sources import mix_examples
 
     def stream(tag, n):
         return iter([Example(f"{tag}{i}", tag, "q", None, "a") for i in range(n)])

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from r1interp.data.segments import ANSWER, THINK
-from r1interp.evaluate.batches import load_eval_docs, make_batches
+from r1interp.artifacts.segments import ANSWER, THINK
+from r1interp.core.batches import load_eval_docs, make_batches
+from r1interp.core.hooks import capture_mlp_io, replace_mlp
+from r1interp.core.metrics import evaluate_full, evaluate_layer
 from r1interp.evaluate.generations import generations_markdown, prompt_prefixes, side_by_side
-from r1interp.evaluate.hooks import capture_mlp_io, replace_mlp
-from r1interp.evaluate.metrics import evaluate_full, evaluate_layer
 from r1interp.evaluate.table import Targets, flag, layers_frame
 from r1interp.models import load_model
 from transcoders_helpers import install_exact_mlps, random_transcoder

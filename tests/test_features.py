@@ -14,13 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from r1interp.artifacts.features import rebin_linear
+from r1interp.artifacts.transcoder import SkipTranscoder, load_transcoder
 from r1interp.features import Corpus, FeatureConfig, collect, run_pass, state_bytes_per_feature
 from r1interp.features.accumulate import BatchContext, LayerAccumulator, NegativePool
 from r1interp.features.buffers import Payload, SlotBuffer
 from r1interp.features.corpus import Batch
-from r1interp.features.hist import global_bin, global_edges, rebin_linear
+from r1interp.features.hist import global_bin, global_edges
 from r1interp.models import load_model
-from r1interp.transcoders.io import SkipTranscoder, load_transcoder
 
 N_LATENTS, K = 64, 8
 DEAD = [5, 17]  # features made impossible to activate

@@ -70,7 +70,7 @@ def replacement(setup):
 
 
 def test_replacement_logits_and_features_match_hf(setup, replacement):
-    from r1interp.transcoders import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder
 
     model, _ = replacement
     ids = setup["rows"]["p-think"]["prompt_ids"]

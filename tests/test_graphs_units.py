@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import cantor, cantor_unpair, check_node_ids, graph_to_model, validate_graph_json
 from r1interp.graphs.phases import GenerationSpan, GraphTarget, check_context, plan_targets, think_targets
@@ -115,8 +115,8 @@ def test_cantor_ids_match_circuit_tracer():
 
 
 def test_relu_topk_equals_skip_transcoder_encode():
+    from r1interp.artifacts.transcoder import SkipTranscoder
     from r1interp.graphs.adapter import ReluTopK, to_single_layer
-    from r1interp.transcoders.io import SkipTranscoder
 
     g = torch.Generator().manual_seed(0)
     d, n, k = 16, 40, 5

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import torch
 
+from r1interp.artifacts.generations import load_traces
 from r1interp.heads.attention import trace_head_scores
-from r1interp.heads.common import load_traces
 from r1interp.heads.run import HeadsConfig, compute_heads
 from r1interp.heads.scores import answer_to_reasoning_attention, rank_heads, uniform_baseline
 from r1interp.models import load_model

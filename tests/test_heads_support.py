@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 
 SPECIALS = ["<|user|>", "<|assistant|>", "<think>", "</think>", "<|end|>"]
 

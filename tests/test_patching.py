@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 import torch
 
-from r1interp.heads.common import load_traces
+from r1interp.artifacts.generations import load_traces
 from r1interp.models import load_model
 from r1interp.patching.edits import answer_span, edit_number, map_position, number_spans, replacement_values, token_strings
 from r1interp.patching.effects import normalised_logit_diff, pair_effects
 from r1interp.patching.pairs import Pair, PairConfig, build_pair, build_pairs, first_divergence
-from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs, residual_cache
+from r1interp.models import residual_cache
+from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs
 from test_heads_support import build_model, build_tokenizer, encode_trace, toy_problems, write_generations
 
 
@@ -164,7 +165,7 @@ def test_position_sets_never_include_the_read_position(model, manual_pair):
 
 # ----------------------------------------------------------------------------- pair building
 def test_build_pair_drop_reasons(model, tok):
-    from r1interp.heads.common import Trace
+    from r1interp.artifacts.generations import Trace
 
     def trace(problem, **over):
         r = encode_trace(tok, problem)

@@ -115,7 +115,7 @@ def test_generation_settings_and_config():
 
 
 def test_read_generations_samples_and_old_files(tmp_path):
-    from r1interp.prompts.generate import GenerationsFileError, read_generations
+    from r1interp.artifacts.generations import GenerationsFileError, read_generations
 
     rows = [{"prompt_id": pid, "sample": s, "correct": s == 0, "status": "correct" if s == 0 else "unfinished"}
             for pid in ("a", "b") for s in range(3)]
@@ -192,7 +192,7 @@ def test_unclosed_traces_are_unfinished_not_incorrect(tiny_trained_model_dir):
 
 
 def test_generations_on_tiny_model(tiny_trained_model_dir):
-    from r1interp.data.segments import ANSWER, THINK
+    from r1interp.artifacts.segments import ANSWER, THINK
     from r1interp.models import load_model
     from r1interp.prompts.generate import generate_all
 

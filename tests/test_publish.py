@@ -67,7 +67,7 @@ def _run(results: Path, out: Path, *extra: str) -> int:
 def test_dry_run_writes_a_folder_sparsify_and_circuit_tracer_read(results, tmp_path, capsys):
     from sparsify import SparseCoder
 
-    from r1interp.transcoders.export import load_transcoder_set
+    from r1interp.artifacts.transcoder import load_transcoder_set
 
     out = tmp_path / "release"
     assert _run(results, out, "--dry-run") == 0
@@ -196,8 +196,8 @@ def test_dry_run_on_the_toy_results(smoke_workflow, tmp_path, capsys, monkeypatc
     import yaml
     from sparsify import SparseCoder
 
-    from r1interp.transcoders.export import load_transcoder_set
-    from r1interp.transcoders.io import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder_set
+    from r1interp.artifacts.transcoder import load_transcoder
 
     monkeypatch.chdir(smoke_workflow)
     out = tmp_path / "release"

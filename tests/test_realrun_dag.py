@@ -104,7 +104,7 @@ def test_standins_carry_the_real_tokens_templates_and_widths(standin_configs):
     assert c1.tie_word_embeddings is False and c2.tie_word_embeddings is True
     # one regular vocabulary: the same text gets the same ids
     assert r1_tok("36 + 59 = 95")["input_ids"] == base_tok("36 + 59 = 95")["input_ids"]
-    from r1interp.transcoders.groups import layer_source, trained_alone
+    from r1interp.core.groups import layer_source, trained_alone
 
     assert trained_alone(["3"], ["L5", "x", "Lz"]) == {3, 5}
     assert layer_source(5, 28, 7, {3, 5}) == ("alone", 5) and layer_source(6, 28, 7, {3, 5}) == ("group", 0)

@@ -51,7 +51,7 @@ SHRINK = {
 
 def corpus_rows(n: int = 160) -> list[dict]:
     """OpenR1-Math-style rows (problem, generations with <think> traces, verification)."""
-    from r1interp.toy.corpus import generate_corpus
+    from r1interp.core.toy_corpus import generate_corpus
 
     return [{"uuid": p.id, "problem": p.question, "generations": [f"<think>\n{p.think}\n</think>\n\n{p.answer_text}"],
              "correctness_math_verify": [True], "solution": p.answer_text} for p in generate_corpus(n, seed=0)]
@@ -71,7 +71,7 @@ class ScriptedModel(torch.nn.Module):
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory):
-    from r1interp.prompts import load_prompt_set
+    from r1interp.core.prompt_sets import load_prompt_set
     from r1interp.prompts.generate import generate_all
     from r1interp.toy.realshape import build_pair
 

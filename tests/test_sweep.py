@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from r1interp.core.settings import read_selected
 from r1interp.sweep.grid import grid_points, max_expansion_per_k, pilot_layers, point_id
 from r1interp.sweep.pareto import SelectionRule, mark_frontier, pareto_mask, select
-from r1interp.transcoders.settings import read_selected
 
 
 def test_pilot_layers():
@@ -116,11 +116,11 @@ def test_measure_firing_matches_the_evaluation_count(tiny_trained_model_dir, tin
     """The one-forward, chunked firing count agrees with the evaluate stage's per-layer count."""
     import torch
 
-    from r1interp.evaluate.batches import load_eval_docs, make_batches
-    from r1interp.evaluate.metrics import evaluate_layer
+    from r1interp.artifacts.transcoder import SkipTranscoder
+    from r1interp.core.batches import load_eval_docs, make_batches
+    from r1interp.core.metrics import evaluate_layer
     from r1interp.models import load_model
     from r1interp.sweep.dead import measure_firing
-    from r1interp.transcoders.io import SkipTranscoder
 
     model, _ = load_model(tiny_trained_model_dir, device="cpu", dtype="float32")
     docs = load_eval_docs(tiny_shards["eval"], 400)
@@ -141,8 +141,8 @@ def test_measure_firing_matches_the_evaluation_count(tiny_trained_model_dir, tin
 
 def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
     """Points select on a slice of the train shard: the eval shard is not an input at all."""
+    from r1interp.artifacts.shards import read_shard_lists
     from r1interp.sweep.__main__ import main as sweep_main
-    from r1interp.transcoders.dataset import read_shard
 
     common = ["--model-dir", str(tiny_trained_model_dir), "--train-shard", str(tiny_shards["train"]),
               "--layers", "auto", "--eval-tokens", "300", "--validation-tokens", "600", "--max-expansion-per-k", "0.5",
@@ -158,7 +158,7 @@ def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
     # one selection slice for every point, held out of the train shard: its documents are not trained on
     assert records[0]["data"] == records[1]["data"] and records[0]["data"]["selection_split"] == "train_holdout"
     meta = records[0]["data"]
-    shard = read_shard(tiny_shards["train"], ("doc_id", "input_ids"))
+    shard = read_shard_lists(tiny_shards["train"], ("doc_id", "input_ids"))
     assert meta["n_train_docs"] + meta["n_validation_docs"] == len(shard["doc_id"])
     assert set(meta["validation_doc_ids"]) <= set(shard["doc_id"])
     assert meta["validation_tokens"] >= 10 * 32 * 0.5  # factor × d_model × grid ratio
@@ -184,13 +184,13 @@ def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
 
 def test_sweep_training_rows_exclude_the_selection_slice(tiny_shards):
     """No packed training row contains a token run that only a held-out document has."""
+    from r1interp.artifacts.shards import read_shard_lists
+    from r1interp.core.settings import TrainSettings
     from r1interp.sweep.run import prepare_data
-    from r1interp.transcoders.dataset import read_shard
-    from r1interp.transcoders.settings import TrainSettings
 
     settings = TrainSettings(train_tokens=4096, seq_len=32, batch_size=4)
     data = prepare_data(tiny_shards["train"], settings, validation_tokens=800)
-    shard = read_shard(tiny_shards["train"], ("doc_id", "input_ids"))
+    shard = read_shard_lists(tiny_shards["train"], ("doc_id", "input_ids"))
     held = set(data.meta["validation_doc_ids"])
     assert [d["doc_id"] for d in data.validation] == data.meta["validation_doc_ids"] and data.meta["validation_tokens"] >= 800
     grams = lambda ids: {tuple(ids[i : i + 12]) for i in range(len(ids) - 11)}

@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from r1interp.data.tokenmap import TokenMapError, derive_token_map, read_token_map, token_roles
+from r1interp.artifacts.tokenmap import TokenMapError, read_token_map
+from r1interp.data.tokenmap import derive_token_map, token_roles
 from r1interp.toy.tokenizer import BASE_SPECIAL_TOKENS, SPECIAL_TOKENS, train_bpe, with_specials
 
 # What each reasoner special token must be read as by the base (role → base token).
@@ -77,9 +78,10 @@ def test_map_refuses_pairs_that_cannot_be_aligned(pair, toy_problems):
 
 def test_mapped_shards_are_one_stream_with_the_bases_tokens(tmp_path, pair, toy_problems):
     """The data stage's `map` command: same documents, positions and segments; the base's own special ids."""
+    from r1interp.artifacts.shards import read_stream_hash, write_shard
+    from r1interp.core.render import Example
     from r1interp.data.__main__ import main
-    from r1interp.data.render import Example
-    from r1interp.data.shards import ShardConfig, build_shards, read_stream_hash, write_table
+    from r1interp.data.shards import ShardConfig, build_shards
 
     r, b = pair
     r.save_pretrained(tmp_path / "tok-r1")
@@ -87,7 +89,7 @@ def test_mapped_shards_are_one_stream_with_the_bases_tokens(tmp_path, pair, toy_
     exs = [Example(p.id, p.kind, p.question, p.think, p.answer_text) for p in toy_problems[:80]]
     tables = build_shards(r, exs, ShardConfig(instruction="Think.", eval_fraction=0.2, train_tokens=10**9, eval_tokens=10**9))
     for split, t in tables.items():
-        write_table(t, tmp_path / f"r-{split}.parquet")
+        write_shard(t, tmp_path / f"r-{split}.parquet")
     main(["map", "--source-tokenizer", str(tmp_path / "tok-r1"), "--target-tokenizer", str(tmp_path / "tok-base"),
           "--source-name", "toy-reasoner", "--target-name", "toy-base",
           "--source-shards", str(tmp_path / "r-train.parquet"), str(tmp_path / "r-eval.parquet"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from r1interp.toy.corpus import generate_corpus
+from r1interp.core.toy_corpus import generate_corpus
 from r1interp.toy.tokenizer import SPECIAL_TOKENS, THINK_CLOSE, THINK_OPEN
 
 
@@ -57,7 +57,7 @@ def test_chat_templates(toy_problems):
 def test_trained_toy_loss_well_below_random(tiny_model_dir, tiny_trained_model_dir, tiny_shards, toy_tokenizer):
     from transformers import AutoModelForCausalLM
 
-    from r1interp.data.shards import read_docs
+    from r1interp.artifacts.shards import read_docs
     from r1interp.toy.model import mean_loss
 
     held_out = read_docs(tiny_shards["eval"])

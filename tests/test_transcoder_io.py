@@ -7,7 +7,7 @@ import json
 import pytest
 from sparsify import SparseCoder, SparseCoderConfig
 
-from r1interp.transcoders import TranscoderFileError, load_transcoder
+from r1interp.artifacts.transcoder import TranscoderFileError, load_transcoder
 
 
 def test_autoencoder_checkpoint_is_refused(tmp_path):

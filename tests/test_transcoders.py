@@ -13,13 +13,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from r1interp.evaluate.hooks import capture_mlp_io
+from r1interp.artifacts.transcoder import TranscoderFileError, load_transcoder
+from r1interp.core.groups import group_of, layer_groups, parse_layers
+from r1interp.core.hooks import capture_mlp_io
+from r1interp.core.packing import pack_rows, packed_dataset
+from r1interp.core.settings import TrainSettings, read_selected
+from r1interp.core.train import CheckpointError, build_trainer, hookpoint, train_group
 from r1interp.models import load_model
-from r1interp.transcoders.dataset import pack_rows, packed_dataset
-from r1interp.transcoders.groups import group_of, layer_groups, parse_layers
-from r1interp.transcoders.io import TranscoderFileError, load_transcoder
-from r1interp.transcoders.settings import TrainSettings, read_selected
-from r1interp.transcoders.train import CheckpointError, build_trainer, hookpoint, train_group
 from transcoders_helpers import FAST, RESUME, torch_threads
 
 
@@ -105,8 +105,8 @@ def test_model_runs_only_up_to_last_hooked_layer(model, dataset, tmp_path):
 def test_outputs_layout_and_topk(trained, model, tiny_shards):
     group_dir, manifest = trained
     assert manifest["layers"] == [0, 1, 2] and manifest["hookpoints"] == ["layers.0.mlp", "layers.1.mlp", "layers.2.mlp"]
-    from r1interp.evaluate.batches import load_eval_docs, make_batches
-    from r1interp.evaluate.metrics import evaluate_layer
+    from r1interp.core.batches import load_eval_docs, make_batches
+    from r1interp.core.metrics import evaluate_layer
 
     docs = load_eval_docs(tiny_shards["eval"], 1500)
     for layer in range(3):
@@ -123,10 +123,10 @@ def test_outputs_layout_and_topk(trained, model, tiny_shards):
 def test_loader_equals_sparsify_forward(trained, model, tiny_shards):
     from sparsify import SparseCoder
 
-    from r1interp.transcoders.dataset import read_shard
+    from r1interp.artifacts.shards import read_shard_lists
 
     group_dir, _ = trained
-    ids = torch.tensor([read_shard(tiny_shards["eval"])["input_ids"][0][:64]])
+    ids = torch.tensor([read_shard_lists(tiny_shards["eval"])["input_ids"][0][:64]])
     for layer in range(3):
         captured: list = []
         with capture_mlp_io(model, layer, captured), torch.no_grad():
@@ -141,7 +141,8 @@ def test_loader_equals_sparsify_forward(trained, model, tiny_shards):
 
 
 def test_circuit_tracer_export_matches_loader(trained, tmp_path):
-    from r1interp.transcoders.export import export_circuit_tracer, load_transcoder_set
+    from r1interp.artifacts.transcoder import load_transcoder_set
+    from r1interp.transcoders.export import export_circuit_tracer
 
     group_dir, _ = trained
     cfg = export_circuit_tracer({i: group_dir / f"L{i}" for i in range(3)}, tmp_path / "ct", scan="test/tiny")
@@ -187,9 +188,9 @@ KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, torch
     torch.set_num_threads(1)
+    from r1interp.core.packing import packed_dataset
+    from r1interp.core.train import train_group
     from r1interp.models import load_model
-    from r1interp.transcoders.dataset import packed_dataset
-    from r1interp.transcoders.train import train_group
     sys.path.insert(0, {tests!r})
     from transcoders_helpers import RESUME
     model, _ = load_model({model!r}, "cpu", "float32")

@@ -12,11 +12,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from r1interp.core import train as train_mod
+from r1interp.core.packing import packed_dataset
+from r1interp.core.settings import TrainSettings
+from r1interp.core.train import META_FILE, CheckpointError, model_identity, train_group
 from r1interp.models import load_model
-from r1interp.transcoders import train as train_mod
-from r1interp.transcoders.dataset import packed_dataset
-from r1interp.transcoders.settings import TrainSettings
-from r1interp.transcoders.train import META_FILE, CheckpointError, model_identity, train_group
 from transcoders_helpers import FAST, torch_threads
 
 SETTINGS = TrainSettings(**{**FAST.__dict__, "save_every": 1})  # a checkpoint after every batch

@@ -76,7 +76,7 @@ def test_graphs_explain_decisions_and_pair_across_models(finished):
 
 
 def test_one_token_stream_per_pair(finished):
-    from r1interp.data.shards import read_stream_hash
+    from r1interp.artifacts.shards import read_stream_hash
 
     r = finished / "results"
     for split in ("train", "eval"):

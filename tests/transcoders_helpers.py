@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from r1interp.transcoders.settings import TrainSettings
+from r1interp.core.settings import TrainSettings
 
 # small enough for a few seconds of CPU training on the tiny fixture model (hidden 32, 3 layers)
 FAST = TrainSettings(expansion_factor=4, k=8, lr=0.01, train_tokens=64 * 48, seq_len=64, batch_size=8, save_every=2,
@@ -45,7 +45,7 @@ class ReluSkipMLP(nn.Module):
         return torch.relu(x @ self.W1.T + self.b1) @ self.W2 + self.b2 + x @ self.A.T
 
     def as_transcoder(self):
-        from r1interp.transcoders.io import SkipTranscoder
+        from r1interp.artifacts.transcoder import SkipTranscoder
 
         p = [t.detach().clone() for t in (self.W1, self.b1, self.W2, self.b2, self.A)]
         return SkipTranscoder(*p, k=self.W1.shape[0]).requires_grad_(False)
@@ -63,7 +63,7 @@ def install_exact_mlps(model: nn.Module, layers: list[int], n_latents: int = 48)
 
 
 def random_transcoder(d: int, n: int, k: int, seed: int, scale: float = 1.0):
-    from r1interp.transcoders.io import SkipTranscoder
+    from r1interp.artifacts.transcoder import SkipTranscoder
 
     g = torch.Generator().manual_seed(seed)
     return SkipTranscoder(

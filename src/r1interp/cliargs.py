@@ -21,17 +21,9 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
+from r1interp.utils import cli_bool
+
 NONE_WORDS = ("none", "null", "")
-
-
-def parse_bool(value: str) -> bool:
-    """``true/false``, ``yes/no``, ``on/off``, ``1/0`` (case-insensitive)."""
-    v = value.strip().lower()
-    if v in ("1", "true", "yes", "on"):
-        return True
-    if v in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"not a boolean: {value!r} (use true or false)")
 
 
 def field_docs(cls: type) -> dict[str, str]:
@@ -67,7 +59,7 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
 
 
 def _converter(tp: Any, optional: bool):
-    base = {bool: parse_bool, int: int, float: float, str: str, Path: Path}.get(tp)
+    base = {bool: cli_bool, int: int, float: float, str: str, Path: Path}.get(tp)
     if base is None:
         raise TypeError(f"no command-line type for {tp!r}")
     if not optional:

@@ -26,7 +26,7 @@ def model_n_layers(config: dict, model: str) -> int | None:
     entry = config["models"][model]
     if entry["source"] == "toy":
         return int(config["toy"]["model"]["num_hidden_layers"])
-    from r1interp.costplan.dims import read_model_config
+    from r1interp.core.dims import read_model_config
 
     cfg = read_model_config(entry["path"], entry.get("revision"))  # local dir or HF cache; never the hub
     if cfg is None:  # the model stage will fail with the loader's message
@@ -109,19 +109,25 @@ def merge_config(base: dict, override: dict) -> dict:
 
 
 def load_config(*paths: str | Path) -> dict:
-    """config.yaml followed by each ``--configfile``, merged as Snakemake does."""
+    """config.yaml followed by each ``--configfile``, merged as Snakemake does.
+
+    The first (config.yaml) may be absent when others follow: an explicit ``--configfile`` may stand
+    alone. A missing or invalid file stops with a message naming it.
+    """
     import yaml
 
     config: dict = {}
-    for path in paths:
-        config = merge_config(config, yaml.safe_load(Path(path).read_text()) or {})
+    for i, path in enumerate(paths):
+        p = Path(path)
+        if not p.is_file():
+            if i == 0 and len(paths) > 1:
+                continue
+            raise SystemExit(f"config file not found: {p}")
+        try:
+            config = merge_config(config, yaml.safe_load(p.read_text()) or {})
+        except yaml.YAMLError as e:
+            raise SystemExit(f"{p}: not valid YAML: {e}") from e
     return config
-
-
-def resolve_path(path: str, root: str | Path = ".") -> str:
-    """A registry path that exists on disk, relative to the workflow root, or an HF id as is."""
-    p = Path(root) / path
-    return str(p) if p.exists() else path
 
 
 def schema_errors(config: dict, schema_path: str | Path) -> list[str]:

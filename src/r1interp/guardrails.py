@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r1interp.config import ConfigError
-from r1interp.costplan.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_of
+from r1interp.core.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_of
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _new_tokens_key(config: dict) -> str:
 def prompt_token_bound(config: dict) -> int:
     """Upper bound on a rendered prompt's tokens without a tokenizer: UTF-8 bytes of the system
     prompt and the longest prompt (a byte-level BPE never makes more tokens than bytes) + template."""
-    from r1interp.prompts import load_prompt_set
+    from r1interp.core.prompt_sets import load_prompt_set
 
     prompts = load_prompt_set(config["run"].get("prompt_set", "toy"))
     system = (config.get("data") or {}).get("system_prompt") or ""
@@ -135,7 +135,7 @@ def trace_lengths(config: dict, limit: int = 2000) -> list[int] | None:
     files = _reasoning_local_files(config)
     if not files:
         return None
-    from r1interp.data.sources import hf_examples
+    from r1interp.core.sources import hf_examples
 
     spec = next(s for s in config["data"]["hf"]["datasets"] if s.get("kind", "reasoning") == "reasoning")
     tok = _local_tokenizer(config)
@@ -181,7 +181,7 @@ def corpus_tokens(config: dict, g: Guardrails) -> tuple[int, str] | None:
         return None
     files = list((data.get("hf") or {}).get("local_files") or [])
     if files:
-        from r1interp.data.sources import hf_examples
+        from r1interp.core.sources import hf_examples
 
         tok = _local_tokenizer(config)
         total = 0

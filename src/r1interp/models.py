@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import torch
+from torch import Tensor, nn
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
@@ -67,3 +69,59 @@ def load_model(path: str | Path, device: str = "auto", dtype: str = "auto", **kw
     model.eval().requires_grad_(False)
     tokenizer = AutoTokenizer.from_pretrained(str(path))
     return model, tokenizer
+
+
+def decoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The decoder blocks of an HF causal LM (``model.model.layers`` for Qwen2/Llama)."""
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+    layers = getattr(decoder, "layers", None)
+    if layers is None:
+        raise TypeError(f"{type(model).__name__} has no decoder `.layers`; expected an HF Qwen2/Llama-style model")
+    return layers
+
+
+def hidden_of(output: Any) -> torch.Tensor:
+    """A decoder layer's output hidden state (a tensor in transformers 4.57, a tuple before)."""
+    return output if isinstance(output, torch.Tensor) else output[0]
+
+
+def is_oom(err: BaseException) -> bool:
+    """True for CUDA/CPU out-of-memory errors, which the analyses skip and log instead of dying."""
+    return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
+
+
+def free_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def residual_cache(model: nn.Module, ids: Sequence[int] | Tensor, layers: Sequence[int] | None = None) -> Tensor:
+    """Decoder-block outputs ``[len(layers), T, d]`` for one sequence (no LM head is run)."""
+    blocks = decoder_layers(model)
+    layers = list(range(len(blocks))) if layers is None else list(layers)
+    store: dict[int, Tensor] = {}
+
+    def make_hook(layer: int):
+        def hook(module, args, output) -> None:
+            store[layer] = hidden_of(output)[0].detach().clone()
+
+        return hook
+
+    handles = [blocks[layer].register_forward_hook(make_hook(layer)) for layer in layers]
+    try:
+        with torch.inference_mode():
+            model.get_decoder()(input_ids=as_batch(ids, model), use_cache=False)
+    finally:
+        for h in handles:
+            h.remove()
+    return torch.stack([store[layer] for layer in layers])
+
+
+def as_batch(ids: Sequence[int] | Tensor, model: nn.Module) -> Tensor:
+    """One sequence as a ``[1, T]`` long tensor on the model's device."""
+    t = ids if isinstance(ids, Tensor) else torch.as_tensor(list(ids), dtype=torch.long)
+    return t.to(model_device(model), torch.long).reshape(1, -1)

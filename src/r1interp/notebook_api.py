@@ -66,7 +66,7 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
     The first pair of ``run.pairs`` whose models both have transcoders and labels is used, so the
     real pair wins when its results exist and the toy pair is the fallback.
     """
-    from r1interp.cli import load_config
+    from r1interp.config import load_config
 
     results = Path(results or os.environ.get("R1INTERP_RESULTS") or "results").absolute()  # a symlinked results/ keeps its config
     if not results.is_dir():
@@ -74,7 +74,7 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
     root = results.parent
     if configfiles is None:
         configfiles = [p for p in os.environ.get("R1INTERP_CONFIGFILES", "").split(os.pathsep) if p]
-    cfg = load_config([str(root / p) for p in configfiles], base=str(root / "config.yaml"))
+    cfg = load_config(str(root / "config.yaml"), *[str(root / p) for p in configfiles])
     pairs = list(cfg.get("run", {}).get("pairs", []))
     real = [{"reasoner": "r1-distill-qwen-1.5b", "base": "qwen2.5-math-1.5b"}]
     for pair in real + pairs:
@@ -138,7 +138,7 @@ class Answer:
 
     def segments(self) -> pd.DataFrame:
         """One row per segment: prompt / think / answer / other, with its text."""
-        from r1interp.data.segments import SEGMENT_NAMES
+        from r1interp.artifacts.segments import SEGMENT_NAMES
 
         rows, start = [], 0
         for i in range(1, len(self.segment) + 1):
@@ -151,8 +151,8 @@ class Answer:
 
 def answer(run: Run, model: str, prompt: str, max_new_tokens: int | None = None) -> Answer:
     """The model's greedy answer with its ``<think>``/answer segments (the prompts stage's code)."""
+    from r1interp.core.prompt_sets import Prompt
     from r1interp.prompts.generate import generate_all
-    from r1interp.prompts.sets import Prompt
 
     m, tok = _hf(run, model)
     data = run.config.get("data", {})
@@ -363,7 +363,8 @@ def to_base_tokens(run: Run, ids: list[int]) -> list[int]:
     """The reasoner's tokens in the base's vocabulary (same positions): the run's token map when the
     data stage wrote one, else the identity after checking that both vocabularies agree."""
     try:  # the data stage's token map (one token stream per pair)
-        from r1interp.data.tokenmap import derive_token_map, read_token_map
+        from r1interp.artifacts.tokenmap import read_token_map
+        from r1interp.data.tokenmap import derive_token_map
     except ImportError:
         derive_token_map = read_token_map = None
     path = run.results / run.base / "data" / "tokenmap.json"

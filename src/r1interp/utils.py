@@ -1,13 +1,11 @@
-"""Small shared helpers: logging set-up for CLI entries, atomic file outputs."""
+"""Small shared helpers: logging set-up, argument value parsers, lazy package exports, field checks."""
 
 from __future__ import annotations
 
-import contextlib
+import importlib
 import logging
 import os
 import sys
-from pathlib import Path
-from typing import Iterator
 
 
 _HANDLER = "r1interp-stderr"
@@ -37,18 +35,47 @@ def setup_logging(level: str | None = None, *, verbose: bool = False, quiet: tup
         logging.getLogger(logger).setLevel(logging.WARNING)
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temp path next to ``path``; move it into place only if the block succeeds.
+def cli_int_at_least(lo: int):
+    """argparse type: an integer >= ``lo`` (the error names the bound and the value)."""
+    import argparse
 
-    Why: a killed job must never leave a half-written output that Snakemake would take as done.
+    def parse(value: str) -> int:
+        v = int(value)
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {v}")
+        return v
+
+    return parse
+
+
+def cli_bool(value: str) -> bool:
+    """argparse type for ``--flag true|false`` (the rules pass every config boolean this way)."""
+    import argparse
+
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true/false, got {value!r}")
+
+
+def lazy_exports(package: str, exports: dict[str, str]):
+    """A module ``__getattr__`` (PEP 562) that imports ``name`` from ``package.<exports[name]>`` on first use.
+
+    Why: the workflow imports light helpers from stage packages at parse time; an eager import in
+    their ``__init__`` would pull torch/pandas into every ``snakemake`` invocation.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink() if tmp.is_file() else __import__("shutil").rmtree(tmp)
+
+    def __getattr__(name: str):
+        if name in exports:
+            return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+def check_fields(what: str, obj: object, checks: dict[str, bool]) -> None:
+    """Raise one ValueError naming every field of ``obj`` whose check is False (``invalid <what>: a=1, b=2``)."""
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(f"invalid {what}: {', '.join(f'{b}={getattr(obj, b)!r}' for b in bad)}")

@@ -34,12 +34,12 @@ Outputs:
   prompt-cache writes/reads, dollars priced from ``prices``, dollars per labelled feature); see
   :mod:`r1interp.autointerp.cost`.
 
-Readers: :func:`load_labels` (``(layer, feature_id) → label``, for graph clerps),
-:func:`load_label_records`, and :func:`read_cost` (for the cost plan).
+Readers: :func:`r1interp.artifacts.labels.load_labels` (``(layer, feature_id) → label``, for graph
+clerps), :func:`r1interp.artifacts.labels.load_label_records`, and :func:`read_cost` (for the cost plan).
 """
 
 from .config import CLASSES, AutointerpConfig
 from .cost import read_cost
-from .db import build_db, load_label_records, load_labels
+from .db import build_db
 
-__all__ = ["AutointerpConfig", "CLASSES", "build_db", "load_labels", "load_label_records", "read_cost"]
+__all__ = ["AutointerpConfig", "CLASSES", "build_db", "read_cost"]

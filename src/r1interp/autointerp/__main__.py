@@ -12,10 +12,12 @@ import os
 import sys
 from pathlib import Path
 
+from r1interp.artifacts.features import FeatureTableError, check_table
 from r1interp.utils import setup_logging
+
 from .client import FatalAPIError
 from .config import AutointerpConfig
-from .inputs import EXAMPLE_COLUMNS, STATS_COLUMNS, InputTableError, check_columns
+from .inputs import EXAMPLE_COLUMNS, STATS_COLUMNS
 
 log = logging.getLogger("r1interp.autointerp")
 
@@ -49,12 +51,12 @@ def cmd_label(args: argparse.Namespace) -> int:
         cfg = _config(args)
         _same_length(layers=args.layers, stats=args.stats, examples=args.examples, out_json=args.out_json)
         for p in args.stats:
-            check_columns(p, STATS_COLUMNS)
+            check_table(p, STATS_COLUMNS)
         for p in args.examples:
-            check_columns(p, EXAMPLE_COLUMNS)
+            check_table(p, EXAMPLE_COLUMNS)
         if api_key:
             cfg.price()  # fail now, not after spending, if the cap cannot be enforced
-    except (ValueError, InputTableError) as e:
+    except (ValueError, FeatureTableError) as e:
         raise UsageError(str(e)) from None
     if api_key:
         log.info("labeling with %s (prompt %s), spend cap $%.2f", cfg.llm_model, cfg.prompt_version, cfg.spend_cap_usd)
@@ -75,11 +77,11 @@ def cmd_db(args: argparse.Namespace) -> int:
         cfg = _config(args)
         _same_length(layers=args.layers, labels_json=args.labels_json, examples=args.examples)
         for p in args.examples:
-            check_columns(p, EXAMPLE_COLUMNS)
+            check_table(p, EXAMPLE_COLUMNS)
         for p in args.labels_json:
             if not Path(p).is_file():
                 raise ValueError(f"{p}: labels JSON not found")
-    except (ValueError, InputTableError) as e:
+    except (ValueError, FeatureTableError) as e:
         raise UsageError(str(e)) from None
     build_db(
         args.out,
@@ -93,10 +95,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_cost(args: argparse.Namespace) -> int:
-    import json
+    from r1interp.artifacts.write import write_json
 
     from .cost import cost_summary
-    from .pipeline import atomic_write_text
 
     try:
         cfg = _config(args)
@@ -107,7 +108,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise UsageError(str(e)) from None
     summary = cost_summary(args.journal, args.model, args.labels_json, cfg)
-    atomic_write_text(args.out, json.dumps(summary, indent=1) + "\n")
+    write_json(summary, args.out, indent=1)
     log.info(
         "%s: %d features labelled, %d paid calls, $%.4f (%s per feature)",
         args.out, summary["features_labelled"], summary["calls"]["paid"], summary["dollars"],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 CLASSES = ("token-level", "domain", "reasoning", "uninterpretable")
+PROMPT_VERSIONS = ("v1",)  # the versions autointerp.prompts can render
 SELECTIONS = ("sample", "top")
 
 
@@ -113,8 +114,6 @@ class AutointerpConfig:
         return cls.from_dict(json.loads(text) if text else {})
 
     def validate(self) -> None:
-        from .prompts import PROMPT_VERSIONS
-
         def bad(key: str, why: str) -> ValueError:
             return ValueError(f"autointerp config: {key}={getattr(self, key)!r}: {why}")
 

@@ -29,7 +29,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from .inputs import EXAMPLE_COLUMNS, check_columns
+from r1interp.artifacts.features import check_table
+from r1interp.artifacts.labels import read_labels_json
+from r1interp.artifacts.write import atomic_path
+
+from .inputs import EXAMPLE_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +62,6 @@ CREATE INDEX autointerp_status ON autointerp (status);
 CREATE INDEX autointerp_class ON autointerp (class);
 """
 
-LABEL_KEYS = ("feature_idx", "layer", "label", "confidence", "explanation", "status", "class", "label_source")
-
-
-def read_labels_json(path: str | Path, layer: int) -> list[dict]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: labels JSON not found")
-    entries = json.loads(path.read_text())
-    if not isinstance(entries, list):
-        raise ValueError(f"{path}: expected a JSON list of label records")
-    for e in entries:
-        missing = [k for k in LABEL_KEYS if k not in e]
-        if missing:
-            raise ValueError(f"{path}: record {e.get('feature_idx')!r} lacks key(s) {missing}")
-        if int(e["layer"]) != layer:
-            raise ValueError(f"{path}: record for feature {e['feature_idx']} has layer {e['layer']}, expected {layer}")
-    return entries
-
-
 def _quality(e: dict) -> float | None:
     s = [v for v in (e.get("detection"), e.get("fuzzing")) if v is not None]
     return sum(s) / len(s) if s else None
@@ -98,52 +83,48 @@ def build_db(
         )
     labels = {layer: read_labels_json(p, layer) for layer, p in zip(layers, labels_json)}
     for p in examples:
-        check_columns(p, EXAMPLE_COLUMNS)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    con = sqlite3.connect(str(tmp))
-    try:
-        con.executescript(DB_SCHEMA)
-        for layer, entries in labels.items():
-            con.executemany(
-                "INSERT INTO autointerp VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        layer,
-                        int(e["feature_idx"]),
-                        e["label"],
-                        _quality(e),
-                        None,
-                        e.get("model_name"),
-                        e.get("prompt_version"),
-                        e["confidence"],
-                        e["explanation"],
-                        e["class"],
-                        e["status"],
-                        e.get("detection"),
-                        e.get("fuzzing"),
-                        e["label_source"],
-                        e.get("auto_summary"),
-                        e.get("frac_active"),
-                    )
-                    for e in entries
-                ],
-            )
-        for layer, path in zip(layers, examples):
-            wanted = None if all_features else [int(e["feature_idx"]) for e in labels[layer]]
-            _insert_examples(con, layer, path, wanted)
-        con.executescript(DB_INDEXES)
-        meta = {"model": model, "layers": json.dumps(layers), "created_at": str(time.time()), "schema": "r1interp-1"}
-        con.executemany("INSERT INTO meta VALUES (?,?)", list(meta.items()))
-        con.commit()
-        counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("autointerp", "tokens", "activations")}
-    finally:
-        con.close()
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, out)
+        check_table(p, EXAMPLE_COLUMNS)
+    with atomic_path(out) as tmp:
+        con = sqlite3.connect(str(tmp))
+        try:
+            con.executescript(DB_SCHEMA)
+            for layer, entries in labels.items():
+                con.executemany(
+                    "INSERT INTO autointerp VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (
+                            layer,
+                            int(e["feature_idx"]),
+                            e["label"],
+                            _quality(e),
+                            None,
+                            e.get("model_name"),
+                            e.get("prompt_version"),
+                            e["confidence"],
+                            e["explanation"],
+                            e["class"],
+                            e["status"],
+                            e.get("detection"),
+                            e.get("fuzzing"),
+                            e["label_source"],
+                            e.get("auto_summary"),
+                            e.get("frac_active"),
+                        )
+                        for e in entries
+                    ],
+                )
+            for layer, path in zip(layers, examples):
+                wanted = None if all_features else [int(e["feature_idx"]) for e in labels[layer]]
+                _insert_examples(con, layer, path, wanted)
+            con.executescript(DB_INDEXES)
+            meta = {"model": model, "layers": json.dumps(layers), "created_at": str(time.time()), "schema": "r1interp-1"}
+            con.executemany("INSERT INTO meta VALUES (?,?)", list(meta.items()))
+            con.commit()
+            counts = {t: con.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("autointerp", "tokens", "activations")}
+        finally:
+            con.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
     log.info("%s: %s", out, counts)
     return counts
 
@@ -169,31 +150,3 @@ def _insert_examples(con: sqlite3.Connection, layer: int, path: str | Path, want
                     act_rows.append((layer, int(f), int(doc), int(start) + i, float(a)))
         con.executemany("INSERT OR IGNORE INTO tokens VALUES (?,?,?,?)", tok_rows)
         con.executemany("INSERT OR IGNORE INTO activations VALUES (?,?,?,?,?)", act_rows)
-
-
-def load_labels(db_path: str | Path, include_auto: bool = True) -> dict[tuple[int, int], str]:
-    """``(layer, feature_id) → label`` for graph node names (clerps). LLM labels as they are;
-    features without one get ``"[auto] " + auto_summary`` when ``include_auto`` (flagged, so a
-    reader never mistakes it for an LLM label)."""
-    con = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
-    try:
-        rows = con.execute("SELECT layer, feature_id, label, label_source, auto_summary FROM autointerp").fetchall()
-    finally:
-        con.close()
-    out: dict[tuple[int, int], str] = {}
-    for layer, fid, label, source, summary in rows:
-        if label is not None and source == "llm":
-            out[(int(layer), int(fid))] = label
-        elif include_auto and summary:
-            out[(int(layer), int(fid))] = "[auto] " + summary
-    return out
-
-
-def load_label_records(db_path: str | Path) -> list[dict]:
-    """Every ``autointerp`` row as a dict (for reports)."""
-    con = sqlite3.connect(f"file:{Path(db_path)}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in con.execute("SELECT * FROM autointerp ORDER BY layer, feature_id")]
-    finally:
-        con.close()

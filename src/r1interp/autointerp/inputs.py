@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
+
+from r1interp.artifacts.features import FeatureTableError, check_table, read_feature_table
 
 from .config import AutointerpConfig
 
@@ -45,10 +46,6 @@ EXAMPLE_COLUMNS = (
 KINDS = ("top", "quantile", "negative")
 
 
-class InputTableError(ValueError):
-    """A features table is missing or lacks a column; the message names the file."""
-
-
 @dataclass(frozen=True)
 class Example:
     """One context window of one feature."""
@@ -67,24 +64,10 @@ class Example:
         return max(self.acts) if self.acts else 0.0
 
 
-def check_columns(path: str | Path, required: tuple[str, ...]) -> None:
-    path = Path(path)
-    if not path.is_file():
-        raise InputTableError(f"{path}: file not found")
-    try:
-        names = set(pq.read_schema(path).names)
-    except Exception as e:  # noqa: BLE001 - any unreadable file is the same user error
-        raise InputTableError(f"{path}: not a readable parquet file ({e})") from e
-    missing = [c for c in required if c not in names]
-    if missing:
-        raise InputTableError(f"{path}: missing column(s) {missing}")
-
-
 def read_stats(path: str | Path) -> pd.DataFrame:
-    check_columns(path, STATS_COLUMNS)
-    df = pq.read_table(path).to_pandas()
+    df = read_feature_table(path, STATS_COLUMNS)
     if df["feature_id"].duplicated().any():
-        raise InputTableError(f"{path}: duplicate feature_id values")
+        raise FeatureTableError(f"{path}: duplicate feature_id values")
     df.index = df["feature_id"].to_numpy(dtype="int64")  # look up by id; the column stays unambiguous
     return df.sort_index()
 
@@ -106,20 +89,19 @@ def select_features(stats: pd.DataFrame, cfg: AutointerpConfig, layer: int) -> l
 
 def read_examples(path: str | Path, feature_ids: list[int] | None) -> dict[int, list[Example]]:
     """Examples per feature (only ``feature_ids`` when given), ordered by kind, bin and rank."""
-    check_columns(path, EXAMPLE_COLUMNS)
-    filters = [("feature_id", "in", [int(f) for f in feature_ids])] if feature_ids is not None else None
+    check_table(path, EXAMPLE_COLUMNS)
     if feature_ids is not None and not feature_ids:
         return {}
-    df = pq.read_table(path, columns=list(EXAMPLE_COLUMNS), filters=filters).to_pandas()
+    df = read_feature_table(path, EXAMPLE_COLUMNS, list(EXAMPLE_COLUMNS), feature_ids)
     bad = sorted(set(df["kind"]) - set(KINDS))
     if bad:
-        raise InputTableError(f"{path}: column 'kind' has unknown values {bad}; allowed {KINDS}")
+        raise FeatureTableError(f"{path}: column 'kind' has unknown values {bad}; allowed {KINDS}")
     df = df.sort_values(["feature_id", "kind", "quantile_bin", "rank"], kind="stable")
     out: dict[int, list[Example]] = {}
     for row in df.itertuples(index=False):
         toks, acts = tuple(str(t) for t in row.tokens), tuple(float(a) for a in row.acts)
         if len(toks) != len(acts) or len(toks) != len(row.token_ids):
-            raise InputTableError(
+            raise FeatureTableError(
                 f"{path}: feature {row.feature_id} {row.kind} rank {row.rank}: "
                 f"tokens/acts/token_ids lengths differ ({len(toks)}/{len(acts)}/{len(row.token_ids)})"
             )

@@ -8,15 +8,13 @@ true-vs-random token marks (fuzzing), both as balanced accuracy.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from r1interp.utils import atomic_path
+from r1interp.artifacts.write import write_json
 
 from .client import FatalAPIError, Outcome, Runner, Task
 from .config import AutointerpConfig
@@ -53,14 +51,6 @@ class FeatureJob:
     split: Split
     ctx: FeatureContext
     summary: str
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write to a temp name in the same directory, fsync, then rename over the target."""
-    with atomic_path(path) as tmp, open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def _list(v) -> list:
@@ -214,7 +204,7 @@ def label_model(
         journal.close()
     for li in inputs:
         entries = sorted(per_layer[li.layer], key=lambda e: e["feature_idx"])
-        atomic_write_text(li.out_json, json.dumps(entries, indent=1, ensure_ascii=False) + "\n")
+        write_json(entries, li.out_json, indent=1, ensure_ascii=False)
         counts: dict[str, int] = {}
         for e in entries:
             counts[e["status"]] = counts.get(e["status"], 0) + 1

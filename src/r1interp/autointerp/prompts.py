@@ -12,11 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 
-from .config import CLASSES
+from .config import CLASSES, PROMPT_VERSIONS
 from .inputs import Example
 from .sampling import Sample
 
-PROMPT_VERSIONS = ("v1",)
 
 
 class ParseError(ValueError):
@@ -172,28 +171,24 @@ def _explanation_line(expl: dict) -> str:
     return f"Explanation of the feature: {expl['label']}. {expl.get('explanation', '')}".rstrip()
 
 
-def detection_prompt(version: str, expl: dict, samples: list[Sample]) -> tuple[str, str]:
+def _scoring_prompt(version: str, expl: dict, samples: list[Sample], marked: bool, question: str) -> str:
+    """The user turn of both scorers: the explanation, the numbered excerpts, the 0/1 question."""
     _check_version(version)
     lines = [_explanation_line(expl), "", f"{len(samples)} excerpts:"]
-    lines += [f"Example {n}: {render(s.example.tokens)}" for n, s in enumerate(samples, 1)]
-    lines += [
-        "",
-        f"For each excerpt answer 1 if the feature activates in it, else 0. Reply with only a JSON "
-        f"array of {len(samples)} integers in excerpt order, e.g. [1, 0, ...].",
-    ]
-    return DETECTION_SYSTEM, "\n".join(lines)
+    lines += [f"Example {n}: {render(s.example.tokens, s.marked) if marked else render(s.example.tokens)}"
+              for n, s in enumerate(samples, 1)]
+    lines += ["", f"{question} Reply with only a JSON array of {len(samples)} integers in excerpt order, e.g. [1, 0, ...]."]
+    return "\n".join(lines)
+
+
+def detection_prompt(version: str, expl: dict, samples: list[Sample]) -> tuple[str, str]:
+    question = "For each excerpt answer 1 if the feature activates in it, else 0."
+    return DETECTION_SYSTEM, _scoring_prompt(version, expl, samples, False, question)
 
 
 def fuzzing_prompt(version: str, expl: dict, samples: list[Sample]) -> tuple[str, str]:
-    _check_version(version)
-    lines = [_explanation_line(expl), "", f"{len(samples)} excerpts:"]
-    lines += [f"Example {n}: {render(s.example.tokens, s.marked)}" for n, s in enumerate(samples, 1)]
-    lines += [
-        "",
-        f"For each excerpt answer 1 if the marked tokens are where this feature activates, else 0. "
-        f"Reply with only a JSON array of {len(samples)} integers in excerpt order, e.g. [1, 0, ...].",
-    ]
-    return FUZZING_SYSTEM, "\n".join(lines)
+    question = "For each excerpt answer 1 if the marked tokens are where this feature activates, else 0."
+    return FUZZING_SYSTEM, _scoring_prompt(version, expl, samples, True, question)
 
 
 def parse_binary_list(text: str, n: int) -> list[int]:

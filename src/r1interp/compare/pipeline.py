@@ -50,12 +50,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from r1interp.artifacts.write import atomic_path
 from r1interp.compare import plots
 from r1interp.compare.profiles import average_linkage, category_profiles, cosine_matrix, informative, profile_matrix, similarity_long
 from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_permutation, unpaired_motif_tests
 from r1interp.motifs import labels as L
 from r1interp.motifs.instances import tier_names
-from r1interp.utils import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram  # noqa: E402
 
-from r1interp.utils import atomic_path  # noqa: E402
+from r1interp.artifacts.write import atomic_path  # noqa: E402
 
 STAGE_COLORS = ["#777777", "#2166ac", "#4daf4a", "#984ea3", "#e08214", "#b2182b", "#35978f", "#8c510a"]
 

@@ -8,8 +8,9 @@ import json
 import sys
 from pathlib import Path
 
+from r1interp.artifacts.write import write_text
 from r1interp.config import load_config
-from r1interp.costplan.plan import build_plan, plan_markdown
+from r1interp.core.costplan import build_plan, plan_markdown
 from r1interp.utils import setup_logging
 
 
@@ -34,10 +35,7 @@ def main(argv: list[str] | None = None) -> None:
     print(md)
     for path, text in ((args.out_json, json.dumps(plan.to_dict(), indent=2)), (args.out_md, md)):
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
+            write_text(text, path)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from transformers import AutoTokenizer
 
-    from r1interp.data.shards import ShardConfig, build_shards, write_table
-    from r1interp.data.sources import hf_examples, mix_examples, toy_examples
+    from r1interp.artifacts.shards import write_shard
+    from r1interp.core.sources import hf_examples, mix_examples, toy_examples
+    from r1interp.data.shards import ShardConfig, build_shards
 
     cfg = ShardConfig(**json.loads(args.shard_config))
     if args.source == "toy":
@@ -58,16 +59,18 @@ def main(argv: list[str] | None = None) -> None:
         examples = mix_examples(streams, [float(s.get("weight", 1.0)) for s in specs], cfg.seed)
     tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
     tables = build_shards(tokenizer, examples, cfg)
-    write_table(tables["train"], args.out_train)
-    write_table(tables["eval"], args.out_eval)
+    write_shard(tables["train"], args.out_train)
+    write_shard(tables["eval"], args.out_eval)
 
 
 def map_shards(args: argparse.Namespace) -> None:
     import pyarrow.parquet as pq
     from transformers import AutoTokenizer
 
-    from r1interp.data.shards import map_shard, write_table
-    from r1interp.data.tokenmap import TokenMapError, derive_token_map, write_token_map
+    from r1interp.artifacts.shards import write_shard
+    from r1interp.artifacts.tokenmap import TokenMapError, write_token_map
+    from r1interp.data.shards import map_shard
+    from r1interp.data.tokenmap import derive_token_map
 
     if len(args.source_shards) != len(args.out_shards):
         raise SystemExit(f"--source-shards ({len(args.source_shards)}) and --out-shards ({len(args.out_shards)}) differ in length")
@@ -84,7 +87,7 @@ def map_shards(args: argparse.Namespace) -> None:
         log.info("%s %r (%d) -> %s %r (%d) [%s]", args.source_name, e.source_token, e.source_id, args.target_name,
                  e.target_token, e.target_id, e.rule)
     for src_path, out_path in zip(args.source_shards, args.out_shards):
-        write_table(map_shard(pq.read_table(src_path), tmap), out_path)
+        write_shard(map_shard(pq.read_table(src_path), tmap), out_path)
         log.info("%s -> %s", src_path, out_path)
     write_token_map(tmap, args.out_map)
 

@@ -1,12 +1,6 @@
 """Token shards: chat-templated, segmented documents split deterministically into train/eval.
 
-Schema (one row per document): ``doc_id:int64, kind:str, input_ids:list<int32>, segment:list<int8>``.
-
-Parquet schema metadata: ``r1interp.stream_sha256`` names the *token stream* a shard holds (a hash of
-the canonical rendering's ids and segments, see :func:`stream_sha256`). A base model's shards are its
-reasoner's rows read through the pair's token map (:func:`map_shard`): the same stream, so they carry
-the same hash, plus ``r1interp.token_map_sha256``. Transcoders record the hash of the stream they were
-trained on, so two dictionaries of a pair can be checked to have read the same text.
+The contract (schema, stream hash, reader, writer) lives in :mod:`r1interp.artifacts.shards`.
 """
 
 from __future__ import annotations
@@ -14,22 +8,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from r1interp.data.render import Example, render_example, tokenize_with_segments
-from r1interp.data.segments import OTHER
+from r1interp.artifacts.segments import OTHER
+from r1interp.artifacts.shards import SCHEMA, read_table_stream, stream_sha256, with_stream_metadata
+from r1interp.core.render import Example, render_example, tokenize_with_segments
 
 log = logging.getLogger(__name__)
-
-SCHEMA = pa.schema(
-    [("doc_id", pa.int64()), ("kind", pa.string()), ("input_ids", pa.list_(pa.int32())), ("segment", pa.list_(pa.int8()))]
-)
-
 
 @dataclass(frozen=True)
 class ShardConfig:
@@ -82,35 +70,6 @@ def build_shards(tokenizer, examples: Iterable[Example], cfg: ShardConfig) -> di
     return {s: pa.table(rows[s], schema=SCHEMA) for s in budget}
 
 
-STREAM_KEY = b"r1interp.stream_sha256"
-TOKEN_MAP_KEY = b"r1interp.token_map_sha256"
-
-
-def stream_sha256(table: pa.Table) -> str:
-    """Hash of a shard's documents (ids and segments, in order): the identity of its token stream."""
-    h = hashlib.sha256()
-    for ids, segs in zip(table.column("input_ids").to_pylist(), table.column("segment").to_pylist()):
-        h.update(np.asarray(ids, dtype=np.int32).tobytes())
-        h.update(np.asarray(segs, dtype=np.int8).tobytes())
-        h.update(b"|")
-    return h.hexdigest()
-
-
-def with_stream_metadata(table: pa.Table, stream: str, token_map: str | None = None) -> pa.Table:
-    meta = dict(table.schema.metadata or {})
-    meta[STREAM_KEY] = stream.encode()
-    if token_map:
-        meta[TOKEN_MAP_KEY] = token_map.encode()
-    return table.replace_schema_metadata(meta)
-
-
-def read_stream_hash(path: str | Path) -> str | None:
-    """The ``stream_sha256`` a shard was written with (None for shards from before it existed)."""
-    meta = pq.read_schema(path).metadata or {}
-    value = meta.get(STREAM_KEY)
-    return value.decode() if value else None
-
-
 def map_shard(table: pa.Table, tmap) -> pa.Table:
     """The base's reading of a reasoner shard: same rows, same segments, ids through ``tmap``."""
     mapped = pa.array([tmap.apply(np.asarray(ids, dtype=np.int32)).astype(np.int32) for ids in table.column("input_ids").to_pylist()],
@@ -118,24 +77,3 @@ def map_shard(table: pa.Table, tmap) -> pa.Table:
     out = table.set_column(table.schema.get_field_index("input_ids"), "input_ids", mapped)
     stream = read_table_stream(table) or stream_sha256(table)
     return with_stream_metadata(out, stream, tmap.sha256())
-
-
-def read_table_stream(table: pa.Table) -> str | None:
-    value = (table.schema.metadata or {}).get(STREAM_KEY)
-    return value.decode() if value else None
-
-
-def write_table(table: pa.Table, path: str | Path) -> None:
-    """Atomic parquet write; a shard without a stream hash gets one here."""
-    from r1interp.utils import atomic_path
-
-    if read_table_stream(table) is None:
-        table = with_stream_metadata(table, stream_sha256(table))
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, row_group_size=4096)
-
-
-def read_docs(path: str | Path) -> list[np.ndarray]:
-    """The ``input_ids`` of a shard as a list of arrays (what model training and eval consume)."""
-    col = pq.read_table(path, columns=["input_ids"]).column("input_ids")
-    return [np.asarray(x, dtype=np.int64) for x in col.to_pylist()]

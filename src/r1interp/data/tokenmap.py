@@ -22,83 +22,11 @@ The map is derived from the two tokenizers, never from hard-coded ids:
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
-
-import numpy as np
+from r1interp.artifacts.tokenmap import MappedToken, TokenMap, TokenMapError
 
 ROLE_ORDER = ("eos", "bos", "user", "assistant", "think_open", "think_close", "pad")
 THINK_STRINGS = {"think_open": "<think>", "think_close": "</think>"}
 _PROBE = "PROBE_USER_CONTENT"
-
-
-class TokenMapError(ValueError):
-    """Two tokenizers cannot be aligned one-to-one; the message names the token."""
-
-
-@dataclass(frozen=True)
-class MappedToken:
-    """One reasoner added token and the base token it is read as."""
-
-    source_id: int
-    source_token: str
-    target_id: int
-    target_token: str
-    rule: str  # same_string | role:<name> | role:bos->eos | unmatched
-
-
-@dataclass
-class TokenMap:
-    """Reasoner id → base id; identity on the shared regular vocabulary."""
-
-    source: str
-    target: str
-    unmatched_as: str
-    entries: list[MappedToken] = field(default_factory=list)
-
-    @property
-    def changed(self) -> dict[int, int]:
-        return {e.source_id: e.target_id for e in self.entries if e.source_id != e.target_id}
-
-    def apply(self, ids) -> np.ndarray:
-        """The base's ids for a reasoner sequence (same length, same positions)."""
-        arr = np.asarray(ids)
-        out = arr.copy()
-        for src, dst in self.changed.items():
-            out[arr == src] = dst
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "target": self.target, "unmatched_as": self.unmatched_as,
-                "entries": [asdict(e) for e in self.entries], "sha256": self.sha256()}
-
-    def sha256(self) -> str:
-        body = json.dumps([[e.source_id, e.target_id] for e in self.entries]).encode()
-        return hashlib.sha256(body).hexdigest()
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TokenMap":
-        return cls(data["source"], data["target"], data["unmatched_as"], [MappedToken(**e) for e in data["entries"]])
-
-
-def write_token_map(tmap: TokenMap, path: str | Path) -> None:
-    from r1interp.utils import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(tmap.to_dict(), indent=2, ensure_ascii=False) + "\n")
-
-
-def read_token_map(path: str | Path) -> TokenMap:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"token map not found: {path}")
-    try:
-        return TokenMap.from_dict(json.loads(path.read_text()))
-    except (KeyError, TypeError, json.JSONDecodeError) as e:
-        raise TokenMapError(f"{path}: not a token map ({e})") from e
 
 
 def added_ids(tokenizer) -> dict[int, str]:

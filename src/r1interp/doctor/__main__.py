@@ -15,10 +15,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", choices=["default", "gpu", "gpu-local"], default="default",
                     help="the profile you will run with (gpu: SLURM is required)")
     args = ap.parse_args(argv)
-    from r1interp.cli import load_config
+    from r1interp.config import load_config
     from r1interp.doctor.checks import FAIL, render, run_checks
 
-    config = load_config(args.configfile, base=args.config)
+    config = load_config(args.config, *args.configfile)
     root = Path(args.config).resolve().parent
     rows = run_checks(config, root=root, results=Path(args.results), profile_gpu=args.profile == "gpu")
     print(render(rows))

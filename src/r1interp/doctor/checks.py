@@ -13,11 +13,14 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
+
+from r1interp.core.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_from_config, dims_of
+from r1interp.guardrails import graph_memory
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 GIB = 1024**3
-DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "auto": 2}
+MODEL_DTYPE_BYTES = {**DTYPE_BYTES, "auto": 2}  # model weights: auto is bf16 on a GPU
 
 
 @dataclass(frozen=True)
@@ -78,22 +81,19 @@ class ModelShape:
     source: str
     n_layers: int
     d_model: int
-    n_params: int  # approximate
+    n_params: int
     dtype_bytes: int
+    dims: ModelDims | None = None  # full widths when known (else the Qwen2.5-1.5B shape at n_layers, d_model)
+
+    @property
+    def model_dims(self) -> ModelDims:
+        return self.dims or ModelDims(n_layers=self.n_layers, d=self.d_model)
 
 
-REAL_SHAPES = {  # fall-back when the model is not in the cache yet (HF config.json values)
-    "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": (28, 1536, 1_777_088_000),
-    "Qwen/Qwen2.5-Math-1.5B": (28, 1536, 1_543_714_304),
+REAL_DIMS = {  # fall-back when the model is not in the cache yet (HF config.json values)
+    "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B": ModelDims(),
+    "Qwen/Qwen2.5-Math-1.5B": ModelDims(tied=True),
 }
-
-
-def _shape_from_hf_config(cfg: dict) -> tuple[int, int, int]:
-    d, L, ff, v = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["intermediate_size"], cfg["vocab_size"]
-    kv = cfg.get("num_key_value_heads", cfg["num_attention_heads"]) * d // cfg["num_attention_heads"]
-    per_layer = d * d * 2 + d * kv * 2 + 3 * d * ff
-    emb = v * d * (1 if cfg.get("tie_word_embeddings") else 2)
-    return L, d, L * per_layer + emb
 
 
 def model_shapes(config: dict, cached_config: Callable[[str], dict | None]) -> list[ModelShape]:
@@ -103,30 +103,20 @@ def model_shapes(config: dict, cached_config: Callable[[str], dict | None]) -> l
         source, path = entry.get("source", "hf"), str(entry.get("path", key))
         dtype = entry.get("dtype", "auto")
         if source == "toy":
-            m = config.get("toy", {}).get("model", {})
-            cfg = {**m, "vocab_size": config.get("toy", {}).get("vocab_size", 512), "tie_word_embeddings": True}
-            L, d, n = _shape_from_hf_config(cfg)
+            dims = dims_of(config, key)
         elif (cfg := cached_config(path)) is not None:
-            L, d, n = _shape_from_hf_config(cfg)
-        elif path in REAL_SHAPES:
-            L, d, n = REAL_SHAPES[path]
+            dims = dims_from_config(cfg)
+        elif path in REAL_DIMS:
+            dims = REAL_DIMS[path]
         else:
             continue
-        out.append(ModelShape(key, source, L, d, n, DTYPE_BYTES.get(dtype, 4)))
+        out.append(ModelShape(key, source, dims.n_layers, dims.d, dims.params(), MODEL_DTYPE_BYTES.get(dtype, 4), dims))
     return out
 
 
 def n_latents(config: dict, d_model: int, results: Path) -> int:
     """Dictionary size: the sweep's selection if it exists, else the largest grid point."""
-    sel = results / "sweep" / "selected.yaml"
-    if sel.is_file():
-        import yaml
-
-        ef = (yaml.safe_load(sel.read_text()) or {}).get("expansion_factor")
-        if ef:
-            return d_model * int(ef)
-    grid = config.get("sweep", {}).get("grid", {}).get("expansion_factor") or [32]
-    return d_model * int(max(grid))
+    return dict_dims(config, d_model, worst_case=True, results=results).n_latents
 
 
 def transcoder_params(d: int, n: int) -> int:
@@ -167,14 +157,10 @@ def memory_checks(config: dict, shapes: list[ModelShape], gpus: list[tuple[str, 
     g = config.get("graphs", {})
     t = config.get("transcoders", {})
     for s in shapes:
-        n = n_latents(config, s.d_model, results)
+        dd = dict_dims(config, s.d_model, worst_case=True, results=results)
+        n = dd.n_latents
         tc = transcoder_params(s.d_model, n)
-        gbytes = DTYPE_BYTES.get(g.get("dtype", "float32"), 4)
-        dec_share = 0.5 if g.get("lazy_decoder") else 1.0
-        graph = s.n_params * gbytes + s.n_layers * tc * gbytes * (0.5 + 0.5 * dec_share)
-        # attribution state per token · layer · batch element: ~32 d-sized vectors (README "Attribution
-        # graphs at scale": ~0.2 MB measured at d=1536 in fp32)
-        graph += g.get("batch_size", 64) * g.get("max_context", 512) * s.n_layers * s.d_model * gbytes * 32
+        graph = graph_memory(s.model_dims, dd.n_latents, dd.k, g).gpu_gb * 1e9  # the guardrails' estimate
         group = t.get("group_size", 1) or s.n_layers
         train = s.n_params * s.dtype_bytes + group * tc * 4 * 4  # fp32 params, grads, 2 optimizer moments
         train += t.get("batch_size", 16) * t.get("seq_len", 128) * (s.d_model * group + n * group) * 4

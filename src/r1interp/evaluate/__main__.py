@@ -15,8 +15,9 @@ import logging
 import sys
 from pathlib import Path
 
+from r1interp.artifacts.paths import layer_dir
+from r1interp.artifacts.write import write_json, write_parquet, write_text
 from r1interp.evaluate.table import Targets, layers_frame, summary_markdown
-from r1interp.transcoders.atomic import temp_path, write_json, write_text
 from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.evaluate")
@@ -33,7 +34,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args):
-    from r1interp.evaluate.batches import load_eval_docs
+    from r1interp.core.batches import load_eval_docs
     from r1interp.models import load_model
 
     docs = load_eval_docs(args.eval_shard, args.max_tokens, args.max_len)
@@ -48,9 +49,9 @@ def _check_transcoder(tc, model, where: Path) -> None:
 
 
 def cmd_layer(args) -> None:
-    from r1interp.evaluate.batches import make_batches
-    from r1interp.evaluate.metrics import evaluate_layer
-    from r1interp.transcoders.io import load_transcoder
+    from r1interp.artifacts.transcoder import load_transcoder
+    from r1interp.core.batches import make_batches
+    from r1interp.core.metrics import evaluate_layer
 
     tc = load_transcoder(args.transcoder)  # validates the files before the model loads
     model, _tok, docs = _load(args)
@@ -61,19 +62,19 @@ def cmd_layer(args) -> None:
     tc = tc.to(next(model.parameters()).device)
     res = evaluate_layer(model, args.layer, tc, make_batches(docs, args.batch_size))
     res["transcoder"] = str(args.transcoder)
-    write_json(args.out, res)
+    write_json(res, args.out)
     log.info("layer %d: CE increase %.4f nats, FVU %.4f, L0 %.1f, dead %.1f%%", args.layer, res["ce_increase"], res["fvu"], res["l0"], res["dead_pct"])
 
 
 def cmd_full(args) -> None:
-    from r1interp.evaluate.batches import make_batches
+    from r1interp.artifacts.transcoder import load_transcoders
+    from r1interp.core.batches import make_batches
+    from r1interp.core.metrics import evaluate_full
     from r1interp.evaluate.generations import generations_markdown, prompt_prefixes, side_by_side
-    from r1interp.evaluate.metrics import evaluate_full
     from r1interp.models import model_shape
-    from r1interp.transcoders.io import load_transcoders
 
     n_layers = model_shape(args.model_dir).n_layers
-    dirs = {layer: args.transcoders_root / f"L{layer}" for layer in range(n_layers)}
+    dirs = {layer: layer_dir(args.transcoders_root, layer) for layer in range(n_layers)}
     tcs = load_transcoders(dirs)
     model, tok, docs = _load(args)
     dev = next(model.parameters()).device
@@ -81,11 +82,11 @@ def cmd_full(args) -> None:
         _check_transcoder(tc, model, dirs[layer])
     tcs = {layer: tc.to(dev) for layer, tc in tcs.items()}
     res = evaluate_full(model, tcs, make_batches(docs, args.batch_size))
-    write_json(args.out, res)
+    write_json(res, args.out)
     log.info("all %d layers replaced: CE increase %.4f nats, KL %.4f, top-1 agreement %.3f", n_layers, res["ce_increase"], res["kl"], res["top1_agreement"])
     if args.generations_out:
         rows = side_by_side(model, tok, tcs, prompt_prefixes(docs, args.n_prompts), args.max_new_tokens)
-        write_text(args.generations_out, generations_markdown(args.model_name or str(args.model_dir), rows))
+        write_text(generations_markdown(args.model_name or str(args.model_dir), rows), args.generations_out)
 
 
 def cmd_table(args) -> None:
@@ -99,10 +100,8 @@ def cmd_table(args) -> None:
     full = json.loads(args.full.read_text())
     targets = Targets(ce=args.ce_target, ce_ideal=args.ce_ideal, dead_pct=args.dead_target)
     df = layers_frame(results, targets)
-    tmp = temp_path(args.out_parquet)
-    df.to_parquet(tmp, index=False)
-    tmp.replace(args.out_parquet)
-    write_text(args.out_md, summary_markdown(args.model_name, df, full, targets))
+    write_parquet(df, args.out_parquet)
+    write_text(summary_markdown(args.model_name, df, full, targets), args.out_md)
     log.info("mean per-layer CE increase %.4f nats; flags: %s", df["ce_increase"].mean(), df["flag"].value_counts().to_dict())
 
 

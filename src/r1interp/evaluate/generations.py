@@ -9,9 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from r1interp.data.segments import ANSWER, THINK
-from r1interp.evaluate.hooks import replace_mlps
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.artifacts.segments import ANSWER, THINK
+from r1interp.artifacts.transcoder import SkipTranscoder
+from r1interp.core.hooks import replace_mlps
 
 
 def prompt_prefixes(docs: list[dict], n_prompts: int) -> list[dict]:

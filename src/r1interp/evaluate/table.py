@@ -1,6 +1,6 @@
 """Per-layer metrics table and the flag table against the faithfulness targets.
 
-Targets (DESIGN.md §4): per-layer CE increase < 0.1 nats (ideally < 0.05), dead latents < 10%.
+Targets: per-layer CE increase < 0.1 nats (ideally < 0.05), dead latents < 10%.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+
+from r1interp.artifacts.markdown import fmt_cell, markdown_table
 
 LAYER_COLUMNS = [
     "layer", "ce_orig", "ce_replaced", "ce_increase", "kl", "top1_agreement", "fvu", "l0", "l0_max", "k",
@@ -42,18 +44,6 @@ def layers_frame(layer_results: list[dict], targets: Targets) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return "nan" if v != v else f"{v:.4f}"
-    return str(v)
-
-
-def markdown_table(df: pd.DataFrame, columns: list[str]) -> str:
-    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    body = "".join("| " + " | ".join(_fmt(row[c]) for c in columns) + " |\n" for _, row in df.iterrows())
-    return head + body
-
-
 def summary_markdown(model_name: str, df: pd.DataFrame, full: dict, targets: Targets) -> str:
     mean_ce = float(df["ce_increase"].mean())
     lines = [
@@ -76,10 +66,10 @@ def summary_markdown(model_name: str, df: pd.DataFrame, full: dict, targets: Tar
         "| metric | value |\n|---|---|",
     ]
     for key in ("ce_orig", "ce_replaced", "ce_increase", "kl", "top1_agreement", "n_tokens"):
-        lines.append(f"| {key} | {_fmt(full[key])} |")
+        lines.append(f"| {key} | {fmt_cell(full[key])} |")
     segs = full.get("segments", {})
     if segs:
         lines += ["", "| segment | tokens | CE increase | KL | top-1 agreement |", "|---|---|---|---|---|"]
         for name, s in segs.items():
-            lines.append(f"| {name} | {s['n_tokens']} | {_fmt(s['ce_increase'])} | {_fmt(s['kl'])} | {_fmt(s['top1_agreement'])} |")
+            lines.append(f"| {name} | {s['n_tokens']} | {fmt_cell(s['ce_increase'])} | {fmt_cell(s['kl'])} | {fmt_cell(s['top1_agreement'])} |")
     return "\n".join(lines) + "\n"

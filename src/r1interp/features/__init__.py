@@ -63,7 +63,5 @@ frequencies, not in examples, not in windows. Activation means the TopK output i
 from r1interp.features.collect import PassResult, collect, layer_tables, run_pass
 from r1interp.features.config import FeatureConfig, state_bytes_per_feature
 from r1interp.features.corpus import Corpus
-from r1interp.features.hist import quantiles_from_hist, rebin_linear
 
-__all__ = ["Corpus", "FeatureConfig", "PassResult", "collect", "layer_tables", "quantiles_from_hist",
-           "rebin_linear", "run_pass", "state_bytes_per_feature"]
+__all__ = ["Corpus", "FeatureConfig", "PassResult", "collect", "layer_tables", "run_pass", "state_bytes_per_feature"]

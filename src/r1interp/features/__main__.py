@@ -30,10 +30,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def validate(args: argparse.Namespace):
     """Every input check that is cheap, before the model is loaded; exits naming the bad input."""
+    from r1interp.artifacts.transcoder import TranscoderFileError, read_meta
     from r1interp.features.config import FeatureConfig
     from r1interp.features.corpus import Corpus, CorpusError
     from r1interp.models import model_shape
-    from r1interp.transcoders.io import TranscoderFileError, read_meta
 
     try:
         params = json.loads(args.params)
@@ -76,9 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     cfg, corpus, tc_dirs = validate(args)
     log.info("corpus: %d documents, %d tokens; layers %s", corpus.n_docs, corpus.n_tokens, sorted(tc_dirs))
 
+    from r1interp.artifacts.transcoder import load_transcoder
     from r1interp.features.io import collect_to_dir
     from r1interp.models import load_model
-    from r1interp.transcoders.io import load_transcoder
 
     model, tokenizer = load_model(args.model_path, device=args.device, dtype=args.dtype)
     param = next(model.parameters())

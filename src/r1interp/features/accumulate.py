@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from r1interp.artifacts.transcoder import SkipTranscoder
 from r1interp.features.buffers import Payload, SlotBuffer, merge_slots
 from r1interp.features.config import WINDOW_DTYPES, FeatureConfig
 from r1interp.features.corpus import Batch
 from r1interp.features.hist import global_bin, global_edges, shift_rows
-from r1interp.transcoders.io import SkipTranscoder
 
 N_SEGMENTS = 4
 RESERVOIR_EMPTY_KEY = 2.0  # keys are uniform in [0, 1): an empty slot loses to any real key

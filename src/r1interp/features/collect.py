@@ -21,15 +21,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from r1interp.data.segments import SEGMENT_NAMES
+from r1interp.artifacts.segments import SEGMENT_NAMES
 from r1interp.features.accumulate import (N_SEGMENTS, BatchContext, LayerAccumulator, NegativePool, release_workspace,
                                           to_numpy)
+from r1interp.artifacts.transcoder import SkipTranscoder
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus, batches, chunks
 from r1interp.features.logit_lens import logit_lens, unembedding
 from r1interp.features.tables import EXAMPLES_SCHEMA, example_batches, stats_table
-from r1interp.transcoders.early_stop import decoder_layers
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.models import decoder_layers
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
+
+from r1interp.artifacts.shards import ShardFileError, read_shard
 
 SHARD_COLUMNS = ("doc_id", "input_ids", "segment")
 
@@ -25,7 +26,7 @@ class Corpus:
     doc_ids: np.ndarray  # int64 [D]
     offsets: np.ndarray  # int64 [D+1]: document d is tokens[offsets[d]:offsets[d+1]]
     tokens: np.ndarray  # int32 [n_tokens]
-    segments: np.ndarray  # int8 [n_tokens], codes of r1interp.data.segments
+    segments: np.ndarray  # int8 [n_tokens], codes of r1interp.artifacts.segments
 
     @property
     def n_docs(self) -> int:
@@ -57,21 +58,13 @@ class Corpus:
         """Read token shards (``doc_id, input_ids, segment``); checks columns and lengths."""
         parts = []
         for path in paths:
-            path = Path(path)
-            if not path.is_file():
-                raise CorpusError(f"token shard not found: {path}")
-            names = set(pq.read_schema(path).names)
-            missing = [c for c in SHARD_COLUMNS if c not in names]
-            if missing:
-                raise CorpusError(f"{path}: missing column(s) {missing}; has {sorted(names)}")
-            table = pq.read_table(path, columns=list(SHARD_COLUMNS))
+            try:
+                table = read_shard(path, SHARD_COLUMNS)
+            except ShardFileError as e:
+                raise CorpusError(str(e)) from None
             ids, segs = table.column("input_ids").combine_chunks(), table.column("segment").combine_chunks()
             id_len = np.diff(ids.offsets.to_numpy())
-            if not np.array_equal(id_len, np.diff(segs.offsets.to_numpy())):
-                raise CorpusError(f"{path}: 'segment' and 'input_ids' lengths differ in some rows")
             seg_vals = segs.values.to_numpy(zero_copy_only=False).astype(np.int8)
-            if seg_vals.size and (seg_vals.min() < 0 or seg_vals.max() > 3):
-                raise CorpusError(f"{path}: 'segment' codes must be in 0..3, found {seg_vals.min()}..{seg_vals.max()}")
             start, stop = ids.offsets[0].as_py(), ids.offsets[-1].as_py()
             parts.append((table.column("doc_id").to_numpy().astype(np.int64), id_len.astype(np.int64),
                           ids.values.to_numpy(zero_copy_only=False)[start:stop].astype(np.int32),

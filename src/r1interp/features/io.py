@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,27 +11,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from torch import nn
 
+from r1interp.artifacts.features import examples_path, stats_path
+from r1interp.artifacts.transcoder import SkipTranscoder
+from r1interp.artifacts.write import atomic_path, write_json, write_parquet
 from r1interp.features.collect import layer_tables, run_pass, summary, vocab_for
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus
 from r1interp.features.tables import EXAMPLES_SCHEMA
-from r1interp.transcoders.io import SkipTranscoder
-from r1interp.utils import atomic_path
 
 log = logging.getLogger(__name__)
-
-
-def stats_path(out_dir: str | Path, layer: int) -> Path:
-    return Path(out_dir) / f"L{layer}.stats.parquet"
-
-
-def examples_path(out_dir: str | Path, layer: int) -> Path:
-    return Path(out_dir) / f"L{layer}.examples.parquet"
-
-
-def write_table(table: pa.Table, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
 
 
 def write_batches(batches: Iterable[pa.RecordBatch], schema: pa.Schema, path: Path) -> int:
@@ -56,10 +43,9 @@ def collect_to_dir(model: nn.Module, tokenizer, transcoders: dict[int, SkipTrans
     for layer in sorted(res.layers):
         table, examples = layer_tables(res, layer, model, corpus, cfg, vocab, vocab_limit)
         n_rows = write_batches(examples, EXAMPLES_SCHEMA, examples_path(out_dir, layer))
-        write_table(table, stats_path(out_dir, layer))
+        write_parquet(table, stats_path(out_dir, layer))
         stats[layer] = table
         log.info("layer %d: %d features, %d example rows", layer, table.num_rows, n_rows)
     info = summary(res, stats, cfg)
-    with atomic_path(out_dir / "summary.json") as tmp:
-        tmp.write_text(json.dumps(info, indent=2))
+    write_json(info, out_dir / "summary.json", newline=False)
     return info

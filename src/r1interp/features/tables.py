@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from r1interp.data.segments import SEGMENT_NAMES
+from r1interp.artifacts.features import quantiles_from_hist
+from r1interp.artifacts.segments import SEGMENT_NAMES
 from r1interp.features.accumulate import LayerAccumulator, NegativePool, to_numpy
 from r1interp.features.config import FeatureConfig
 from r1interp.features.corpus import Corpus, window_tokens
-from r1interp.features.hist import feature_edges, quantiles_from_hist
+from r1interp.features.hist import feature_edges
 
 KIND_ORDER = {"top": 0, "quantile": 1, "negative": 2}
 

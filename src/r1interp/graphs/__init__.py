@@ -10,13 +10,8 @@
 - :mod:`.finalize`: one model's viewer dir, ``index.parquet`` and ``scores.parquet``.
 """
 
-from r1interp.graphs.adapter import (
-    FEATURE_INPUT_HOOK,
-    FEATURE_OUTPUT_HOOK,
-    ReluTopK,
-    build_transcoder_set,
-    load_replacement_model,
-)
+from r1interp.artifacts.transcoder import FEATURE_INPUT_HOOK, FEATURE_OUTPUT_HOOK, ReluTopK
+from r1interp.graphs.adapter import build_transcoder_set, load_replacement_model
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import cantor, cantor_unpair, check_node_ids, validate_graph_json
 from r1interp.graphs.phases import GraphTarget, check_context, graph_id, plan_targets

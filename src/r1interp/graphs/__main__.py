@@ -36,10 +36,10 @@ def cmd_plan(args: argparse.Namespace) -> None:
     """The graph plan: on the model's own generations, or teacher-forced on its reasoner's."""
     from transformers import AutoTokenizer
 
+    from r1interp.artifacts.generations import read_generations
+    from r1interp.artifacts.write import write_parquet
     from r1interp.graphs.adapter import resolve_model_dir
     from r1interp.graphs.plan import GENERATION_COLUMNS, make_plan, teacher_forced_plan
-    from r1interp.prompts.generate import read_generations
-    from r1interp.utils import atomic_path
 
     cfg = _config(args.config_json)
     gens = read_generations(args.generations, GENERATION_COLUMNS)
@@ -49,7 +49,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
     own = "own" if not args.token_map else f"teacher_forced:{args.stream_name}"
     plan = make_plan(gens, stream_tok, cfg.think_rules, cfg.think_count, cfg.max_context, own)
     if args.token_map:
-        from r1interp.data.tokenmap import read_token_map
+        from r1interp.artifacts.tokenmap import read_token_map
 
         model_tok = AutoTokenizer.from_pretrained(str(resolve_model_dir(args.model_path)))
         plan = teacher_forced_plan(plan, read_token_map(args.token_map), model_tok, own)
@@ -59,8 +59,7 @@ def cmd_plan(args: argparse.Namespace) -> None:
             log.warning("%s %s: %s", r.prompt_id, r.graph_id, r.reason)
     n_build = int((plan["reason"] == "").sum())
     log.info("plan: %d graphs to build over %d prompts (%s)", n_build, plan["prompt_id"].nunique(), own)
-    with atomic_path(args.out) as tmp:
-        plan.to_parquet(tmp, index=False)
+    write_parquet(plan, args.out)
 
 
 def cmd_build(args: argparse.Namespace) -> None:
@@ -77,10 +76,11 @@ def cmd_build(args: argparse.Namespace) -> None:
     plans = [PlannedGraph.from_row(r) for _, r in rows[rows["reason"] == ""].iterrows()]
     log.info("%s: %s", args.prompt_id, ", ".join(f"{p.phase}@{p.position}" for p in plans) or "no graph to build")
     if not plans:  # the plan says why (unfinished trace, context too long, ...): an empty manifest, no model load
-        from r1interp.graphs.build import MANIFEST, write_json
+        from r1interp.artifacts.write import write_json
+        from r1interp.graphs.build import MANIFEST
 
         write_json({"prompt_id": args.prompt_id, "config": cfg.to_dict(), "graphs": [], "failed": []},
-                   Path(args.out_dir) / MANIFEST, indent=2)
+                   Path(args.out_dir) / MANIFEST, newline=False)
         return
     model_dir = resolve_model_dir(args.model_path)
     n_layers = AutoConfig.from_pretrained(str(model_dir)).num_hidden_layers

@@ -28,17 +28,18 @@ from pathlib import Path
 import torch
 
 # One definition of the activation and hooks, shared with the transcoders' circuit-tracer export.
-from r1interp.transcoders.export import FEATURE_INPUT_HOOK, FEATURE_OUTPUT_HOOK, ReluTopK  # noqa: F401
-from r1interp.transcoders.io import SkipTranscoder, TranscoderFileError, load_transcoder
+from r1interp.artifacts.transcoder import (
+    FEATURE_INPUT_HOOK,
+    FEATURE_OUTPUT_HOOK,
+    ReluTopK,
+    SkipTranscoder,
+    TranscoderFileError,
+    load_transcoder,
+)
+from r1interp.artifacts.paths import layer_dir
+from r1interp.models import DTYPES
 
 log = logging.getLogger(__name__)
-
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def layer_dir(transcoders_dir: str | Path, layer: int) -> Path:
-    """Per-layer checkpoint directory of the transcoders stage: ``<dir>/L{layer}``."""
-    return Path(transcoders_dir) / f"L{layer}"
 
 
 def check_transcoder_dirs(transcoders_dir: str | Path, n_layers: int) -> list[Path]:

@@ -25,9 +25,9 @@ from typing import Any
 
 import torch
 
+from r1interp.artifacts.write import write_json
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import graph_summary, graph_to_model
-from r1interp.utils import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -148,11 +148,6 @@ def build_graph(model, tokenizer, plan: PlannedGraph, cfg: GraphsConfig, scan: s
     return rec, data
 
 
-def write_json(obj: Any, path: str | Path, indent: int | None = None) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=indent))
-
-
 def build_prompt(model, tokenizer, plans: Sequence[PlannedGraph], cfg: GraphsConfig, out_dir: str | Path, scan: str,
                  prompt_id: str) -> tuple[list[GraphRecord], list[dict[str, Any]]]:
     """All graphs of one prompt into ``out_dir`` (``{graph_id}.json`` + ``manifest.json``, written last).
@@ -171,10 +166,10 @@ def build_prompt(model, tokenizer, plans: Sequence[PlannedGraph], cfg: GraphsCon
             failed.append({"graph_id": plan.graph_id, "prompt_id": plan.prompt_id, "phase": plan.phase,
                            "position": plan.position, "reason": f"{type(e).__name__}: {e}"})
             continue
-        write_json(data, out_dir / rec.file)
+        write_json(data, out_dir / rec.file, indent=None, newline=False)
         records.append(rec)
     write_json({"prompt_id": prompt_id, "config": cfg.to_dict(), "graphs": [asdict(r) for r in records], "failed": failed},
-               out_dir / MANIFEST, indent=2)
+               out_dir / MANIFEST, newline=False)
     return records, failed
 
 

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from r1interp.graphs.build import read_manifest, write_json
+from r1interp.artifacts.write import write_json, write_parquet
+from r1interp.graphs.build import read_manifest
 from r1interp.graphs.export import apply_clerps, feature_keys, validate_graph_json
 from r1interp.graphs.viewer import viewer_scan, write_feature_files
-from r1interp.utils import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +61,12 @@ def missing_graphs(plan: pd.DataFrame | None, failed: list[dict], built_ids: set
     return pd.DataFrame(rows)
 
 
-def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
-
-
 def load_clerps(labels_db: str | Path | None) -> dict[tuple[int, int], str]:
     """``(layer, feature) → clerp`` from the autointerp database; {} (with a warning) without one."""
     if labels_db is None or not Path(labels_db).is_file():
         log.warning("no label database (%s): feature nodes get empty clerps", labels_db)
         return {}
-    from r1interp.autointerp import load_labels
+    from r1interp.artifacts.labels import load_labels
 
     return load_labels(labels_db, include_auto=True)
 
@@ -114,10 +109,10 @@ def finalize(build_dirs: Sequence[str | Path], out_dir: str | Path, model_name: 
         data["metadata"]["scan"] = scan
         rec["n_labeled_nodes"] = apply_clerps(data, clerps)
         validate_graph_json(data)
-        write_json(data, out_dir / rec["file"])
+        write_json(data, out_dir / rec["file"], indent=None, newline=False)
         metadata.append(data["metadata"])
         keys |= feature_keys(data)
-    write_json({"graphs": sorted(metadata, key=lambda m: m["slug"])}, out_dir / METADATA, indent=2)
+    write_json({"graphs": sorted(metadata, key=lambda m: m["slug"])}, out_dir / METADATA, newline=False)
 
     if features_dir is not None:
         n = write_feature_files(keys, features_dir, out_dir / "features" / model_name, model_name, tokenizer)

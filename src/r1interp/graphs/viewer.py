@@ -16,7 +16,7 @@ What the stock viewer (``circuit_tracer/frontend/assets``) does, and therefore w
   quantile bin (highest bin first). Negative (non-activating) windows are left out.
 - ``activation_frequency`` is ``frac_active``; ``index`` is the Cantor id (the file name).
 
-The histogram maths is the features stage's own (``rebin_linear``, ``quantiles_from_hist``), so
+The histogram maths is the feature tables' own (``rebin_linear``, ``quantiles_from_hist``), so
 the viewer's percentiles agree with the ``quantiles`` column of the stats table.
 """
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,8 +31,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
+from r1interp.artifacts.features import examples_path, quantiles_from_hist, read_feature_table, rebin_linear, stats_path
+from r1interp.artifacts.write import atomic_path
 from r1interp.graphs.export import cantor
 
 log = logging.getLogger(__name__)
@@ -50,16 +50,12 @@ def viewer_scan(name: str) -> str:
 
 def linear_histogram(counts: np.ndarray, edges: np.ndarray, max_act: float, n_bins: int = N_HIST_BINS) -> tuple[np.ndarray, float, float]:
     """Equal-width histogram over ``[0, max_act]`` of a log-grid one: ``(counts, act_min, act_max)``."""
-    from r1interp.features.hist import rebin_linear
-
     hi = max(float(max_act), 1e-6)
     return rebin_linear(counts, edges, n_bins, 0.0, hi), 0.0, hi
 
 
 def percentiles(counts: np.ndarray, edges: np.ndarray, max_act: float) -> list[float]:
     """The 1st..100th percentiles of active activations (linear inside bins); [] when empty."""
-    from r1interp.features.hist import quantiles_from_hist
-
     counts = np.asarray(counts, dtype=np.float64)
     if counts.sum() <= 0:
         return []
@@ -125,55 +121,30 @@ def feature_json(layer: int, feat: int, stats: Mapping[str, Any], examples: pd.D
 def read_feature_tables(features_dir: str | Path, layer: int, feats: Iterable[int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Stats and example rows of the given features only (pyarrow filter; a real layer is big)."""
     feats = sorted({int(f) for f in feats})
-    base = Path(features_dir)
-    stats_path, ex_path = base / f"L{layer}.stats.parquet", base / f"L{layer}.examples.parquet"
-    for p in (stats_path, ex_path):
-        if not p.is_file():
-            raise FileNotFoundError(f"feature table not found: {p}")
-    filt = [("feature_id", "in", feats)]
-    stats = pq.read_table(stats_path, filters=filt).to_pandas()
-    missing = [c for c in STATS_COLUMNS if c not in stats.columns]
-    if missing:
-        raise ValueError(f"{stats_path} lacks columns {missing}")
-    examples = pq.read_table(ex_path, filters=filt).to_pandas()
-    missing = [c for c in EXAMPLE_COLUMNS if c not in examples.columns]
-    if missing:
-        raise ValueError(f"{ex_path} lacks columns {missing}")
+    stats = read_feature_table(stats_path(features_dir, layer), STATS_COLUMNS, feature_ids=feats)
+    examples = read_feature_table(examples_path(features_dir, layer), EXAMPLE_COLUMNS, feature_ids=feats)
     return stats, examples
 
 
 def write_feature_files(keys: Iterable[tuple[int, int]], features_dir: str | Path, dest: str | Path, transcoder_id: str,
                         tokenizer=None) -> int:
     """Write ``dest/{cantor}.json`` for every (layer, feature) in ``keys``; replaces ``dest`` whole."""
-    dest = Path(dest)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
     by_layer: dict[int, set[int]] = defaultdict(set)
     for layer, feat in keys:
         by_layer[int(layer)].add(int(feat))
     n = 0
-    for layer in sorted(by_layer):
-        stats, examples = read_feature_tables(features_dir, layer, by_layer[layer])
-        stats = stats.set_index("feature_id")
-        ex_groups = dict(tuple(examples.groupby("feature_id")))
-        for feat in sorted(by_layer[layer]):
-            if feat not in stats.index:
-                log.warning("layer %d feature %d is in a graph but not in the stats table; no viewer file", layer, feat)
-                continue
-            ex = ex_groups.get(feat, examples.iloc[0:0])
-            data = feature_json(layer, feat, stats.loc[feat], ex, transcoder_id, tokenizer)
-            (tmp / f"{cantor(layer, feat)}.json").write_text(json.dumps(data))
-            n += 1
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        dest.rename(old)
-        tmp.rename(dest)
-        shutil.rmtree(old)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp.rename(dest)
+    with atomic_path(dest) as tmp:
+        tmp.mkdir()
+        for layer in sorted(by_layer):
+            stats, examples = read_feature_tables(features_dir, layer, by_layer[layer])
+            stats = stats.set_index("feature_id")
+            ex_groups = dict(tuple(examples.groupby("feature_id")))
+            for feat in sorted(by_layer[layer]):
+                if feat not in stats.index:
+                    log.warning("layer %d feature %d is in a graph but not in the stats table; no viewer file", layer, feat)
+                    continue
+                ex = ex_groups.get(feat, examples.iloc[0:0])
+                data = feature_json(layer, feat, stats.loc[feat], ex, transcoder_id, tokenizer)
+                (tmp / f"{cantor(layer, feat)}.json").write_text(json.dumps(data))
+                n += 1
     return n

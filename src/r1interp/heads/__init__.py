@@ -1,23 +1,14 @@
-"""Reasoning-focus attention heads: which (layer, head) read the ``<think>`` trace while answering.
+"""Reasoning-focus attention heads: which (layer, head) read the ``<think>`` trace while answering."""
 
-Also home of the helpers (``common``) that the ``patching`` and ``modeldiff`` analyses share.
-"""
+from r1interp.utils import lazy_exports
 
-import importlib
-
-# Lazy re-exports (PEP 562): the workflow imports light helpers from this package at parse time,
-# and an eager import here would pull torch/pandas into every `snakemake` invocation.
+# Lazy re-exports: the workflow imports this package at parse time (see lazy_exports).
 _EXPORTS = {
     "answer_to_reasoning_attention": "scores",
     "rank_heads": "scores",
     "uniform_baseline": "scores",
 }
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"r1interp.heads.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["answer_to_reasoning_attention", "rank_heads", "uniform_baseline"]

@@ -7,9 +7,10 @@ import logging
 import sys
 from pathlib import Path
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, load_traces
+from r1interp.artifacts.generations import load_traces
+
 from r1interp.heads.run import HeadsConfig, compute_heads, write_heads
-from r1interp.utils import setup_logging
+from r1interp.utils import cli_bool, cli_int_at_least, setup_logging
 
 log = logging.getLogger("r1interp.heads")
 

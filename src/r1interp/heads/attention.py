@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from r1interp.heads.common import decoder_layers
 from r1interp.heads.scores import answer_to_reasoning_attention
+from r1interp.models import decoder_layers
 
 log = logging.getLogger(__name__)
 

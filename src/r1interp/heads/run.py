@@ -11,10 +11,12 @@ import pandas as pd
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from r1interp.data.segments import ANSWER, THINK
+from r1interp.artifacts.generations import Trace
+from r1interp.artifacts.segments import ANSWER, THINK
+from r1interp.artifacts.write import write_figure, write_json, write_parquet
 from r1interp.heads.attention import trace_head_scores
-from r1interp.heads.common import Trace, free_memory, is_oom, write_figure, write_json, write_parquet
 from r1interp.heads.scores import rank_heads, uniform_baseline
+from r1interp.models import free_memory, is_oom
 
 log = logging.getLogger(__name__)
 

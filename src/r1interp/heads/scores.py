@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
-from r1interp.data.segments import ANSWER, THINK
+from r1interp.artifacts.segments import ANSWER, THINK
 
 
 def answer_to_reasoning_attention(

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, write_figure, write_parquet
-from r1interp.utils import setup_logging
+from r1interp.artifacts.paths import layer_dir
+from r1interp.artifacts.write import write_figure, write_parquet
+from r1interp.utils import cli_bool, cli_int_at_least, setup_logging
 
 log = logging.getLogger("r1interp.modeldiff")
 
@@ -71,9 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_residual(args: argparse.Namespace) -> None:
-    from r1interp.models import load_model, model_shape
     from r1interp.modeldiff.plots import plot_residual_diff
     from r1interp.modeldiff.residual import check_token_ids, load_docs, residual_diff, tokenizer_mismatch
+    from r1interp.models import load_model, model_shape
 
     if (args.control_path is None) != (args.control_name is None):
         raise ValueError("--control-path and --control-name go together")
@@ -122,11 +123,11 @@ def _layers_in(root: Path) -> set[int]:
 
 
 def cmd_dictionary(args: argparse.Namespace) -> None:
-    from r1interp.modeldiff.dictionary import load_labels, match_table, summarise_matches
+    from r1interp.artifacts.labels import read_layer_labels
+    from r1interp.artifacts.transcoder import load_transcoder, read_meta
+    from r1interp.modeldiff.dictionary import match_table, summarise_matches
     from r1interp.modeldiff.plots import plot_dictionary
     from r1interp.models import resolve_device
-    from r1interp.transcoders import load_transcoder
-    from r1interp.transcoders.io import read_meta
 
     roots = {args.reasoner_name: args.reasoner_transcoders, args.base_name: args.base_transcoders}
     if args.layers is None:
@@ -137,14 +138,14 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
     else:
         layers = sorted(set(args.layers))
     for layer in layers:  # validate every config before loading any weights
-        metas = {name: read_meta(root / f"L{layer}") for name, root in roots.items()}
+        metas = {name: read_meta(layer_dir(root, layer)) for name, root in roots.items()}
         widths = {name: m.d_in for name, m in metas.items()}
         if len(set(widths.values())) != 1:
             raise ValueError(f"layer {layer}: transcoder widths differ {widths}")
     device = resolve_device(args.device)
     tables = []
     for layer in layers:
-        W = {name: load_transcoder(root / f"L{layer}", device=device).W_dec.detach() for name, root in roots.items()}
+        W = {name: load_transcoder(layer_dir(root, layer), device=device).W_dec.detach() for name, root in roots.items()}
         tables.append(
             match_table(
                 layer,
@@ -153,8 +154,8 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
                 W[args.reasoner_name],
                 W[args.base_name],
                 args.threshold,
-                load_labels(args.reasoner_labels, layer),
-                load_labels(args.base_labels, layer),
+                read_layer_labels(args.reasoner_labels, layer),
+                read_layer_labels(args.base_labels, layer),
             )
         )
         log.info("layer %d: matched %s features", layer, {k: v.shape[0] for k, v in W.items()})

@@ -10,10 +10,8 @@ dictionary is below a threshold are "model-specific". Matching is max-cosine in 
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +22,6 @@ log = logging.getLogger(__name__)
 
 MATCH_COLUMNS = ["layer", "feature_id", "model", "other_model", "best_match_feature", "cosine", "shared", "label"]
 SUMMARY_COLUMNS = ["layer", "model", "other_model", "n_features", "n_shared", "frac_shared", "mean_cosine", "median_cosine"]
-BAD_LABEL_STATUS = {"failed", "error", "dead"}
 
 
 @dataclass
@@ -53,27 +50,6 @@ def best_matches(W_a: Tensor, W_b: Tensor, chunk: int = 4096) -> Matches:
         b_cos = torch.where(better, col_cos, b_cos)
         b_idx = torch.where(better, col_idx + start, b_idx)
     return Matches(a_idx.cpu(), a_cos.cpu(), b_idx.cpu(), b_cos.cpu())
-
-
-def load_labels(labels_dir: str | Path | None, layer: int) -> dict[int, str]:
-    """``{feature_idx: label}`` from ``labels_dir/L{layer}.json`` if present (else empty)."""
-    if labels_dir is None:
-        return {}
-    path = Path(labels_dir) / f"L{layer}.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as e:
-        raise ValueError(f"labels file {path} is not valid JSON: {e}") from e
-    if isinstance(data, dict):
-        data = data.get("labels") or data.get("features") or []
-    out = {}
-    for rec in data:
-        label = rec.get("label")
-        if isinstance(label, str) and label.strip() and str(rec.get("status", "")).lower() not in BAD_LABEL_STATUS:
-            out[int(rec["feature_idx"])] = label.strip()
-    return out
 
 
 def match_table(

@@ -23,8 +23,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from r1interp.data.segments import SEGMENT_NAMES
-from r1interp.patching.residual import residual_cache
+from r1interp.artifacts.segments import SEGMENT_NAMES
+from r1interp.artifacts.shards import read_shard
+from r1interp.models import residual_cache
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +54,13 @@ class Doc:
 
 def load_docs(path: str | Path, max_docs: int = 0, max_len: int = 0) -> list[Doc]:
     """Documents of a token shard (``doc_id, input_ids, segment``), truncated to ``max_len``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"token shard not found: {path}")
-    df = pd.read_parquet(path, columns=None)
-    missing = [c for c in ("doc_id", "input_ids", "segment") if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path} lacks columns {missing} (has {list(df.columns)})")
+    df = read_shard(path, ("doc_id", "input_ids", "segment")).to_pandas()
     if max_docs:
         df = df.head(max_docs)
     docs = []
     for row in df.itertuples(index=False):
         ids = np.asarray(row.input_ids, dtype=np.int64)
         seg = np.asarray(row.segment, dtype=np.int8)
-        if len(ids) != len(seg):
-            raise ValueError(f"{path}: doc {row.doc_id}: {len(ids)} input_ids but {len(seg)} segment codes")
         if max_len:
             ids, seg = ids[:max_len], seg[:max_len]
         if len(ids):

@@ -29,9 +29,10 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
+from r1interp.artifacts.write import write_parquet
 from r1interp.motifs.config import MotifsConfig, MotifsConfigError
 from r1interp.motifs.loader import GraphFormatError, Threshold
-from r1interp.utils import atomic_path, setup_logging
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.motifs")
 
@@ -47,11 +48,6 @@ def _params(text: str | None) -> MotifsConfig:
         return MotifsConfig.from_dict(data)
     except MotifsConfigError as e:
         raise SystemExit(f"--params: {e}")
-
-
-def _write(df: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
 
 
 def _work(job: tuple[str, dict[str, Any], MotifsConfig, int, int | None]):
@@ -83,9 +79,9 @@ def run_profiles(index: pd.DataFrame, files: list[Path], cfg: MotifsConfig, seed
     inst = pd.concat([r[1] for r in results if len(r[1])], ignore_index=True) if any(len(r[1]) for r in results) else pd.DataFrame()
     graphs = pd.DataFrame([r[2] for r in results])
     out_dir.mkdir(parents=True, exist_ok=True)
-    _write(profiles, out_dir / "profiles.parquet")
-    _write(inst, out_dir / "ffl_instances.parquet")
-    _write(graphs, out_dir / "graphs.parquet")
+    write_parquet(profiles, out_dir / "profiles.parquet")
+    write_parquet(inst, out_dir / "ffl_instances.parquet")
+    write_parquet(graphs, out_dir / "graphs.parquet")
     log.info("wrote %d profile rows for %d graphs to %s", len(profiles), len(graphs), out_dir)
 
 

@@ -134,9 +134,3 @@ def _path_tables() -> tuple[np.ndarray, np.ndarray]:
 
 PATH_CODE_CLASS, PATHS_PER_CLOSED = _path_tables()
 assert all(PATHS_PER_CLOSED[c] > 0 for c in CLOSED)  # every closed triad holds a directed 2-path
-
-
-def triad_label(index: int, convention: str = "standard") -> str:
-    """Name of igraph isoclass ``index``: ``standard`` (networkx) or ``circuit-motifs``."""
-    table = TRIAD_LABELS if convention == "standard" else CIRCUIT_MOTIFS_TRIAD_LABELS
-    return table[index]

@@ -7,11 +7,12 @@ import logging
 import sys
 from pathlib import Path
 
-from r1interp.heads.common import cli_bool, cli_int_at_least, load_traces
+from r1interp.artifacts.generations import load_traces
+
 from r1interp.patching.effects import POSITION_SETS
 from r1interp.patching.pairs import PairConfig
 from r1interp.patching.run import PatchingConfig, run_patching, write_patching
-from r1interp.utils import setup_logging
+from r1interp.utils import cli_bool, cli_int_at_least, setup_logging
 
 log = logging.getLogger("r1interp.patching")
 

@@ -21,7 +21,8 @@ from torch import nn
 
 from r1interp.patching.edits import map_position
 from r1interp.patching.pairs import Pair
-from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs, residual_cache
+from r1interp.models import residual_cache
+from r1interp.patching.residual import PatchJob, logits_at, patched_logit_diffs
 
 POSITION_SETS = ("reasoning_end", "answer", "all")
 HEADLINE_SET = "reasoning_end"

@@ -16,7 +16,9 @@ import numpy as np
 from torch import nn
 from tqdm import tqdm
 
-from r1interp.heads.common import Trace, free_memory, is_oom
+from r1interp.artifacts.generations import Trace
+
+from r1interp.models import free_memory, is_oom
 from r1interp.patching.edits import (
     NumberSpan,
     answer_span,

@@ -15,39 +15,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from r1interp.heads.common import decoder_layers, hidden_of
-
-
-def model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-def residual_cache(model: nn.Module, ids: Sequence[int] | Tensor, layers: Sequence[int] | None = None) -> Tensor:
-    """Decoder-block outputs ``[len(layers), T, d]`` for one sequence (no LM head is run)."""
-    blocks = decoder_layers(model)
-    layers = list(range(len(blocks))) if layers is None else list(layers)
-    store: dict[int, Tensor] = {}
-
-    def make_hook(layer: int):
-        def hook(module, args, output) -> None:
-            store[layer] = hidden_of(output)[0].detach().clone()
-
-        return hook
-
-    handles = [blocks[layer].register_forward_hook(make_hook(layer)) for layer in layers]
-    try:
-        with torch.inference_mode():
-            model.get_decoder()(input_ids=_as_batch(ids, model), use_cache=False)
-    finally:
-        for h in handles:
-            h.remove()
-    return torch.stack([store[layer] for layer in layers])
+from r1interp.models import as_batch, decoder_layers, hidden_of, model_device
 
 
 def logits_at(model: nn.Module, ids: Sequence[int] | Tensor, positions: Sequence[int]) -> Tensor:
     """Logits ``[len(positions), vocab]`` (float32) at some positions; the LM head runs only there."""
     with torch.inference_mode():
-        hidden = model.get_decoder()(input_ids=_as_batch(ids, model), use_cache=False).last_hidden_state
+        hidden = model.get_decoder()(input_ids=as_batch(ids, model), use_cache=False).last_hidden_state
         pos = torch.as_tensor(list(positions), device=hidden.device, dtype=torch.long)
         return model.get_output_embeddings()(hidden[0, pos]).float()
 
@@ -80,7 +54,7 @@ def patched_logit_diffs(
     blocks = decoder_layers(model)
     row_of_layer = {layer: i for i, layer in enumerate(cache_layers)}
     device = model_device(model)
-    base = _as_batch(target_ids, model)
+    base = as_batch(target_ids, model)
     out: list[Tensor] = []
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
@@ -116,8 +90,3 @@ def patched_logit_diffs(
                 h.remove()
         out.append(logits[:, token_a] - logits[:, token_b])
     return torch.cat(out) if out else torch.zeros(0)
-
-
-def _as_batch(ids: Sequence[int] | Tensor, model: nn.Module) -> Tensor:
-    t = ids if isinstance(ids, Tensor) else torch.as_tensor(list(ids), dtype=torch.long)
-    return t.to(model_device(model), torch.long).reshape(1, -1)

@@ -11,7 +11,9 @@ import pandas as pd
 from torch import nn
 from tqdm import tqdm
 
-from r1interp.heads.common import Trace, free_memory, is_oom, write_figure, write_json, write_parquet
+from r1interp.artifacts.generations import Trace
+from r1interp.artifacts.write import write_figure, write_json, write_parquet
+from r1interp.models import free_memory, is_oom
 from r1interp.patching.effects import HEADLINE_SET, POSITION_SETS, pair_effects, position_role
 from r1interp.patching.pairs import PairConfig, PairOutcome, build_pairs
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from r1interp.artifacts.write import write_parquet
 from r1interp.cliargs import add_dataclass_args, from_args
 from r1interp.prompts.settings import GenerationSettings
-from r1interp.utils import atomic_path, setup_logging
+from r1interp.utils import setup_logging
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -30,18 +31,16 @@ def main(argv: list[str] | None = None) -> None:
     except ValueError as e:
         ap.error(str(e))
 
+    from r1interp.core.prompt_sets import load_prompt_set
     from r1interp.models import load_model
     from r1interp.prompts.generate import correctness_table, generate_all
-    from r1interp.prompts.sets import load_prompt_set
 
     prompts = load_prompt_set(args.prompt_set)
     model, tokenizer = load_model(args.model_path, args.device, args.dtype)
     df = generate_all(model, tokenizer, prompts, args.template, args.instruction, settings)
-    with atomic_path(args.out) as tmp:
-        df.to_parquet(tmp, index=False)
+    write_parquet(df, args.out)
     if args.correctness_out:
-        with atomic_path(args.correctness_out) as tmp:
-            correctness_table(df).to_parquet(tmp, index=False)
+        write_parquet(correctness_table(df), args.correctness_out)
 
 
 if __name__ == "__main__":

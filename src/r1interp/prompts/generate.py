@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from r1interp.data.render import THINK_CLOSE, THINK_OPEN, render_prompt, tokenize_with_segments
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.core.prompt_sets import Prompt
+from r1interp.core.render import THINK_CLOSE, THINK_OPEN, render_prompt, tokenize_with_segments
 from r1interp.prompts.checker import STATUSES, answer_status, extract_answer
-from r1interp.prompts.sets import Prompt
 from r1interp.prompts.settings import GenerationSettings, batch_seed
 
 log = logging.getLogger(__name__)
@@ -143,35 +143,3 @@ def correctness_table(gens: pd.DataFrame) -> pd.DataFrame:
             "scored_correct_rate": counts["n_correct"] / scored if scored else float("nan"),
         })
     return pd.DataFrame(rows, columns=CORRECTNESS_COLUMNS)
-
-
-class GenerationsFileError(ValueError):
-    """The generations table is missing or malformed; the message names the file and column."""
-
-
-def read_generations(path, columns: tuple[str, ...], sample: int | None = 0) -> pd.DataFrame:
-    """Read ``generations.parquet`` and check it has ``columns`` (the one reader for all stages).
-
-    ``sample=0`` (default): the first sample of each prompt, one row per prompt (what a reader of
-    the single-sample table expects); ``sample=None``: every sample. Files written before samples
-    existed have no ``sample`` column and are read as sample 0; ``status`` is filled from
-    ``correct`` there (``correct`` / ``incorrect``).
-    """
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        raise GenerationsFileError(f"generations file not found: {path}")
-    df = pd.read_parquet(path)
-    if "sample" not in df.columns:
-        df["sample"] = 0
-    if "status" not in df.columns and "correct" in df.columns:
-        df["status"] = np.where(df["correct"].astype(bool), "correct", "incorrect")
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise GenerationsFileError(f"{path} lacks columns {missing} (has {list(df.columns)})")
-    if sample is not None:
-        df = df[df["sample"] == sample].reset_index(drop=True)
-        if df.empty:
-            raise GenerationsFileError(f"{path} has no rows with sample == {sample}")
-    return df

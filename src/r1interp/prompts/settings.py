@@ -12,6 +12,8 @@ import hashlib
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from r1interp.utils import check_fields
+
 LEGACY_MAX_NEW_TOKENS_KEY = "data.max_new_tokens"
 
 
@@ -42,9 +44,7 @@ class GenerationSettings:
             "seed": self.seed >= 0,
             "batch_size": self.batch_size >= 1,
         }
-        bad = [k for k, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid generation settings: {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}")
+        check_fields("generation settings", self, checks)
         if self.n_samples > 1 and self.greedy:
             raise ValueError(
                 f"generation.n_samples={self.n_samples} with temperature 0 (greedy) repeats one sequence; "

@@ -39,10 +39,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     setup_logging()
-    from r1interp.cli import load_config
+    from r1interp.config import load_config
     from r1interp.publish.release import ReleaseError, build_release, human
 
-    cfg = load_config(args.configfile, base=args.config) if (Path(args.config).is_file() or args.configfile) else {}
+    cfg = load_config(args.config, *args.configfile) if (Path(args.config).is_file() or args.configfile) else {}
     pub = cfg.get("publish") or {}
     models = args.models or cfg.get("run", {}).get("models")
     if not models:

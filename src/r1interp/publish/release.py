@@ -20,6 +20,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from r1interp.artifacts.paths import ModelPaths, layer_name
+from r1interp.artifacts.transcoder import CFG_FILE, CT_CONFIG_FILE, WEIGHTS_FILE
+from r1interp.artifacts.write import atomic_path
+
 CARD = "README.md"
 
 
@@ -37,7 +41,7 @@ def _layer_dirs(transcoders: Path) -> list[Path]:
     dirs = sorted((d for d in transcoders.glob("L*") if d.name[1:].isdigit()), key=lambda d: int(d.name[1:]))
     if not dirs:
         raise ReleaseError(f"no per-layer transcoders (L{{layer}}/) under {transcoders}")
-    expected = [f"L{i}" for i in range(len(dirs))]
+    expected = [layer_name(i) for i in range(len(dirs))]
     if [d.name for d in dirs] != expected:
         raise ReleaseError(f"{transcoders}: layers {[d.name for d in dirs]} are not 0..{len(dirs) - 1}")
     return dirs
@@ -45,20 +49,19 @@ def _layer_dirs(transcoders: Path) -> list[Path]:
 
 def plan_release(results: str | Path, model: str) -> dict[str, Path]:
     """``{path in release: source file}``; checks every required file before anything is copied."""
-    r = Path(results) / model
-    tc = r / "transcoders"
+    paths = ModelPaths.of(results, model)
     plan: dict[str, Path] = {}
-    for d in _layer_dirs(tc):
-        for name in ("cfg.json", "sae.safetensors"):
+    for d in _layer_dirs(paths.transcoders):
+        for name in (CFG_FILE, WEIGHTS_FILE):
             plan[f"{d.name}/{name}"] = d / name
-    ct = tc / "circuit_tracer"
-    plan["circuit_tracer/config.yaml"] = ct / "config.yaml"
+    ct = paths.circuit_tracer
+    plan[f"circuit_tracer/{CT_CONFIG_FILE}"] = ct / CT_CONFIG_FILE
     for f in sorted(ct.glob("layer_*.safetensors")):
         plan[f"circuit_tracer/{f.name}"] = f
-    plan[CARD] = tc / CARD
-    plan["labels.sqlite"] = r / "labels.sqlite"
-    graphs = r / "graphs"
-    meta = graphs / "graph-metadata.json"
+    plan[CARD] = paths.card
+    plan["labels.sqlite"] = paths.labels_db
+    graphs = paths.graphs
+    meta = paths.graph_metadata
     plan["graphs/graph-metadata.json"] = meta
     if meta.is_file():
         for g in json.loads(meta.read_text()).get("graphs", []):
@@ -103,10 +106,7 @@ def build_release(results: str | Path, model: str, out_dir: str | Path, repo_id:
     """Write ``out_dir`` (replacing it as a whole, so no stale file survives); returns its files."""
     plan = plan_release(results, model)
     out_dir = Path(out_dir)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
+    with atomic_path(out_dir) as tmp:
         for rel, src in plan.items():
             if rel == CARD:
                 n_layers = sum(1 for k in plan if k.endswith("/sae.safetensors"))
@@ -115,12 +115,6 @@ def build_release(results: str | Path, model: str, out_dir: str | Path, repo_id:
                 (tmp / CARD).write_text(src.read_text() + release_notes(model, n_layers, n_graphs, repo_id))
             else:
                 _place(src, tmp / rel)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.replace(out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     return list_files(out_dir)
 
 

@@ -238,7 +238,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     sections.append(s)
 
     if (r / "costplan" / "plan.json").is_file():  # written by rules/costplan.smk
-        from r1interp.costplan.plan import plan_tables
+        from r1interp.core.costplan import plan_tables
 
         s = Section("costplan", "Cost plan", "Tokens, FLOPs, GPU-hours and dollars per stage, from the configuration.")
         s.parts += [table(df, caption) for caption, df in plan_tables(json.loads((r / "costplan" / "plan.json").read_text()))]

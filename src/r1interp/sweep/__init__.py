@@ -4,10 +4,9 @@ See :mod:`r1interp.sweep.pareto` for the selection rules and :mod:`r1interp.swee
 grid and the pilot layers.
 """
 
-import importlib
+from r1interp.utils import lazy_exports
 
-# Lazy re-exports (PEP 562): the workflow imports light helpers from this package at parse time,
-# and an eager import here would pull torch/pandas into every `snakemake` invocation.
+# Lazy re-exports: the workflow imports this package at parse time (see lazy_exports).
 _EXPORTS = {
     "SelectionRule": "pareto",
     "grid_points": "grid",
@@ -18,11 +17,6 @@ _EXPORTS = {
     "select": "pareto",
 }
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"r1interp.sweep.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["SelectionRule", "grid_points", "mark_frontier", "pareto_mask", "pilot_layers", "point_id", "select"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from r1interp.cliargs import add_dataclass_args, from_args
 from r1interp.sweep.config import PointEval
 from r1interp.sweep.pareto import SelectionRule
-from r1interp.transcoders.settings import TrainSettings
+from r1interp.core.settings import TrainSettings
 from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.sweep")
@@ -33,11 +33,11 @@ def cmd_point(args) -> None:
     eval shard, on which the evaluate stage reports faithfulness, is never read here)."""
     import torch
 
+    from r1interp.core.groups import parse_layers
     from r1interp.models import load_model, model_shape
     from r1interp.sweep.grid import pilot_layers, point_id
     from r1interp.sweep.holdout import holdout_tokens
     from r1interp.sweep.run import prepare_data, run_point, save_point
-    from r1interp.transcoders.groups import parse_layers
 
     if not args.train_shard.is_file():
         raise SystemExit(f"error: train shard not found: {args.train_shard}")

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from r1interp.evaluate.batches import EvalBatch
-from r1interp.evaluate.hooks import mlp_module
-from r1interp.transcoders.early_stop import run_until_layer
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.artifacts.transcoder import SkipTranscoder
+from r1interp.core.batches import EvalBatch
+from r1interp.core.early_stop import run_until_layer
+from r1interp.core.hooks import mlp_module
 
 
 def fired_indices(tc: SkipTranscoder, x: Tensor) -> Tensor:

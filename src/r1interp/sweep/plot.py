@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from r1interp.transcoders.atomic import temp_path
+from r1interp.artifacts.write import write_figure
 
 
 def pareto_png(points: pd.DataFrame, selected_point: str, out: str | Path, ce_target: float, title: str) -> None:
@@ -33,8 +33,4 @@ def pareto_png(points: pd.DataFrame, selected_point: str, out: str | Path, ce_ta
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    out = Path(out)
-    tmp = temp_path(out)
-    fig.savefig(tmp, format="png")
-    plt.close(fig)
-    tmp.replace(out)
+    write_figure(fig, out, dpi="figure", bbox_inches=None)

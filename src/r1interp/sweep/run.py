@@ -19,11 +19,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from r1interp.artifacts.paths import layer_dir
+from r1interp.artifacts.write import write_json, write_parquet, write_text
+from r1interp.core.settings import SELECTED_KEYS, TrainSettings
 from r1interp.sweep.dead import measure_firing
 from r1interp.sweep.holdout import dead_tokens_needed, split_holdout
 from r1interp.sweep.pareto import SelectionRule, mark_frontier, select, summarise_points
-from r1interp.transcoders.atomic import temp_path, write_json, write_text
-from r1interp.transcoders.settings import SELECTED_KEYS, TrainSettings
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +46,10 @@ def prepare_data(train_shard: str | Path, settings: TrainSettings, validation_to
     """Split the train shard into the training documents and the selection slice (same for every point)."""
     from datasets import Dataset
 
-    from r1interp.transcoders.dataset import pack_rows, read_shard
+    from r1interp.artifacts.shards import read_shard_lists
+    from r1interp.core.packing import pack_rows
 
-    data = read_shard(train_shard, ("doc_id", "kind", "input_ids", "segment"))
+    data = read_shard_lists(train_shard, ("doc_id", "kind", "input_ids", "segment"))
     ids = data["input_ids"]
     split = split_holdout([len(x) for x in ids], validation_tokens, settings.seed, min_train_tokens=settings.seq_len)
     rows = pack_rows([ids[i] for i in split.train], settings.seq_len, settings.n_rows, settings.seed)
@@ -90,16 +92,16 @@ def run_point(model, point_id: str, point: dict[str, Any], layers: list[int], da
     CE/KL/FVU/L0 on the slice's first ``ce_tokens`` tokens (all when None); dead latents on the
     whole slice, with the token count and the count this dictionary needs recorded per layer.
     """
-    from r1interp.evaluate.batches import make_batches
-    from r1interp.evaluate.metrics import evaluate_layer
-    from r1interp.transcoders.io import load_transcoder
-    from r1interp.transcoders.train import layer_dir_name, train_group
+    from r1interp.artifacts.transcoder import load_transcoder
+    from r1interp.core.batches import make_batches
+    from r1interp.core.metrics import evaluate_layer
+    from r1interp.core.train import train_group
 
     work_dir = Path(work_dir)
     s = replace(settings, **{k: point[k] for k in SELECTED_KEYS})
     manifest = train_group(model, layers, dataset, s, work_dir / "transcoders", work_dir / "checkpoint", data_id=point_id)
     dev = next(model.parameters()).device
-    tcs = {layer: load_transcoder(work_dir / "transcoders" / layer_dir_name(layer), device=dev) for layer in layers}
+    tcs = {layer: load_transcoder(layer_dir(work_dir / "transcoders", layer), device=dev) for layer in layers}
     firing = measure_firing(model, tcs, make_batches(validation, batch_size))
     ce_docs = validation if ce_tokens is None else first_tokens(validation, ce_tokens)
     per_layer = []
@@ -147,9 +149,7 @@ def aggregate(point_files: list[Path], rule: SelectionRule, out_parquet: Path, o
     fallback = fallback or no_healthy
     df = df.merge(points[["point", "healthy", "pareto"]], on="point")
     df["selected"] = df["point"] == best["point"]
-    tmp = temp_path(out_parquet)
-    df.to_parquet(tmp, index=False)
-    tmp.replace(out_parquet)
+    write_parquet(df, out_parquet)
 
     from r1interp.sweep.plot import pareto_png
 
@@ -178,7 +178,7 @@ def aggregate(point_files: list[Path], rule: SelectionRule, out_parquet: Path, o
         },
         "pareto_points": points[points["pareto"]]["point"].tolist(),
     }
-    write_text(out_yaml, yaml.safe_dump(selection, sort_keys=False))
+    write_text(yaml.safe_dump(selection, sort_keys=False), out_yaml)
     if fallback:
         log.warning("no Pareto point met the constraints of rule %s; fell back to lowest CE", rule.rule)
     log.info("selected %s: mean CE +%.4f, L0 %.1f, dead %.1f%%", best["point"], best["ce_increase"], best["l0"], best["dead_pct"])
@@ -191,4 +191,4 @@ def _one(col: pd.Series) -> str:
 
 
 def save_point(record: dict, out: Path) -> None:
-    write_json(out, record)
+    write_json(record, out)

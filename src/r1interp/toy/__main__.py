@@ -35,11 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
 
     if args.cmd == "corpus":
-        from r1interp.toy.corpus import generate_corpus, write_corpus
+        from r1interp.core.toy_corpus import generate_corpus, write_corpus
 
         write_corpus(generate_corpus(args.n_problems, args.seed), args.out)
     elif args.cmd == "tokenizer":
-        from r1interp.toy.corpus import read_corpus
+        from r1interp.core.toy_corpus import read_corpus
         from r1interp.toy.tokenizer import FLAVOURS, save_tokenizer, train_bpe, with_specials
 
         outs = dict(item.split("=", 1) for item in args.out)
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
         import torch
         from transformers import AutoTokenizer
 
-        from r1interp.data.shards import read_docs
+        from r1interp.artifacts.shards import read_docs
         from r1interp.toy.model import ToyModelConfig, ToyTrainConfig, init_model, mean_loss, save_model, train_model
         from r1interp.utils import atomic_path
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from r1interp.cliargs import add_dataclass_args, from_args
-from r1interp.transcoders.settings import TrainSettings, read_selected
+from r1interp.core.settings import TrainSettings, read_selected
 from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.transcoders")
@@ -35,10 +35,10 @@ def _require_file(path: Path, what: str) -> None:
 def cmd_train(args) -> None:
     import torch
 
+    from r1interp.core.groups import parse_layers
+    from r1interp.core.packing import packed_dataset
+    from r1interp.core.train import train_group
     from r1interp.models import load_model, model_shape
-    from r1interp.transcoders.dataset import packed_dataset
-    from r1interp.transcoders.groups import parse_layers
-    from r1interp.transcoders.train import train_group
 
     _require_file(args.train_shard, "train shard")
     settings = from_args(TrainSettings, args)
@@ -61,22 +61,23 @@ def cmd_train(args) -> None:
         )
     # Both models of a pair train on one token stream (the base reads it with its own special tokens):
     # the manifest names it, so the model cards can show that two dictionaries read the same text.
-    from r1interp.data.shards import read_stream_hash
-    from r1interp.transcoders.atomic import write_text
-    from r1interp.transcoders.train import MANIFEST_FILE
+    from r1interp.artifacts.shards import read_stream_hash
+    from r1interp.artifacts.write import write_text
+    from r1interp.core.train import MANIFEST_FILE
 
     manifest["stream_sha256"] = read_stream_hash(args.train_shard)
     manifest["train_shard"] = str(args.train_shard)
-    write_text(Path(args.out_dir) / MANIFEST_FILE, json.dumps(manifest, indent=2))
+    write_text(json.dumps(manifest, indent=2), Path(args.out_dir) / MANIFEST_FILE)
     log.info("trained %d layers on %d tokens of stream %s in %.1f s", len(layers), manifest["tokens"],
              (manifest["stream_sha256"] or "?")[:12], manifest["seconds"])
 
 
 def cmd_link(args) -> None:
-    from r1interp.transcoders.io import load_transcoder
-    from r1interp.transcoders.train import export_layer_files, layer_dir_name
+    from r1interp.artifacts.paths import layer_dir
+    from r1interp.artifacts.transcoder import load_transcoder
+    from r1interp.core.train import export_layer_files
 
-    src = args.group_dir / layer_dir_name(args.layer)
+    src = layer_dir(args.group_dir, args.layer)
     load_transcoder(src)  # fails naming the file if the group's output is broken
     export_layer_files(src, args.out_dir)
 
@@ -98,10 +99,10 @@ def cmd_card(args) -> None:
     import pandas as pd
     import yaml
 
+    from r1interp.artifacts.write import write_text
+    from r1interp.core.train import MANIFEST_FILE
     from r1interp.models import model_shape
-    from r1interp.transcoders.atomic import write_text
     from r1interp.transcoders.card import model_card
-    from r1interp.transcoders.train import MANIFEST_FILE
 
     for path, what in ((args.layers_parquet, "per-layer eval table"), (args.full, "full-replacement result"), (args.selected, "sweep selection")):
         _require_file(path, what)
@@ -115,7 +116,7 @@ def cmd_card(args) -> None:
         json.loads(Path(args.full).read_text()), manifests,
         {"point": selection.get("point"), "rule": selection.get("rule")}, model_shape(args.model_dir).d_model,
     )
-    write_text(args.out, text)
+    write_text(text, args.out)
 
 
 def main(argv: list[str] | None = None) -> None:

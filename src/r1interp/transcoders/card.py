@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from r1interp.evaluate.table import markdown_table
+from r1interp.artifacts.markdown import markdown_table
 
 TAGS = ["sparsify", "transcoder", "skip-transcoder", "sparse-autoencoder", "mechanistic-interpretability", "circuit-tracer"]
 
@@ -114,11 +114,11 @@ tc = SparseCoder.load_from_disk("L3")          # or SparseCoder.load_from_hub(re
 y = tc(x).sae_out                              # x: post-norm input of model.model.layers[3].mlp
 
 # r1interp (same forward, plain torch)
-from r1interp.transcoders import load_transcoder
+from r1interp.artifacts.transcoder import load_transcoder
 y = load_transcoder("L3")(x)
 
 # circuit-tracer TranscoderSet with the exact relu→topk activation
-from r1interp.transcoders.export import load_transcoder_set
+from r1interp.artifacts.transcoder import load_transcoder_set
 transcoders = load_transcoder_set("circuit_tracer")
 ```
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from r1interp.toy.corpus import GENERATORS
+from r1interp.core.toy_corpus import GENERATORS
 
 CATEGORY_COUNTS = {
     "arithmetic": 5, "multihop": 4, "reasoning": 4, "factual_recall": 4,
@@ -25,7 +25,7 @@ class Prompt:
 
 
 def benchmark_prompts() -> list[Prompt]:
-    data = json.loads(resources.files("r1interp.prompts").joinpath("benchmark.json").read_text())
+    data = json.loads(resources.files("r1interp.core").joinpath("benchmark.json").read_text())
     return [Prompt(**d) for d in data]
 
 

@@ -7,6 +7,11 @@ and vice versa. The forward is sparsify's transcoder forward on the post-norm ML
 
     acts = topk(relu(x W_enc^T + b_enc), k)       # TopK *after* ReLU, not ReLU alone
     y    = acts W_dec + b_dec + x W_skip^T
+
+The circuit-tracer export of a model's transcoders (``transcoders/circuit_tracer/``: one
+``layer_{i}.safetensors`` per layer plus ``config.yaml`` naming the hooks, ``activation: relu_topk``
+and ``k``) is written by :mod:`r1interp.transcoders.export` and read by :func:`load_transcoder_set`,
+which gives circuit-tracer's ``TranscoderSet`` the same relu → topk(k) activation (:class:`ReluTopK`).
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
 CFG_FILE = "cfg.json"
 WEIGHTS_FILE = "sae.safetensors"
+CT_CONFIG_FILE = "config.yaml"  # of the circuit-tracer export
+FEATURE_INPUT_HOOK = "mlp.hook_in"  # post-norm MLP input (ReplacementMLP.hook_in); NOT hook_mlp_in (pre-norm)
+FEATURE_OUTPUT_HOOK = "mlp.hook_out"  # MLP output
 
 
 class TranscoderFileError(ValueError):
@@ -35,6 +44,26 @@ class TranscoderMeta:
     k: int
     skip_connection: bool
     transcode: bool
+
+
+def topk_dense(x: Tensor, k: int) -> Tensor:
+    """Keep the ``k`` largest values per token (last dim), zeros elsewhere: sparsify's TopK."""
+    vals, idx = x.topk(min(k, x.shape[-1]), dim=-1, sorted=False)
+    return torch.zeros_like(x).scatter_(-1, idx, vals)
+
+
+class ReluTopK(nn.Module):
+    """relu then keep the k largest per token — sparsify's TopK activation."""
+
+    def __init__(self, k: int):
+        super().__init__()
+        self.k = int(k)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return topk_dense(torch.relu(x), self.k)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}"
 
 
 class SkipTranscoder(nn.Module):
@@ -62,9 +91,7 @@ class SkipTranscoder(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """Dense activations [..., n_latents] with at most k non-zeros per token."""
-        pre = self.pre_acts(x)
-        vals, idx = pre.topk(min(self.k, pre.shape[-1]), dim=-1, sorted=False)
-        return torch.zeros_like(pre).scatter_(-1, idx, vals)
+        return topk_dense(self.pre_acts(x), self.k)
 
     def decode(self, acts: Tensor) -> Tensor:
         return acts.to(self.W_dec.dtype) @ self.W_dec + self.b_dec
@@ -138,3 +165,25 @@ def load_transcoder(path: str | Path, device: str | torch.device = "cpu", dtype:
 def load_transcoders(paths: dict[int, str | Path], **kwargs) -> dict[int, SkipTranscoder]:
     """Load one transcoder per layer: ``{layer: directory}`` → ``{layer: SkipTranscoder}``."""
     return {layer: load_transcoder(p, **kwargs) for layer, p in sorted(paths.items())}
+
+
+def load_transcoder_set(export_dir: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+    """circuit-tracer ``TranscoderSet`` from an export dir, with the exact relu→topk activation."""
+    from circuit_tracer.transcoder.single_layer_transcoder import TranscoderSet, load_relu_transcoder
+
+    export_dir = Path(export_dir)
+    cfg_path = export_dir / CT_CONFIG_FILE
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"circuit-tracer export config not found: {cfg_path}")
+    cfg = yaml.safe_load(cfg_path.read_text())
+    if cfg.get("activation") != "relu_topk" or "k" not in cfg:
+        raise ValueError(f"{cfg_path}: expected activation relu_topk with k")
+    tcs = {}
+    for layer, name in enumerate(cfg["transcoders"]):
+        path = export_dir / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{cfg_path} lists {name}, not found: {path}")
+        t = load_relu_transcoder(str(path), layer, device=torch.device(device), dtype=dtype, lazy_encoder=False, lazy_decoder=False)
+        t.activation_function = ReluTopK(cfg["k"])
+        tcs[layer] = t
+    return TranscoderSet(tcs, feature_input_hook=cfg["feature_input_hook"], feature_output_hook=cfg["feature_output_hook"], scan=cfg["scan"])

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from r1interp.data.render import THINK_CLOSE, THINK_OPEN, Example
-from r1interp.toy.corpus import read_corpus
+from r1interp.core.render import THINK_CLOSE, THINK_OPEN, Example
+from r1interp.core.toy_corpus import read_corpus
 
 
 def toy_examples(corpus_path: str | Path) -> Iterator[Example]:

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
-from r1interp.data.segments import SEGMENT_NAMES
-from r1interp.evaluate.batches import EvalBatch
-from r1interp.evaluate.hooks import replace_mlp, replace_mlps, zero_mlp
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.artifacts.segments import SEGMENT_NAMES
+from r1interp.artifacts.transcoder import SkipTranscoder
+from r1interp.core.batches import EvalBatch
+from r1interp.core.hooks import replace_mlp, replace_mlps, zero_mlp
 
 
 @dataclass

@@ -14,6 +14,8 @@ import random
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from r1interp.artifacts.write import write_text
+
 KINDS = ("addition", "subtraction", "multiplication", "word_problem", "comparison", "chain")
 NAMES = ("Ann", "Ben", "Cara", "Dan", "Eve", "Finn", "Gia", "Hal")
 ITEMS = ("apples", "coins", "books", "stamps", "marbles", "cards")
@@ -110,13 +112,7 @@ def generate_corpus(n_problems: int, seed: int = 0) -> list[Problem]:
 
 
 def write_corpus(problems: list[Problem], path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w") as f:
-        for p in problems:
-            f.write(json.dumps(asdict(p)) + "\n")
-    tmp.replace(path)
+    write_text("".join(json.dumps(asdict(p)) + "\n" for p in problems), path)
 
 
 def read_corpus(path: str | Path) -> list[Problem]:

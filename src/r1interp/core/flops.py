@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from r1interp.costplan.dims import ModelDims
+from r1interp.core.dims import ModelDims
 
 
 def forward_flops(dims: ModelDims, context: int, n_blocks: int | None = None, head: bool = True) -> float:

@@ -13,8 +13,8 @@ from contextlib import ExitStack, contextmanager
 import torch
 from torch import Tensor, nn
 
-from r1interp.transcoders.early_stop import decoder_layers
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.artifacts.transcoder import SkipTranscoder
+from r1interp.models import decoder_layers
 
 # observer(layer, mlp_input, mlp_output, transcoder_output) — called inside the hook, no grad
 Observer = Callable[[int, Tensor, Tensor, Tensor], None]

@@ -12,27 +12,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
+
+from r1interp.artifacts.shards import read_shard_lists
 
 log = logging.getLogger(__name__)
-
-SHARD_COLUMNS = ("doc_id", "kind", "input_ids", "segment")
-
-
-def read_shard(path: str | Path, columns: tuple[str, ...] = ("input_ids",)) -> dict[str, list]:
-    """Read a token shard; fail naming the file and the missing column."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"token shard not found: {path}")
-    schema = pq.read_schema(path)
-    missing = [c for c in columns if c not in schema.names]
-    if missing:
-        raise ValueError(f"token shard {path} lacks columns {missing} (has {schema.names})")
-    table = pq.read_table(path, columns=list(columns))
-    if table.num_rows == 0:
-        raise ValueError(f"token shard {path} has no rows")
-    return {c: table.column(c).to_pylist() for c in columns}
-
 
 def pack_rows(docs: list[list[int]], seq_len: int, n_rows: int, seed: int) -> np.ndarray:
     """Concatenate shuffled documents into ``[n_rows, seq_len]``; repeat epochs if needed.
@@ -62,6 +45,6 @@ def packed_dataset(shard: str | Path, seq_len: int, n_rows: int, seed: int):
     """HF ``datasets.Dataset`` with a torch-formatted ``input_ids`` column of ``[seq_len]`` rows."""
     from datasets import Dataset
 
-    docs = read_shard(shard)["input_ids"]
+    docs = read_shard_lists(shard)["input_ids"]
     rows = pack_rows(docs, seq_len, n_rows, seed)
     return Dataset.from_dict({"input_ids": rows.tolist()}).with_format("torch")

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from r1interp.transcoders.dataset import read_shard
+from r1interp.artifacts.shards import read_shard_lists
 
 
 @dataclass
@@ -30,7 +30,7 @@ class EvalBatch:
 
 def load_eval_docs(shard: str | Path, max_tokens: int, max_len: int | None = None) -> list[dict]:
     """First documents of the eval shard up to ``max_tokens`` tokens (deterministic)."""
-    data = read_shard(shard, ("doc_id", "kind", "input_ids", "segment"))
+    data = read_shard_lists(shard, ("doc_id", "kind", "input_ids", "segment"))
     docs, total = [], 0
     for doc_id, kind, ids, seg in zip(data["doc_id"], data["kind"], data["input_ids"], data["segment"]):
         if max_len is not None:

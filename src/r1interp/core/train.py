@@ -1,10 +1,10 @@
 """Train MLP skip transcoders for a group of layers through eai-sparsify's Python Trainer.
 
-Why these choices (see DESIGN.md §3):
+Why these choices:
 - hookpoints ``layers.{L}.mlp`` with ``transcode=True``: the transcoder maps the *post-norm MLP
   input* to the *MLP output*. ``layers=[...]`` would train on whole decoder blocks — wrong.
 - one model forward per batch trains every layer of the group, and the model stops after the last
-  hooked block (:mod:`r1interp.transcoders.early_stop`).
+  hooked block (:mod:`r1interp.core.early_stop`).
 - resumable: sparsify checkpoints every ``save_every`` steps with optimizer state; we write them
   atomically, record the true number of finished batches, and fix the schedule-free optimizer's
   train/eval state on resume (sparsify saves the averaged *x* weights but resumes them as if they
@@ -32,8 +32,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from r1interp.transcoders.early_stop import decoder_layers, run_until_layer
-from r1interp.transcoders.settings import TrainSettings
+from r1interp.artifacts.paths import layer_name
+from r1interp.core.early_stop import run_until_layer
+from r1interp.core.settings import TrainSettings
+from r1interp.models import decoder_layers
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,6 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 def hookpoint(layer: int) -> str:
     """sparsify hookpoint of layer ``layer``'s MLP (relative to ``model.base_model``)."""
     return f"layers.{layer}.mlp"
-
-
-def layer_dir_name(layer: int) -> str:
-    return f"L{layer}"
 
 
 def check_hookpoints(model: nn.Module, layers: list[int]) -> None:
@@ -366,7 +364,7 @@ def train_group(
     tmp_out = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp_out, ignore_errors=True)
     for layer in layers:
-        export_layer_files(source / hookpoint(layer), tmp_out / layer_dir_name(layer))
+        export_layer_files(source / hookpoint(layer), tmp_out / layer_name(layer))
     manifest = {
         "layers": layers,
         "hookpoints": hookpoints,

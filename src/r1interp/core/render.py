@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from r1interp.data.segments import ANSWER, OTHER, PROMPT, THINK
+from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 

@@ -11,6 +11,7 @@ import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -57,20 +58,23 @@ def dims_of(config: dict, model: str) -> ModelDims:
     """A registered model's dims: the toy section, or its config.json (local dir or local cache)."""
     entry = config["models"][model]
     if entry["source"] == "toy":
-        t = config["toy"]["model"]
-        return ModelDims(
-            n_layers=int(t["num_hidden_layers"]), d=int(t["hidden_size"]), d_mlp=int(t["intermediate_size"]),
-            n_heads=int(t["num_attention_heads"]), n_kv_heads=int(t["num_key_value_heads"]),
-            vocab=int(config["toy"].get("vocab_size", 512)), tied=False,
-        )
+        return dims_from_config({**config["toy"]["model"], "vocab_size": config["toy"].get("vocab_size", 512),
+                                 "tie_word_embeddings": False})
     cfg = read_model_config(entry["path"], entry.get("revision"))
     if cfg is None:
         _warn_once("no local config.json for %s (%s): using the Qwen2.5-1.5B shape", model, entry["path"])
         return ModelDims()
+    return dims_from_config(cfg)
+
+
+def dims_from_config(cfg: Any) -> ModelDims:
+    """Dims from an HF config: an ``AutoConfig`` or its ``config.json`` as a dict."""
+    get = cfg.get if isinstance(cfg, dict) else (lambda key, default=None: getattr(cfg, key, default))
+    heads = int(get("num_attention_heads"))
     return ModelDims(
-        n_layers=int(cfg.num_hidden_layers), d=int(cfg.hidden_size), d_mlp=int(cfg.intermediate_size),
-        n_heads=int(cfg.num_attention_heads), n_kv_heads=int(getattr(cfg, "num_key_value_heads", cfg.num_attention_heads)),
-        vocab=int(cfg.vocab_size), tied=bool(getattr(cfg, "tie_word_embeddings", False)),
+        n_layers=int(get("num_hidden_layers")), d=int(get("hidden_size")), d_mlp=int(get("intermediate_size")),
+        n_heads=heads, n_kv_heads=int(get("num_key_value_heads") or heads), vocab=int(get("vocab_size")),
+        tied=bool(get("tie_word_embeddings", False)),
     )
 
 
@@ -101,12 +105,12 @@ class DictDims:
     k: int
 
 
-def dict_dims(config: dict, d: int, worst_case: bool = True) -> DictDims:
-    """The selected sweep point (results/sweep/selected.yaml) when it exists, else the grid's
+def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path = "results") -> DictDims:
+    """The selected sweep point (``results/sweep/selected.yaml``) when it exists, else the grid's
     largest expansion and k (``worst_case``) or its median point (a typical plan)."""
     import yaml
 
-    sel = Path("results/sweep/selected.yaml")
+    sel = Path(results) / "sweep" / "selected.yaml"
     if sel.is_file():
         try:
             s = yaml.safe_load(sel.read_text()) or {}

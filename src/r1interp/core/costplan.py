@@ -2,7 +2,7 @@
 
 Why: a full real run is hours of rented GPUs and API spend; its cost must be known (and kept under
 ``costplan.budget_usd``) before the run, and recomputed when a setting changes. GPU-hours come from
-:mod:`r1interp.costplan.flops` divided by a throughput: measured (``bench/bench_costplan.py`` on
+:mod:`r1interp.core.flops` divided by a throughput: measured (``bench/bench_costplan.py`` on
 the named GPU, ``results/costplan/throughput.json``) where present, else a stated utilisation of the
 GPU's dense bf16 peak — marked ``estimate`` in every row that uses it.
 """
@@ -14,8 +14,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from r1interp.costplan import flops as F
-from r1interp.costplan.dims import ModelDims, dict_dims, dims_of
+from r1interp.core import flops as F
+from r1interp.core.dims import ModelDims, dict_dims, dims_of
 
 # Dense bf16 peak TFLOP/s (vendor datasheets, without sparsity).
 GPUS = {
@@ -31,7 +31,7 @@ UTILISATION = {
 }
 # Start-up of one GPU job (imports, loading the model and 28 transcoders from disk): stated estimate.
 JOB_OVERHEAD_HOURS = 0.05
-# Seed plan (DESIGN/issue 12): USD ranges per category, and which of our stages fall in each.
+# Seed plan (the project's first budget): USD ranges per category, and which of our stages fall in each.
 SEED_USD = {"sweep": (200, 400), "training": (200, 400), "features+autointerp": (80, 300), "graphs": (30, 60)}
 SEED_TOTAL = (530, 1180)
 SEED_STAGES = {"sweep": ["sweep"], "training": ["train"], "features+autointerp": ["features", "autointerp"], "graphs": ["graphs"]}
@@ -114,7 +114,7 @@ def _n_layers(config: dict, model: str, dims: ModelDims) -> int:
 
 
 def _groups(n_layers: int, size: int) -> list[list[int]]:
-    from r1interp.transcoders.groups import layer_groups
+    from r1interp.core.groups import layer_groups
 
     return layer_groups(n_layers, size)
 
@@ -188,8 +188,8 @@ def stage_costs(config: dict, results: Path = Path("results")) -> list[StageCost
                             notes=f"{n_feat:,} labelled features (Claude {ai.get('llm_model', '?')}, batches {'on' if ai.get('use_batches') else 'off'}); "
                                   f"spend cap {ai.get('spend_cap_usd', '?')} USD per model"))
 
+    from r1interp.core.prompt_sets import load_prompt_set
     from r1interp.guardrails import max_new_tokens, prompt_token_bound
-    from r1interp.prompts import load_prompt_set
 
     n_prompts = len(load_prompt_set(config["run"].get("prompt_set", "toy")))
     gen = config.get("generation") or {}
@@ -308,8 +308,8 @@ def plan_markdown(plan: Plan) -> str:
               "## Next to the seed estimate ($530-1,180)", "", "| category | ours (USD) | seed (USD) | where it differs |", "|---|---:|---:|---|"]
     lines += [f"| {r['category']} | {r['ours_usd']:.2f} | {r['seed_usd']} | {r['verdict']} |" for r in plan.seed]
     lines += ["", "GPU rows marked *estimate* use a stated utilisation of the GPU's dense bf16 peak "
-              "(r1interp.costplan.plan.UTILISATION) until `python bench/bench_costplan.py` measures it on that GPU; "
-              "the FLOP model is written out in r1interp.costplan.flops.", ""]
+              "(r1interp.core.costplan.UTILISATION) until `python bench/bench_costplan.py` measures it on that GPU; "
+              "the FLOP model is written out in r1interp.core.flops.", ""]
     return "\n".join(lines)
 
 

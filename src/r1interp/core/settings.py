@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from r1interp.utils import check_fields
+
 SELECTED_KEYS = ("expansion_factor", "k", "lr", "skip_connection")
 
 
@@ -50,9 +52,7 @@ class TrainSettings:
             "dead_feature_threshold": self.dead_feature_threshold >= 1,
             "save_every": self.save_every >= 1,
         }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise ValueError(f"invalid transcoder settings: {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
+        check_fields("transcoder settings", self, checks)
 
     @property
     def n_rows(self) -> int:

@@ -14,16 +14,11 @@ from contextlib import contextmanager
 
 from torch import nn
 
+from r1interp.models import decoder_layers
+
 
 class _StopForward(Exception):
     """Raised after the last needed block; never escapes :func:`run_until_layer`."""
-
-
-def decoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The model's list of decoder blocks (``model.model.layers`` for Qwen2/Llama)."""
-    from sparsify.utils import get_layer_list
-
-    return get_layer_list(model)[1]
 
 
 @contextmanager
