@@ -117,11 +117,8 @@ def diff_frames(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def compare(before: Path, after: Path, results: str, show: int) -> int:
