@@ -208,11 +208,11 @@ def tc_group_dir(model, group):
 
 
 def eval_args(model):
-    """CLI arguments shared by the evaluation rules."""
+    """CLI arguments shared by the evaluation rules (the ``evaluate:`` keys config sets; the rest
+    take ``EvalData``'s defaults)."""
+    from r1interp.cliargs import to_flags
+    from r1interp.evaluate.config import EvalData
+
     ev = stage_params("evaluate")
-    max_len = ev.get("max_len")
-    return (
-        f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} "
-        f"--dtype {entry(model).get('dtype', 'auto')} --max-tokens {ev.get('max_tokens', 30000)} "
-        f"--batch-size {ev.get('batch_size', 16)}" + (f" --max-len {max_len}" if max_len else "")
-    )
+    data = to_flags(EvalData, {k: ev[k] for k in ("max_tokens", "max_len", "batch_size") if k in ev})
+    return f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} --dtype {entry(model).get('dtype', 'auto')} {data}"

@@ -1,7 +1,10 @@
 # Faithfulness evaluation (src/r1interp/evaluate/) on the eval shard: per layer (that MLP replaced by
 # its transcoder), all layers replaced at once (+ greedy generations side by side), the per-layer
 # table with flags against the targets (the transcoders' model card reads it: rules/transcoders.smk).
+from r1interp.cliargs import to_flags
 from r1interp.cluster import snakemake_resources
+from r1interp.evaluate.config import SideBySide
+from r1interp.evaluate.table import Targets
 
 EVAL = stage_params("evaluate")
 _TARGETS_CFG = EVAL.get("targets", {})
@@ -45,8 +48,7 @@ rule evaluate_full:
     params:
         common=lambda wc: eval_args(wc.model),
         root="results/{model}/transcoders",
-        n_prompts=_GEN_CFG.get("n_prompts", 4),
-        max_new=_GEN_CFG.get("max_new_tokens", 48),
+        generations=to_flags(SideBySide, _GEN_CFG),
         pin=gpu_pin,
     threads: lambda wc: model_threads(wc.model)
     resources:
@@ -60,7 +62,7 @@ rule evaluate_full:
     shell:
         "{params.pin}r1interp evaluate full {params.common} --eval-shard {input.eval} "
         "--transcoders-root {params.root} --out {output.full} --generations-out {output.generations} "
-        "--n-prompts {params.n_prompts} --max-new-tokens {params.max_new} --model-name {wildcards.model} 2> {log}"
+        "{params.generations} --model-name {wildcards.model} 2> {log}"
 
 
 rule evaluate_table:
@@ -71,9 +73,7 @@ rule evaluate_table:
         parquet="results/{model}/eval/layers.parquet",
         md="results/{model}/eval/summary.md",
     params:
-        ce=_TARGETS_CFG.get("ce", 0.1),
-        ideal=_TARGETS_CFG.get("ce_ideal", 0.05),
-        dead=_TARGETS_CFG.get("dead_pct", 10.0),
+        targets=to_flags(Targets, _TARGETS_CFG),
     resources:
         **snakemake_resources(config, "cpu", "evaluate_table"),
     conda:
@@ -85,7 +85,7 @@ rule evaluate_table:
     shell:
         "r1interp evaluate table --layer-json {input.layers} --full {input.full} "
         "--out-parquet {output.parquet} --out-md {output.md} --model-name {wildcards.model} "
-        "--ce-target {params.ce} --ce-ideal {params.ideal} --dead-target {params.dead} 2> {log}"
+        "{params.targets} 2> {log}"
 
 
 TARGETS["evaluate"] = [

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from r1interp.cliargs import add_dataclass_args, field_docs, from_args, to_flags
+from r1interp.evaluate.config import EvalData, SideBySide
+from r1interp.evaluate.table import Targets
 from r1interp.prompts.settings import GenerationSettings
 from r1interp.sweep.config import PointEval
 from r1interp.sweep.pareto import SelectionRule
@@ -67,6 +69,8 @@ def test_values_parse_to_their_types_and_bad_ones_name_the_flag(capsys):
     (TrainSettings, {"expansion_factor": 4, "k": 8, "lr": None, "skip_connection": False, "optimizer": "adam"}),
     (PointEval, {"eval_tokens": 2000, "max_expansion_per_k": 0.5, "keep_weights": True}),
     (SelectionRule, {"rule": "sparsest_under_ce", "ce_target": 0.2}),
+    (EvalData, {"max_tokens": 600, "max_len": None}),
+    (Targets, {"dead_pct": 5.0}),
     (Example, {"layers": (7,), "on": False, "scale": 1.5}),
 ])
 def test_flags_a_rule_renders_parse_back_to_the_same_settings(cls, values):
@@ -88,6 +92,9 @@ def schema_defaults(schema: dict) -> dict:
     ("sweep.schema.yaml", ["selection"], SelectionRule),
     ("transcoders.schema.yaml", [], TrainSettings),
     ("generation.schema.yaml", [], GenerationSettings),
+    ("evaluate.schema.yaml", [], EvalData),
+    ("evaluate.schema.yaml", ["generations"], SideBySide),
+    ("evaluate.schema.yaml", ["targets"], Targets),
 ])
 def test_schema_defaults_equal_the_dataclass_defaults(schema_file, path, cls):
     schema = yaml.safe_load((SCHEMAS / schema_file).read_text())
