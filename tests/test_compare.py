@@ -187,6 +187,9 @@ def test_compare_stage_end_to_end(motif_dirs, tmp_path):
     assert (mvb["null_model"].isin(["layer_configuration", "layer_configuration/shuffle"])).all() and mvb["positions"].str.len().gt(0).all()
     assert {"triad", "signed"} == set(mvb["family"]) and mvb["q_value"].between(0, 1).all()
     assert "003" not in set(mvb["motif"])  # unconnected classes carry no information
+    # the triad family has one degree of freedom under the layer null: tested on Z(030T), its mirrors dropped
+    assert set(mvb.loc[mvb["family"] == "triad", "motif"]) == {"030T"} and (mvb.loc[mvb["family"] == "triad", "measure"] == "Z(030T)").all()
+    assert (mvb.loc[mvb["family"] == "signed", "measure"] == "SP").all()
     tva = pd.read_parquet(out / "think_vs_answer.parquet")
     assert set(tva["model"]) == {"toy-reasoner", "toy-base"} and (tva["n_pairs"] == 4).all()
     cvi = pd.read_parquet(out / "correct_vs_incorrect.parquet")
@@ -194,7 +197,8 @@ def test_compare_stage_end_to_end(motif_dirs, tmp_path):
     cat = pd.read_parquet(out / "category_profiles.parquet")
     assert {"haiku", "toy-reasoner", "toy-base"} == set(cat["source"]) and {"arith", "multihop"} <= set(cat["category"])
     sim = pd.read_parquet(out / "similarity.parquet")
-    n = cat[cat["family"] == "triad"]["profile"].nunique()
+    assert (sim["basis"] == "signed mean SP").all()  # the triad SP is degenerate here, so similarity uses the signed profiles
+    n = cat[cat["family"] == "signed"]["profile"].nunique()
     assert len(sim) == n * n and np.allclose(sim[sim["profile_a"] == sim["profile_b"]]["cosine"], 1.0)
     summary = json.loads((out / "analysis_summary.json").read_text())
     for key in ("graphs", "task_profiles", "pairwise_comparisons", "kruskal_wallis", "similarity_matrix", "motif_zoo", "model_vs_base", "think_vs_answer", "correct_vs_incorrect"):
@@ -202,6 +206,7 @@ def test_compare_stage_end_to_end(motif_dirs, tmp_path):
     assert len(summary["graphs"]) == 8 + 8 + 4
     assert set(summary["graphs"][0]["instance_counts"]) == {"fan_in", "chain", "fan_out", "FFL", "cycle"}
     assert len(summary["similarity_matrix"]["matrix"]) == n
+    assert summary["measures"] == {"signed": "SP", "triad": "Z(030T)"} and summary["similarity_basis"] == "signed mean SP"
     for png in ("zscore_heatmap", "sp_heatmap", "signed_sp_heatmap", "sp_profiles", "similarity", "ffl_cascade_toy-reasoner", "ffl_cascade_toy-base", "ffl_cascade_haiku"):
         data = (out / f"{png}.png").read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000

@@ -103,8 +103,10 @@ def test_model_vs_base_covers_every_closed_reasoning_prompt(finished):
         expected = closed & built[0] & built[1]
         assert (g["n_pairs"] == len(expected)).all(), (phase, len(expected), g["n_pairs"].unique())
         assert g["null_model"].notna().all() and g["positions"].str.len().gt(0).all()
+        tri = g[g["family"] == "triad"]  # a one-degree-of-freedom triad family is tested on Z(030T) alone
+        assert tri["measure"].isin(["SP", "Z(030T)"]).all() and (set(tri["motif"]) == {"030T"}) == (tri["measure"] == "Z(030T)").all()
     report = (r / "report.html").read_text()
-    assert "null model:" in report and "positions:" in report and "n (paired prompts)" in report
+    assert "null model:" in report and "positions:" in report and "n (paired prompts)" in report and "measure:" in report
 
 
 def test_every_job_wrote_a_log(finished):

@@ -3,36 +3,42 @@
 Outputs in ``out_dir`` (``results/compare/``):
 
 Every test table names its null model (``null_model``), the positions its graphs explain
-(``positions``: the rules that chose them, with counts) and its n.
+(``positions``: the rules that chose them, with counts), its n, and its ``measure``: the per-graph
+number tested — the significance profile (``SP``), except for the triad family where the null
+leaves it one degree of freedom (the layer-configuration null on DAGs): there it is ``Z(030T)``
+and the other DAG triads' rows, which only mirror it, are dropped (see :mod:`.measure`).
+``mean_<group>`` columns are means of that measure.
 
 ``model_vs_base.parquet``
-    ``reasoner, base, phase, family, motif, n_pairs, n_graphs, mean_sp_reasoner, mean_sp_base,
+    ``reasoner, base, phase, family, motif, measure, n_pairs, n_graphs, mean_reasoner, mean_base,
     median_diff, statistic, p_value, null_model, positions, pairing, q_value, significant`` —
     graphs paired by (prompt, phase, position) with the same target token, the base teacher-forced
     on the reasoner's generation; the unit is the prompt (mean SP over its paired graphs of the
     phase; ``n_pairs`` prompts, ``n_graphs`` graphs); reasoning prompts only; Wilcoxon
     signed-rank; BH within (pair, phase, family).
 ``think_vs_answer.parquet``
-    ``model, family, motif, n_pairs, mean_sp_think, mean_sp_answer, median_diff, statistic,
+    ``model, family, motif, measure, n_pairs, mean_think, mean_answer, median_diff, statistic,
     p_value, null_model, positions, q_value, significant`` — a prompt's think graphs (mean) vs its
     answer graph, paired by prompt; BH within (model, family).
 ``correct_vs_incorrect.parquet``
-    ``model, phase, family, motif, n_correct, n_incorrect, n_unfinished, n_strata, cells,
-    mean_sp_correct, mean_sp_incorrect, statistic, p_value, null_model, positions, test, q_value,
+    ``model, phase, family, motif, measure, n_correct, n_incorrect, n_unfinished, n_strata, cells,
+    mean_correct, mean_incorrect, statistic, p_value, null_model, positions, test, q_value,
     significant`` — within category (stratified permutation test; ``cells`` = JSON of n correct /
     n incorrect per category); unfinished traces are neither and are counted apart.
 ``category_profiles.parquet``
     ``source, phase, category, family, motif, motif_index, n_graphs, mean_sp, std_sp, mean_z,
-    mean_count, profile`` (``profile = source:phase:category``; sources = models + externals).
+    mean_count, profile, measure`` (``profile = source:phase:category``; sources = models + externals).
 ``category_tests.parquet``
-    Kruskal–Wallis across categories per (source, phase, family, motif): ``H, p_value, q_value,
+    Kruskal–Wallis across categories on the measure per (source, phase, family, motif): ``H, p_value, q_value,
     significant``; and pairwise category Mann–Whitney U tests go to the summary.
-``similarity.parquet`` (``profile_a, profile_b, cosine``, triad-family mean SP) and
+``similarity.parquet`` (``profile_a, profile_b, cosine, basis``: triad-family mean SP, or the
+signed family's where the triad SP is degenerate and signed motifs are analysed) and
 ``clustering.parquet`` (scipy linkage rows ``left, right, distance, size`` + ``leaf_order``).
 ``analysis_summary.json``
     circuit-motifs' fields (``graphs, task_profiles, pairwise_comparisons, kruskal_wallis,
     similarity_matrix, motif_zoo``) plus ``model_vs_base``, ``think_vs_answer``,
-    ``correct_vs_incorrect``, ``label_convention``. Non-finite numbers are written as null
+    ``correct_vs_incorrect``, ``label_convention``, ``measures`` (family → measure),
+    ``similarity_basis``. Non-finite numbers are written as null
     (the parquet tables keep ±inf).
 Plots: ``zscore_heatmap.png``, ``sp_heatmap.png``, ``signed_sp_heatmap.png``,
 ``sp_profiles.png``, ``similarity.png``, ``ffl_cascade_{source}.png`` per source.
@@ -52,6 +58,7 @@ import pandas as pd
 
 from r1interp.artifacts.write import atomic_path
 from r1interp.compare import plots
+from r1interp.compare.measure import Z_FFL, measure_of, with_measure
 from r1interp.compare.profiles import average_linkage, category_profiles, cosine_matrix, informative, profile_matrix, similarity_long
 from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_permutation, unpaired_motif_tests
 from r1interp.motifs import labels as L
@@ -158,10 +165,21 @@ def _graph_level(p: pd.DataFrame) -> pd.DataFrame:
     return p[cols].drop_duplicates("graph_id")
 
 
+def measured(p: pd.DataFrame) -> pd.DataFrame:
+    """Informative rows with the ``value``/``measure`` each test uses (:mod:`.measure`)."""
+    p = informative(p)
+    return p if "value" in p.columns else with_measure(p)
+
+
 def by_prompt(p: pd.DataFrame) -> pd.DataFrame:
-    """Mean SP over a prompt's graphs of one phase: the unit of every test (graphs of one trace are not independent)."""
+    """Mean ``value`` over a prompt's graphs of one phase: the unit of every test (graphs of one trace are not independent)."""
     keys = ["prompt_id", "category", "phase", "family", "motif"]
-    return p.groupby(keys, sort=True, observed=True).agg(sp=("sp", "mean"), n_graphs=("graph_id", "nunique")).reset_index()
+    return p.groupby(keys, sort=True, observed=True).agg(value=("value", "mean"), n_graphs=("graph_id", "nunique")).reset_index()
+
+
+def _renamed(t: pd.DataFrame, suffixes: tuple[str, str]) -> pd.DataFrame:
+    """``mean_value_a`` → ``mean_a``: the mean of the table's measure (named in its ``measure`` column)."""
+    return t.rename(columns={f"mean_value_{s}": f"mean_{s}" for s in suffixes})
 
 
 def paired_graph_profiles(pr: pd.DataFrame, pb: pd.DataFrame, reasoner: str, base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -189,7 +207,7 @@ def paired_graph_profiles(pr: pd.DataFrame, pb: pd.DataFrame, reasoner: str, bas
 
 
 def model_vs_base(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: CompareConfig) -> pd.DataFrame:
-    """Reasoner vs its teacher-forced base, per phase: Wilcoxon on per-prompt SP, graphs paired by position.
+    """Reasoner vs its teacher-forced base, per phase: Wilcoxon on the per-prompt measure, graphs paired by position.
 
     Only prompts that need reasoning (and whose trace closed: others have no graphs) count.
     """
@@ -198,40 +216,41 @@ def model_vs_base(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: 
         r, b = pair["reasoner"], pair["base"]
         if r not in sources or b not in sources:
             raise ValueError(f"pair {pair}: no motif tables for {[m for m in (r, b) if m not in sources]}")
-        pr, pb = informative(sources[r].profiles), informative(sources[b].profiles)
+        pr, pb = measured(sources[r].profiles), measured(sources[b].profiles)
         if "needs_reasoning" in pr.columns:
             pr = pr[pr["needs_reasoning"].fillna(False).astype(bool)]
         pr, pb = paired_graph_profiles(pr, pb, r, b)
         for phase in sorted(set(pr["phase"]) & set(pb["phase"])):
             qr, qb = pr[pr["phase"] == phase], pb[pb["phase"] == phase]
-            t = paired_motif_tests(by_prompt(qr), by_prompt(qb), ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("reasoner", "base"))
+            t = paired_motif_tests(by_prompt(qr), by_prompt(qb), ["prompt_id"], ["family", "motif"], "value", cfg.min_pairs, ("reasoner", "base"))
             if not len(t):
                 continue
             nulls = qr.groupby("family")["null_model"].first()
-            rows.append(t.assign(reasoner=r, base=b, phase=phase, n_graphs=int(qr["graph_id"].nunique()),
+            rows.append(_renamed(t, ("reasoner", "base")).assign(reasoner=r, base=b, phase=phase, n_graphs=int(qr["graph_id"].nunique()),
+                                 measure=t["family"].map(measure_of(qr)),
                                  positions=describe(_graph_level(qr)["rule"]), null_model=t["family"].map(nulls),
                                  pairing="same prompt, phase, position and target token; base teacher-forced"))
-    cols = ["reasoner", "base", "phase", "family", "motif", "n_pairs", "n_graphs", "mean_sp_reasoner", "mean_sp_base", "median_diff",
+    cols = ["reasoner", "base", "phase", "family", "motif", "measure", "n_pairs", "n_graphs", "mean_reasoner", "mean_base", "median_diff",
             "statistic", "p_value", "null_model", "positions", "pairing"]
     df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
     return _wide_fdr(df, ["reasoner", "base", "phase", "family"], cfg.fdr_alpha)
 
 
 def think_vs_answer(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
-    """Per model: the mean SP of a prompt's think graphs vs its answer graph, paired by prompt."""
+    """Per model: the mean measure of a prompt's think graphs vs its answer graph, paired by prompt."""
     rows = []
     for name, src in sources.items():
-        p = informative(src.profiles)
+        p = measured(src.profiles)
         t, a = p[p["phase"] == "think"], p[p["phase"] == "answer"]
         if t.empty or a.empty:
             continue
-        res = paired_motif_tests(by_prompt(t), by_prompt(a), ["prompt_id"], ["family", "motif"], "sp", cfg.min_pairs, ("think", "answer"))
+        res = paired_motif_tests(by_prompt(t), by_prompt(a), ["prompt_id"], ["family", "motif"], "value", cfg.min_pairs, ("think", "answer"))
         if len(res):
             nulls = p.groupby("family")["null_model"].first()
-            res = res.assign(model=name, null_model=res["family"].map(nulls),
+            res = _renamed(res, ("think", "answer")).assign(model=name, null_model=res["family"].map(nulls), measure=res["family"].map(measure_of(p)),
                              positions=f"think: {describe(_graph_level(t)['rule'])}; answer: {describe(_graph_level(a)['rule'])}")
             rows.append(res)
-    cols = ["model", "family", "motif", "n_pairs", "mean_sp_think", "mean_sp_answer", "median_diff", "statistic", "p_value",
+    cols = ["model", "family", "motif", "measure", "n_pairs", "mean_think", "mean_answer", "median_diff", "statistic", "p_value",
             "null_model", "positions"]
     df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
     return _wide_fdr(df, ["model", "family"], cfg.fdr_alpha)
@@ -245,7 +264,7 @@ def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.D
     """
     rows = []
     for name, src in sources.items():
-        p = informative(src.profiles)
+        p = measured(src.profiles)
         if "status" not in p.columns or p["status"].isna().all():
             continue
         graphs = _graph_level(p)
@@ -255,40 +274,43 @@ def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.D
             unit = by_prompt(q)
             unit["status"] = unit["prompt_id"].map(status)
             n_unfinished = int((status == "unfinished").sum())
+            measure = measure_of(q)
             for (fam, motif), g in unit.groupby(["family", "motif"], sort=True):
                 ok, bad = g[g["status"] == "correct"], g[g["status"] == "incorrect"]
                 if ok.empty or bad.empty:
                     continue
-                stat, pv, cells = stratified_permutation(ok["sp"].to_numpy(), bad["sp"].to_numpy(), ok["category"].to_numpy(),
+                stat, pv, cells = stratified_permutation(ok["value"].to_numpy(), bad["value"].to_numpy(), ok["category"].to_numpy(),
                                                          bad["category"].to_numpy(), n_perm=cfg.n_permutations, seed=cfg.seed)
-                rows.append({"model": name, "phase": phase, "family": fam, "motif": motif, "n_correct": len(ok), "n_incorrect": len(bad),
+                rows.append({"model": name, "phase": phase, "family": fam, "motif": motif, "measure": measure[fam], "n_correct": len(ok), "n_incorrect": len(bad),
                              "n_unfinished": n_unfinished, "n_strata": sum(1 for a, b in cells.values() if a and b),
-                             "cells": json.dumps(cells), "mean_sp_correct": float(ok["sp"].mean()), "mean_sp_incorrect": float(bad["sp"].mean()),
+                             "cells": json.dumps(cells), "mean_correct": float(ok["value"].mean()), "mean_incorrect": float(bad["value"].mean()),
                              "statistic": stat, "p_value": pv, "null_model": q.loc[q["family"] == fam, "null_model"].iloc[0],
                              "positions": describe(graphs[graphs["phase"] == phase]["rule"]),
-                             "test": "stratified permutation within category (weighted mean SP difference)"})
-    cols = ["model", "phase", "family", "motif", "n_correct", "n_incorrect", "n_unfinished", "n_strata", "cells", "mean_sp_correct",
-            "mean_sp_incorrect", "statistic", "p_value", "null_model", "positions", "test"]
+                             "test": "stratified permutation within category (weighted mean difference of the measure)"})
+    cols = ["model", "phase", "family", "motif", "measure", "n_correct", "n_incorrect", "n_unfinished", "n_strata", "cells", "mean_correct",
+            "mean_incorrect", "statistic", "p_value", "null_model", "positions", "test"]
     df = pd.DataFrame(rows, columns=cols)
     return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha)
 
 
 def category_tests(profiles: pd.DataFrame, cfg: CompareConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kruskal–Wallis across categories, and pairwise category Mann–Whitney U (BH each)."""
-    p = informative(profiles)
+    p = measured(profiles)
     kw, pw = [], []
     for (src, phase, fam), grp in p.groupby(["source", "phase", "family"], sort=True):
         cats = sorted(grp["category"].unique())
+        measure = str(grp["measure"].iloc[0])
         for motif, g in grp.groupby("motif", sort=True):
-            h, pv = kruskal([g.loc[g["category"] == c, "sp"].to_numpy() for c in cats])
-            kw.append({"source": src, "phase": phase, "family": fam, "motif": motif, "motif_index": int(g["motif_index"].iloc[0]), "n_categories": len(cats), "H": h, "p_value": pv})
+            h, pv = kruskal([g.loc[g["category"] == c, "value"].to_numpy() for c in cats])
+            kw.append({"source": src, "phase": phase, "family": fam, "motif": motif, "motif_index": int(g["motif_index"].iloc[0]), "measure": measure,
+                       "n_categories": len(cats), "H": h, "p_value": pv})
         for i, a in enumerate(cats):
             for b in cats[i + 1 :]:
-                t = unpaired_motif_tests(grp[grp["category"] == a], grp[grp["category"] == b], ["motif"], "sp", 2, ("a", "b"))
+                t = unpaired_motif_tests(grp[grp["category"] == a], grp[grp["category"] == b], ["motif"], "value", 2, ("a", "b"))
                 if len(t):
-                    pw.append(t.assign(source=src, phase=phase, family=fam, task_a=a, task_b=b))
-    kw_df = pd.DataFrame(kw, columns=["source", "phase", "family", "motif", "motif_index", "n_categories", "H", "p_value"])
-    pw_df = pd.concat(pw, ignore_index=True) if pw else pd.DataFrame(columns=["source", "phase", "family", "task_a", "task_b", "motif", "statistic", "p_value"])
+                    pw.append(_renamed(t, ("a", "b")).assign(source=src, phase=phase, family=fam, measure=measure, task_a=a, task_b=b))
+    kw_df = pd.DataFrame(kw, columns=["source", "phase", "family", "motif", "motif_index", "measure", "n_categories", "H", "p_value"])
+    pw_df = pd.concat(pw, ignore_index=True) if pw else pd.DataFrame(columns=["source", "phase", "family", "measure", "task_a", "task_b", "motif", "statistic", "p_value"])
     return _wide_fdr(kw_df, ["source", "phase", "family"], cfg.fdr_alpha), _wide_fdr(pw_df, ["source", "phase", "family", "task_a", "task_b"], cfg.fdr_alpha)
 
 
@@ -380,6 +402,14 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
         df.to_parquet(tmp, index=False)
 
 
+def similarity_basis(families: list[str], measures: pd.Series) -> str:
+    """The family whose mean SP vectors the similarity and clustering use: triads, unless their SP is
+    degenerate (:mod:`.measure`) and signed motifs are analysed."""
+    if "triad" in families and (Z_FFL not in measures.get("triad", "") or "signed" not in families):
+        return "triad"
+    return "signed" if "signed" in families else families[0]
+
+
 def cascade_graph(instances: pd.DataFrame, top_k: int) -> tuple[str | None, pd.DataFrame]:
     """The graph whose top-``top_k`` FFLs carry the most weight, and those FFLs."""
     if instances.empty:
@@ -399,33 +429,43 @@ def run_compare(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: Co
     profiles = pd.concat([s.profiles for s in sources.values()], ignore_index=True)
     profiles = profiles[profiles["family"].isin(fam)]
     models = {k: v for k, v in sources.items() if v.kind == "model"}
+    # one decision per null model for every source, so paired sources are tested on the same measure
+    measured_all = with_measure(informative(profiles))
     for s in sources.values():
-        s.profiles = s.profiles[s.profiles["family"].isin(fam)]
+        s.profiles = measured_all[measured_all["source"] == s.name]
+    measures = measured_all.groupby("family")["measure"].agg(lambda v: "; ".join(sorted(set(map(str, v)))))
     graphs = pd.concat([s.graphs.assign(source=s.name) for s in sources.values() if len(s.graphs)], ignore_index=True) if any(len(s.graphs) for s in sources.values()) else pd.DataFrame()
 
     tests = {"model_vs_base": model_vs_base(models, pairs, cfg), "think_vs_answer": think_vs_answer(models, cfg), "correct_vs_incorrect": correct_vs_incorrect(models, cfg)}
     for name, df in tests.items():
         _write_parquet(df, out / f"{name}.parquet")
     cat = category_profiles(profiles)
+    per_source = measured_all.groupby(["source", "family"])["measure"].first()
+    cat["measure"] = [per_source.get((s_, f_), "") for s_, f_ in zip(cat["source"], cat["family"])]
     _write_parquet(cat, out / "category_profiles.parquet")
     kw, pairwise = category_tests(profiles, cfg)
     _write_parquet(kw, out / "category_tests.parquet")
 
-    mat = profile_matrix(cat, "triad", "mean_sp") if "triad" in fam else profile_matrix(cat, fam[0], "mean_sp")
+    basis = similarity_basis(fam, measures)
+    mat = profile_matrix(cat, basis, "mean_sp")
     sim = cosine_matrix(mat) if len(mat) else pd.DataFrame()
     link, order = average_linkage(sim, cfg.linkage) if len(sim) else (np.zeros((0, 4)), [])
-    _write_parquet(similarity_long(sim) if len(sim) else pd.DataFrame(columns=["profile_a", "profile_b", "cosine"]), out / "similarity.parquet")
+    sim_long = similarity_long(sim) if len(sim) else pd.DataFrame(columns=["profile_a", "profile_b", "cosine"])
+    _write_parquet(sim_long.assign(basis=f"{basis} mean SP"), out / "similarity.parquet")
     clus = pd.DataFrame(link, columns=["left", "right", "distance", "size"]) if len(link) else pd.DataFrame(columns=["left", "right", "distance", "size"])
     clus["leaf_order"] = pd.Series([json.dumps(order)] * len(clus), dtype=object)
     _write_parquet(clus, out / "clustering.parquet")
 
     summary = analysis_summary(profiles, graphs, cat, sim, kw, pairwise, tests)
     summary["clustering"] = {"method": cfg.linkage, "distance": "1 - cosine", "leaf_order": order, "linkage": _finite(link.tolist())}
+    summary["similarity_basis"] = f"{basis} mean SP"
+    summary["measures"] = {str(k): str(v) for k, v in measures.items()}
     with atomic_path(out / "analysis_summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
 
     plots.heatmap(profile_matrix(cat, "triad", "mean_z") if "triad" in fam else pd.DataFrame(), out / "zscore_heatmap.png", "Mean Z-score (triads)", limit=10.0, cbar="Z (clipped ±10)")
-    plots.heatmap(profile_matrix(cat, "triad", "mean_sp") if "triad" in fam else pd.DataFrame(), out / "sp_heatmap.png", "Mean significance profile (triads)", limit=1.0, cbar="SP")
+    sp_title = "Mean significance profile (triads)" if Z_FFL not in measures.get("triad", "") else "Mean triad SP: one degree of freedom (sign of Z(030T) only)"
+    plots.heatmap(profile_matrix(cat, "triad", "mean_sp") if "triad" in fam else pd.DataFrame(), out / "sp_heatmap.png", sp_title, limit=1.0, cbar="SP")
     plots.heatmap(profile_matrix(cat, "signed", "mean_sp") if "signed" in fam else pd.DataFrame(), out / "signed_sp_heatmap.png", "Mean significance profile (signed motifs)", limit=1.0, cbar="SP")
     lines = {}
     for f in fam:

@@ -50,12 +50,15 @@ CAPTIONS: list[tuple[str, str]] = [
     (r"compare/zscore_heatmap\.png", "Triad-motif Z-scores (real count against the null-model ensemble) for every "
      "graph, grouped by model, phase and category; |Z| > 2 is conventionally significant."),
     (r"compare/sp_heatmap\.png", "Triad significance profiles (SP = Z/||Z||, Milo 2004) per graph: the shape of each "
-     "graph's motif over- and under-representation, comparable across graph sizes."),
+     "graph's motif over- and under-representation, comparable across graph sizes. Under the layer-configuration null "
+     "an attribution DAG's triad SP has one degree of freedom (±(−½, −½, −½, +½)): it shows only the sign of FFL "
+     "enrichment, and the comparisons test Z(030T) instead."),
     (r"compare/signed_sp_heatmap\.png", "Signed-motif profiles per graph: coherent and incoherent feed-forward loops "
      "(Alon's sign rule), amplification/damping chains and cross-chain inhibition against signed nulls."),
     (r"compare/sp_profiles\.png", "Mean triad significance profile per model and phase, with the spread over graphs."),
     (r"compare/similarity\.png", "Cosine similarity of mean significance profiles between task categories and models, "
-     "ordered by average-linkage clustering (dendrogram)."),
+     "ordered by average-linkage clustering (dendrogram); on the signed motifs' SP where the triad SP is degenerate "
+     "(see analysis_summary.json: similarity_basis)."),
     (r"compare/ffl_cascade_.*\.png", "Strongest feed-forward-loop instances of one model's graphs drawn in a layer × "
      "position layout, each as source → mediator → target."),
     (r"compare/external/.*\.png", "External graph collection analysed by the same motif rules."),
@@ -181,6 +184,10 @@ def comparison_statement(name: str, df: pd.DataFrame) -> str:
     parts = []
     if "null_model" in df.columns:
         parts.append("null model: " + "; ".join(f"{f} → {n}" for f, n in df.groupby("family")["null_model"].first().items()))
+    if "measure" in df.columns:
+        parts.append("measure: " + "; ".join(f"{f} → {m}" for f, m in df.groupby("family")["measure"].first().items())
+                     + (" (the triad family has one degree of freedom under this null: Z(021D) = Z(021U) = Z(021C) = −Z(030T), "
+                        "so it is tested on Z(030T), not SP)" if (df["measure"] == "Z(030T)").any() else ""))
     if "positions" in df.columns:
         by = "phase" if "phase" in df.columns else None
         pos = df.groupby(by)["positions"].first().items() if by else [("", df["positions"].iloc[0])]
