@@ -209,7 +209,7 @@ def comparison_statement(name: str, df: pd.DataFrame) -> str:
 
 def stream_rows(inp: ReportInputs) -> pd.DataFrame:
     """How each model reads its pair's shared token stream: the stream hash and its CE on it, by segment."""
-    from r1interp.data.shards import read_stream_hash
+    from r1interp.artifacts.shards import read_stream_hash
 
     rows = []
     for m in inp.models:

@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
 
         from r1interp.artifacts.shards import read_docs
         from r1interp.toy.model import ToyModelConfig, ToyTrainConfig, init_model, mean_loss, save_model, train_model
-        from r1interp.utils import atomic_path
+        from r1interp.artifacts.write import atomic_path
 
         torch.set_num_threads(max(1, torch.get_num_threads()))
         tok = AutoTokenizer.from_pretrained(args.tokenizer)
