@@ -1,8 +1,8 @@
 """Measure the throughput table of the cost plan on this machine's GPU (TFLOP/s per kind of work).
 
-For each kind in r1interp.costplan.plan.UTILISATION it times real work at the real widths
+For each kind in r1interp.core.costplan.UTILISATION it times real work at the real widths
 (Qwen2.5-1.5B shape: d=1536, d_mlp=8960, 12/2 heads, random init, ``--layers`` blocks) and divides
-the FLOPs the cost plan's model assigns to it (r1interp.costplan.flops) by the measured seconds:
+the FLOPs the cost plan's model assigns to it (r1interp.core.flops) by the measured seconds:
 
 - forward:     bf16 forward passes of batches of ``--seq`` tokens (no head);
 - train:       grouped transcoder training steps (forward + one TopK skip transcoder per layer);
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from r1interp.costplan import flops as F
-from r1interp.costplan.dims import ModelDims
+from r1interp.core import flops as F
+from r1interp.core.dims import ModelDims
 
 
 def make_model(dims: ModelDims, device, dtype):
@@ -54,7 +54,7 @@ def timed(fn, seconds: float, sync) -> tuple[int, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gpu-name", required=True, help="a name of r1interp.costplan.plan.GPUS, e.g. 'H100 SXM 80GB'")
+    ap.add_argument("--gpu-name", required=True, help="a name of r1interp.core.costplan.GPUS, e.g. 'H100 SXM 80GB'")
     ap.add_argument("--layers", type=int, default=4)
     ap.add_argument("--seq", type=int, default=1024)
     ap.add_argument("--batch", type=int, default=16)
@@ -65,7 +65,7 @@ def main() -> None:
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--out", type=Path, default=Path("results/costplan/throughput.json"))
     args = ap.parse_args()
-    from r1interp.costplan.plan import GPUS
+    from r1interp.core.costplan import GPUS
 
     if args.gpu_name not in GPUS:
         raise SystemExit(f"--gpu-name {args.gpu_name!r} unknown; allowed: {sorted(GPUS)}")

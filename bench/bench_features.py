@@ -32,8 +32,8 @@ import torch
 from r1interp.features import Corpus, FeatureConfig, run_pass
 from r1interp.features.collect import layer_tables, vocab_for
 from r1interp.features.corpus import batches, chunks
-from r1interp.transcoders.early_stop import decoder_layers
-from r1interp.transcoders.io import SkipTranscoder, load_transcoder
+from r1interp.models import decoder_layers
+from r1interp.artifacts.transcoder import SkipTranscoder, load_transcoder
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -34,9 +34,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from r1interp.transcoders.early_stop import run_until_layer  # noqa: E402
-from r1interp.transcoders.settings import TrainSettings  # noqa: E402
-from r1interp.transcoders.train import train_group  # noqa: E402
+from r1interp.core.early_stop import run_until_layer  # noqa: E402
+from r1interp.core.settings import TrainSettings  # noqa: E402
+from r1interp.core.train import train_group  # noqa: E402
 
 TOY_DIR = REPO / "results/toy/models/toy-reasoner"
 TOY_SHARD = REPO / "results/toy-reasoner/data/train.parquet"
@@ -66,7 +66,7 @@ def bench_dataset(model, tokens: int, seq_len: int):
 
     n_rows = max(1, tokens // seq_len)
     if TOY_SHARD.is_file():
-        from r1interp.transcoders.dataset import packed_dataset
+        from r1interp.core.packing import packed_dataset
 
         return packed_dataset(TOY_SHARD, seq_len, n_rows, seed=0)
     g = torch.Generator().manual_seed(0)
@@ -77,7 +77,7 @@ def bench_dataset(model, tokens: int, seq_len: int):
 @contextlib.contextmanager
 def no_early_stop():
     """Run the whole model (used only to measure what the early stop saves)."""
-    import r1interp.transcoders.train as train_mod
+    import r1interp.core.train as train_mod
 
     original = train_mod.run_until_layer
 
@@ -124,7 +124,7 @@ def forward_seconds(model, dataset, batch_size: int, last_layer: int | None) -> 
 
 def layout_flops(dims, groups: list[list[int]], n_latents: int, k: int, context: int, early_stop: bool) -> float:
     """FLOPs per token for training every layer with the given grouping (the cost plan's FLOP model)."""
-    from r1interp.costplan.flops import forward_flops, grouped_train_flops, tc_train_flops
+    from r1interp.core.flops import forward_flops, grouped_train_flops, tc_train_flops
 
     if early_stop:
         return grouped_train_flops(dims, groups, n_latents, k, context)
@@ -177,8 +177,8 @@ def main() -> None:
         real_tokens = int((cfg.get("transcoders") or {}).get("train_tokens", 0))
         if real_tokens < 10_000_000:
             real_tokens = 200_000_000
-    from r1interp.costplan.dims import ModelDims
-    from r1interp.costplan.flops import forward_flops, tc_train_flops
+    from r1interp.core.dims import ModelDims
+    from r1interp.core.flops import forward_flops, tc_train_flops
 
     shape, context = ModelDims(), 1024
     n_latents = args.expansion_factor * shape.d

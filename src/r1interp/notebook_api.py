@@ -215,7 +215,9 @@ def _feature_nodes(graph: dict) -> pd.DataFrame:
 
 
 def _top_example(run: Run, model: str, layer: int, feature: int) -> str:
-    path = run.results / model / "features" / f"L{layer}.examples.parquet"
+    from r1interp.artifacts.features import examples_path
+
+    path = examples_path(run.results / model / "features", layer)
     key = ("examples", f"{model}/{layer}")
     if key not in _CACHE:
         _CACHE[key] = pd.read_parquet(path, columns=["feature_id", "kind", "rank", "tokens", "max_idx", "act_max"]) if path.is_file() else None
@@ -233,19 +235,20 @@ def _top_example(run: Run, model: str, layer: int, feature: int) -> str:
 def auto_label(run: Run, model: str, layer: int, feature: int) -> str:
     """The autointerp stage's automatic summary (``[auto] fires on ...; promotes ...``) of a feature the
     run did not label (the label database covers the selected features only)."""
+    from r1interp.artifacts.features import examples_path, stats_path
     from r1interp.autointerp.inputs import read_examples, read_stats
     from r1interp.autointerp.summary import auto_summary
 
     feats = run.results / model / "features"
     key = ("stats", f"{model}/{layer}")
     if key not in _CACHE:
-        path = feats / f"L{layer}.stats.parquet"
+        path = stats_path(feats, layer)
         _CACHE[key] = read_stats(path) if path.is_file() else None
     stats = _CACHE[key]
     if stats is None or feature not in stats.index:
         return ""
     row = stats.loc[feature]
-    exs = read_examples(feats / f"L{layer}.examples.parquet", [feature]).get(feature, [])
+    exs = read_examples(examples_path(feats, layer), [feature]).get(feature, [])
     ups = [str(t) for t in (row["top_logits"] if row["top_logits"] is not None else [])][:10]
     downs = [str(t) for t in (row["bottom_logits"] if row["bottom_logits"] is not None else [])][:10]
     return "[auto] " + auto_summary(exs, ups, downs, float(row["frac_active"]))

@@ -16,8 +16,8 @@ BAD_LABEL_STATUS = {"failed", "error", "dead"}  # label records that name no usa
 LABEL_KEYS = ("feature_idx", "layer", "label", "confidence", "explanation", "status", "class", "label_source")  # the DB's
 
 
-def read_labels_json(path: str | Path, layer: int, required: tuple[str, ...] = LABEL_KEYS) -> list[dict]:
-    """The label records of one layer, each checked to have the ``required`` keys and this layer."""
+def read_labels_json(path: str | Path, layer: int | None, required: tuple[str, ...] = LABEL_KEYS) -> list[dict]:
+    """The label records of one layer, each checked to have the ``required`` keys and (unless None) this layer."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: labels JSON not found")
@@ -28,7 +28,7 @@ def read_labels_json(path: str | Path, layer: int, required: tuple[str, ...] = L
         missing = [k for k in required if k not in e]
         if missing:
             raise ValueError(f"{path}: record {e.get('feature_idx')!r} lacks key(s) {missing}")
-        if int(e["layer"]) != layer:
+        if layer is not None and int(e["layer"]) != layer:
             raise ValueError(f"{path}: record for feature {e['feature_idx']} has layer {e['layer']}, expected {layer}")
     return entries
 

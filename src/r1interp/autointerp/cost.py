@@ -22,6 +22,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from r1interp.artifacts.labels import read_labels_json
+
 from .config import AutointerpConfig
 
 TOKEN_KINDS = ("input", "output", "cache_creation_input", "cache_read_input")
@@ -47,7 +49,7 @@ def label_counts(labels_json: list[str | Path]) -> tuple[int, int]:
     """(features selected, features labelled by the LLM) over the per-layer labels JSON."""
     n_sel = n_lab = 0
     for p in labels_json:
-        entries = json.loads(Path(p).read_text())
+        entries = read_labels_json(p, None, required=())
         n_sel += len(entries)
         n_lab += sum(1 for e in entries if e.get("status") == "labeled")
     return n_sel, n_lab

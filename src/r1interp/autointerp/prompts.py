@@ -116,15 +116,20 @@ def explain_prompt(version: str, examples: list[Example], ctx: FeatureContext, t
     return EXPLAIN_SYSTEM, "\n".join(lines)
 
 
-def _json_object(text: str) -> dict:
-    text = re.sub(r"^```(?:json)?|```$", "", text.strip(), flags=re.M).strip()
-    start, end = text.find("{"), text.rfind("}")
+def _json_in_reply(text: str, brackets: str, what: str):
+    """The outermost ``brackets``-delimited JSON value of a reply (code fences ignored)."""
+    t = re.sub(r"^```(?:json)?|```$", "", text.strip(), flags=re.M).strip()
+    start, end = t.find(brackets[0]), t.rfind(brackets[1])
     if start < 0 or end <= start:
-        raise ParseError("no JSON object in reply")
+        raise ParseError(f"no JSON {what} in reply")
     try:
-        obj = json.loads(text[start : end + 1])
+        return json.loads(t[start : end + 1])
     except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON object: {e.msg}") from e
+        raise ParseError(f"invalid JSON {what}: {e.msg}") from e
+
+
+def _json_object(text: str) -> dict:
+    obj = _json_in_reply(text, "{}", "object")
     if not isinstance(obj, dict):
         raise ParseError("reply JSON is not an object")
     return obj
@@ -193,14 +198,7 @@ def fuzzing_prompt(version: str, expl: dict, samples: list[Sample]) -> tuple[str
 
 def parse_binary_list(text: str, n: int) -> list[int]:
     """A JSON array of exactly ``n`` 0/1 values (booleans accepted)."""
-    t = re.sub(r"^```(?:json)?|```$", "", text.strip(), flags=re.M).strip()
-    start, end = t.find("["), t.rfind("]")
-    if start < 0 or end <= start:
-        raise ParseError("no JSON array in reply")
-    try:
-        arr = json.loads(t[start : end + 1])
-    except json.JSONDecodeError as e:
-        raise ParseError(f"invalid JSON array: {e.msg}") from e
+    arr = _json_in_reply(text, "[]", "array")
     if not isinstance(arr, list) or len(arr) != n:
         raise ParseError(f"expected an array of {n} values, got {len(arr) if isinstance(arr, list) else type(arr)}")
     out = []

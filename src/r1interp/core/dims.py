@@ -110,13 +110,13 @@ def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path
     largest expansion and k (``worst_case``) or its median point (a typical plan)."""
     import yaml
 
+    from r1interp.core.settings import read_selected
+
     sel = Path(results) / "sweep" / "selected.yaml"
     if sel.is_file():
         try:
-            s = yaml.safe_load(sel.read_text()) or {}
-            s = s.get("selected", s)
-            if "expansion_factor" in s and "k" in s:
-                return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))
+            s = read_selected(sel)
+            return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))
         except (OSError, yaml.YAMLError, TypeError, ValueError) as e:
             log.warning("cannot read %s (%s): using the sweep grid", sel, e)
     grid = (config.get("sweep") or {}).get("grid") or {}

@@ -7,6 +7,8 @@ makes each group exactly one layer; ``0`` puts every layer in one group.
 
 from __future__ import annotations
 
+from r1interp.artifacts.paths import layer_name
+
 
 def layer_groups(n_layers: int, group_size: int) -> list[list[int]]:
     """Consecutive layers in groups of ``group_size`` (0 = all layers in one group)."""
@@ -52,7 +54,7 @@ def layer_weights_dir(model: str, layer: int, n_layers: int, group_size: int, re
     alone_dir = Path(root) / model / "transcoders" / "alone"
     existing = [p.name for p in alone_dir.iterdir() if p.is_dir()] if alone_dir.is_dir() else []
     kind, index = layer_source(layer, n_layers, group_size, trained_alone(requested, existing))
-    return f"{root}/{model}/transcoders/" + (f"alone/L{index}" if kind == "alone" else f"groups/G{index}")
+    return f"{root}/{model}/transcoders/" + (f"alone/{layer_name(index)}" if kind == "alone" else f"groups/G{index}")
 
 
 def parse_layers(text: str) -> list[int]:

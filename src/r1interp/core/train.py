@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from r1interp.artifacts.paths import layer_name
+from r1interp.artifacts.write import atomic_path
 from r1interp.core.early_stop import run_until_layer
 from r1interp.core.settings import TrainSettings
 from r1interp.models import decoder_layers
@@ -85,31 +86,24 @@ def _make_trainer_class():
 
         def save(self) -> None:
             final = Path(self.cfg.save_dir) / (self.cfg.run_name or RUN_NAME)
-            tmp = final.with_name(final.name + ".tmp")
-            old = final.with_name(final.name + ".old")
-            shutil.rmtree(tmp, ignore_errors=True)
             in_loop_step = self.global_step
-            # sparsify saves inside the loop before incrementing global_step, so its state.pt
-            # would replay one batch on resume; store the number of batches actually done.
-            self.global_step = self.batches_done
-            try:
-                self._checkpoint(self.saes, str(tmp), True)
-            finally:
-                self.global_step = in_loop_step
-            meta = {
-                "fingerprint": self.fingerprint,
-                "inputs": self.inputs,
-                "batches_done": self.batches_done,
-                # sparsify's last save runs after the loop, when global_step has caught up
-                "final": in_loop_step == self.batches_done,
-                "files": checkpoint_files(tmp),
-            }
-            (tmp / META_FILE).write_text(json.dumps(meta, default=str))
-            if final.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
+            with atomic_path(final) as tmp:
+                # sparsify saves inside the loop before incrementing global_step, so its state.pt
+                # would replay one batch on resume; store the number of batches actually done.
+                self.global_step = self.batches_done
+                try:
+                    self._checkpoint(self.saes, str(tmp), True)
+                finally:
+                    self.global_step = in_loop_step
+                meta = {
+                    "fingerprint": self.fingerprint,
+                    "inputs": self.inputs,
+                    "batches_done": self.batches_done,
+                    # sparsify's last save runs after the loop, when global_step has caught up
+                    "final": in_loop_step == self.batches_done,
+                    "files": checkpoint_files(tmp),
+                }
+                (tmp / META_FILE).write_text(json.dumps(meta, default=str))
             log.info("checkpoint at batch %d → %s", self.batches_done, final)
 
         def resume(self, path: Path) -> None:
@@ -292,14 +286,12 @@ def validate_checkpoint(path: Path, hookpoints: list[str]) -> None:
 
 def _link_or_copy(src: Path, dst: Path) -> None:
     """Hard-link (no extra disk for GB-sized weights) or copy; atomic at ``dst``."""
-    tmp = dst.with_name(dst.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        shutil.copy2(src, tmp)
-    os.utime(tmp)  # a link shares the source's mtime; the target must look newer than its input
-    os.replace(tmp, dst)
+    with atomic_path(dst) as tmp:
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copy2(src, tmp)
+        os.utime(tmp)  # a link shares the source's mtime; the target must look newer than its input
 
 
 def export_layer_files(src_dir: Path, dst_dir: Path) -> None:
@@ -361,30 +353,26 @@ def train_group(
         source = checkpoint_dir / RUN_NAME
     seconds = time.perf_counter() - t0
 
-    tmp_out = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp_out, ignore_errors=True)
-    for layer in layers:
-        export_layer_files(source / hookpoint(layer), tmp_out / layer_name(layer))
-    manifest = {
-        "layers": layers,
-        "hookpoints": hookpoints,
-        "settings": asdict(settings),
-        "n_rows": len(dataset),
-        "seq_len": int(dataset[0]["input_ids"].shape[-1]),
-        "tokens": int(len(dataset) * dataset[0]["input_ids"].shape[-1]),
-        "steps": n_steps,
-        "resumed_from_batch": resumed_from,
-        "exported_final_checkpoint": exported_final,
-        "discarded_checkpoint": discarded,
-        "seconds": round(seconds, 3),
-        "device": str(next(model.parameters()).device),
-        "model_dtype": str(next(model.parameters()).dtype),
-        "model_weights": extra["model_weights"],
-        "fingerprint": fingerprint,
-    }
-    (tmp_out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp_out, out_dir)
+    with atomic_path(out_dir) as tmp_out:
+        for layer in layers:
+            export_layer_files(source / hookpoint(layer), tmp_out / layer_name(layer))
+        manifest = {
+            "layers": layers,
+            "hookpoints": hookpoints,
+            "settings": asdict(settings),
+            "n_rows": len(dataset),
+            "seq_len": int(dataset[0]["input_ids"].shape[-1]),
+            "tokens": int(len(dataset) * dataset[0]["input_ids"].shape[-1]),
+            "steps": n_steps,
+            "resumed_from_batch": resumed_from,
+            "exported_final_checkpoint": exported_final,
+            "discarded_checkpoint": discarded,
+            "seconds": round(seconds, 3),
+            "device": str(next(model.parameters()).device),
+            "model_dtype": str(next(model.parameters()).dtype),
+            "model_weights": extra["model_weights"],
+            "fingerprint": fingerprint,
+        }
+        (tmp_out / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, default=str))
     shutil.rmtree(checkpoint_dir, ignore_errors=True)
     return manifest

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from pathlib import Path
 
+from r1interp.artifacts.paths import layer_dir
 from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.features")
@@ -51,7 +51,7 @@ def validate(args: argparse.Namespace):
     bad = [layer for layer in args.layers if not 0 <= layer < shape.n_layers]
     if bad:
         raise SystemExit(f"--layers: {bad} out of range for {args.model_path}; allowed 0..{shape.n_layers - 1}")
-    tc_dirs = {layer: Path(args.transcoders_dir) / f"L{layer}" for layer in args.layers}
+    tc_dirs = {layer: layer_dir(args.transcoders_dir, layer) for layer in args.layers}
     for layer, path in tc_dirs.items():
         try:
             meta = read_meta(path)

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-WINDOW_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+from r1interp.models import DTYPES as WINDOW_DTYPES  # example windows are stored in one of the model dtypes
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ Output directory (``results/{model}/graphs/``), usable as is by ``circuit-tracer
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from r1interp.artifacts.graphs import METADATA, read_graph
 from r1interp.artifacts.write import write_json, write_parquet
 from r1interp.graphs.build import read_manifest
 from r1interp.graphs.export import apply_clerps, feature_keys, validate_graph_json
@@ -37,7 +37,6 @@ from r1interp.graphs.viewer import viewer_scan, write_feature_files
 
 log = logging.getLogger(__name__)
 
-METADATA = "graph-metadata.json"
 INDEX_COLUMNS = ["model", "graph_id", "prompt_id", "category", "phase", "rule", "status", "correct", "needs_reasoning",
                  "generation", "position", "target_token", "file", "n_input_tokens", "built", "reason"]
 
@@ -105,7 +104,7 @@ def finalize(build_dirs: Sequence[str | Path], out_dir: str | Path, model_name: 
     for rec, src in zip(records, sources):
         if not src.is_file():
             raise FileNotFoundError(f"graph file listed in {src.parent / 'manifest.json'} not found: {src}")
-        data = json.loads(src.read_text())
+        data = read_graph(src)
         data["metadata"]["scan"] = scan
         rec["n_labeled_nodes"] = apply_clerps(data, clerps)
         validate_graph_json(data)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from r1interp.artifacts.tables import read_table
 from r1interp.graphs.phases import GenerationSpan, check_context, graph_id, plan_targets
 
 PLAN_COLUMNS = [
@@ -95,15 +96,4 @@ def teacher_forced_plan(plan: pd.DataFrame, token_map, tokenizer, generation: st
 
 def read_plan(path: str | Path, prompt_id: str | None = None) -> pd.DataFrame:
     """The plan table (optionally one prompt's rows); fails naming the file or prompt."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"graph plan not found: {path}")
-    plan = pd.read_parquet(path)
-    missing = [c for c in PLAN_COLUMNS if c not in plan.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
-    if prompt_id is not None:
-        plan = plan[plan["prompt_id"] == prompt_id]
-        if plan.empty:
-            raise ValueError(f"{path}: no rows for prompt {prompt_id!r}")
-    return plan
+    return read_table(path, PLAN_COLUMNS, "graph plan", None if prompt_id is None else {"prompt_id": prompt_id})

@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from r1interp.artifacts.graphs import graph_files, read_graph
+
 log = logging.getLogger(__name__)
 
 
@@ -20,13 +22,6 @@ class GraphUploadResult:
     uploaded: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
-
-
-def graph_files(release_dir: str | Path) -> list[Path]:
-    """The graph JSONs of a release folder (in ``graph-metadata.json`` order)."""
-    graphs = Path(release_dir) / "graphs"
-    meta = json.loads((graphs / "graph-metadata.json").read_text())
-    return [graphs / f"{g['slug']}.json" for g in meta.get("graphs", [])]
 
 
 def for_neuronpedia(graph: dict, model_id: str) -> str:
@@ -45,8 +40,8 @@ def upload_graphs(release_dir: str | Path, model_id: str, *, base_url: str | Non
     if base_url:
         req.BASE_URL = base_url.rstrip("/") + "/api"
     result = GraphUploadResult()
-    for path in graph_files(release_dir):
-        graph = json.loads(path.read_text())
+    for path in graph_files(Path(release_dir) / "graphs"):
+        graph = read_graph(path)
         slug = graph["metadata"]["slug"]
         try:
             req.get(model_id, slug)

@@ -14,12 +14,12 @@ upload is a plain sync of that folder. Files are hard-linked where possible (wei
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from r1interp.artifacts.graphs import graph_metadata
 from r1interp.artifacts.paths import ModelPaths, layer_name
 from r1interp.artifacts.transcoder import CFG_FILE, CT_CONFIG_FILE, WEIGHTS_FILE
 from r1interp.artifacts.write import atomic_path
@@ -64,7 +64,7 @@ def plan_release(results: str | Path, model: str) -> dict[str, Path]:
     meta = paths.graph_metadata
     plan["graphs/graph-metadata.json"] = meta
     if meta.is_file():
-        for g in json.loads(meta.read_text()).get("graphs", []):
+        for g in graph_metadata(graphs):
             plan[f"graphs/{g['slug']}.json"] = graphs / f"{g['slug']}.json"
         for f in sorted((graphs / "features").rglob("*.json")):
             plan[f"graphs/{f.relative_to(graphs).as_posix()}"] = f

@@ -20,6 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
+from r1interp.artifacts.paths import layer_dir
 from r1interp.cliargs import add_dataclass_args, from_args
 from r1interp.core.settings import TrainSettings, read_selected
 from r1interp.utils import setup_logging
@@ -73,7 +74,6 @@ def cmd_train(args) -> None:
 
 
 def cmd_link(args) -> None:
-    from r1interp.artifacts.paths import layer_dir
     from r1interp.artifacts.transcoder import load_transcoder
     from r1interp.core.train import export_layer_files
 
@@ -89,7 +89,7 @@ def cmd_export(args) -> None:
     from r1interp.transcoders.export import export_circuit_tracer
 
     n_layers = model_shape(args.model_dir).n_layers
-    dirs = {layer: args.transcoders_root / f"L{layer}" for layer in range(n_layers)}
+    dirs = {layer: layer_dir(args.transcoders_root, layer) for layer in range(n_layers)}
     dtype = None if args.dtype == "keep" else getattr(torch, args.dtype)
     cfg = export_circuit_tracer(dirs, args.out_dir, args.scan, dtype)
     log.info("exported %d layers (k=%d) to %s", len(cfg["transcoders"]), cfg["k"], args.out_dir)
