@@ -175,7 +175,7 @@ def test_graphs_have_feature_nodes_in_both_layers_and_motifs_count_them(rehearsa
 def test_base_reads_the_reasoner_stream_with_every_special_token_mapped(rehearsal):
     from transformers import AutoTokenizer
 
-    from r1interp.data.tokenmap import read_token_map
+    from r1interp.artifacts.tokenmap import read_token_map
 
     wd = rehearsal["wd"]
     tmap = read_token_map(wd / "results" / BASE / "data" / "tokenmap.json")
