@@ -160,9 +160,13 @@ def compare(before: Path, after: Path, results: str, show: int) -> int:
                 print(f"      {line}")
             if len(details.get(rel, [])) > show:
                 print(f"      ... {len(details[rel]) - show} more")
-    print("\n== left out as run-dependent (timings, absolute paths) ==")
-    for name in sorted(ignored):
-        print(f"  {name}")
+    print("\n== left out as run-dependent (timings, absolute paths): field, in how many files, e.g. ==")
+    by_field: dict[str, list[str]] = defaultdict(list)
+    for name in ignored:
+        file, _, field = name.partition(":")
+        by_field[field].append(file)
+    for field, files in sorted(by_field.items()):
+        print(f"  {field}  ({len(files)} file{'s' if len(files) > 1 else ''}, e.g. {sorted(files)[0]})")
     return 1 if any("differ" in k or "only" in k for k in status) else 0
 
 

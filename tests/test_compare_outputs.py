@@ -30,8 +30,8 @@ def test_runs_equal_up_to_timings_and_paths(tmp_path):
     proc = run(tmp_path / "a", tmp_path / "b")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "parquet identical: 1" in proc.stdout and "data identical: 1" in proc.stdout and "bytes identical: 1" in proc.stdout
-    for name in ("m/t.parquet:train_seconds", "m/s.json:wall_s", "m/s.json:dir (absolute path)"):
-        assert name in proc.stdout
+    for name in ("train_seconds  (1 file, e.g. m/t.parquet)", "wall_s  (1 file, e.g. m/s.json)", "dir (absolute path)  (1 file"):
+        assert name in proc.stdout, proc.stdout
 
 
 def test_a_changed_value_a_changed_file_and_a_missing_one_are_shown(tmp_path):
