@@ -4,16 +4,20 @@
     python scripts/compare_outputs.py /tmp/h15-before /tmp/h15-after [--results results] [--show 8]
 
 Every file under ``<run>/<results>`` is compared: parquet by content (pandas; column order, row
-order, dtypes and values), JSON/JSONL/YAML as data, every other file byte for byte (sha256). Only
-fields that legitimately differ between runs are left out, and the script lists each one it met:
-timings (keys/columns named like ``*seconds``, ``*_s``, ``wall*``, ``elapsed*``, ``*time*``,
-``timestamp``, ``created*``, ``date``) and absolute paths (the run directory is replaced by
-``<RUN>``). Exit status: 0 when everything else is identical, 1 otherwise.
+order, dtypes and values), SQLite by the content of each table, JSON/JSONL/YAML as data, every other
+file byte for byte (sha256). Only fields that legitimately differ between runs are left out, and
+the script lists each one it met: timings and rates (keys/columns named like ``*seconds``, ``*_s``,
+``wall*``, ``elapsed*``, ``*time*``, ``timestamp``, ``created*``, ``date``, ``*per_second``),
+memory peaks (``peak_rss*``), the transcoder checkpoint's stamp of the model weight files
+(``model_weights``: size and mtime, and the resume ``fingerprint`` hashed from it) and absolute
+paths (the run directory is replaced by ``<RUN>``). Exit status: 0 when everything else is
+identical, 1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -26,8 +30,34 @@ from typing import Any
 import pandas as pd
 import yaml
 
-RUN_DEPENDENT = re.compile(r"(seconds|secs|_s$|^wall|elapsed|time|timestamp|created|^date$|duration)", re.I)
+RUN_DEPENDENT = re.compile(
+    r"(seconds|secs|_s$|^wall|elapsed|time|timestamp|created|^date$|duration|per_second|peak_rss|^model_weights$|^fingerprint$)", re.I
+)
 DATA_SUFFIXES = {".json", ".jsonl", ".yaml", ".yml"}
+SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
+
+
+def read_sqlite(path: Path) -> dict[str, pd.DataFrame]:
+    """Every table of a SQLite file, rows in rowid order where there is one."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        names = [r[0] for r in con.execute("select name from sqlite_master where type = 'table' order by name")]
+        return {n: pd.read_sql_query(f'select * from "{n}"', con) for n in names}
+
+
+def diff_sqlite(a: Path, b: Path, ra: str, rb: str, ignored: set[str], rel: str) -> list[str]:
+    ta, tb = read_sqlite(a), read_sqlite(b)
+    for tables in (ta, tb):  # key/value tables (e.g. meta): drop the run-dependent keys' rows
+        for name, df in tables.items():
+            if df.shape[1] == 2 and pd.api.types.is_string_dtype(df.iloc[:, 0]):
+                drop = df.iloc[:, 0].map(lambda k: bool(RUN_DEPENDENT.search(str(k))))
+                ignored.update(f"{rel}:{name}.{k}" for k in df.iloc[:, 0][drop])
+                tables[name] = df[~drop].reset_index(drop=True)
+    if list(ta) != list(tb):
+        return [f"tables {list(ta)} → {list(tb)}"]
+    return [f"{name}.{d}" for name in ta
+            for d in diff_frames(scrub_frame(ta[name], ra, ignored, f"{rel}:{name}"), scrub_frame(tb[name], rb, ignored, f"{rel}:{name}"))]
 
 
 def scrub(value: Any, root: str, ignored: set[str], path: str = "") -> Any:
@@ -83,7 +113,7 @@ def scrub_frame(df: pd.DataFrame, root: str, ignored: set[str], name: str) -> pd
     ignored.update(f"{name}:{c}" for c in drop)
     df = df.drop(columns=drop)
     for c in df.columns:
-        if df[c].dtype == object and df[c].map(lambda v: isinstance(v, str) and root in v).any():
+        if pd.api.types.is_string_dtype(df[c]) and df[c].map(lambda v: isinstance(v, str) and root in v).any():
             ignored.add(f"{name}:{c} (absolute path)")
             df[c] = df[c].map(lambda v: v.replace(root, "<RUN>") if isinstance(v, str) else v)
     return df
@@ -133,11 +163,14 @@ def compare(before: Path, after: Path, results: str, show: int) -> int:
             status["only in " + ("after" if rel not in files_a else "before")].append(str(rel))
             continue
         a, b = ra / rel, rb / rel
-        kind = "parquet" if rel.suffix == ".parquet" else "data" if rel.suffix in DATA_SUFFIXES else "bytes"
+        kind = ("parquet" if rel.suffix == ".parquet" else "data" if rel.suffix in DATA_SUFFIXES
+                else "sqlite" if rel.suffix in SQLITE_SUFFIXES else "bytes")
         try:
             if kind == "parquet":
                 diffs = diff_frames(scrub_frame(pd.read_parquet(a), str(before.resolve()), ignored, str(rel)),
                                     scrub_frame(pd.read_parquet(b), str(after.resolve()), ignored, str(rel)))
+            elif kind == "sqlite":
+                diffs = diff_sqlite(a, b, str(before.resolve()), str(after.resolve()), ignored, str(rel))
             elif kind == "data":
                 diffs = diff_data(scrub(load_data(a), str(before.resolve()), ignored, f"{rel}:"),
                                   scrub(load_data(b), str(after.resolve()), ignored, f"{rel}:"))
