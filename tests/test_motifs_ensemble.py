@@ -97,13 +97,39 @@ def test_three_cycle_needs_triangle_reversal():
 
 def test_kept_signs_need_the_sign_re_deal():
     """a→t (+), a→u (−), c→t (−), c→u (+) and its sign mirror have the same signed degrees, but no
-    same-sign swap or trade links them (each would create an existing edge)."""
+    same-sign swap or trade links them (each would create an existing edge); the signed trade
+    (trade chains) and the sign re-deal (swap chains) do."""
     e = EdgeSet.from_arrays(4, [0, 0, 1, 1], [2, 3, 2, 3], [False, True, True, False])
     support = realizations(e, "configuration", True)
     assert len(support) == 2
     assert_uniform(sampled_keys(NullModel(e, "configuration", "keep", signed=True), 2000, 0), support, 2000)
     stuck = sampled_keys(NullModel(e, "configuration", "keep", signed=True, schedule=ChainSchedule(moves="classic")), 50, 0)
     assert len(stuck) == 1
+
+
+def wide_signed_layered() -> EdgeSet:
+    """Two layers of 3 nodes, both signs on most sources: the signed trade has all three target
+    classes (+/none, −/none, +/−) to re-deal, with more than one way to split them."""
+    layer = np.array([0, 0, 0, 1, 1, 1])
+    src = [0, 0, 0, 1, 1, 2, 2]
+    dst = [3, 4, 5, 3, 4, 4, 5]
+    neg = [False, True, False, True, False, False, True]
+    return EdgeSet.from_arrays(6, src, dst, neg, layer)
+
+
+@pytest.mark.parametrize("graph", ["wide", "layered"])
+def test_signed_trades_alone_sample_the_kept_sign_ensemble_uniformly(graph, monkeypatch):
+    """Every proposal a signed trade (no per-sign trades): the move keeps the uniform law and
+    links every realization with the same signed, layer-pair degrees."""
+    from r1interp.motifs import nulls
+
+    monkeypatch.setattr(nulls, "P_SIGN", 1.0)
+    e = wide_signed_layered() if graph == "wide" else tiny_layered()
+    support = realizations(e, "layer_configuration", True)
+    assert len(support) >= 2
+    nm = NullModel(e, "layer_configuration", "keep", signed=True)
+    assert_uniform(sampled_keys(nm, 3000, 4), support, 3000)
+    assert nm.last_chain.p_sign == 1.0
 
 
 def tiny_general() -> EdgeSet:

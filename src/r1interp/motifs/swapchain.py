@@ -23,13 +23,18 @@ its target moves, so every node keeps its in- and out-degree within every stratu
   (the 3-cycle and its reverse are the classic pair); with reversals they can (Rao, Jana &
   Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
   cycle exists, ``p_tri`` is 0, and swaps alone connect each (bipartite) layer pair (Ryser 1957).
-* **sign re-deal** (``p_sign``; only where signs are kept, i.e. strata split by sign): slot
-  ``j`` uniform, slot ``k`` uniform in its stratum, sources ``a``, ``c``; the targets both point
-  to with opposite signs are pooled and which of them ``a`` reaches with ``j``'s sign is
-  re-dealt uniformly (``c`` takes the other sign), so every signed degree is kept. Same-sign
-  swaps and trades cannot do this: ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are
-  not linked by any of them, and on dense graphs the swap-only chain's signed null means are
-  visibly off (``tests/test_motifs_ensemble`` shows both).
+* **signed trade** (``p_sign`` of trade chains; only where signs are kept, i.e. strata split by
+  sign): slot ``j`` uniform, slot ``k`` uniform over the two sign strata of ``j``'s layer pair,
+  sources ``a``, ``c``. Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
+  swapped, and ``a`` must keep its count of each sign; the next state is drawn uniformly from
+  all states that meet this (see the comment in :func:`run_chain`) — a heat-bath move on the
+  two sources over both signs at once, symmetric, so the uniform law is kept. Per-sign trades
+  cannot change which of two sources reaches a shared target with which sign:
+  ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are not linked by any of them, and on
+  dense graphs a chain without such moves has visibly wrong signed null means
+  (``tests/test_motifs_ensemble`` shows it).
+* **sign re-deal** (``p_sign`` of swap chains): the same exchange restricted to the targets
+  both sources reach with opposite signs — what the reference (double-swap) chains use.
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -154,6 +159,32 @@ def _run_start(src, lo, hi, u):
     return a
 
 
+@nb.njit(cache=True, inline="always")
+def _run_end(src, a, hi, u):
+    while a < hi and src[a] == u:
+        a += 1
+    return a
+
+
+@nb.njit(cache=True)
+def partner_runs(src, off, size, sid, partner):
+    """``(lo, hi)`` per slot: the slot range of its source's run in the partner stratum (empty
+    where there is none) — the other sign's edges of the same source and layer pair."""
+    E = src.size
+    lo = np.zeros(E, np.int64)
+    hi = np.zeros(E, np.int64)
+    for j in range(E):
+        ps = partner[sid[j]]
+        if ps < 0:
+            continue
+        plo = off[ps]
+        phi = plo + size[ps]
+        a = _run_start(src, plo, phi, src[j])
+        lo[j] = a
+        hi[j] = _run_end(src, a, phi, src[j])
+    return lo, hi
+
+
 @nb.njit(cache=True)
 def source_runs(src, sid):
     """``(lo, hi)`` per slot: the slot range of its (stratum, source) run (slots are sorted)."""
@@ -171,7 +202,7 @@ def source_runs(src, sid):
 
 
 @nb.njit(cache=True)
-def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
@@ -196,6 +227,173 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_
     while visits < n_steps:
         proposals += 1
         visits += 1
+        if p_sign > 0.0 and _uniform(rng) < p_sign and not swap_only:
+            j = _below(rng, E)
+            s = sid[j]
+            ps = partner[s]
+            if ps < 0:
+                continue
+            # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
+            # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
+            # (a's edge to t, c's edge to t) in {none, s, ps}^2 may only be swapped (t keeps its
+            # signed in-degree); targets where the two differ fall in three classes, {s, none}
+            # (P), {ps, none} (N), {s, ps} (M), and a must keep its count of each sign: with p, q,
+            # r the numbers of P, N, M targets a holds with sign s, ps, s, p + r and q - r are
+            # fixed. The next state is uniform over all states that satisfy this (r with weight
+            # C(|P|,p) C(|N|,q) C(|M|,r), then uniform subsets) - the same set from each of its
+            # members, so the move is symmetric. It contains the per-sign trades and the sign
+            # re-deals and mixes them in one step. Written out here, not called: a numba call
+            # with this many arrays costs more in reference counting than the move itself.
+            r = _below(rng, size[s] + size[ps])
+            k_in_s = r < size[s]
+            k = off[s] + r if k_in_s else off[ps] + r - size[s]
+            a = src[j]
+            c = src[k]
+            if a == c:
+                continue
+            as0, as1, ap0, ap1 = run_lo[j], run_hi[j], alt_lo[j], alt_hi[j]
+            if k_in_s:
+                cs0, cs1, cp0, cp1 = run_lo[k], run_hi[k], alt_lo[k], alt_hi[k]
+            else:
+                cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
+            visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
+            nU = 0  # targets of a (either sign), then those of c that a lacks: pool[0:nU]
+            for i in range(as0, as1):
+                mark_cs[tgt[i]] = 1  # a's state per target
+                pool[nU] = tgt[i]
+                nU += 1
+            for i in range(ap0, ap1):
+                mark_cs[tgt[i]] = 2
+                pool[nU] = tgt[i]
+                nU += 1
+            for i in range(cs0, cs1):
+                t = tgt[i]
+                mark_cp[t] = 1  # c's state per target
+                if mark_cs[t] == 0:
+                    pool[nU] = t
+                    nU += 1
+            for i in range(cp0, cp1):
+                t = tgt[i]
+                mark_cp[t] = 2
+                if mark_cs[t] == 0:
+                    pool[nU] = t
+                    nU += 1
+            # classes into slots[]: P at [0, nP), N at [nP, nP+nN) (filled from the top, moved
+            # down after), M collected in idx[]
+            nP = 0
+            nN = 0
+            nM = 0
+            p0 = 0
+            q0 = 0
+            r0 = 0
+            for u in range(nU):
+                t = pool[u]
+                x = mark_cs[t]
+                y = mark_cp[t]
+                if x == y or t == a or t == c:
+                    continue
+                if x + y == 1:
+                    slots[nP] = t
+                    nP += 1
+                    p0 += x
+                elif x + y == 2:
+                    sel[nN] = t
+                    nN += 1
+                    q0 += x >> 1
+                else:
+                    idx[nM] = t
+                    nM += 1
+                    r0 += x & 1
+            r_lo = max(0, r0 - q0, p0 + r0 - nP)
+            r_hi = min(nM, p0 + r0, nN - q0 + r0)
+            p = p0 + r0 - r_lo
+            q = q0 - r0 + r_lo
+            trivial = r_lo == r_hi and (p == 0 or p == nP) and (q == 0 or q == nN) and (r_lo == 0 or r_lo == nM)
+            changed = False
+            if not trivial:
+                rr = r_lo
+                if r_hi > r_lo:  # weights by the ratio w(r+1)/w(r); two passes (total, pick)
+                    total = 0.0
+                    w = 1.0
+                    for x in range(r_lo, r_hi + 1):
+                        total += w
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                    target = _uniform(rng) * total
+                    w = 1.0
+                    cum = 0.0
+                    for x in range(r_lo, r_hi + 1):
+                        cum += w
+                        rr = x
+                        if cum > target:
+                            break
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                p = p0 + r0 - rr
+                q = q0 - r0 + rr
+                for cls in range(3):
+                    # a uniform `take`-subset goes to a with sign sa (c: sc), the rest the other way
+                    if cls == 0:
+                        npool, take, sa, sc = nP, p, 1, 0
+                    elif cls == 1:
+                        npool, take, sa, sc = nN, q, 2, 0
+                    else:
+                        npool, take, sa, sc = nM, rr, 1, 2
+                    for i in range(npool):
+                        if i < take:  # partial Fisher-Yates
+                            z = i + _below(rng, npool - i)
+                            if cls == 0:
+                                t = slots[i]
+                                slots[i] = slots[z]
+                                slots[z] = t
+                            elif cls == 1:
+                                t = sel[i]
+                                sel[i] = sel[z]
+                                sel[z] = t
+                            else:
+                                t = idx[i]
+                                idx[i] = idx[z]
+                                idx[z] = t
+                        t = slots[i] if cls == 0 else (sel[i] if cls == 1 else idx[i])
+                        nx = sa if i < take else sc
+                        if nx == mark_cs[t]:
+                            continue
+                        changed = True
+                        if mark_cs[t] == 0:  # c -> t becomes a -> t
+                            _clear(out_b, c, t)
+                            _clear(in_b, t, c)
+                            _set(out_b, a, t)
+                            _set(in_b, t, a)
+                        elif nx == 0:
+                            _clear(out_b, a, t)
+                            _clear(in_b, t, a)
+                            _set(out_b, c, t)
+                            _set(in_b, t, c)
+                        mark_cs[t] = nx
+                        mark_cp[t] = sc if i < take else sa
+                if changed:  # rewrite the four runs from the new states (run lengths are kept)
+                    accepted += 1
+                    ia, ja, ic, jc = as0, ap0, cs0, cp0
+                    for u in range(nU):
+                        t = pool[u]
+                        if mark_cs[t] == 1:
+                            tgt[ia] = t
+                            ia += 1
+                        elif mark_cs[t] == 2:
+                            tgt[ja] = t
+                            ja += 1
+                        if mark_cp[t] == 1:
+                            tgt[ic] = t
+                            ic += 1
+                        elif mark_cp[t] == 2:
+                            tgt[jc] = t
+                            jc += 1
+            for u in range(nU):
+                mark_cs[pool[u]] = 0
+                mark_cp[pool[u]] = 0
+            continue
         if p_sign > 0.0 and _uniform(rng) < p_sign:
             # sign re-deal: a, c of one layer pair point to the same targets with opposite signs;
             # which of those targets a reaches with sign s is re-dealt uniformly (degrees kept)
@@ -540,21 +738,21 @@ def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_i
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
-    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only)
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, path_class):
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -569,7 +767,7 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset is permuted over the edges of every sample."""
     n, W = out_b.shape
@@ -581,9 +779,9 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b
     deg = np.zeros((3, n), np.int64)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
         if shuffle:
             _shuffle(sign, rng)
         signed_tally(src, tgt, sign, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
@@ -591,13 +789,13 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only):
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
         out[s] = tgt
     return out, acc
 
