@@ -341,6 +341,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                         npool, take, sa, sc = nN, q, 2, 0
                     else:
                         npool, take, sa, sc = nM, rr, 1, 2
+                    if take > npool - take:  # draw the smaller side: fewer random numbers
+                        take = npool - take
+                        sa, sc = sc, sa
                     for i in range(npool):
                         if i < take:  # partial Fisher-Yates
                             z = i + _below(rng, npool - i)
