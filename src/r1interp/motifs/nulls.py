@@ -47,8 +47,7 @@ log = logging.getLogger(__name__)
 NULL_MODELS = ("configuration", "layer_configuration", "erdos_renyi", "layer_er")
 SIGN_MODES = ("keep", "shuffle")
 P_TRIANGLE = 0.1  # share of triangle-reversal proposals where a stratum can hold a 3-cycle
-P_SIGN = 0.2  # share of signed-trade proposals in trade chains where signs are kept (strata split by sign)
-P_REDEAL = 0.3  # share of sign re-deal proposals in swap chains where signs are kept
+P_SIGN = 0.2  # share of signed-trade proposals where signs are kept (strata split by sign)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
 
@@ -173,8 +172,7 @@ class SwapChain:
         self.swap_only = schedule.moves in ("swap", "classic")
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
-        # sign moves: signed trades in trade chains, sign re-deals in swap chains
-        self.p_sign = (P_SIGN if schedule.moves == "trade" else P_REDEAL) if (self.partner >= 0).any() and not classic else 0.0
+        self.p_sign = P_SIGN if (self.partner >= 0).any() and not classic else 0.0
         self.rng = SC.seed_state(rng)
         self.burnt = False
         self.accepted = 0
@@ -365,7 +363,7 @@ class NullModel:
         return self.last_chain
 
     def _log(self, ch: SwapChain, S: int) -> None:
-        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, sign re-deals %s), acceptance %.3f, fallback 0",
+        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, signed trades %s), acceptance %.3f, fallback 0",
                  self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.acceptance)
 
     def triad_counts(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:

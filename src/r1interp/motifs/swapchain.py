@@ -33,8 +33,6 @@ its target moves, so every node keeps its in- and out-degree within every stratu
   ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are not linked by any of them, and on
   dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
-* **sign re-deal** (``p_sign`` of swap chains): the same exchange restricted to the targets
-  both sources reach with opposite signs — what the reference (double-swap) chains use.
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -220,14 +218,13 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
     slots = scratch[1]
     idx = scratch[2]
     sel = scratch[3]
-    mark_cs = scratch[4]  # slot + 1 of c's edge to t in stratum s
-    mark_cp = scratch[5]  # ... in the partner stratum
-    mark_ap = scratch[6]  # slot + 1 of a's edge to t in the partner stratum
+    mark_cs = scratch[4]  # signed trade: a's state per target (0 none, 1 stratum s, 2 partner)
+    mark_cp = scratch[5]  # ... c's state
     visits = 0
     while visits < n_steps:
         proposals += 1
         visits += 1
-        if p_sign > 0.0 and _uniform(rng) < p_sign and not swap_only:
+        if p_sign > 0.0 and _uniform(rng) < p_sign:
             j = _below(rng, E)
             s = sid[j]
             ps = partner[s]
@@ -242,7 +239,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             # fixed. The next state is uniform over all states that satisfy this (r with weight
             # C(|P|,p) C(|N|,q) C(|M|,r), then uniform subsets) - the same set from each of its
             # members, so the move is symmetric. It contains the per-sign trades and the sign
-            # re-deals and mixes them in one step. Written out here, not called: a numba call
+            # re-deals (the same exchange restricted to the {s, ps} targets at fixed counts) and
+            # couples them: without that coupling, trades and re-deals (and swaps and re-deals)
+            # are reducible on some signed degree sequences (tests/test_motifs_ensemble). Written out here, not called: a numba call
             # with this many arrays costs more in reference counting than the move itself.
             r = _below(rng, size[s] + size[ps])
             k_in_s = r < size[s]
@@ -397,90 +396,6 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 mark_cs[pool[u]] = 0
                 mark_cp[pool[u]] = 0
             continue
-        if p_sign > 0.0 and _uniform(rng) < p_sign:
-            # sign re-deal: a, c of one layer pair point to the same targets with opposite signs;
-            # which of those targets a reaches with sign s is re-dealt uniformly (degrees kept)
-            j = _below(rng, E)
-            s = sid[j]
-            ps = partner[s]
-            if ps < 0:
-                continue
-            k = off[s] + _below(rng, size[s])
-            a = src[j]
-            c = src[k]
-            if a == c:
-                continue
-            plo = off[ps]
-            phi = plo + size[ps]
-            ca = _run_start(src, plo, phi, c)
-            aa = _run_start(src, plo, phi, a)
-            visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
-            for i in range(run_lo[k], run_hi[k]):
-                mark_cs[tgt[i]] = i + 1
-            i = ca
-            while i < phi and src[i] == c:
-                mark_cp[tgt[i]] = i + 1
-                i += 1
-            i = aa
-            while i < phi and src[i] == a:
-                mark_ap[tgt[i]] = i + 1
-                i += 1
-            n1 = 0  # a -> t in s, c -> t in partner: pool[0:n1] (slots: a's s-slot)
-            for i in range(run_lo[j], run_hi[j]):
-                if mark_cp[tgt[i]]:
-                    pool[n1] = tgt[i]
-                    n1 += 1
-            m = n1  # a -> t in partner, c -> t in s: pool[n1:m]
-            for i in range(run_lo[k], run_hi[k]):
-                if mark_ap[tgt[i]]:
-                    pool[m] = tgt[i]
-                    m += 1
-            if n1 > 0 and m > n1:
-                # a keeps sign s on a uniform n1-subset of the pool; pair each target leaving
-                # that set with one entering it and exchange them in the four slots
-                for i in range(m):
-                    idx[i] = i
-                    sel[i] = 0
-                for i in range(n1):
-                    r = i + _below(rng, m - i)
-                    t = idx[i]
-                    idx[i] = idx[r]
-                    idx[r] = t
-                    sel[idx[i]] = 1
-                o = 0
-                changed = False
-                for q in range(n1):
-                    p = idx[q]
-                    if p < n1:
-                        continue
-                    while sel[o]:
-                        o += 1
-                    t_in = pool[p]  # a: partner -> s; c: s -> partner
-                    t_out = pool[o]  # a: s -> partner; c: partner -> s
-                    sa = _find_slot(src, tgt, run_lo[j], run_hi[j], a, t_out)
-                    tgt[sa] = t_in
-                    tgt[mark_ap[t_in] - 1] = t_out
-                    tgt[mark_cs[t_in] - 1] = t_out
-                    tgt[mark_cp[t_out] - 1] = t_in
-                    o += 1
-                    changed = True
-                if changed:
-                    accepted += 1
-            for i in range(m):  # targets that moved, then the runs' current targets
-                mark_cs[pool[i]] = 0
-                mark_cp[pool[i]] = 0
-                mark_ap[pool[i]] = 0
-            for i in range(run_lo[k], run_hi[k]):
-                mark_cs[tgt[i]] = 0
-            i = ca
-            while i < phi and src[i] == c:
-                mark_cp[tgt[i]] = 0
-                i += 1
-            i = aa
-            while i < phi and src[i] == a:
-                mark_ap[tgt[i]] = 0
-                i += 1
-            continue
         if p_tri > 0.0 and _uniform(rng) < p_tri:
             j = _below(rng, E)
             a = src[j]
@@ -543,7 +458,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             accepted += 1
             continue
         # trade: sources a, c of one stratum re-deal the targets only one of them can take
-        visits += run_hi[j] - run_lo[j]
+        # the work metered must not depend on the state: samples are taken when the metered work
+        # reaches the thinning, so state-dependent charges would weight states by their cost
+        visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
         na = 0
         for i in range(run_lo[j], run_hi[j]):
             t = tgt[i]
@@ -553,7 +470,6 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 na += 1
         if na == 0:
             continue
-        visits += run_hi[k] - run_lo[k]
         m = na
         for i in range(run_lo[k], run_hi[k]):
             t = tgt[i]
