@@ -26,9 +26,8 @@ layer pairs, × sign for ``keep``), started from the real graph, burnt in, then 
 Every sample comes from that chain: there is no second, faster-but-different path and nothing
 to fall back to — a chain never stalls, it only rejects moves. Its ensemble is checked against
 exact enumeration and a long swap chain in ``tests/test_motifs_ensemble.py``.
-Known gap (kept signs): two-source moves cannot link every signed realization of some layer
-pairs (the xfail test in ``tests/test_motifs_ensemble.py``: 3 sources × 2 targets must change at
-once); a two-target signed trade would. The chain then samples the realizations it can reach.
+Kept signs need both signed trades, over two sources and over two targets: without the second,
+some layer pairs have realizations no two-source move reaches (``tests/test_motifs_ensemble``).
 """
 
 from __future__ import annotations

@@ -33,6 +33,11 @@ its target moves, so every node keeps its in- and out-degree within every stratu
   ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are not linked by any of them, and on
   dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
+* **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
+  ``t0``, ``u0`` of one layer pair exchange sources: per source the pair (edge to t0, edge to u0)
+  may only be swapped and ``t0`` keeps its count of each sign, same heat bath. Two-source moves
+  alone are reducible on some signed degree sequences (three sources and two targets may have to
+  change at once; ``tests/test_motifs_ensemble`` has such layer pairs).
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -52,6 +57,7 @@ from r1interp.motifs import labels as L
 _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)
 _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
+P_COLUMN = 0.25  # share of the signed trades that exchange two targets' sources instead of two sources' targets
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
@@ -229,6 +235,148 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             s = sid[j]
             ps = partner[s]
             if ps < 0:
+                continue
+            if _uniform(rng) < P_COLUMN:
+                # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
+                # layer pair; per source x the pair (x's edge to t0, x's edge to u0) may only be
+                # swapped (x keeps its signed out-degree), and t0 keeps its count of each sign.
+                # Two-source moves alone cannot link every realization (3 sources and 2 targets
+                # may have to change at once: tests/test_motifs_ensemble).
+                r = _below(rng, size[s] + size[ps])
+                k = off[s] + r if r < size[s] else off[ps] + r - size[s]
+                t0 = tgt[j]
+                u0 = tgt[k]
+                if t0 == u0:
+                    continue
+                slo = off[s]
+                shi = slo + size[s]
+                plo = off[ps]
+                phi = plo + size[ps]
+                nP = 0
+                nN = 0
+                nM = 0
+                p0 = 0
+                q0 = 0
+                r0 = 0
+                for w in range(in_b.shape[1]):
+                    y = in_b[t0, w] | in_b[u0, w]
+                    visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
+                    while y:
+                        low = y & (~y + _U1)
+                        y ^= low
+                        x = w * 64 + _popcount(low - _U1)
+                        if x == t0 or x == u0:
+                            continue
+                        st = 0
+                        if _has(out_b, x, t0):
+                            if _find_slot(src, tgt, slo, shi, x, t0) >= 0:
+                                st = 1
+                            elif _find_slot(src, tgt, plo, phi, x, t0) >= 0:
+                                st = 2
+                            else:
+                                continue  # an edge of another layer pair
+                        su = 0
+                        if _has(out_b, x, u0):
+                            if _find_slot(src, tgt, slo, shi, x, u0) >= 0:
+                                su = 1
+                            elif _find_slot(src, tgt, plo, phi, x, u0) >= 0:
+                                su = 2
+                            else:
+                                continue
+                        if st == su:
+                            continue
+                        mark_cs[x] = st
+                        mark_cp[x] = su
+                        if st + su == 1:
+                            slots[nP] = x
+                            nP += 1
+                            p0 += st
+                        elif st + su == 2:
+                            sel[nN] = x
+                            nN += 1
+                            q0 += st >> 1
+                        else:
+                            idx[nM] = x
+                            nM += 1
+                            r0 += st & 1
+                r_lo = max(0, r0 - q0, p0 + r0 - nP)
+                r_hi = min(nM, p0 + r0, nN - q0 + r0)
+                rr = r_lo
+                if r_hi > r_lo:
+                    total = 0.0
+                    w_ = 1.0
+                    for x in range(r_lo, r_hi + 1):
+                        total += w_
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w_ *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                    target = _uniform(rng) * total
+                    w_ = 1.0
+                    cum = 0.0
+                    for x in range(r_lo, r_hi + 1):
+                        cum += w_
+                        rr = x
+                        if cum > target:
+                            break
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w_ *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                p = p0 + r0 - rr
+                q = q0 - r0 + rr
+                changed = False
+                for cls in range(3):
+                    if cls == 0:
+                        npool, take, sa, sc = nP, p, 1, 0
+                    elif cls == 1:
+                        npool, take, sa, sc = nN, q, 2, 0
+                    else:
+                        npool, take, sa, sc = nM, rr, 1, 2
+                    for i in range(npool):
+                        if i < take:
+                            z = i + _below(rng, npool - i)
+                            if cls == 0:
+                                x = slots[i]
+                                slots[i] = slots[z]
+                                slots[z] = x
+                            elif cls == 1:
+                                x = sel[i]
+                                sel[i] = sel[z]
+                                sel[z] = x
+                            else:
+                                x = idx[i]
+                                idx[i] = idx[z]
+                                idx[z] = x
+                        x = slots[i] if cls == 0 else (sel[i] if cls == 1 else idx[i])
+                        nx = sa if i < take else sc
+                        st = mark_cs[x]
+                        su = mark_cp[x]
+                        mark_cs[x] = 0
+                        mark_cp[x] = 0
+                        if nx == st:
+                            continue
+                        changed = True  # x's edges to t0 and u0 swap
+                        it = -1
+                        iu = -1
+                        if st > 0:
+                            it = _find_slot(src, tgt, slo, shi, x, t0) if st == 1 else _find_slot(src, tgt, plo, phi, x, t0)
+                        if su > 0:
+                            iu = _find_slot(src, tgt, slo, shi, x, u0) if su == 1 else _find_slot(src, tgt, plo, phi, x, u0)
+                        if it >= 0:
+                            tgt[it] = u0
+                        if iu >= 0:
+                            tgt[iu] = t0
+                        if st > 0 and su == 0:
+                            _clear(out_b, x, t0)
+                            _clear(in_b, t0, x)
+                            _set(out_b, x, u0)
+                            _set(in_b, u0, x)
+                        elif st == 0 and su > 0:
+                            _clear(out_b, x, u0)
+                            _clear(in_b, u0, x)
+                            _set(out_b, x, t0)
+                            _set(in_b, t0, x)
+                if changed:
+                    accepted += 1
                 continue
             # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
             # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
