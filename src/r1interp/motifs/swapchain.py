@@ -57,7 +57,7 @@ from r1interp.motifs import labels as L
 _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)
 _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
-P_COLUMN = 0.25  # share of the signed trades that exchange two targets' sources instead of two sources' targets
+P_COLUMN = 0.1  # share of the signed trades that exchange two targets' sources instead of two sources' targets
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
