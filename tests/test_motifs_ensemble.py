@@ -162,7 +162,7 @@ def test_signed_trades_reach_every_realization_where_simpler_moves_do_not(rows, 
     support = realizations(e, "layer_configuration", True)
     assert len(support) >= 2
     n = 100 * len(support)
-    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=20.0, moves=moves))
+    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=60.0, moves=moves))
     assert_uniform(sampled_keys(nm, n, 3), support, n)
 
 
