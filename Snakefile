@@ -1,15 +1,16 @@
 report: "report/workflow.rst"
 
-# r1interp workflow: data → sweep → train → evaluate → features → autointerp → graphs → motifs
+# r1interp workflow: data → sweep → transcoders → evaluate → features → autointerp → graphs → motifs
 # → comparisons → heads/patching/model diff → report. Rules are thin; the science lives in
-# src/r1interp/<stage>/. Run `snakemake --cores 2` for the toy default; README.md has the rest.
+# src/r1interp/<stage>/; rules/<stage>.smk runs only `r1interp <stage> <command>`.
+# Run `snakemake --cores 2` for the toy default; README.md has the rest.
 
 include: "rules/common.smk"
 include: "rules/toy.smk"
 include: "rules/data.smk"
 include: "rules/prompts.smk"
 include: "rules/sweep.smk"
-include: "rules/train.smk"
+include: "rules/transcoders.smk"
 include: "rules/evaluate.smk"
 include: "rules/features.smk"
 include: "rules/autointerp.smk"
@@ -17,6 +18,8 @@ include: "rules/graphs.smk"
 include: "rules/motifs.smk"
 include: "rules/compare.smk"
 include: "rules/heads.smk"
+include: "rules/patching.smk"
+include: "rules/modeldiff.smk"
 include: "rules/costplan.smk"
 include: "rules/report.smk"
 

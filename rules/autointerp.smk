@@ -31,7 +31,7 @@ rule autointerp_label:
     benchmark:
         "benchmarks/autointerp_label/{model}/L{layer}.tsv"
     shell:
-        "python -m r1interp.autointerp label --model {wildcards.model} --layers {wildcards.layer} "
+        "r1interp autointerp label --model {wildcards.model} --layers {wildcards.layer} "
         "--stats {input.stats} --examples {input.examples} --out-json {output} "
         "--journal {params.journal} --params {params.cfg} 2> {log}"
 
@@ -59,9 +59,9 @@ rule autointerp_db:
     benchmark:
         "benchmarks/autointerp_db/{model}.tsv"
     shell:
-        "python -m r1interp.autointerp db --model {wildcards.model} --layers {params.layers} "
+        "r1interp autointerp db --model {wildcards.model} --layers {params.layers} "
         "--labels-json {input.labels} --examples {input.examples} --out {output.db} --params {params.cfg} 2> {log} && "
-        "python -m r1interp.autointerp cost --model {wildcards.model} --journal {params.journal} "
+        "r1interp autointerp cost --model {wildcards.model} --journal {params.journal} "
         "--labels-json {input.labels} --out {output.cost} --params {params.cfg} 2>> {log}"
 
 

@@ -8,6 +8,7 @@ from snakemake.utils import min_version, validate
 from r1interp.cluster import snakemake_resources
 from r1interp.cluster.jobenv import export_job_environment
 from r1interp.config import ConfigError, check_config, schema_errors
+from r1interp.heads.workflow import cli_args, control_args, pair_models, think_models
 
 min_version("9.0")
 
@@ -127,8 +128,11 @@ def model_threads(model):
     return 1 if entry(model)["source"] == "toy" else int(config["resources"]["gpu"].get("cpus_per_gpu", 8))
 
 
-# Pins each GPU job to its own device on a multi-GPU box; a no-op under SLURM or without GPUs.
-GPU_PIN = "python -m r1interp.cluster pin --count {resources.gpu} -- "
+def gpu_pin(wildcards, resources):
+    """The command prefix that pins a job to its own free device(s) on a multi-GPU box; "" when the
+    job asks for no GPU (``r1interp cluster pin`` itself is a no-op under SLURM or without GPUs).
+    Every GPU job uses it: ``params: pin=gpu_pin`` and ``shell: "{params.pin}r1interp ..."``."""
+    return f"r1interp cluster pin --count {resources.gpu} -- " if resources.gpu else ""
 
 
 def transcoder_files(model):
@@ -140,6 +144,11 @@ def transcoder_files(model):
 
 def stage_params(section):
     return config.get(section, {})
+
+
+# External graph collections (config compare.external): motifs.smk profiles them into
+# results/compare/external/{name}/, compare.smk compares them with the run's models.
+EXTERNAL_SETS = {e["name"]: e["path"] for e in stage_params("compare").get("external", [])}
 
 
 def as_json(obj):
@@ -176,17 +185,20 @@ def sweep_model():
 def sweep_flags(point):
     """Training flags of one sweep grid point (transcoder settings + the point's hyper-parameters)."""
     from r1interp.sweep.grid import grid_points
-    from r1interp.transcoders.settings import settings_to_flags
+    from r1interp.cliargs import to_flags
+    from r1interp.core.settings import TrainSettings
 
     sweep, tc = stage_params("sweep"), stage_params("transcoders")
     values = {k: tc[k] for k in SWEEP_TRAIN_KEYS if k in tc}
-    values.update(grid_points(sweep.get("grid", {}))[point], train_tokens=sweep.get("train_tokens", 300000))
-    return settings_to_flags(values)
+    values.update(grid_points(sweep.get("grid", {}))[point])
+    if "train_tokens" in sweep:  # else TrainSettings' default
+        values["train_tokens"] = sweep["train_tokens"]
+    return to_flags(TrainSettings, values)
 
 
 def tc_groups(model):
     """Layer groups trained from one forward pass each (``transcoders.group_size``)."""
-    from r1interp.transcoders.groups import layer_groups
+    from r1interp.core.groups import layer_groups
 
     return layer_groups(len(model_layers(model)), stage_params("transcoders").get("group_size", 0))
 
@@ -196,11 +208,11 @@ def tc_group_dir(model, group):
 
 
 def eval_args(model):
-    """CLI arguments shared by the evaluation rules."""
+    """CLI arguments shared by the evaluation rules (the ``evaluate:`` keys config sets; the rest
+    take ``EvalData``'s defaults)."""
+    from r1interp.cliargs import to_flags
+    from r1interp.evaluate.config import EvalData
+
     ev = stage_params("evaluate")
-    max_len = ev.get("max_len")
-    return (
-        f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} "
-        f"--dtype {entry(model).get('dtype', 'auto')} --max-tokens {ev.get('max_tokens', 30000)} "
-        f"--batch-size {ev.get('batch_size', 16)}" + (f" --max-len {max_len}" if max_len else "")
-    )
+    data = to_flags(EvalData, {k: ev[k] for k in ("max_tokens", "max_len", "batch_size") if k in ev})
+    return f"--model-dir {shq(model_dir(model))} --device {config['run']['device']} --dtype {entry(model).get('dtype', 'auto')} {data}"

@@ -10,7 +10,7 @@ COMPARE_TABLES = [
     "analysis_summary.json",
 ]
 COMPARE_PLOTS = ["zscore_heatmap.png", "sp_heatmap.png", "signed_sp_heatmap.png", "sp_profiles.png", "similarity.png"]
-COMPARE_SOURCES = MODELS + list(MOTIF_EXTERNAL)
+COMPARE_SOURCES = MODELS + list(EXTERNAL_SETS)
 # stage tiers in the cascade legends follow the motif stage's n_stages
 COMPARE_PARAMS = {"n_stages": stage_params("motifs").get("n_stages", 3), **{k: v for k, v in stage_params("compare").items() if k != "external"}}
 
@@ -18,14 +18,14 @@ COMPARE_PARAMS = {"n_stages": stage_params("motifs").get("n_stages", 3), **{k: v
 rule compare:
     input:
         models=expand("results/{model}/motifs/{f}", model=MODELS, f=["profiles.parquet", "ffl_instances.parquet", "graphs.parquet"]),
-        external=expand("results/compare/external/{e}/profiles.parquet", e=list(MOTIF_EXTERNAL)),
+        external=expand("results/compare/external/{e}/profiles.parquet", e=list(EXTERNAL_SETS)),
     output:
         tables=expand("results/compare/{f}", f=COMPARE_TABLES),
         plots=report(expand("results/compare/{f}", f=COMPARE_PLOTS), caption="../report/compare_plots.rst", category="Motifs"),
         cascades=report(expand("results/compare/ffl_cascade_{s}.png", s=COMPARE_SOURCES), caption="../report/ffl_cascade.rst", category="Motifs"),
     params:
         models=" ".join(f"--model {m}=results/{m}/motifs" for m in MODELS),
-        external=" ".join(f"--external {e}=results/compare/external/{e}" for e in MOTIF_EXTERNAL),
+        external=" ".join(f"--external {e}=results/compare/external/{e}" for e in EXTERNAL_SETS),
         pairs=as_json(config["run"].get("pairs", [])),
         cfg=as_json(COMPARE_PARAMS),
     threads: 1
@@ -38,7 +38,7 @@ rule compare:
     benchmark:
         "benchmarks/compare/compare.tsv"
     shell:
-        "python -m r1interp.compare run {params.models} {params.external} --pairs {params.pairs} "
+        "r1interp compare run {params.models} {params.external} --pairs {params.pairs} "
         "--params {params.cfg} --out-dir results/compare 2> {log}"
 
 

@@ -1,6 +1,6 @@
 # The cost plan (src/r1interp/costplan/): tokens, FLOPs, GPU-hours and dollars per stage, computed
 # from this run's configuration (and a measured throughput table or label cost when present).
-# `python -m r1interp.costplan --configfile <real config>` prints the same table without Snakemake.
+# `r1interp costplan --configfile <real config>` prints the same table without Snakemake.
 
 
 localrules:
@@ -20,7 +20,7 @@ rule costplan:
     log:
         "logs/costplan.log",
     shell:
-        "python -m r1interp.costplan --config-json {params.cfg} --out-json {output.json} --out-md {output.md} > {log} 2>&1"
+        "r1interp costplan plan --config-json {params.cfg} --out-json {output.json} --out-md {output.md} > {log} 2>&1"
 
 
 TARGETS["costplan"] = ["results/costplan/plan.json", "results/costplan/plan.md"]

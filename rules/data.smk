@@ -28,7 +28,7 @@ rule data_shards:
     benchmark:
         "benchmarks/data_shards/{model}.tsv"
     shell:
-        "python -m r1interp.data shards --tokenizer {params.tokenizer} --source {params.source} "
+        "r1interp data shards --tokenizer {params.tokenizer} --source {params.source} "
         "--corpus results/toy/corpus.jsonl --datasets {params.datasets} --local-files {params.local} "
         "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"
 
@@ -57,9 +57,35 @@ rule data_shards_mapped:
     benchmark:
         "benchmarks/data_shards_mapped/{model}.tsv"
     shell:
-        "python -m r1interp.data map --source-tokenizer {params.source_tokenizer} --target-tokenizer {params.target_tokenizer} "
+        "r1interp data map --source-tokenizer {params.source_tokenizer} --target-tokenizer {params.target_tokenizer} "
         "--source-name {params.source} --target-name {wildcards.model} --unmatched-as {params.unmatched} "
         "--source-shards {input.shards} --out-shards {output.train} {output.eval} --out-map {output.token_map} 2> {log}"
+
+
+rule toy_pretrain_shards:
+    """A toy model's own training text (its template: traces for the reasoner, answers for the base),
+    which rules/toy.smk trains it on. Distinct from the analysis stream above, which both models of
+    a pair share."""
+    input:
+        tokenizer=lambda wc: tokenizer_inputs(wc.model),
+        corpus="results/toy/corpus.jsonl",
+    output:
+        train="results/toy/pretrain/{model}/train.parquet",
+        eval="results/toy/pretrain/{model}/eval.parquet",
+    params:
+        tokenizer=lambda wc: tokenizer_dir(wc.model),
+        shard_cfg=lambda wc: shard_config(wc.model),
+    resources:
+        **cpu_resources(),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/toy_pretrain_shards/{model}.log",
+    benchmark:
+        "benchmarks/toy_pretrain_shards/{model}.tsv"
+    shell:
+        "r1interp data shards --tokenizer {params.tokenizer} --source toy --corpus {input.corpus} "
+        "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"
 
 
 TARGETS["data"] = expand("results/{model}/data/{split}.parquet", model=MODELS, split=["train", "eval"]) + expand(

@@ -1,7 +1,10 @@
 # Faithfulness evaluation (src/r1interp/evaluate/) on the eval shard: per layer (that MLP replaced by
 # its transcoder), all layers replaced at once (+ greedy generations side by side), the per-layer
-# table with flags against the targets, and the Hugging Face model card of the transcoders.
+# table with flags against the targets (the transcoders' model card reads it: rules/transcoders.smk).
+from r1interp.cliargs import to_flags
 from r1interp.cluster import snakemake_resources
+from r1interp.evaluate.config import SideBySide
+from r1interp.evaluate.table import Targets
 
 EVAL = stage_params("evaluate")
 _TARGETS_CFG = EVAL.get("targets", {})
@@ -19,7 +22,7 @@ rule evaluate_layer:
     params:
         common=lambda wc: eval_args(wc.model),
         tc=lambda wc, input: str(Path(input.cfg).parent),
-        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+        pin=gpu_pin,
     threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "evaluate_layer"),
@@ -30,7 +33,7 @@ rule evaluate_layer:
     benchmark:
         "benchmarks/evaluate_layer/{model}/L{layer}.tsv"
     shell:
-        "{params.pin}python -m r1interp.evaluate layer {params.common} --eval-shard {input.eval} "
+        "{params.pin}r1interp evaluate layer {params.common} --eval-shard {input.eval} "
         "--transcoder {params.tc} --layer {wildcards.layer} --out {output} 2> {log}"
 
 
@@ -45,9 +48,8 @@ rule evaluate_full:
     params:
         common=lambda wc: eval_args(wc.model),
         root="results/{model}/transcoders",
-        n_prompts=_GEN_CFG.get("n_prompts", 4),
-        max_new=_GEN_CFG.get("max_new_tokens", 48),
-        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+        generations=to_flags(SideBySide, _GEN_CFG),
+        pin=gpu_pin,
     threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "evaluate_full"),
@@ -58,9 +60,9 @@ rule evaluate_full:
     benchmark:
         "benchmarks/evaluate_full/{model}.tsv"
     shell:
-        "{params.pin}python -m r1interp.evaluate full {params.common} --eval-shard {input.eval} "
+        "{params.pin}r1interp evaluate full {params.common} --eval-shard {input.eval} "
         "--transcoders-root {params.root} --out {output.full} --generations-out {output.generations} "
-        "--n-prompts {params.n_prompts} --max-new-tokens {params.max_new} --model-name {wildcards.model} 2> {log}"
+        "{params.generations} --model-name {wildcards.model} 2> {log}"
 
 
 rule evaluate_table:
@@ -71,9 +73,7 @@ rule evaluate_table:
         parquet="results/{model}/eval/layers.parquet",
         md="results/{model}/eval/summary.md",
     params:
-        ce=_TARGETS_CFG.get("ce", 0.1),
-        ideal=_TARGETS_CFG.get("ce_ideal", 0.05),
-        dead=_TARGETS_CFG.get("dead_pct", 10.0),
+        targets=to_flags(Targets, _TARGETS_CFG),
     resources:
         **snakemake_resources(config, "cpu", "evaluate_table"),
     conda:
@@ -83,38 +83,12 @@ rule evaluate_table:
     benchmark:
         "benchmarks/evaluate_table/{model}.tsv"
     shell:
-        "python -m r1interp.evaluate table --layer-json {input.layers} --full {input.full} "
+        "r1interp evaluate table --layer-json {input.layers} --full {input.full} "
         "--out-parquet {output.parquet} --out-md {output.md} --model-name {wildcards.model} "
-        "--ce-target {params.ce} --ce-ideal {params.ideal} --dead-target {params.dead} 2> {log}"
-
-
-rule transcoder_card:
-    input:
-        groups=lambda wc: [tc_group_dir(wc.model, g) for g in range(len(tc_groups(wc.model)))],
-        layers="results/{model}/eval/layers.parquet",
-        full="results/{model}/eval/full.json",
-        selected="results/sweep/selected.yaml",
-    output:
-        "results/{model}/transcoders/README.md",
-    params:
-        path=lambda wc: shq(model_dir(wc.model)),
-        base=lambda wc: shq(model_dir(wc.model) if entry(wc.model)["source"] == "hf" else wc.model),
-        license=shq(stage_params("transcoders").get("license", "mit")),
-    resources:
-        **snakemake_resources(config, "cpu", "transcoder_card"),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/transcoder_card/{model}.log",
-    benchmark:
-        "benchmarks/transcoder_card/{model}.tsv"
-    shell:
-        "python -m r1interp.transcoders card --model-name {wildcards.model} --base-model {params.base} "
-        "--model-dir {params.path} --license {params.license} --group-dir {input.groups} "
-        "--layers-parquet {input.layers} --full {input.full} --selected {input.selected} --out {output} 2> {log}"
+        "{params.targets} 2> {log}"
 
 
 TARGETS["evaluate"] = [
     f"results/{m}/{f}" for m in MODELS
-    for f in ("eval/layers.parquet", "eval/summary.md", "eval/full.json", "eval/generations.md", "transcoders/README.md")
+    for f in ("eval/layers.parquet", "eval/summary.md", "eval/full.json", "eval/generations.md")
 ]

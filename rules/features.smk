@@ -34,7 +34,7 @@ for _model in MODELS:
             dtype=entry(_model).get("dtype", "auto"),
             cfg=as_json(FEATURES),
             # pin this job to a free GPU on a multi-GPU box (a no-op without GPUs or under SLURM)
-            pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+            pin=gpu_pin,
         threads: model_threads(_model)
         resources:
             **snakemake_resources(config, "gpu", "features_collect"),
@@ -45,7 +45,7 @@ for _model in MODELS:
         benchmark:
             f"benchmarks/features_collect/{_model}.tsv"
         shell:
-            "{params.pin}python -m r1interp.features collect --model-path {params.path} --shards {input.shards} "
+            "{params.pin}r1interp features collect --model-path {params.path} --shards {input.shards} "
             "--transcoders-dir {params.transcoders} --layers {params.layers} --out-dir {params.out} "
             "--device {params.device} --dtype {params.dtype} --params {params.cfg} --no-progress 2> {log}"
 

@@ -35,7 +35,7 @@ rule graphs_plan:
     benchmark:
         "benchmarks/graphs_plan/{model}.tsv"
     shell:
-        "python -m r1interp.graphs plan --model-path {params.path} --generations {input.generations} "
+        "r1interp graphs plan --model-path {params.path} --generations {input.generations} "
         "{params.teacher_forcing} --config-json {params.cfg} --out {output} 2> {log}"
 
 
@@ -51,6 +51,7 @@ rule graphs_build:
         transcoders=lambda wc, input: str(Path(input.transcoders[0]).parent.parent),
         cfg=as_json(stage_params("graphs")),
         device=config["run"]["device"],
+        pin=gpu_pin,
     wildcard_constraints:
         prompt="|".join(re.escape(p) for p in GRAPH_PROMPTS),
     threads: 2
@@ -63,7 +64,7 @@ rule graphs_build:
     benchmark:
         "benchmarks/graphs_build/{model}/{prompt}.tsv"
     shell:
-        "python -m r1interp.graphs build --model-path {params.path} --model-name {wildcards.model} "
+        "{params.pin}r1interp graphs build --model-path {params.path} --model-name {wildcards.model} "
         "--transcoders-dir {params.transcoders} --plan {input.plan} --prompt-id {wildcards.prompt} "
         "--out-dir {output} --config-json {params.cfg} --device {params.device} 2> {log}"
 
@@ -96,7 +97,7 @@ rule graphs_finalize:
     benchmark:
         "benchmarks/graphs_finalize/{model}.tsv"
     shell:
-        "python -m r1interp.graphs finalize --build-dirs {input.builds} --out-dir {params.out} "
+        "r1interp graphs finalize --build-dirs {input.builds} --out-dir {params.out} "
         "--model-name {wildcards.model} --features-dir {params.features} --labels-db {input.labels} "
         "--model-path {params.path} --plan {input.plan} 2> {log}"
 

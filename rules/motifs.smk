@@ -4,11 +4,9 @@
 # Science: src/r1interp/motifs/. Options: config `motifs:` (schemas/stages/motifs.schema.yaml).
 from r1interp.cluster import snakemake_resources
 
-MOTIF_EXTERNAL = {e["name"]: e["path"] for e in stage_params("compare").get("external", [])}
-
 
 wildcard_constraints:
-    external="|".join(re.escape(n) for n in MOTIF_EXTERNAL) or "^$",
+    external="|".join(re.escape(n) for n in EXTERNAL_SETS) or "^$",
 
 
 rule motifs:
@@ -34,14 +32,14 @@ rule motifs:
     benchmark:
         "benchmarks/motifs/{model}.tsv"
     shell:
-        "python -m r1interp.motifs profile --index {input.index} --graphs-dir {params.graphs} "
+        "r1interp motifs profile --index {input.index} --graphs-dir {params.graphs} "
         "--model {wildcards.model} --out-dir {params.out} --params {params.cfg} --seed {params.seed} "
         "--n-layers {params.n_layers} --threads {threads} 2> {log}"
 
 
 rule motifs_external:
     input:
-        lambda wc: MOTIF_EXTERNAL[wc.external],
+        lambda wc: EXTERNAL_SETS[wc.external],
     output:
         profiles="results/compare/external/{external}/profiles.parquet",
         instances="results/compare/external/{external}/ffl_instances.parquet",
@@ -60,7 +58,7 @@ rule motifs_external:
     benchmark:
         "benchmarks/motifs_external/{external}.tsv"
     shell:
-        "python -m r1interp.motifs profile-dir --graph-dir {input} --name {wildcards.external} "
+        "r1interp motifs profile-dir --graph-dir {input} --name {wildcards.external} "
         "--out-dir {params.out} --params {params.cfg} --seed {params.seed} --threads {threads} 2> {log}"
 
 

@@ -22,6 +22,7 @@ rule generations:
         instruction=shq(config["data"].get("system_prompt", "")),
         settings=GENERATION.to_flags(),
         device=config["run"]["device"],
+        pin=gpu_pin,
     resources:
         **gpu_resources(),
     conda:
@@ -31,7 +32,7 @@ rule generations:
     benchmark:
         "benchmarks/generations/{model}.tsv"
     shell:
-        "python -m r1interp.prompts generate --model-path {params.path} --prompt-set {params.prompt_set} "
+        "{params.pin}r1interp prompts generate --model-path {params.path} --prompt-set {params.prompt_set} "
         "--template {params.template} --instruction {params.instruction} {params.settings} "
         "--device {params.device} --dtype {params.dtype} --out {output.generations} "
         "--correctness-out {output.correctness} 2> {log}"

@@ -8,7 +8,9 @@ rule report:
         [t for stage, targets in TARGETS.items() if stage != "report" for t in targets],
     output:
         html=report("results/report.html", caption="../report/report_html.rst", category="Report"),
-        graph_pages=directory("results/report/graphs"),  # one offline interactive page per graph
+        # its figures (faithfulness.png, dead.png, graph_scores.png, labels.png) and one offline
+        # interactive page per graph (graphs/{model}/{graph}.html)
+        pages=directory("results/report"),
     params:
         models=" ".join(MODELS),
         pairs=as_json(config["run"].get("pairs", [])),
@@ -21,7 +23,7 @@ rule report:
     benchmark:
         "benchmarks/report.tsv"
     shell:
-        "python -m r1interp.report build --results results --models {params.models} --pairs {params.pairs} "
+        "r1interp report build --results results --models {params.models} --pairs {params.pairs} "
         "--out {output.html} 2> {log}"
 
 

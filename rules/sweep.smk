@@ -3,7 +3,10 @@
 # shard the evaluate stage reports on); `sweep_select` writes results.parquet, pareto.png and
 # selected.yaml, which the training rule takes as input (a new selection re-plans the training DAG).
 from r1interp.cluster import snakemake_resources
+from r1interp.cliargs import to_flags
+from r1interp.sweep.config import PointEval
 from r1interp.sweep.grid import grid_points, max_expansion_per_k
+from r1interp.sweep.pareto import SelectionRule
 
 
 SWEEP = stage_params("sweep")
@@ -27,18 +30,15 @@ rule sweep_point:
         path=lambda wc: model_dir(SWEEP_MODEL),
         layers=SWEEP_LAYERS,
         flags=lambda wc: sweep_flags(wc.point),
-        eval_tokens=SWEEP.get("eval_tokens", 30000),
-        validation=(
-            f"--validation-tokens {SWEEP.get('validation_tokens', 20000)} "
-            f"--dead-tokens-factor {SWEEP.get('dead_tokens_factor', 10)} "
-            f"--max-expansion-per-k {max_expansion_per_k(SWEEP.get('grid', {}))}"
-        ),
-        eval_batch=SWEEP.get("eval_batch_size", 16),
+        # only the keys config sets: the rest take PointEval's defaults (r1interp.sweep.config)
+        options=to_flags(PointEval, {
+            **{k: SWEEP[k] for k in ("validation_tokens", "dead_tokens_factor", "eval_tokens", "eval_batch_size", "keep_weights") if k in SWEEP},
+            "max_expansion_per_k": max_expansion_per_k(SWEEP.get("grid", {})),
+        }),
         work="results/sweep/work/{point}",
-        keep="--keep-weights" if SWEEP.get("keep_weights", False) else "",
         device=config["run"]["device"],
         dtype=entry(SWEEP_MODEL).get("dtype", "auto"),
-        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+        pin=gpu_pin,
     threads: 2
     resources:
         **snakemake_resources(config, "gpu", "sweep_point"),
@@ -49,10 +49,9 @@ rule sweep_point:
     benchmark:
         "benchmarks/sweep_point/{point}.tsv"
     shell:
-        "{params.pin}python -m r1interp.sweep point --model-dir {params.path} --train-shard {input.train} "
-        "--layers {params.layers} {params.validation} --eval-tokens {params.eval_tokens} "
-        "--eval-batch-size {params.eval_batch} --device {params.device} --dtype {params.dtype} {params.flags} "
-        "--out {output} --work-dir {params.work} {params.keep} 2> {log}"
+        "{params.pin}r1interp sweep point --model-dir {params.path} --train-shard {input.train} "
+        "--layers {params.layers} {params.options} --device {params.device} --dtype {params.dtype} {params.flags} "
+        "--out {output} --work-dir {params.work} 2> {log}"
 
 
 rule sweep_select:
@@ -63,10 +62,7 @@ rule sweep_select:
         png=report("results/sweep/pareto.png", caption="../report/pareto.rst", category="Transcoders"),
         selected="results/sweep/selected.yaml",
     params:
-        rule=SWEEP.get("selection", {}).get("rule", "min_ce"),
-        ce=SWEEP.get("selection", {}).get("ce_target", 0.1),
-        dead=SWEEP.get("selection", {}).get("dead_target", 10.0),
-        tol=SWEEP.get("selection", {}).get("ce_tolerance", 0.005),
+        selection=to_flags(SelectionRule, SWEEP.get("selection", {})),
         model=SWEEP_MODEL,
     resources:
         **snakemake_resources(config, "cpu", "sweep_select"),
@@ -75,9 +71,8 @@ rule sweep_select:
     log:
         "logs/sweep_select.log",
     shell:
-        "python -m r1interp.sweep select --points {input} --sweep-model {params.model} "
-        "--rule {params.rule} --ce-target {params.ce} --dead-target {params.dead} "
-        "--ce-tolerance {params.tol} --out-parquet {output.parquet} --out-png {output.png} "
+        "r1interp sweep select --points {input} --sweep-model {params.model} {params.selection} "
+        "--out-parquet {output.parquet} --out-png {output.png} "
         "--out-yaml {output.selected} 2> {log}"
 
 

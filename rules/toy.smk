@@ -19,7 +19,7 @@ rule toy_corpus:
     benchmark:
         "benchmarks/toy_corpus.tsv"
     shell:
-        "python -m r1interp.toy corpus --n-problems {params.n} --seed {params.seed} --out {output} 2> {log}"
+        "r1interp toy corpus --n-problems {params.n} --seed {params.seed} --out {output} 2> {log}"
 
 
 rule toy_tokenizer:
@@ -39,34 +39,7 @@ rule toy_tokenizer:
     benchmark:
         "benchmarks/toy_tokenizer.tsv"
     shell:
-        "python -m r1interp.toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {params.outs} 2> {log}"
-
-
-rule toy_pretrain_shards:
-    """A toy model's own training text (its template: traces for the reasoner, answers for the base).
-
-    Distinct from the analysis stream (rules/data.smk), which both models of a pair share.
-    """
-    input:
-        tokenizer=lambda wc: tokenizer_inputs(wc.model),
-        corpus="results/toy/corpus.jsonl",
-    output:
-        train="results/toy/pretrain/{model}/train.parquet",
-        eval="results/toy/pretrain/{model}/eval.parquet",
-    params:
-        tokenizer=lambda wc: tokenizer_dir(wc.model),
-        shard_cfg=lambda wc: shard_config(wc.model),
-    resources:
-        **cpu_resources(),
-    conda:
-        CONDA_ENV
-    log:
-        "logs/toy_pretrain_shards/{model}.log",
-    benchmark:
-        "benchmarks/toy_pretrain_shards/{model}.tsv"
-    shell:
-        "python -m r1interp.data shards --tokenizer {params.tokenizer} --source toy --corpus {input.corpus} "
-        "--shard-config {params.shard_cfg} --out-train {output.train} --out-eval {output.eval} 2> {log}"
+        "r1interp toy tokenizer --corpus {input} --vocab-size {params.vocab} --out {params.outs} 2> {log}"
 
 
 rule toy_model:
@@ -94,7 +67,7 @@ rule toy_model:
     benchmark:
         "benchmarks/toy_model/{model}.tsv"
     shell:
-        "python -m r1interp.toy model --tokenizer {params.tokenizer} --train {input.train} --eval {input.eval} "
+        "r1interp toy model --tokenizer {params.tokenizer} --train {input.train} --eval {input.eval} "
         "--model-config {params.model_cfg} --train-config {params.train_cfg} {params.init} --out {params.out} 2> {log}"
 
 

@@ -80,7 +80,7 @@ def tiny_trained_model_dir(tmp_path_factory, toy_tokenizer, tiny_shards):
 
 def copy_workflow(dest: Path) -> Path:
     """A temp copy of the workflow files (not results/) for snakemake subprocess tests."""
-    for name in ("Snakefile", "config.yaml", "rules", "schemas", "profiles", "envs", "report"):
+    for name in ("Snakefile", "config.yaml", "rules", "schemas", "profiles", "envs", "report", "bin"):
         src = REPO / name
         if src.is_dir():
             shutil.copytree(src, dest / name)

@@ -49,3 +49,21 @@ def test_job_environment_puts_this_python_and_checkout_first(tmp_path):
     export_job_environment(tmp_path, env)  # idempotent
     assert env["PATH"].split(os.pathsep) == [os.path.dirname(sys.executable), "/usr/bin"]
     assert env["PYTHONPATH"].split(os.pathsep) == [str(tmp_path / "src"), "/elsewhere"]
+
+
+def test_jobs_find_the_checkouts_r1interp_launcher_before_any_other(tmp_path):
+    """A checkout with bin/r1interp: jobs run it (with the job env's python), even in a conda env
+    that lacks the console script; it answers like the console script."""
+    import os
+    import subprocess
+    import sys
+
+    from r1interp.cluster.jobenv import export_job_environment
+
+    env = {"PATH": "/usr/bin"}
+    export_job_environment(REPO, env)
+    export_job_environment(REPO, env)  # idempotent
+    assert env["PATH"].split(os.pathsep) == [str(REPO / "bin"), os.path.dirname(sys.executable), "/usr/bin"]
+    proc = subprocess.run(["r1interp", "--help"], env={**env, "PYTHONPATH": str(REPO / "src")},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "costplan" in proc.stdout

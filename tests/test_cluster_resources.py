@@ -43,9 +43,9 @@ def test_cpu_class_requests_no_gpu_and_empty_values_are_left_to_the_cluster():
 
 def test_account_model_and_per_rule_override():
     cfg = {"resources": {"slurm_account": "proj42", "gpu": {"gpu_model": "a100", "mem_mb": 1000},
-                         "rules": {"graphs_attribute": {"mem_mb": 5000, "runtime": 7}}}}
+                         "rules": {"graphs_build": {"mem_mb": 5000, "runtime": 7}}}}
     base = rule_resources(cfg, "gpu", rule="train_transcoders")
-    over = rule_resources(cfg, "gpu", rule="graphs_attribute")
+    over = rule_resources(cfg, "gpu", rule="graphs_build")
     assert base["slurm_account"] == "proj42" and base["gpu_model"] == "a100"
     assert base["mem_mb"] == 1000 and over["mem_mb"] == 5000 and over["runtime"] == 7
     assert over["gpu_model"] == "a100"  # the override changes only the keys it names
@@ -60,16 +60,16 @@ def test_retries_scale_memory_and_runtime_geometrically_rounding_up():
 
 def test_snakemake_form_evaluates_per_attempt_and_per_rule_name():
     cfg = {"resources": {"gpu": {"mem_mb": 2000, "runtime": 30, "gpu_model": ""},
-                         "rules": {"graphs_attribute": {"mem_mb": 9000, "gpu": 2}}}}
+                         "rules": {"graphs_build": {"mem_mb": 9000, "gpu": 2}}}}
     res = snakemake_resources(cfg, "gpu")
     assert all(callable(v) for v in res.values())
     assert res["gpu"](wildcards={}, attempt=1, rulename="train_transcoders") == 1
     assert res["mem_mb"](wildcards={}, attempt=3, rulename="train_transcoders") == 4500
     assert res["runtime"](wildcards={}, attempt=2, rulename="train_transcoders") == 60
     # the rule's own name selects its override; "" values evaluate to None (Snakemake drops them)
-    assert res["mem_mb"](wildcards={}, attempt=1, rulename="graphs_attribute") == 9000
-    assert res["gpu"](wildcards={}, attempt=1, rulename="graphs_attribute") == 2
-    assert res["gpu_model"](wildcards={}, attempt=1, rulename="graphs_attribute") is None
+    assert res["mem_mb"](wildcards={}, attempt=1, rulename="graphs_build") == 9000
+    assert res["gpu"](wildcards={}, attempt=1, rulename="graphs_build") == 2
+    assert res["gpu_model"](wildcards={}, attempt=1, rulename="graphs_build") is None
     assert res["slurm_account"](wildcards={}, attempt=1, rulename="x") is None
     # CPU rules get no GPU keys unless an override names them
     cpu = snakemake_resources({"resources": {}}, "cpu")

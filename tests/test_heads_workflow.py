@@ -1,4 +1,4 @@
-"""rules/heads.smk in a temp copy of the workflow: the plan has the four rules with the right
+"""rules/heads.smk, patching.smk and modeldiff.smk in a temp copy of the workflow: the plan has the four rules with the right
 inputs and GPU resources, and every shell command parses with its CLI's own argument parser."""
 
 from __future__ import annotations
@@ -38,10 +38,10 @@ def plan(tmp_path_factory):
     return wf, proc.stdout
 
 
-def _commands(out: str, module: str) -> list[list[str]]:
+def _commands(out: str, stage: str) -> list[list[str]]:
     cmds = []
     for line in out.splitlines():
-        m = re.search(rf"python -m {re.escape(module)} (.*?) 2> \S+$", line)
+        m = re.search(rf"(?:^|\s)r1interp {re.escape(stage)} (.*?) 2> \S+$", line)
         if m:
             cmds.append(shlex.split(m.group(1)))
     return cmds
@@ -63,13 +63,13 @@ def test_shell_commands_parse_with_the_clis(plan):
     from r1interp.modeldiff.__main__ import build_parser as diff_parser
     from r1interp.patching.__main__ import build_parser as patch_parser
 
-    (heads,) = _commands(plan, "r1interp.heads")
+    (heads,) = _commands(plan, "heads")
     args = heads_parser().parse_args(heads)
     assert args.out_dir.as_posix() == "results/toy-reasoner/heads" and args.top_k == 20
-    (patch,) = _commands(plan, "r1interp.patching")
+    (patch,) = _commands(plan, "patching")
     args = patch_parser().parse_args(patch)
     assert args.position_sets == ["reasoning_end", "answer"] and args.allow_length_change is True
-    diff = _commands(plan, "r1interp.modeldiff")
+    diff = _commands(plan, "modeldiff")
     parsed = {c[0]: diff_parser().parse_args(c) for c in diff}
     assert set(parsed) == {"residual", "dictionary"}
     assert parsed["residual"].shard.as_posix() == "results/toy-reasoner/data/eval.parquet"
@@ -81,4 +81,5 @@ def test_lint_is_clean_with_heads_rules(plan):
     wf, _ = plan
     proc = run_snakemake(wf, "--lint")
     out = proc.stdout + proc.stderr
-    assert "heads.smk" not in out, out[-3000:]
+    for name in ("heads.smk", "patching.smk", "modeldiff.smk"):
+        assert name not in out, out[-3000:]

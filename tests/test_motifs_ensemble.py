@@ -97,13 +97,73 @@ def test_three_cycle_needs_triangle_reversal():
 
 def test_kept_signs_need_the_sign_re_deal():
     """a→t (+), a→u (−), c→t (−), c→u (+) and its sign mirror have the same signed degrees, but no
-    same-sign swap or trade links them (each would create an existing edge)."""
+    same-sign swap or trade links them (each would create an existing edge); the signed trade
+    (in trade and swap chains) does."""
     e = EdgeSet.from_arrays(4, [0, 0, 1, 1], [2, 3, 2, 3], [False, True, True, False])
     support = realizations(e, "configuration", True)
     assert len(support) == 2
     assert_uniform(sampled_keys(NullModel(e, "configuration", "keep", signed=True), 2000, 0), support, 2000)
     stuck = sampled_keys(NullModel(e, "configuration", "keep", signed=True, schedule=ChainSchedule(moves="classic")), 50, 0)
     assert len(stuck) == 1
+
+
+def wide_signed_layered() -> EdgeSet:
+    """Two layers of 3 nodes, both signs on most sources: the signed trade has all three target
+    classes (+/none, −/none, +/−) to re-deal, with more than one way to split them."""
+    layer = np.array([0, 0, 0, 1, 1, 1])
+    src = [0, 0, 0, 1, 1, 2, 2]
+    dst = [3, 4, 5, 3, 4, 4, 5]
+    neg = [False, True, False, True, False, False, True]
+    return EdgeSet.from_arrays(6, src, dst, neg, layer)
+
+
+@pytest.mark.parametrize("graph", ["wide", "layered"])
+def test_signed_trades_alone_sample_the_kept_sign_ensemble_uniformly(graph, monkeypatch):
+    """Every proposal a signed trade (no per-sign trades): the move keeps the uniform law and
+    links every realization with the same signed, layer-pair degrees."""
+    from r1interp.motifs import nulls
+
+    monkeypatch.setattr(nulls, "P_SIGN", 1.0)
+    e = wide_signed_layered() if graph == "wide" else tiny_layered()
+    support = realizations(e, "layer_configuration", True)
+    assert len(support) >= 2
+    nm = NullModel(e, "layer_configuration", "keep", signed=True)
+    assert_uniform(sampled_keys(nm, 3000, 4), support, 3000)
+    assert nm.last_chain.p_sign == 1.0
+
+
+def bipartite_signed(rows: list[str]) -> EdgeSet:
+    """One layer pair from a sign matrix: row = source, column = target, '+', '-' or '.'."""
+    nS, nT = len(rows), len(rows[0])
+    cells = [(i, nS + j, ch == "-") for i, row in enumerate(rows) for j, ch in enumerate(row) if ch != "."]
+    layer = np.array([0] * nS + [1] * nT)
+    return EdgeSet.from_arrays(nS + nT, [c[0] for c in cells], [c[1] for c in cells], [c[2] for c in cells], layer)
+
+
+# layer pairs found by search over random 4-5 x 3-5 signed bipartite graphs on which a move set
+# reaches only part of the realizations: same-sign moves plus sign re-deals (signs swapped only on
+# targets both sources reach, at fixed counts) reach half or fewer on the first two; every
+# two-source move (the signed trade included) is frozen on the last three, where the other
+# realizations differ in 3 sources and 2 targets at once, which the two-target signed trade links
+REDUCIBLE_LAYER_PAIRS = [
+    ["-++-", ".+-+", "..-+", "-.--", "-.++"],
+    ["-..-+", "+-+++", "+.-..", "++-.+"],
+    [".+.", ".++", "+--", "---", "-.-"],
+    ["+++.", "-+-+", "---.", "-+++", ".+.-"],
+    ["-.-", "---", ".++", "+--"],
+]
+
+
+@pytest.mark.parametrize("rows", REDUCIBLE_LAYER_PAIRS)
+@pytest.mark.parametrize("moves", ["trade", "swap"])
+def test_signed_trades_reach_every_realization_where_simpler_moves_do_not(rows, moves):
+    """Sampler and reference chain alike: every realization, uniformly."""
+    e = bipartite_signed(rows)
+    support = realizations(e, "layer_configuration", True)
+    assert len(support) >= 2
+    n = 100 * len(support)
+    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=60.0, moves=moves))
+    assert_uniform(sampled_keys(nm, n, 3), support, n)
 
 
 def tiny_general() -> EdgeSet:

@@ -1,8 +1,11 @@
-"""``r1interp``: one command for every stage, plus ``publish`` and ``doctor``.
+"""``r1interp``: one command for every stage, plus the tools ``cluster``, ``publish`` and ``doctor``.
 
-``r1interp <stage> <command> ...`` runs ``python -m r1interp.<stage> <command> ...`` in-process
-(argv passed through unchanged). Stage modules are imported only when called, so ``r1interp --help``
-answers without loading torch.
+A stage is one package ``r1interp.<stage>``, one rules file ``rules/<stage>.smk`` whose rules run
+only ``r1interp <stage> <command> ...``, and one entry here. The command runs the stage's
+``__main__.main(argv)`` in-process (argv passed through unchanged; ``python -m r1interp.<stage>``
+is the same entry). Stage modules are imported only when called, so ``r1interp --help`` answers
+without loading torch. Each command's options, defaults and help come from its config dataclass
+(``r1interp.cliargs``) where it has one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sys
 STAGES: dict[str, str] = {
     "toy": "embedded toy setup: corpus, tokenizer, models",
     "data": "token shards with per-token segments",
-    "prompts": "greedy generations of the prompt set, scored",
+    "prompts": "generations of the prompt set (greedy or sampled), scored",
     "sweep": "pilot-layer transcoder sweep and Pareto selection",
     "transcoders": "train / link / export skip transcoders, model card",
     "evaluate": "faithfulness of the transcoders",
@@ -27,10 +30,10 @@ STAGES: dict[str, str] = {
     "patching": "activation patching",
     "modeldiff": "reasoner vs base, layer by layer",
     "report": "the offline HTML report",
-    "cluster": "GPU pinning and SLURM resources",
     "costplan": "cost plan of the run: tokens, FLOPs, GPU-hours and dollars per stage",
 }
 TOOLS: dict[str, tuple[str, str]] = {
+    "cluster": ("r1interp.cluster.__main__", "GPU pinning of a job (every GPU rule) and SLURM resources"),
     "publish": ("r1interp.publish.__main__", "build the release folder per model; upload to the Hub and Neuronpedia"),
     "doctor": ("r1interp.doctor.__main__", "check the environment against the configured run"),
 }
@@ -63,11 +66,11 @@ def load_config(configfiles: list[str] | None = None, base: str = "config.yaml")
 
 
 def usage() -> str:
-    lines = ["usage: r1interp <stage|tool> [args ...]", "", "stages (python -m r1interp.<stage>):"]
+    lines = ["usage: r1interp <stage|tool> <command> [options ...]", "", "stages (rules/<stage>.smk runs `r1interp <stage> <command>`):"]
     lines += [f"  {name:<12} {text}" for name, text in STAGES.items()]
     lines += ["", "tools:"]
     lines += [f"  {name:<12} {text}" for name, (_, text) in TOOLS.items()]
-    lines += ["", "`r1interp <name> --help` shows that command's options."]
+    lines += ["", "`r1interp <name> --help` lists its commands, `r1interp <name> <command> --help` their options."]
     return "\n".join(lines)
 
 

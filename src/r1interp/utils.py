@@ -8,14 +8,31 @@ import os
 import sys
 
 
-def setup_logging(level: str | None = None) -> None:
-    """Log to stderr (the Snakemake rule sends stderr to its ``logs/`` file)."""
-    logging.basicConfig(
-        level=getattr(logging, (level or os.environ.get("R1INTERP_LOG", "INFO")).upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
-    )
+_HANDLER = "r1interp-stderr"
+
+
+def setup_logging(level: str | None = None, *, verbose: bool = False, quiet: tuple[str, ...] = ()) -> None:
+    """The one logging set-up of every entry point: timestamped lines on stderr, which each rule
+    sends to its ``logs/`` file.
+
+    Level: ``level``, else DEBUG with ``verbose``, else ``$R1INTERP_LOG``, else INFO. ``quiet``
+    loggers (e.g. an SDK that would echo request options) are held at WARNING. Calling it again
+    replaces only its own handler, so handlers others installed (pytest's capture) keep working.
+    """
+    name = level or ("DEBUG" if verbose else os.environ.get("R1INTERP_LOG", "INFO"))
+    value = getattr(logging, name.upper(), None)
+    if not isinstance(value, int):
+        raise ValueError(f"unknown log level {name!r} (R1INTERP_LOG or --log-level): use DEBUG, INFO, WARNING or ERROR")
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == _HANDLER]:
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(value)
+    for logger in quiet:
+        logging.getLogger(logger).setLevel(logging.WARNING)
 
 
 def cli_int_at_least(lo: int):

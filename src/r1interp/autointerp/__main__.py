@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.autointerp {label,db,cost} ...`` (called by rules/autointerp.smk).
+"""CLI: ``r1interp autointerp {label,db,cost} ...`` (called by rules/autointerp.smk).
 
 The API key is read from the environment variable ``ANTHROPIC_API_KEY`` only (never from
 arguments or config, which end up in logs and Snakemake metadata). Without it no request is made.
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from r1interp.artifacts.features import FeatureTableError, check_table
+from r1interp.utils import setup_logging
 
 from .client import FatalAPIError
 from .config import AutointerpConfig
@@ -117,7 +118,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m r1interp.autointerp", description=__doc__)
+    p = argparse.ArgumentParser(prog="r1interp autointerp", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> None:
@@ -157,13 +158,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for name in QUIET_LOGGERS:  # SDK debug logs would echo request options
-        logging.getLogger(name).setLevel(logging.WARNING)
+    setup_logging(verbose=args.verbose, quiet=QUIET_LOGGERS)  # SDK debug logs would echo request options
     try:
         return args.func(args)
     except UsageError as e:

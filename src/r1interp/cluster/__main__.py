@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.cluster pin [options] -- <command> [args]``, ``... resources <class>``.
+"""CLI: ``r1interp cluster pin [options] -- <command> [args]``, ``... resources <class>``.
 
 ``pin`` wraps a GPU rule's command on one multi-GPU machine (see :mod:`r1interp.cluster.gpu_pin`).
 ``resources`` prints what a rule class requests for an attempt (checks config.yaml by hand).
@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
     if "--" in argv:
         cut = argv.index("--")
         argv, command = argv[:cut], argv[cut + 1 :]
-    ap = argparse.ArgumentParser(prog="python -m r1interp.cluster")
+    ap = argparse.ArgumentParser(prog="r1interp cluster")
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("pin", help="run `-- command` with CUDA_VISIBLE_DEVICES set to free GPU(s)")
     p.add_argument("--count", type=int, default=1, help="GPUs this job needs (the rule's resources.gpu)")

@@ -1,6 +1,6 @@
 """CLI of the comparison stage.
 
-``python -m r1interp.compare run --model NAME=results/NAME/motifs [...] [--external NAME=DIR ...]
+``r1interp compare run --model NAME=results/NAME/motifs [...] [--external NAME=DIR ...]
 --pairs '[{"reasoner": "...", "base": "..."}]' --params '<compare config JSON>' --out-dir results/compare``
 
 Each ``DIR`` holds the motif stage's ``profiles.parquet``, ``ffl_instances.parquet`` and
@@ -44,7 +44,7 @@ def _json(text: str, flag: str, kind: type):
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="r1interp compare", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="all comparisons, tables, summary and plots")
     r.add_argument("--model", action="append", default=[], help="NAME=DIR of a model's motif tables (repeat)")

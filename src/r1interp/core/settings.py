@@ -8,10 +8,9 @@ come from ``results/sweep/selected.yaml``; the rest come from the ``transcoders:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-from dataclasses import MISSING, asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,46 +81,3 @@ def read_selected(path: str | Path) -> dict[str, Any]:
     if missing:
         raise ValueError(f"{path}: 'selected' lacks keys {missing}")
     return sel
-
-
-# --- argparse glue: every TrainSettings field becomes a --flag (the rules pass config values through) ---
-
-
-def _parse_optional_float(value: str) -> float | None:
-    return None if value.lower() in ("none", "null", "auto", "") else float(value)
-
-
-def _parse_bool(value: str) -> bool:
-    v = value.lower()
-    if v in ("1", "true", "yes", "on"):
-        return True
-    if v in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"not a boolean: {value!r}")
-
-
-def add_settings_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--<field>`` for each TrainSettings field (default: the dataclass default)."""
-    for f in fields(TrainSettings):
-        default = f.default if f.default is not MISSING else None
-        kind = {"int": int, "float": float, "str": str, "bool": _parse_bool}.get(str(f.type), None)
-        if f.name == "lr":
-            kind = _parse_optional_float
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=default, help=f"(default {default})")
-
-
-def settings_from_args(args: argparse.Namespace) -> TrainSettings:
-    return TrainSettings(**{f.name: getattr(args, f.name) for f in fields(TrainSettings)})
-
-
-def settings_to_flags(values: dict[str, Any]) -> str:
-    """Render a dict of TrainSettings fields as CLI flags (used by the Snakemake rules)."""
-    names = {f.name for f in fields(TrainSettings)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise KeyError(f"unknown transcoder setting(s) {unknown}; allowed: {sorted(names)}")
-    parts = []
-    for key, val in values.items():
-        val = "none" if val is None else val
-        parts.append(f"--{key.replace('_', '-')} {val}")
-    return " ".join(parts)

@@ -1,4 +1,4 @@
-"""CLI of the data stage: ``python -m r1interp.data shards ...``."""
+"""CLI of the data stage: ``r1interp data shards ...``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ log = logging.getLogger("r1interp.data")
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.data")
+    ap = argparse.ArgumentParser(prog="r1interp data")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("shards", help="chat-template, segment and tokenise a corpus into train/eval shards")
     s.add_argument("--tokenizer", required=True, help="tokenizer dir or HF id (the model's own)")

@@ -1,9 +1,9 @@
 """CLI of the evaluation stage (called by ``rules/evaluate.smk``).
 
-    python -m r1interp.evaluate layer --model-dir D --eval-shard P --transcoder DIR --layer L --out L{L}.json
-    python -m r1interp.evaluate full  --model-dir D --eval-shard P --transcoders-root ROOT --out full.json \
+    r1interp evaluate layer --model-dir D --eval-shard P --transcoder DIR --layer L --out L{L}.json
+    r1interp evaluate full  --model-dir D --eval-shard P --transcoders-root ROOT --out full.json \
                                       --generations-out generations.md
-    python -m r1interp.evaluate table --layer-json L0.json ... --full full.json --out-parquet layers.parquet \
+    r1interp evaluate table --layer-json L0.json ... --full full.json --out-parquet layers.parquet \
                                       --out-md summary.md
 """
 
@@ -17,7 +17,10 @@ from pathlib import Path
 
 from r1interp.artifacts.paths import layer_dir
 from r1interp.artifacts.write import write_json, write_parquet, write_text
+from r1interp.cliargs import add_dataclass_args, from_args
+from r1interp.evaluate.config import EvalData, SideBySide
 from r1interp.evaluate.table import Targets, layers_frame, summary_markdown
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.evaluate")
 
@@ -27,9 +30,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--eval-shard", required=True, type=Path)
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    p.add_argument("--max-tokens", type=int, default=30_000, help="eval token budget (first documents)")
-    p.add_argument("--max-len", type=int, default=None, help="truncate documents to this many tokens")
-    p.add_argument("--batch-size", type=int, default=16)
+    add_dataclass_args(p, EvalData, group="eval data (config evaluate:)")
 
 
 def _load(args):
@@ -97,7 +98,7 @@ def cmd_table(args) -> None:
     if not args.full.is_file():
         raise SystemExit(f"error: full-replacement result not found: {args.full}")
     full = json.loads(args.full.read_text())
-    targets = Targets(ce=args.ce_target, ce_ideal=args.ce_ideal, dead_pct=args.dead_target)
+    targets = from_args(Targets, args)
     df = layers_frame(results, targets)
     write_parquet(df, args.out_parquet)
     write_text(summary_markdown(args.model_name, df, full, targets), args.out_md)
@@ -105,8 +106,8 @@ def cmd_table(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m r1interp.evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    setup_logging()
+    parser = argparse.ArgumentParser(prog="r1interp evaluate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("layer", help="metrics with one layer's MLP replaced")
@@ -121,8 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--transcoders-root", required=True, type=Path, help="dir holding L{layer}/ for every layer")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--generations-out", type=Path, default=None)
-    p.add_argument("--n-prompts", type=int, default=4)
-    p.add_argument("--max-new-tokens", type=int, default=48)
+    add_dataclass_args(p, SideBySide, group="side-by-side generations (config evaluate.generations:)")
     p.add_argument("--model-name", default="")
     p.set_defaults(func=cmd_full)
 
@@ -132,9 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out-parquet", required=True, type=Path)
     p.add_argument("--out-md", required=True, type=Path)
     p.add_argument("--model-name", required=True)
-    p.add_argument("--ce-target", type=float, default=0.1)
-    p.add_argument("--ce-ideal", type=float, default=0.05)
-    p.add_argument("--dead-target", type=float, default=10.0, help="percent")
+    add_dataclass_args(p, Targets, group="targets (config evaluate.targets:)")
     p.set_defaults(func=cmd_table)
 
     args = parser.parse_args(argv)

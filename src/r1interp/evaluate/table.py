@@ -19,9 +19,14 @@ LAYER_COLUMNS = [
 
 @dataclass(frozen=True)
 class Targets:
+    """Faithfulness targets a layer is flagged against (config evaluate.targets:)."""
+
     ce: float = 0.1
+    """Per-layer CE-increase target in nats (above: FAIL)."""
     ce_ideal: float = 0.05
+    """CE increase in nats below which a layer is flagged ideal."""
     dead_pct: float = 10.0
+    """Dead-latent percentage a layer may have (above: FAIL)."""
 
 
 def flag(ce_increase: float, dead_pct: float, t: Targets) -> str:

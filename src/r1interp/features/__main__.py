@@ -1,4 +1,4 @@
-"""CLI of the features stage: ``python -m r1interp.features collect ...`` (one model pass, all layers)."""
+"""CLI of the features stage: ``r1interp features collect ...`` (one model pass, all layers)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ log = logging.getLogger("r1interp.features")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.features")
+    ap = argparse.ArgumentParser(prog="r1interp features")
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("collect", help="per-feature statistics and examples for every layer in one model pass")
     c.add_argument("--model-path", required=True, help="model dir or HF id")

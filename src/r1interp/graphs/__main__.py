@@ -1,8 +1,8 @@
 """CLI of the graphs stage.
 
-``python -m r1interp.graphs plan``: which graphs to build (``plan.parquet``; teacher-forced for a base).
-``python -m r1interp.graphs build``: the graphs of one prompt (rule wildcards ``{model}/{prompt}``).
-``python -m r1interp.graphs finalize``: one model's viewer dir, ``index.parquet``, ``scores.parquet``.
+``r1interp graphs plan``: which graphs to build (``plan.parquet``; teacher-forced for a base).
+``r1interp graphs build``: the graphs of one prompt (rule wildcards ``{model}/{prompt}``).
+``r1interp graphs finalize``: one model's viewer dir, ``index.parquet``, ``scores.parquet``.
 
 Inputs are validated (files, columns, prompt id, context length, every layer's transcoder)
 before the model is loaded.
@@ -116,7 +116,7 @@ def cmd_finalize(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     from r1interp.utils import setup_logging
 
-    ap = argparse.ArgumentParser(prog="python -m r1interp.graphs")
+    ap = argparse.ArgumentParser(prog="r1interp graphs")
     sub = ap.add_subparsers(dest="cmd", required=True)
     pl = sub.add_parser("plan", help="which graphs to build: positions where decisions are made (think/answer)")
     pl.add_argument("--model-path", required=True, help="this model's dir or HF id (its tokenizer)")

@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.heads heads --model-path P --generations G --out-dir D [...]``."""
+"""CLI: ``r1interp heads heads --model-path P --generations G --out-dir D [...]``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ log = logging.getLogger("r1interp.heads")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m r1interp.heads", description=__doc__)
+    p = argparse.ArgumentParser(prog="r1interp heads", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     h = sub.add_parser("heads", help="answer→reasoning attention per (layer, head) over generated traces")
     h.add_argument("--model-path", required=True, help="HF model dir or id")
@@ -50,7 +50,7 @@ def cmd_heads(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging("DEBUG" if args.verbose else None)
+    setup_logging(verbose=args.verbose)
     try:
         if args.command == "heads":
             cmd_heads(args)

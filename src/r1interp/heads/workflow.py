@@ -54,8 +54,3 @@ def control_args(config: Mapping[str, Any], reasoner: str, base: str) -> str:
         return ""
     name = pair["control"]
     return f"--control-path {shlex.quote(config['models'][name]['path'])} --control-name {shlex.quote(name)}"
-
-
-def gpu_pin(gpus: int) -> str:
-    """Command prefix pinning a job to a free GPU on a multi-GPU box (no-op without GPUs/under SLURM)."""
-    return f"python -m r1interp.cluster pin --count {gpus} -- " if gpus else ""

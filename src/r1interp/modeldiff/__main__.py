@@ -1,7 +1,7 @@
 """CLI for the model-diff analyses.
 
-``python -m r1interp.modeldiff residual --reasoner-path P --base-path P --shard S --out-dir D [...]``
-``python -m r1interp.modeldiff dictionary --reasoner-transcoders DIR --base-transcoders DIR --out-dir D [...]``
+``r1interp modeldiff residual --reasoner-path P --base-path P --shard S --out-dir D [...]``
+``r1interp modeldiff dictionary --reasoner-transcoders DIR --base-transcoders DIR --out-dir D [...]``
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _cosine(value: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m r1interp.modeldiff", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(prog="r1interp modeldiff", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("residual", help="per-layer residual distance reasoner vs base (and control vs base)")
     r.add_argument("--reasoner-path", required=True)
@@ -170,7 +170,7 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging("DEBUG" if args.verbose else None)
+    setup_logging(verbose=args.verbose)
     if args.command == "residual" and args.reasoner_name == args.base_name:
         log.info("reasoner and base are the same model: the diff is zero by construction")
     try:

@@ -1,16 +1,16 @@
 """CLI of the motif stage.
 
-``python -m r1interp.motifs profile --index results/{model}/graphs/index.parquet
+``r1interp motifs profile --index results/{model}/graphs/index.parquet
 --graphs-dir results/{model}/graphs --model {model} --out-dir results/{model}/motifs
 --params '<motifs config JSON>' --seed 0 [--n-layers N] [--threads T]``
     → ``profiles.parquet``, ``ffl_instances.parquet``, ``graphs.parquet`` in ``--out-dir``
     (schemas: :mod:`r1interp.motifs.profile`).
 
-``python -m r1interp.motifs profile-dir --graph-dir DIR --name NAME --out-dir DIR ...``
+``r1interp motifs profile-dir --graph-dir DIR --name NAME --out-dir DIR ...``
     the same for an external ``{category}/*.json`` directory (e.g. Anthropic's published graphs);
     ``model`` is ``NAME``, ``graph_id`` ``{category}/{stem}``, ``phase`` ``full``.
 
-``python -m r1interp.motifs census GRAPH.json [--threshold-mode relative --threshold 0.0]``
+``r1interp motifs census GRAPH.json [--threshold-mode relative --threshold 0.0]``
     prints the 16-class triad census (standard labels) of one file as JSON.
 
 Inputs and the config are validated before any null model is drawn.
@@ -86,7 +86,7 @@ def run_profiles(index: pd.DataFrame, files: list[Path], cfg: MotifsConfig, seed
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.motifs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="r1interp motifs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:

@@ -19,13 +19,15 @@ stratum; circuit-motifs' ``preserve_signs``), and the ER models keep the sign co
 stratum; ``shuffle`` — the real sign multiset is permuted over each null graph's edges.
 
 The two configuration models are one sampler: the compiled chain of :mod:`.swapchain` (trades,
-triangle reversals where cycles can occur, sign re-deals where signs are kept; strata: one,
+triangle reversals where cycles can occur, signed trades where signs are kept; strata: one,
 layer pairs, × sign for ``keep``), started from the real graph, burnt in, then counted every
 ``thin × E`` of chain work, ``thin`` measured per chain from a pilot's autocorrelation
 (:class:`ChainSchedule`, :func:`thinning_from_acf`; ``bench/bench_motifs.py`` prints it).
 Every sample comes from that chain: there is no second, faster-but-different path and nothing
 to fall back to — a chain never stalls, it only rejects moves. Its ensemble is checked against
 exact enumeration and a long swap chain in ``tests/test_motifs_ensemble.py``.
+Kept signs need both signed trades, over two sources and over two targets: without the second,
+some layer pairs have realizations no two-source move reaches (``tests/test_motifs_ensemble``).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ log = logging.getLogger(__name__)
 NULL_MODELS = ("configuration", "layer_configuration", "erdos_renyi", "layer_er")
 SIGN_MODES = ("keep", "shuffle")
 P_TRIANGLE = 0.1  # share of triangle-reversal proposals where a stratum can hold a 3-cycle
-P_SIGN = 0.3  # share of sign re-deal proposals where signs are kept (strata split by sign)
+P_SIGN = 0.2  # share of signed-trade proposals where signs are kept (strata split by sign)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
 
@@ -69,7 +71,7 @@ class ChainSchedule:
     effective sample size is ~80% of the sample count (1 + 2·0.1 + … ≈ 1.2 per sample)."""
     pilot: int = 400
     """Pilot counts for the auto thinning (discarded; ~10% of the work of 1000 samples)."""
-    pilot_lag: float = 4.0
+    pilot_lag: float = 2.0
     """Work between pilot counts, × E."""
     min_thin: float = 2.0
     max_thin: float = 200.0
@@ -159,6 +161,10 @@ class SwapChain:
         self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
         self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
         self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        if self.E:
+            self.alt_lo, self.alt_hi = SC.partner_runs(self.src, self.off, self.size, self.sid, self.partner)
+        else:
+            self.alt_lo, self.alt_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
         longest = int((self.run_hi - self.run_lo).max()) if self.E else 0
         self.scratch = np.zeros((7, max(2 * longest + 2, self.n + 1)), np.int64)
         W = max(1, (self.n + 63) // 64)
@@ -212,7 +218,7 @@ class SwapChain:
         self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
     def _args(self):
-        return self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.partner, self.out_b, self.in_b, self.p_tri, self.p_sign
+        return self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.alt_lo, self.alt_hi, self.partner, self.out_b, self.in_b, self.p_tri, self.p_sign
 
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
@@ -359,7 +365,7 @@ class NullModel:
         return self.last_chain
 
     def _log(self, ch: SwapChain, S: int) -> None:
-        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, sign re-deals %s), acceptance %.3f, fallback 0",
+        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, signed trades %s), acceptance %.3f, fallback 0",
                  self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.acceptance)
 
     def triad_counts(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:

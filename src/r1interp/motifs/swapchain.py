@@ -23,13 +23,21 @@ its target moves, so every node keeps its in- and out-degree within every stratu
   (the 3-cycle and its reverse are the classic pair); with reversals they can (Rao, Jana &
   Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
   cycle exists, ``p_tri`` is 0, and swaps alone connect each (bipartite) layer pair (Ryser 1957).
-* **sign re-deal** (``p_sign``; only where signs are kept, i.e. strata split by sign): slot
-  ``j`` uniform, slot ``k`` uniform in its stratum, sources ``a``, ``c``; the targets both point
-  to with opposite signs are pooled and which of them ``a`` reaches with ``j``'s sign is
-  re-dealt uniformly (``c`` takes the other sign), so every signed degree is kept. Same-sign
-  swaps and trades cannot do this: ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are
-  not linked by any of them, and on dense graphs the swap-only chain's signed null means are
-  visibly off (``tests/test_motifs_ensemble`` shows both).
+* **signed trade** (``p_sign`` of trade chains; only where signs are kept, i.e. strata split by
+  sign): slot ``j`` uniform, slot ``k`` uniform over the two sign strata of ``j``'s layer pair,
+  sources ``a``, ``c``. Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
+  swapped, and ``a`` must keep its count of each sign; the next state is drawn uniformly from
+  all states that meet this (see the comment in :func:`run_chain`) — a heat-bath move on the
+  two sources over both signs at once, symmetric, so the uniform law is kept. Per-sign trades
+  cannot change which of two sources reaches a shared target with which sign:
+  ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are not linked by any of them, and on
+  dense graphs a chain without such moves has visibly wrong signed null means
+  (``tests/test_motifs_ensemble`` shows it).
+* **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
+  ``t0``, ``u0`` of one layer pair exchange sources: per source the pair (edge to t0, edge to u0)
+  may only be swapped and ``t0`` keeps its count of each sign, same heat bath. Two-source moves
+  alone are reducible on some signed degree sequences (three sources and two targets may have to
+  change at once; ``tests/test_motifs_ensemble`` has such layer pairs).
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -49,6 +57,7 @@ from r1interp.artifacts import motif_labels as L
 _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)
 _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
+P_COLUMN = 0.1  # share of the signed trades that exchange two targets' sources instead of two sources' targets
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
@@ -154,6 +163,32 @@ def _run_start(src, lo, hi, u):
     return a
 
 
+@nb.njit(cache=True, inline="always")
+def _run_end(src, a, hi, u):
+    while a < hi and src[a] == u:
+        a += 1
+    return a
+
+
+@nb.njit(cache=True)
+def partner_runs(src, off, size, sid, partner):
+    """``(lo, hi)`` per slot: the slot range of its source's run in the partner stratum (empty
+    where there is none) — the other sign's edges of the same source and layer pair."""
+    E = src.size
+    lo = np.zeros(E, np.int64)
+    hi = np.zeros(E, np.int64)
+    for j in range(E):
+        ps = partner[sid[j]]
+        if ps < 0:
+            continue
+        plo = off[ps]
+        phi = plo + size[ps]
+        a = _run_start(src, plo, phi, src[j])
+        lo[j] = a
+        hi[j] = _run_end(src, a, phi, src[j])
+    return lo, hi
+
+
 @nb.njit(cache=True)
 def source_runs(src, sid):
     """``(lo, hi)`` per slot: the slot range of its (stratum, source) run (slots are sorted)."""
@@ -171,7 +206,7 @@ def source_runs(src, sid):
 
 
 @nb.njit(cache=True)
-def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
@@ -189,96 +224,325 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_
     slots = scratch[1]
     idx = scratch[2]
     sel = scratch[3]
-    mark_cs = scratch[4]  # slot + 1 of c's edge to t in stratum s
-    mark_cp = scratch[5]  # ... in the partner stratum
-    mark_ap = scratch[6]  # slot + 1 of a's edge to t in the partner stratum
+    mark_cs = scratch[4]  # signed trade: a's state per target (0 none, 1 stratum s, 2 partner)
+    mark_cp = scratch[5]  # ... c's state
     visits = 0
     while visits < n_steps:
         proposals += 1
         visits += 1
         if p_sign > 0.0 and _uniform(rng) < p_sign:
-            # sign re-deal: a, c of one layer pair point to the same targets with opposite signs;
-            # which of those targets a reaches with sign s is re-dealt uniformly (degrees kept)
             j = _below(rng, E)
             s = sid[j]
             ps = partner[s]
             if ps < 0:
                 continue
-            k = off[s] + _below(rng, size[s])
+            if _uniform(rng) < P_COLUMN:
+                # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
+                # layer pair; per source x the pair (x's edge to t0, x's edge to u0) may only be
+                # swapped (x keeps its signed out-degree), and t0 keeps its count of each sign.
+                # Two-source moves alone cannot link every realization (3 sources and 2 targets
+                # may have to change at once: tests/test_motifs_ensemble).
+                r = _below(rng, size[s] + size[ps])
+                k = off[s] + r if r < size[s] else off[ps] + r - size[s]
+                t0 = tgt[j]
+                u0 = tgt[k]
+                if t0 == u0:
+                    continue
+                slo = off[s]
+                shi = slo + size[s]
+                plo = off[ps]
+                phi = plo + size[ps]
+                nP = 0
+                nN = 0
+                nM = 0
+                p0 = 0
+                q0 = 0
+                r0 = 0
+                for w in range(in_b.shape[1]):
+                    y = in_b[t0, w] | in_b[u0, w]
+                    visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
+                    while y:
+                        low = y & (~y + _U1)
+                        y ^= low
+                        x = w * 64 + _popcount(low - _U1)
+                        if x == t0 or x == u0:
+                            continue
+                        st = 0
+                        if _has(out_b, x, t0):
+                            if _find_slot(src, tgt, slo, shi, x, t0) >= 0:
+                                st = 1
+                            elif _find_slot(src, tgt, plo, phi, x, t0) >= 0:
+                                st = 2
+                            else:
+                                continue  # an edge of another layer pair
+                        su = 0
+                        if _has(out_b, x, u0):
+                            if _find_slot(src, tgt, slo, shi, x, u0) >= 0:
+                                su = 1
+                            elif _find_slot(src, tgt, plo, phi, x, u0) >= 0:
+                                su = 2
+                            else:
+                                continue
+                        if st == su:
+                            continue
+                        mark_cs[x] = st
+                        mark_cp[x] = su
+                        if st + su == 1:
+                            slots[nP] = x
+                            nP += 1
+                            p0 += st
+                        elif st + su == 2:
+                            sel[nN] = x
+                            nN += 1
+                            q0 += st >> 1
+                        else:
+                            idx[nM] = x
+                            nM += 1
+                            r0 += st & 1
+                r_lo = max(0, r0 - q0, p0 + r0 - nP)
+                r_hi = min(nM, p0 + r0, nN - q0 + r0)
+                rr = r_lo
+                if r_hi > r_lo:
+                    total = 0.0
+                    w_ = 1.0
+                    for x in range(r_lo, r_hi + 1):
+                        total += w_
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w_ *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                    target = _uniform(rng) * total
+                    w_ = 1.0
+                    cum = 0.0
+                    for x in range(r_lo, r_hi + 1):
+                        cum += w_
+                        rr = x
+                        if cum > target:
+                            break
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w_ *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                p = p0 + r0 - rr
+                q = q0 - r0 + rr
+                changed = False
+                for cls in range(3):
+                    if cls == 0:
+                        npool, take, sa, sc = nP, p, 1, 0
+                    elif cls == 1:
+                        npool, take, sa, sc = nN, q, 2, 0
+                    else:
+                        npool, take, sa, sc = nM, rr, 1, 2
+                    for i in range(npool):
+                        if i < take:
+                            z = i + _below(rng, npool - i)
+                            if cls == 0:
+                                x = slots[i]
+                                slots[i] = slots[z]
+                                slots[z] = x
+                            elif cls == 1:
+                                x = sel[i]
+                                sel[i] = sel[z]
+                                sel[z] = x
+                            else:
+                                x = idx[i]
+                                idx[i] = idx[z]
+                                idx[z] = x
+                        x = slots[i] if cls == 0 else (sel[i] if cls == 1 else idx[i])
+                        nx = sa if i < take else sc
+                        st = mark_cs[x]
+                        su = mark_cp[x]
+                        mark_cs[x] = 0
+                        mark_cp[x] = 0
+                        if nx == st:
+                            continue
+                        changed = True  # x's edges to t0 and u0 swap
+                        it = -1
+                        iu = -1
+                        if st > 0:
+                            it = _find_slot(src, tgt, slo, shi, x, t0) if st == 1 else _find_slot(src, tgt, plo, phi, x, t0)
+                        if su > 0:
+                            iu = _find_slot(src, tgt, slo, shi, x, u0) if su == 1 else _find_slot(src, tgt, plo, phi, x, u0)
+                        if it >= 0:
+                            tgt[it] = u0
+                        if iu >= 0:
+                            tgt[iu] = t0
+                        if st > 0 and su == 0:
+                            _clear(out_b, x, t0)
+                            _clear(in_b, t0, x)
+                            _set(out_b, x, u0)
+                            _set(in_b, u0, x)
+                        elif st == 0 and su > 0:
+                            _clear(out_b, x, u0)
+                            _clear(in_b, u0, x)
+                            _set(out_b, x, t0)
+                            _set(in_b, t0, x)
+                if changed:
+                    accepted += 1
+                continue
+            # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
+            # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
+            # (a's edge to t, c's edge to t) in {none, s, ps}^2 may only be swapped (t keeps its
+            # signed in-degree); targets where the two differ fall in three classes, {s, none}
+            # (P), {ps, none} (N), {s, ps} (M), and a must keep its count of each sign: with p, q,
+            # r the numbers of P, N, M targets a holds with sign s, ps, s, p + r and q - r are
+            # fixed. The next state is uniform over all states that satisfy this (r with weight
+            # C(|P|,p) C(|N|,q) C(|M|,r), then uniform subsets) - the same set from each of its
+            # members, so the move is symmetric. It contains the per-sign trades and the sign
+            # re-deals (the same exchange restricted to the {s, ps} targets at fixed counts) and
+            # couples them: without that coupling, trades and re-deals (and swaps and re-deals)
+            # are reducible on some signed degree sequences (tests/test_motifs_ensemble). Written out here, not called: a numba call
+            # with this many arrays costs more in reference counting than the move itself.
+            r = _below(rng, size[s] + size[ps])
+            k_in_s = r < size[s]
+            k = off[s] + r if k_in_s else off[ps] + r - size[s]
             a = src[j]
             c = src[k]
             if a == c:
                 continue
-            plo = off[ps]
-            phi = plo + size[ps]
-            ca = _run_start(src, plo, phi, c)
-            aa = _run_start(src, plo, phi, a)
-            visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
-            for i in range(run_lo[k], run_hi[k]):
-                mark_cs[tgt[i]] = i + 1
-            i = ca
-            while i < phi and src[i] == c:
-                mark_cp[tgt[i]] = i + 1
-                i += 1
-            i = aa
-            while i < phi and src[i] == a:
-                mark_ap[tgt[i]] = i + 1
-                i += 1
-            n1 = 0  # a -> t in s, c -> t in partner: pool[0:n1] (slots: a's s-slot)
-            for i in range(run_lo[j], run_hi[j]):
-                if mark_cp[tgt[i]]:
-                    pool[n1] = tgt[i]
-                    n1 += 1
-            m = n1  # a -> t in partner, c -> t in s: pool[n1:m]
-            for i in range(run_lo[k], run_hi[k]):
-                if mark_ap[tgt[i]]:
-                    pool[m] = tgt[i]
-                    m += 1
-            if n1 > 0 and m > n1:
-                # a keeps sign s on a uniform n1-subset of the pool; pair each target leaving
-                # that set with one entering it and exchange them in the four slots
-                for i in range(m):
-                    idx[i] = i
-                    sel[i] = 0
-                for i in range(n1):
-                    r = i + _below(rng, m - i)
-                    t = idx[i]
-                    idx[i] = idx[r]
-                    idx[r] = t
-                    sel[idx[i]] = 1
-                o = 0
-                changed = False
-                for q in range(n1):
-                    p = idx[q]
-                    if p < n1:
-                        continue
-                    while sel[o]:
-                        o += 1
-                    t_in = pool[p]  # a: partner -> s; c: s -> partner
-                    t_out = pool[o]  # a: s -> partner; c: partner -> s
-                    sa = _find_slot(src, tgt, run_lo[j], run_hi[j], a, t_out)
-                    tgt[sa] = t_in
-                    tgt[mark_ap[t_in] - 1] = t_out
-                    tgt[mark_cs[t_in] - 1] = t_out
-                    tgt[mark_cp[t_out] - 1] = t_in
-                    o += 1
-                    changed = True
-                if changed:
+            as0, as1, ap0, ap1 = run_lo[j], run_hi[j], alt_lo[j], alt_hi[j]
+            if k_in_s:
+                cs0, cs1, cp0, cp1 = run_lo[k], run_hi[k], alt_lo[k], alt_hi[k]
+            else:
+                cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
+            visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
+            nU = 0  # targets of a (either sign), then those of c that a lacks: pool[0:nU]
+            for i in range(as0, as1):
+                mark_cs[tgt[i]] = 1  # a's state per target
+                pool[nU] = tgt[i]
+                nU += 1
+            for i in range(ap0, ap1):
+                mark_cs[tgt[i]] = 2
+                pool[nU] = tgt[i]
+                nU += 1
+            for i in range(cs0, cs1):
+                t = tgt[i]
+                mark_cp[t] = 1  # c's state per target
+                if mark_cs[t] == 0:
+                    pool[nU] = t
+                    nU += 1
+            for i in range(cp0, cp1):
+                t = tgt[i]
+                mark_cp[t] = 2
+                if mark_cs[t] == 0:
+                    pool[nU] = t
+                    nU += 1
+            # classes into slots[]: P at [0, nP), N at [nP, nP+nN) (filled from the top, moved
+            # down after), M collected in idx[]
+            nP = 0
+            nN = 0
+            nM = 0
+            p0 = 0
+            q0 = 0
+            r0 = 0
+            for u in range(nU):
+                t = pool[u]
+                x = mark_cs[t]
+                y = mark_cp[t]
+                if x == y or t == a or t == c:
+                    continue
+                if x + y == 1:
+                    slots[nP] = t
+                    nP += 1
+                    p0 += x
+                elif x + y == 2:
+                    sel[nN] = t
+                    nN += 1
+                    q0 += x >> 1
+                else:
+                    idx[nM] = t
+                    nM += 1
+                    r0 += x & 1
+            r_lo = max(0, r0 - q0, p0 + r0 - nP)
+            r_hi = min(nM, p0 + r0, nN - q0 + r0)
+            p = p0 + r0 - r_lo
+            q = q0 - r0 + r_lo
+            trivial = r_lo == r_hi and (p == 0 or p == nP) and (q == 0 or q == nN) and (r_lo == 0 or r_lo == nM)
+            changed = False
+            if not trivial:
+                rr = r_lo
+                if r_hi > r_lo:  # weights by the ratio w(r+1)/w(r); two passes (total, pick)
+                    total = 0.0
+                    w = 1.0
+                    for x in range(r_lo, r_hi + 1):
+                        total += w
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                    target = _uniform(rng) * total
+                    w = 1.0
+                    cum = 0.0
+                    for x in range(r_lo, r_hi + 1):
+                        cum += w
+                        rr = x
+                        if cum > target:
+                            break
+                        p = p0 + r0 - x
+                        q = q0 - r0 + x
+                        w *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                p = p0 + r0 - rr
+                q = q0 - r0 + rr
+                for cls in range(3):
+                    # a uniform `take`-subset goes to a with sign sa (c: sc), the rest the other way
+                    if cls == 0:
+                        npool, take, sa, sc = nP, p, 1, 0
+                    elif cls == 1:
+                        npool, take, sa, sc = nN, q, 2, 0
+                    else:
+                        npool, take, sa, sc = nM, rr, 1, 2
+                    if take > npool - take:  # draw the smaller side: fewer random numbers
+                        take = npool - take
+                        sa, sc = sc, sa
+                    for i in range(npool):
+                        if i < take:  # partial Fisher-Yates
+                            z = i + _below(rng, npool - i)
+                            if cls == 0:
+                                t = slots[i]
+                                slots[i] = slots[z]
+                                slots[z] = t
+                            elif cls == 1:
+                                t = sel[i]
+                                sel[i] = sel[z]
+                                sel[z] = t
+                            else:
+                                t = idx[i]
+                                idx[i] = idx[z]
+                                idx[z] = t
+                        t = slots[i] if cls == 0 else (sel[i] if cls == 1 else idx[i])
+                        nx = sa if i < take else sc
+                        if nx == mark_cs[t]:
+                            continue
+                        changed = True
+                        if mark_cs[t] == 0:  # c -> t becomes a -> t
+                            _clear(out_b, c, t)
+                            _clear(in_b, t, c)
+                            _set(out_b, a, t)
+                            _set(in_b, t, a)
+                        elif nx == 0:
+                            _clear(out_b, a, t)
+                            _clear(in_b, t, a)
+                            _set(out_b, c, t)
+                            _set(in_b, t, c)
+                        mark_cs[t] = nx
+                        mark_cp[t] = sc if i < take else sa
+                if changed:  # rewrite the four runs from the new states (run lengths are kept)
                     accepted += 1
-            for i in range(m):  # targets that moved, then the runs' current targets
-                mark_cs[pool[i]] = 0
-                mark_cp[pool[i]] = 0
-                mark_ap[pool[i]] = 0
-            for i in range(run_lo[k], run_hi[k]):
-                mark_cs[tgt[i]] = 0
-            i = ca
-            while i < phi and src[i] == c:
-                mark_cp[tgt[i]] = 0
-                i += 1
-            i = aa
-            while i < phi and src[i] == a:
-                mark_ap[tgt[i]] = 0
-                i += 1
+                    ia, ja, ic, jc = as0, ap0, cs0, cp0
+                    for u in range(nU):
+                        t = pool[u]
+                        if mark_cs[t] == 1:
+                            tgt[ia] = t
+                            ia += 1
+                        elif mark_cs[t] == 2:
+                            tgt[ja] = t
+                            ja += 1
+                        if mark_cp[t] == 1:
+                            tgt[ic] = t
+                            ic += 1
+                        elif mark_cp[t] == 2:
+                            tgt[jc] = t
+                            jc += 1
+            for u in range(nU):
+                mark_cs[pool[u]] = 0
+                mark_cp[pool[u]] = 0
             continue
         if p_tri > 0.0 and _uniform(rng) < p_tri:
             j = _below(rng, E)
@@ -342,7 +606,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_
             accepted += 1
             continue
         # trade: sources a, c of one stratum re-deal the targets only one of them can take
-        visits += run_hi[j] - run_lo[j]
+        # the work metered must not depend on the state: samples are taken when the metered work
+        # reaches the thinning, so state-dependent charges would weight states by their cost
+        visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
         na = 0
         for i in range(run_lo[j], run_hi[j]):
             t = tgt[i]
@@ -352,7 +618,6 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_
                 na += 1
         if na == 0:
             continue
-        visits += run_hi[k] - run_lo[k]
         m = na
         for i in range(run_lo[k], run_hi[k]):
             t = tgt[i]
@@ -540,21 +805,21 @@ def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_i
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
-    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only)
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, path_class):
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -569,7 +834,7 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset is permuted over the edges of every sample."""
     n, W = out_b.shape
@@ -581,9 +846,9 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b
     deg = np.zeros((3, n), np.int64)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
         if shuffle:
             _shuffle(sign, rng)
         signed_tally(src, tgt, sign, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
@@ -591,13 +856,13 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only):
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
         out[s] = tgt
     return out, acc
 

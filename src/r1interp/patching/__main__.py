@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.patching run --model-path P --generations G --out-dir D [...]``."""
+"""CLI: ``r1interp patching run --model-path P --generations G --out-dir D [...]``."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ log = logging.getLogger("r1interp.patching")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m r1interp.patching", description=__doc__)
+    p = argparse.ArgumentParser(prog="r1interp patching", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="build validated clean/corrupted pairs and patch the residual layer by layer")
     r.add_argument("--model-path", required=True, help="HF model dir or id")
@@ -72,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging("DEBUG" if args.verbose else None)
+    setup_logging(verbose=args.verbose)
     try:
         if args.command == "run":
             cmd_run(args)

@@ -1,33 +1,24 @@
-"""CLI: ``python -m r1interp.prompts generate ...`` (greedy or sampled generations, scored by the checker)."""
+"""CLI: ``r1interp prompts generate ...`` (greedy or sampled generations, scored by the checker)."""
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 
 from r1interp.artifacts.write import write_parquet
+from r1interp.cliargs import add_dataclass_args, from_args
+from r1interp.prompts.settings import GenerationSettings
 from r1interp.utils import setup_logging
 
 
-def _add_settings_args(parser: argparse.ArgumentParser) -> None:
-    from r1interp.prompts.settings import GenerationSettings
-
-    defaults = GenerationSettings()
-    for f in fields(GenerationSettings):
-        kind = float if f.name in ("temperature", "top_p") else int
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=getattr(defaults, f.name),
-                            help=f"(default {getattr(defaults, f.name)})")
-
-
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.prompts")
+    ap = argparse.ArgumentParser(prog="r1interp prompts")
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate", help="generations (greedy, or n seeded samples per prompt) for a prompt set")
     g.add_argument("--model-path", required=True)
     g.add_argument("--prompt-set", required=True, choices=["toy", "benchmark"])
     g.add_argument("--template", required=True, choices=["r1", "plain"])
     g.add_argument("--instruction", default=None)
-    _add_settings_args(g)
+    add_dataclass_args(g, GenerationSettings, group="generation settings (config generation:)")
     g.add_argument("--device", default="auto")
     g.add_argument("--dtype", default="auto")
     g.add_argument("--out", required=True, help="generations.parquet (one row per prompt and sample)")
@@ -35,10 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     setup_logging()
 
-    from r1interp.prompts.settings import GenerationSettings
-
     try:
-        settings = GenerationSettings(**{f.name: getattr(args, f.name) for f in fields(GenerationSettings)})
+        settings = from_args(GenerationSettings, args)
     except ValueError as e:
         ap.error(str(e))
 

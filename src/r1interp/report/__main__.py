@@ -1,4 +1,4 @@
-"""CLI: ``python -m r1interp.report build --results results --models A B --out results/report.html``."""
+"""CLI: ``r1interp report build --results results --models A B --out results/report.html``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from r1interp.utils import setup_logging
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.report")
+    ap = argparse.ArgumentParser(prog="r1interp report")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="assemble the self-contained HTML report")
     b.add_argument("--results", default="results")

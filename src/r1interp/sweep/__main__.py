@@ -1,10 +1,10 @@
 """CLI of the sweep stage (called by ``rules/sweep.smk``).
 
-    python -m r1interp.sweep point  --model-dir D --train-shard P --layers auto \
+    r1interp sweep point  --model-dir D --train-shard P --layers auto \
         --validation-tokens 20000 --dead-tokens-factor 10 --max-expansion-per-k 2 --eval-tokens 10000 \
         --expansion-factor 8 --k 16 --lr none --skip-connection true [--train-tokens N ...] \
         --out results/sweep/points/e8_k16_lrauto_skip1.json --work-dir results/sweep/work/e8_k16_lrauto_skip1
-    python -m r1interp.sweep select --points results/sweep/points/*.json --sweep-model M \
+    r1interp sweep select --points results/sweep/points/*.json --sweep-model M \
         --out-parquet results/sweep/results.parquet --out-png results/sweep/pareto.png \
         --out-yaml results/sweep/selected.yaml [--rule min_ce --ce-target 0.1 --dead-target 10 --ce-tolerance 0.005]
 """
@@ -19,7 +19,11 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from r1interp.core.settings import add_settings_args, settings_from_args
+from r1interp.cliargs import add_dataclass_args, from_args
+from r1interp.sweep.config import PointEval
+from r1interp.sweep.pareto import SelectionRule
+from r1interp.core.settings import TrainSettings
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.sweep")
 
@@ -37,7 +41,8 @@ def cmd_point(args) -> None:
 
     if not args.train_shard.is_file():
         raise SystemExit(f"error: train shard not found: {args.train_shard}")
-    settings = settings_from_args(args)
+    settings = from_args(TrainSettings, args)
+    ev = from_args(PointEval, args)
     shape = model_shape(args.model_dir)
     n_layers = shape.n_layers
     try:
@@ -47,10 +52,10 @@ def cmd_point(args) -> None:
     point = {k: getattr(settings, k) for k in ("expansion_factor", "k", "lr", "skip_connection")}
     pid = point_id(point)
     log.info("sweep point %s on layers %s", pid, layers)
-    max_ratio = args.max_expansion_per_k or settings.expansion_factor / settings.k
-    n_val = holdout_tokens(args.validation_tokens, shape.d_model, max_ratio, args.dead_tokens_factor)
+    max_ratio = ev.max_expansion_per_k or settings.expansion_factor / settings.k
+    n_val = holdout_tokens(ev.validation_tokens, shape.d_model, max_ratio, ev.dead_tokens_factor)
     try:
-        data = prepare_data(args.train_shard, settings, n_val, args.eval_max_len)
+        data = prepare_data(args.train_shard, settings, n_val, ev.eval_max_len)
     except ValueError as e:
         raise SystemExit(f"error: {e}") from e
     log.info("selection slice: %d documents, %d tokens held out of %s (%d documents left for training)",
@@ -59,46 +64,39 @@ def cmd_point(args) -> None:
     model, _tok = load_model(args.model_dir, args.device, args.dtype)
     with contextlib.redirect_stdout(sys.stderr):
         record = run_point(model, pid, point, layers, data.dataset, data.validation, settings, args.work_dir,
-                           args.eval_batch_size, ce_tokens=args.eval_tokens, dead_factor=args.dead_tokens_factor)
+                           ev.eval_batch_size, ce_tokens=ev.eval_tokens, dead_factor=ev.dead_tokens_factor)
     record["settings"] = asdict(settings)
     record["data"] = data.meta
     save_point(record, args.out)
-    if not args.keep_weights:
+    if not ev.keep_weights:
         shutil.rmtree(args.work_dir, ignore_errors=True)
 
 
 def cmd_select(args) -> None:
-    from r1interp.sweep.pareto import SelectionRule
     from r1interp.sweep.run import aggregate
 
-    rule = SelectionRule(args.rule, args.ce_target, args.dead_target, args.ce_tolerance)
+    try:
+        rule = from_args(SelectionRule, args)
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from e
     aggregate(args.points, rule, args.out_parquet, args.out_png, args.out_yaml, args.sweep_model)
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m r1interp.sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    setup_logging()
+    parser = argparse.ArgumentParser(prog="r1interp sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("point", help="train + evaluate one grid point on the pilot layers")
     p.add_argument("--model-dir", required=True)
     p.add_argument("--train-shard", required=True, type=Path)
     p.add_argument("--layers", default="auto", help="'auto' (2/14/26-of-28 spread) or e.g. 1,3,5")
-    p.add_argument("--validation-tokens", type=int, default=20_000,
-                   help="tokens held out of the train shard for selection (raised to what the widest grid point needs)")
-    p.add_argument("--dead-tokens-factor", type=float, default=10.0,
-                   help="dead latents are measured on >= factor * n_latents / k held-out tokens")
-    p.add_argument("--max-expansion-per-k", type=float, default=None,
-                   help="max expansion_factor / k over the whole grid (sizes one slice for every point; default: this point's)")
-    p.add_argument("--eval-tokens", type=int, default=20_000, help="held-out tokens for CE/KL/FVU (the first of the slice)")
-    p.add_argument("--eval-max-len", type=int, default=None)
-    p.add_argument("--eval-batch-size", type=int, default=16)
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--work-dir", required=True, type=Path, help="transcoders + checkpoint of this point (resumable)")
-    p.add_argument("--keep-weights", action="store_true", help="keep the point's transcoders in --work-dir")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    add_settings_args(p)
+    add_dataclass_args(p, PointEval, group="evaluation (config sweep:)")
+    add_dataclass_args(p, TrainSettings, group="training settings (config transcoders:, sweep grid)")
     p.set_defaults(func=cmd_point)
 
     p = sub.add_parser("select", help="results table, Pareto plot and selected.yaml")
@@ -107,10 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out-parquet", required=True, type=Path)
     p.add_argument("--out-png", required=True, type=Path)
     p.add_argument("--out-yaml", required=True, type=Path)
-    p.add_argument("--rule", default="min_ce", choices=["min_ce", "sparsest_under_ce"])
-    p.add_argument("--ce-target", type=float, default=0.1)
-    p.add_argument("--dead-target", type=float, default=10.0, help="percent")
-    p.add_argument("--ce-tolerance", type=float, default=0.005)
+    add_dataclass_args(p, SelectionRule, group="selection rule (config sweep.selection:)")
     p.set_defaults(func=cmd_select)
 
     args = parser.parse_args(argv)

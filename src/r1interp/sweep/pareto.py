@@ -28,9 +28,13 @@ RULES = ("min_ce", "sparsest_under_ce")
 @dataclass(frozen=True)
 class SelectionRule:
     rule: str = "min_ce"
+    """min_ce (lowest CE increase among points under the dead target) or sparsest_under_ce."""
     ce_target: float = 0.1
-    dead_target: float = 10.0  # percent
+    """CE-increase target in nats (sparsest_under_ce)."""
+    dead_target: float = 10.0
+    """Mean dead-latent percentage a point may have."""
     ce_tolerance: float = 0.005
+    """CE differences (nats) below this are ties: smaller L0 wins, then the smaller dictionary."""
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:

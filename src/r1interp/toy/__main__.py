@@ -1,4 +1,4 @@
-"""CLI of the toy stage: ``python -m r1interp.toy {corpus,tokenizer,model} ...``."""
+"""CLI of the toy stage: ``r1interp toy {corpus,tokenizer,model} ...``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ log = logging.getLogger("r1interp.toy")
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m r1interp.toy")
+    ap = argparse.ArgumentParser(prog="r1interp toy")
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("corpus", help="generate the synthetic reasoning corpus")
     c.add_argument("--n-problems", type=int, required=True)

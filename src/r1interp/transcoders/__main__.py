@@ -1,13 +1,13 @@
-"""CLI of the transcoders stage (called by ``rules/train.smk``).
+"""CLI of the transcoders stage (called by ``rules/transcoders.smk``).
 
-    python -m r1interp.transcoders train  --model-dir D --train-shard P --layers 0,1,2 \
+    r1interp transcoders train  --model-dir D --train-shard P --layers 0,1,2 \
         --out-dir results/M/transcoders/groups/G0 --checkpoint-dir results/M/transcoders/.checkpoints/G0 \
         --selected results/sweep/selected.yaml [--train-tokens N --batch-size B ...]
-    python -m r1interp.transcoders link   --group-dir results/M/transcoders/groups/G0 --layer 1 \
+    r1interp transcoders link   --group-dir results/M/transcoders/groups/G0 --layer 1 \
         --out-dir results/M/transcoders/L1
-    python -m r1interp.transcoders export --model-dir D --transcoders-root results/M/transcoders \
+    r1interp transcoders export --model-dir D --transcoders-root results/M/transcoders \
         --out-dir results/M/transcoders/circuit_tracer --scan r1interp/M
-    python -m r1interp.transcoders card   --model-name M --base-model ID --model-dir D \
+    r1interp transcoders card   --model-name M --base-model ID --model-dir D \
         --group-dir G0 G1 --layers-parquet P --full F --selected S --out README.md
 """
 
@@ -21,7 +21,9 @@ import sys
 from pathlib import Path
 
 from r1interp.artifacts.paths import layer_dir
-from r1interp.core.settings import add_settings_args, read_selected, settings_from_args
+from r1interp.cliargs import add_dataclass_args, from_args
+from r1interp.core.settings import TrainSettings, read_selected
+from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.transcoders")
 
@@ -40,7 +42,7 @@ def cmd_train(args) -> None:
     from r1interp.models import load_model, model_shape
 
     _require_file(args.train_shard, "train shard")
-    settings = settings_from_args(args)
+    settings = from_args(TrainSettings, args)
     if args.selected is not None:
         settings = settings.with_selected(read_selected(args.selected))
     layers = parse_layers(args.layers)
@@ -118,8 +120,8 @@ def cmd_card(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="python -m r1interp.transcoders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    setup_logging()
+    parser = argparse.ArgumentParser(prog="r1interp transcoders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train one group of layers (resumes from its checkpoint)")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--selected", type=Path, default=None, help="sweep selected.yaml (overrides expansion_factor, k, lr, skip)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
-    add_settings_args(p)
+    add_dataclass_args(p, TrainSettings, group="training settings (config transcoders:, sweep grid)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("link", help="place one layer of a trained group at its per-layer path")

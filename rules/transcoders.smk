@@ -1,4 +1,5 @@
-# Skip-transcoder training (src/r1interp/transcoders/): every layer of every model, in groups of
+# Skip transcoders (src/r1interp/transcoders/): training, per-layer links, circuit-tracer export and
+# the model card. Training: every layer of every model, in groups of
 # `transcoders.group_size` consecutive layers trained from one model forward per batch (the model
 # runs only up to the group's last layer). `train_transcoders` writes a group directory;
 # `transcoder_layer` hard-links one layer out of it to the per-layer target
@@ -13,8 +14,9 @@
 # A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
-from r1interp.transcoders.groups import layer_weights_dir
-from r1interp.transcoders.settings import settings_to_flags
+from r1interp.core.groups import layer_weights_dir
+from r1interp.cliargs import to_flags
+from r1interp.core.settings import TrainSettings
 
 TC = stage_params("transcoders")
 TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
@@ -33,10 +35,10 @@ rule train_transcoders:
         path=lambda wc: model_dir(wc.model),
         layers=lambda wc: ",".join(str(x) for x in tc_groups(wc.model)[int(wc.group)]),
         ckpt="results/{model}/transcoders/.checkpoints/G{group}",
-        flags=settings_to_flags({k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
+        flags=to_flags(TrainSettings, {k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
-        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+        pin=gpu_pin,
     threads: 2
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
@@ -47,7 +49,7 @@ rule train_transcoders:
     benchmark:
         "benchmarks/train_transcoders/{model}/G{group}.tsv"
     shell:
-        "{params.pin}python -m r1interp.transcoders train --model-dir {params.path} --train-shard {input.train} "
+        "{params.pin}r1interp transcoders train --model-dir {params.path} --train-shard {input.train} "
         "--layers {params.layers} --selected {input.selected} --out-dir {output} --checkpoint-dir {params.ckpt} "
         "--device {params.device} --dtype {params.dtype} {params.flags} 2> {log}"
 
@@ -62,10 +64,10 @@ rule train_transcoder_alone:
     params:
         path=lambda wc: model_dir(wc.model),
         ckpt="results/{model}/transcoders/.checkpoints/alone-L{layer}",
-        flags=settings_to_flags({k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
+        flags=to_flags(TrainSettings, {k: TC[k] for k in TC_FLAG_KEYS if k in TC}),
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
-        pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
+        pin=gpu_pin,
     threads: 2
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
@@ -76,7 +78,7 @@ rule train_transcoder_alone:
     benchmark:
         "benchmarks/train_transcoder_alone/{model}/L{layer}.tsv"
     shell:
-        "{params.pin}python -m r1interp.transcoders train --model-dir {params.path} --train-shard {input.train} "
+        "{params.pin}r1interp transcoders train --model-dir {params.path} --train-shard {input.train} "
         "--layers {wildcards.layer} --selected {input.selected} --out-dir {output} --checkpoint-dir {params.ckpt} "
         "--device {params.device} --dtype {params.dtype} {params.flags} 2> {log}"
 
@@ -102,7 +104,7 @@ rule transcoder_layer:
     log:
         "logs/transcoder_layer/{model}/L{layer}.log",
     shell:
-        "python -m r1interp.transcoders link --group-dir {input} --layer {wildcards.layer} --out-dir {params.out} 2> {log}"
+        "r1interp transcoders link --group-dir {input} --layer {wildcards.layer} --out-dir {params.out} 2> {log}"
 
 
 rule export_circuit_tracer:
@@ -121,10 +123,38 @@ rule export_circuit_tracer:
     log:
         "logs/export_circuit_tracer/{model}.log",
     shell:
-        "python -m r1interp.transcoders export --model-dir {params.path} --transcoders-root {params.root} "
+        "r1interp transcoders export --model-dir {params.path} --transcoders-root {params.root} "
         "--out-dir {output} --scan r1interp/{wildcards.model} --dtype {params.dtype} 2> {log}"
 
 
+# The Hugging Face model card of a model's transcoders: training settings (sweep selection) and
+# the evaluate stage's faithfulness table.
+rule transcoder_card:
+    input:
+        groups=lambda wc: [tc_group_dir(wc.model, g) for g in range(len(tc_groups(wc.model)))],
+        layers="results/{model}/eval/layers.parquet",
+        full="results/{model}/eval/full.json",
+        selected="results/sweep/selected.yaml",
+    output:
+        "results/{model}/transcoders/README.md",
+    params:
+        path=lambda wc: shq(model_dir(wc.model)),
+        base=lambda wc: shq(model_dir(wc.model) if entry(wc.model)["source"] == "hf" else wc.model),
+        license=shq(stage_params("transcoders").get("license", "mit")),
+    resources:
+        **snakemake_resources(config, "cpu", "transcoder_card"),
+    conda:
+        CONDA_ENV
+    log:
+        "logs/transcoder_card/{model}.log",
+    benchmark:
+        "benchmarks/transcoder_card/{model}.tsv"
+    shell:
+        "r1interp transcoders card --model-name {wildcards.model} --base-model {params.base} "
+        "--model-dir {params.path} --license {params.license} --group-dir {input.groups} "
+        "--layers-parquet {input.layers} --full {input.full} --selected {input.selected} --out {output} 2> {log}"
+
+
 TARGETS["transcoders"] = [f for m in MODELS for f in transcoder_files(m)] + [
-    f"results/{m}/transcoders/circuit_tracer" for m in MODELS
+    f"results/{m}/transcoders/{f}" for m in MODELS for f in ("circuit_tracer", "README.md")
 ]
