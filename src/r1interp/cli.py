@@ -39,32 +39,6 @@ TOOLS: dict[str, tuple[str, str]] = {
 }
 
 
-def load_config(configfiles: list[str] | None = None, base: str = "config.yaml") -> dict:
-    """``config.yaml`` with each ``--configfile`` merged over it, as Snakemake does (nested dicts merge)."""
-    from pathlib import Path
-
-    import yaml
-
-    def merge(a: dict, b: dict) -> dict:
-        out = dict(a)
-        for k, v in b.items():
-            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-        return out
-
-    config: dict = {}
-    for path in [base, *(configfiles or [])]:
-        p = Path(path)
-        if not p.is_file():
-            if path == base and configfiles:
-                continue  # an explicit --configfile may stand alone
-            raise SystemExit(f"config file not found: {p}")
-        try:
-            config = merge(config, yaml.safe_load(p.read_text()) or {})
-        except yaml.YAMLError as e:
-            raise SystemExit(f"{p}: not valid YAML: {e}") from e
-    return config
-
-
 def usage() -> str:
     lines = ["usage: r1interp <stage|tool> <command> [options ...]", "", "stages (rules/<stage>.smk runs `r1interp <stage> <command>`):"]
     lines += [f"  {name:<12} {text}" for name, text in STAGES.items()]
