@@ -26,6 +26,55 @@ from r1interp.utils import cli_bool
 NONE_WORDS = ("none", "null", "")
 
 
+@dataclasses.dataclass(frozen=True)
+class ModelLoad:
+    """How a command loads its model (the same two options on every command that runs one)."""
+
+    device: str = "auto"
+    """cpu, cuda, cuda:N, or auto (cuda when there is one)."""
+    dtype: str = "auto"
+    """torch dtype name (float32, bfloat16, float16), or auto (the checkpoint's)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainInputs:
+    """The model whose activations a training command reads, and the token shard it reads them on."""
+
+    model_dir: str
+    """HF model directory or hub id."""
+    train_shard: Path
+    """Token shard (results/{model}/data/train.parquet)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceRun:
+    """A command that runs a model over its generated traces and writes one output directory."""
+
+    model_path: str
+    """HF model directory or hub id."""
+    generations: Path
+    """results/{model}/generations.parquet"""
+    out_dir: Path
+    """The command's output directory (results/{model}/<stage>)."""
+    model_name: str | None = None
+    """Name used in titles and JSON (default: the model path)."""
+
+
+def trace_command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A sub-command that runs a model over generated traces: :class:`TraceRun`, :class:`ModelLoad`, ``-v``."""
+    cmd = sub.add_parser(name, help=help)
+    add_dataclass_args(cmd, TraceRun, group="inputs and outputs")
+    add_dataclass_args(cmd, ModelLoad, group="model")
+    cmd.add_argument("-v", "--verbose", action="store_true")
+    return cmd
+
+
+def stage_parser(stage: str, doc: str | None) -> tuple[argparse.ArgumentParser, Any]:
+    """``r1interp <stage>``'s parser and its sub-command set: every stage CLI starts the same way."""
+    parser = argparse.ArgumentParser(prog=f"r1interp {stage}", description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return parser, parser.add_subparsers(dest="command", required=True)
+
+
 def field_docs(cls: type) -> dict[str, str]:
     """Each field's documentation: the string literal right below it, else its trailing comment."""
     docs: dict[str, str] = {}

@@ -35,6 +35,18 @@ def setup_logging(level: str | None = None, *, verbose: bool = False, quiet: tup
         logging.getLogger(logger).setLevel(logging.WARNING)
 
 
+def run_command(args, commands: dict, log: logging.Logger) -> int:
+    """Run ``commands[args.command](args)`` with the one logging set-up; a bad input (``ValueError``,
+    ``OSError``) is logged as one line and exits 2 rather than dumping a traceback into the rule's log."""
+    setup_logging(verbose=getattr(args, "verbose", False))
+    try:
+        commands[args.command](args)
+    except (ValueError, OSError) as err:
+        log.error("%s", err)
+        return 2
+    return 0
+
+
 def cli_int_at_least(lo: int):
     """argparse type: an integer >= ``lo`` (the error names the bound and the value)."""
     import argparse

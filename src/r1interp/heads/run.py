@@ -17,6 +17,7 @@ from r1interp.artifacts.write import write_figure, write_json, write_parquet
 from r1interp.heads.attention import trace_head_scores
 from r1interp.heads.scores import rank_heads, uniform_baseline
 from r1interp.models import free_memory, is_oom
+from r1interp.utils import check_fields
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class HeadsConfig:
     """Restrict to traces whose answer the checker marked correct."""
     top_k: int = 20
     """Length of the ranked list in top_heads.json."""
+
+    def __post_init__(self) -> None:
+        check_fields("heads setting", self, {"max_len": self.max_len >= 2, "max_traces": self.max_traces >= 0, "top_k": self.top_k >= 1})
 
 
 @dataclass

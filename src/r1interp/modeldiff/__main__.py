@@ -17,7 +17,7 @@ import pandas as pd
 
 from r1interp.artifacts.paths import layer_dir
 from r1interp.artifacts.write import write_figure, write_parquet
-from r1interp.utils import cli_bool, cli_int_at_least, setup_logging
+from r1interp.utils import cli_bool, cli_int_at_least, run_command
 
 log = logging.getLogger("r1interp.modeldiff")
 
@@ -76,6 +76,8 @@ def cmd_residual(args: argparse.Namespace) -> None:
     from r1interp.modeldiff.residual import check_token_ids, load_docs, residual_diff, tokenizer_mismatch
     from r1interp.models import load_model, model_shape
 
+    if args.reasoner_name == args.base_name:
+        log.info("reasoner and base are the same model: the diff is zero by construction")
     if (args.control_path is None) != (args.control_name is None):
         raise ValueError("--control-path and --control-name go together")
     docs = load_docs(args.shard, args.max_docs, args.max_len)
@@ -169,16 +171,7 @@ def cmd_dictionary(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    setup_logging(verbose=args.verbose)
-    if args.command == "residual" and args.reasoner_name == args.base_name:
-        log.info("reasoner and base are the same model: the diff is zero by construction")
-    try:
-        {"residual": cmd_residual, "dictionary": cmd_dictionary}[args.command](args)
-    except (ValueError, OSError) as err:
-        log.error("%s", err)
-        return 2
-    return 0
+    return run_command(build_parser().parse_args(argv), {"residual": cmd_residual, "dictionary": cmd_dictionary}, log)
 
 
 if __name__ == "__main__":

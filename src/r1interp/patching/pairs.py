@@ -19,6 +19,7 @@ from tqdm import tqdm
 from r1interp.artifacts.generations import Trace
 
 from r1interp.models import free_memory, is_oom
+from r1interp.utils import check_fields
 from r1interp.patching.edits import (
     NumberSpan,
     answer_span,
@@ -52,6 +53,10 @@ class PairConfig:
     """Replacement values tried per number in the trace."""
     allow_length_change: bool = True
     """Fall back to edits that change the token count (positions after the edit are shifted)."""
+
+    def __post_init__(self) -> None:
+        check_fields("patching pair setting", self, {"max_len": self.max_len >= 2, "max_edits": self.max_edits >= 1,
+                                                      "values_per_number": self.values_per_number >= 1})
 
 
 @dataclass

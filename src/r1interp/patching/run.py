@@ -14,6 +14,7 @@ from tqdm import tqdm
 from r1interp.artifacts.generations import Trace
 from r1interp.artifacts.write import write_figure, write_json, write_parquet
 from r1interp.models import free_memory, is_oom
+from r1interp.utils import check_fields
 from r1interp.patching.effects import HEADLINE_SET, POSITION_SETS, pair_effects, position_role
 from r1interp.patching.pairs import PairConfig, PairOutcome, build_pairs
 
@@ -64,6 +65,8 @@ class PatchingConfig:
         bad = [p for p in self.position_sets if p not in POSITION_SETS]
         if bad:
             raise ValueError(f"position_sets {bad} unknown; allowed: {list(POSITION_SETS)}")
+        check_fields("patching setting", self, {"max_pairs": self.max_pairs >= 0, "n_reasoning_tokens": self.n_reasoning_tokens >= 1,
+                                                 "batch_size": self.batch_size >= 1})
 
 
 @dataclass

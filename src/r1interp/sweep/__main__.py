@@ -19,7 +19,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from r1interp.cliargs import add_dataclass_args, from_args
+from r1interp.cliargs import ModelLoad, TrainInputs, add_dataclass_args, from_args, stage_parser
 from r1interp.sweep.config import PointEval
 from r1interp.sweep.pareto import SelectionRule
 from r1interp.core.settings import TrainSettings
@@ -84,17 +84,14 @@ def cmd_select(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     setup_logging()
-    parser = argparse.ArgumentParser(prog="r1interp sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = stage_parser("sweep", __doc__)
 
     p = sub.add_parser("point", help="train + evaluate one grid point on the pilot layers")
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--train-shard", required=True, type=Path)
+    add_dataclass_args(p, TrainInputs, group="inputs")
     p.add_argument("--layers", default="auto", help="'auto' (2/14/26-of-28 spread) or e.g. 1,3,5")
     p.add_argument("--out", required=True, type=Path)
     p.add_argument("--work-dir", required=True, type=Path, help="transcoders + checkpoint of this point (resumable)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="auto")
+    add_dataclass_args(p, ModelLoad, group="model")
     add_dataclass_args(p, PointEval, group="evaluation (config sweep:)")
     add_dataclass_args(p, TrainSettings, group="training settings (config transcoders:, sweep grid)")
     p.set_defaults(func=cmd_point)

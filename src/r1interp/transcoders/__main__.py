@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from r1interp.artifacts.paths import layer_dir
-from r1interp.cliargs import add_dataclass_args, from_args
+from r1interp.cliargs import ModelLoad, TrainInputs, add_dataclass_args, from_args, stage_parser
 from r1interp.core.settings import TrainSettings, read_selected
 from r1interp.utils import setup_logging
 
@@ -121,18 +121,15 @@ def cmd_card(args) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     setup_logging()
-    parser = argparse.ArgumentParser(prog="r1interp transcoders", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser, sub = stage_parser("transcoders", __doc__)
 
     p = sub.add_parser("train", help="train one group of layers (resumes from its checkpoint)")
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--train-shard", required=True, type=Path)
+    add_dataclass_args(p, TrainInputs, group="inputs")
     p.add_argument("--layers", required=True, help="e.g. 0,1,2 or 0-2")
     p.add_argument("--out-dir", required=True, type=Path)
     p.add_argument("--checkpoint-dir", required=True, type=Path)
     p.add_argument("--selected", type=Path, default=None, help="sweep selected.yaml (overrides expansion_factor, k, lr, skip)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="auto")
+    add_dataclass_args(p, ModelLoad, group="model")
     add_dataclass_args(p, TrainSettings, group="training settings (config transcoders:, sweep grid)")
     p.set_defaults(func=cmd_train)
 
