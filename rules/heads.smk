@@ -29,7 +29,7 @@ rule heads:
         device=config["run"]["device"],
         args=cli_args(config, "heads", ["max_len", "max_traces", "only_correct", "top_k"]),
         pin=lambda wc, resources: gpu_pin(resources.gpu),
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "heads"),
     conda:
@@ -64,7 +64,7 @@ rule patching:
              "max_edits", "values_per_number", "allow_length_change"],
         ),
         pin=lambda wc, resources: gpu_pin(resources.gpu),
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "patching"),
     conda:
@@ -94,7 +94,7 @@ rule modeldiff_residual:
         device=config["run"]["device"],
         args=cli_args(config, "modeldiff", ["max_docs", "max_len", "skip_first_token", "dtype"]),
         pin=lambda wc, resources: gpu_pin(resources.gpu),
-    threads: 2
+    threads: lambda wc: model_threads(wc.reasoner)
     resources:
         **snakemake_resources(config, "gpu", "modeldiff_residual"),
     conda:
@@ -133,7 +133,7 @@ rule modeldiff_dictionary:
         device=config["run"]["device"],
         args=cli_args(config, "modeldiff", ["threshold"]),
         pin=lambda wc, resources: gpu_pin(resources.gpu),
-    threads: 2
+    threads: lambda wc: model_threads(wc.reasoner)
     resources:
         **snakemake_resources(config, "gpu", "modeldiff_dictionary"),
     conda:

@@ -39,7 +39,7 @@ rule sweep_point:
         device=config["run"]["device"],
         dtype=entry(SWEEP_MODEL).get("dtype", "auto"),
         pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
-    threads: 2
+    threads: model_threads(SWEEP_MODEL)
     resources:
         **snakemake_resources(config, "gpu", "sweep_point"),
     conda:

@@ -37,7 +37,7 @@ rule train_transcoders:
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
     conda:
@@ -66,7 +66,7 @@ rule train_transcoder_alone:
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=lambda wc, resources: f"python -m r1interp.cluster pin --count {resources.gpu} -- " if resources.gpu else "",
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
     conda:
