@@ -1,5 +1,7 @@
 # The embedded toy setup: corpus → tokenizers → tiny Qwen2 models (built only for `source: toy`).
 
+from r1interp.toy.settings import train_settings
+
 TOY = config["toy"]
 TOY_TEMPLATES = ["plain", "r1"]
 
@@ -54,10 +56,10 @@ rule toy_model:
     params:
         tokenizer=lambda wc: tokenizer_dir(wc.model),
         model_cfg=as_json(TOY["model"]),
-        train_cfg=as_json({**TOY["train"], "seed": TOY["seed"]}),
+        train_cfg=lambda wc: as_json(train_settings(TOY["train"], TOY["seed"], bool(entry(wc.model).get("init_from")))),
         init=lambda wc: f"--init-from {model_dir(entry(wc.model)['init_from'])}" if entry(wc.model).get("init_from") else "",
         out=lambda wc, output: str(Path(output[0]).parent),
-    threads: 2
+    threads: 1  # a toy model's ops are too small for a second thread (and 2 under load cost ~8x)
     resources:
         **cpu_resources(),
     conda:

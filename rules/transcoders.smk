@@ -39,7 +39,7 @@ rule train_transcoders:
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=gpu_pin,
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
     conda:
@@ -68,7 +68,7 @@ rule train_transcoder_alone:
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=gpu_pin,
-    threads: 2
+    threads: lambda wc: model_threads(wc.model)
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
     conda:
