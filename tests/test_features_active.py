@@ -3,7 +3,7 @@
 import torch
 
 from r1interp.features.accumulate import active_entries
-from r1interp.transcoders.io import SkipTranscoder
+from r1interp.artifacts.transcoder import SkipTranscoder
 
 
 def reference(idx, vals):
