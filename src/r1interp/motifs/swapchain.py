@@ -223,34 +223,12 @@ def _swap(a, i, j):
 
 
 @nb.njit(cache=True, inline="always")
-def _deal(rng, pool, i, take, npool):
-    """Item ``i`` of a partial Fisher-Yates draw of a uniform ``take``-subset of ``pool[:npool]``
-    (the subset ends up in ``pool[:take]``)."""
-    if i < take:
-        _swap(pool, i, i + _below(rng, npool - i))
-    return pool[i]
-
-
-@nb.njit(cache=True, inline="always")
 def _partner_slot(rng, off, size, s, ps):
     """A slot uniform over strata ``s`` and ``ps``, and whether it lies in ``s``."""
     r = _below(rng, size[s] + size[ps])
     if r < size[s]:
         return off[s] + r, True
     return off[ps] + r - size[s], False
-
-
-@nb.njit(cache=True, inline="always")
-def _gather(tgt, lo, hi, out_b, other, pool, slots, m):
-    """Append to ``pool``/``slots`` (from ``m``) the targets of slots ``[lo, hi)`` that ``other``
-    neither is nor points to; returns the new count."""
-    for i in range(lo, hi):
-        t = tgt[i]
-        if t != other and not _has(out_b, other, t):
-            pool[m] = t
-            slots[m] = i
-            m += 1
-    return m
 
 
 @nb.njit(cache=True, inline="always")
@@ -436,7 +414,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 for cls in range(3):
                     members, npool, take, sa, sc = _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr)
                     for i in range(npool):
-                        x = _deal(rng, members, i, take, npool)
+                        if i < take:  # partial Fisher-Yates: a uniform take-subset
+                            _swap(members, i, i + _below(rng, npool - i))
+                        x = members[i]
                         nx = sa if i < take else sc
                         st = mark_cs[x]
                         su = mark_cp[x]
@@ -510,7 +490,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                         take = npool - take
                         sa, sc = sc, sa
                     for i in range(npool):
-                        t = _deal(rng, members, i, take, npool)
+                        if i < take:  # partial Fisher-Yates
+                            _swap(members, i, i + _below(rng, npool - i))
+                        t = members[i]
                         nx = sa if i < take else sc
                         if nx == mark_cs[t]:
                             continue
@@ -582,11 +564,21 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
         # the work metered must not depend on the state: samples are taken when the metered work
         # reaches the thinning, so state-dependent charges would weight states by their cost
         visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
-        na = _gather(tgt, run_lo[j], run_hi[j], out_b, c, pool, slots, 0)
-        if na == 0:
-            continue
-        m = _gather(tgt, run_lo[k], run_hi[k], out_b, a, pool, slots, na)
-        if m == na:
+        na = 0
+        m = 0
+        for side in range(2):  # a's targets that c lacks, then c's that a lacks
+            lo, hi, other = (run_lo[j], run_hi[j], c) if side == 0 else (run_lo[k], run_hi[k], a)
+            for i in range(lo, hi):
+                t = tgt[i]
+                if t != other and not _has(out_b, other, t):
+                    pool[m] = t
+                    slots[m] = i
+                    m += 1
+            if side == 0:
+                na = m
+                if na == 0:
+                    break
+        if na == 0 or m == na:
             continue
         # the smaller side draws its new targets: a uniform subset of the pool (partial
         # Fisher-Yates over pool positions); only targets that change side are rewritten
@@ -597,7 +589,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             idx[i] = i
             sel[i] = 0
         for i in range(nmin):
-            sel[_deal(rng, idx, i, nmin, m)] = 1
+            _swap(idx, i, i + _below(rng, m - i))
+            sel[idx[i]] = 1
         if small_lo == 0:
             x, y = a, c  # x: the smaller side's source
         else:
