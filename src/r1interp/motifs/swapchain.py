@@ -232,19 +232,6 @@ def _partner_slot(rng, off, size, s, ps):
 
 
 @nb.njit(cache=True, inline="always")
-def _collect(tgt, lo, hi, mark, state, other, pool, nU):
-    """Mark the targets of slots ``[lo, hi)`` with ``state``; append those ``other`` has not
-    marked to ``pool`` (from ``nU``); returns the new count."""
-    for i in range(lo, hi):
-        t = tgt[i]
-        mark[t] = state
-        if other[t] == 0:
-            pool[nU] = t
-            nU += 1
-    return nU
-
-
-@nb.njit(cache=True, inline="always")
 def _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, t):
     """``x``'s edge to ``t``: 0 none, 1 in the slots ``[slo, shi)``, 2 in ``[plo, phi)``, -1 an
     edge of another layer pair."""
@@ -462,10 +449,21 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
             visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
             # targets of a (either sign; c's marks are all 0 here), then those of c that a lacks
-            nU = _collect(tgt, as0, as1, mark_cs, 1, mark_cp, pool, 0)
-            nU = _collect(tgt, ap0, ap1, mark_cs, 2, mark_cp, pool, nU)
-            nU = _collect(tgt, cs0, cs1, mark_cp, 1, mark_cs, pool, nU)
-            nU = _collect(tgt, cp0, cp1, mark_cp, 2, mark_cs, pool, nU)
+            nU = 0
+            for h in range(2):  # a's runs: sign s, then ps
+                lo, hi = (as0, as1) if h == 0 else (ap0, ap1)
+                for i in range(lo, hi):
+                    mark_cs[tgt[i]] = h + 1  # a's state per target
+                    pool[nU] = tgt[i]
+                    nU += 1
+            for h in range(2):  # c's runs
+                lo, hi = (cs0, cs1) if h == 0 else (cp0, cp1)
+                for i in range(lo, hi):
+                    t = tgt[i]
+                    mark_cp[t] = h + 1  # c's state per target
+                    if mark_cs[t] == 0:
+                        pool[nU] = t
+                        nU += 1
             nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
             for u in range(nU):
                 t = pool[u]
@@ -473,7 +471,18 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 y = mark_cp[t]
                 if x == y or t == a or t == c:
                     continue
-                nP, nN, nM, p0, q0, r0 = _classify(x, y, t, slots, sel, idx, nP, nN, nM, p0, q0, r0)
+                if x + y == 1:  # class P {s, none}
+                    slots[nP] = t
+                    nP += 1
+                    p0 += x
+                elif x + y == 2:  # class N {ps, none}
+                    sel[nN] = t
+                    nN += 1
+                    q0 += x >> 1
+                else:  # class M {s, ps}
+                    idx[nM] = t
+                    nM += 1
+                    r0 += x & 1
             r_lo, r_hi = _r_bounds(nP, nN, nM, p0, q0, r0)
             p = p0 + r0 - r_lo
             q = q0 - r0 + r_lo
