@@ -613,8 +613,14 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 o += 1
             tin = pool[p]  # moves y -> x
             tout = pool[o]  # moves x -> y
-            _move(out_b, in_b, y, tin, x, tin)
-            _move(out_b, in_b, x, tout, y, tout)
+            _clear(out_b, y, tin)
+            _clear(in_b, tin, y)
+            _clear(out_b, x, tout)
+            _clear(in_b, tout, x)
+            _set(out_b, x, tin)
+            _set(in_b, tin, x)
+            _set(out_b, y, tout)
+            _set(in_b, tout, y)
             tgt[slots[o]] = tin
             tgt[slots[p]] = tout
             o += 1
