@@ -115,6 +115,21 @@ def _clear(bits, u, v):
 
 
 @nb.njit(cache=True, inline="always")
+def _add(out_b, in_b, u, v):
+    """Edge ``u→v`` into both bit matrices."""
+    _set(out_b, u, v)
+    _set(in_b, v, u)
+
+
+@nb.njit(cache=True, inline="always")
+def _move(out_b, in_b, u, v, x, y):
+    """Edge ``u→v`` becomes ``x→y`` in both bit matrices (the caller rewrites the slot)."""
+    _clear(out_b, u, v)
+    _clear(in_b, v, u)
+    _add(out_b, in_b, x, y)
+
+
+@nb.njit(cache=True, inline="always")
 def _popcount(x):
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
@@ -128,28 +143,10 @@ def fill_bits(src, dst, out_b, in_b):
     out_b[:] = 0
     in_b[:] = 0
     for e in range(src.size):
-        _set(out_b, src[e], dst[e])
-        _set(in_b, dst[e], src[e])
+        _add(out_b, in_b, src[e], dst[e])
 
 
-# ---- the chain -------------------------------------------------------------------------------
-@nb.njit(cache=True, inline="always")
-def _find_slot(src, tgt, lo, hi, u, v):
-    """Slot in ``[lo, hi)`` (sorted by source) holding edge ``u→v``, or -1."""
-    a, b = lo, hi
-    while a < b:  # first slot with source >= u
-        mid = (a + b) >> 1
-        if src[mid] < u:
-            a = mid + 1
-        else:
-            b = mid
-    while a < hi and src[a] == u:
-        if tgt[a] == v:
-            return a
-        a += 1
-    return -1
-
-
+# ---- slot runs -------------------------------------------------------------------------------
 @nb.njit(cache=True, inline="always")
 def _run_start(src, lo, hi, u):
     """First slot in ``[lo, hi)`` (sorted by source) with source >= ``u``."""
@@ -168,6 +165,17 @@ def _run_end(src, a, hi, u):
     while a < hi and src[a] == u:
         a += 1
     return a
+
+
+@nb.njit(cache=True, inline="always")
+def _find_slot(src, tgt, lo, hi, u, v):
+    """Slot in ``[lo, hi)`` (sorted by source) holding edge ``u→v``, or -1."""
+    a = _run_start(src, lo, hi, u)
+    while a < hi and src[a] == u:
+        if tgt[a] == v:
+            return a
+        a += 1
+    return -1
 
 
 @nb.njit(cache=True)
@@ -205,6 +213,121 @@ def source_runs(src, sid):
     return lo, hi
 
 
+# ---- pieces of the moves (inlined: a numba call with this many arrays costs more in reference
+# counting than the move itself) ----------------------------------------------------------------
+@nb.njit(cache=True, inline="always")
+def _swap(a, i, j):
+    t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+@nb.njit(cache=True, inline="always")
+def _partner_slot(rng, off, size, s, ps):
+    """A slot uniform over strata ``s`` and ``ps``, and whether it lies in ``s``."""
+    r = _below(rng, size[s] + size[ps])
+    if r < size[s]:
+        return off[s] + r, True
+    return off[ps] + r - size[s], False
+
+
+@nb.njit(cache=True, inline="always")
+def _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, t):
+    """``x``'s edge to ``t``: 0 none, 1 in the slots ``[slo, shi)``, 2 in ``[plo, phi)``, -1 an
+    edge of another layer pair."""
+    if not _has(out_b, x, t):
+        return 0
+    if _find_slot(src, tgt, slo, shi, x, t) >= 0:
+        return 1
+    if _find_slot(src, tgt, plo, phi, x, t) >= 0:
+        return 2
+    return -1
+
+
+@nb.njit(cache=True, inline="always")
+def _state_slot(src, tgt, slo, shi, plo, phi, x, t, state):
+    """The slot of ``x→t`` given its :func:`_sign_state` (-1 for 0)."""
+    if state == 0:
+        return -1
+    if state == 1:
+        return _find_slot(src, tgt, slo, shi, x, t)
+    return _find_slot(src, tgt, plo, phi, x, t)
+
+
+@nb.njit(cache=True, inline="always")
+def _classify(x, y, t, slots, sel, idx, nP, nN, nM, p0, q0, r0):
+    """File ``t`` whose two states ``x`` (held by the side that keeps its sign counts) and ``y``
+    differ: class P {1, none} into ``slots``, N {2, none} into ``sel``, M {1, 2} into ``idx``;
+    ``p0``, ``q0``, ``r0`` count the P, N, M members where ``x`` is 1, 2, 1."""
+    if x + y == 1:
+        slots[nP] = t
+        return nP + 1, nN, nM, p0 + x, q0, r0
+    if x + y == 2:
+        sel[nN] = t
+        return nP, nN + 1, nM, p0, q0 + (x >> 1), r0
+    idx[nM] = t
+    return nP, nN, nM + 1, p0, q0, r0 + (x & 1)
+
+
+@nb.njit(cache=True, inline="always")
+def _r_bounds(nP, nN, nM, p0, q0, r0):
+    """Range of ``r`` (M members taking state 1) that keeps both sign counts of the fixed side."""
+    return max(0, r0 - q0, p0 + r0 - nP), min(nM, p0 + r0, nN - q0 + r0)
+
+
+@nb.njit(cache=True, inline="always")
+def _ratio(x, nP, nN, nM, p0, q0, r0):
+    """``w(x+1)/w(x)`` for ``w(r) = C(nP, p) C(nN, q) C(nM, r)``, ``p = p0+r0-r``, ``q = q0-r0+r``."""
+    p = p0 + r0 - x
+    q = q0 - r0 + x
+    return (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+
+
+@nb.njit(cache=True, inline="always")
+def _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0):
+    """``r`` in ``[r_lo, r_hi]`` with weight ``w(r)`` (:func:`_ratio`); two passes (total, pick)."""
+    rr = r_lo
+    if r_hi > r_lo:
+        total = 0.0
+        w = 1.0
+        for x in range(r_lo, r_hi + 1):
+            total += w
+            w *= _ratio(x, nP, nN, nM, p0, q0, r0)
+        target = _uniform(rng) * total
+        w = 1.0
+        cum = 0.0
+        for x in range(r_lo, r_hi + 1):
+            cum += w
+            rr = x
+            if cum > target:
+                break
+            w *= _ratio(x, nP, nN, nM, p0, q0, r0)
+    return rr
+
+
+@nb.njit(cache=True, inline="always")
+def _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr):
+    """Class ``cls`` (P, N, M) as ``(members, size, how many take state sa, sa, sc)``."""
+    if cls == 0:
+        return slots, nP, p, 1, 0
+    if cls == 1:
+        return sel, nN, q, 2, 0
+    return idx, nM, rr, 1, 2
+
+
+@nb.njit(cache=True, inline="always")
+def _place(tgt, state, t, i1, i2):
+    """Write ``t`` at the next slot of the run ``state`` (1: at ``i1``, 2: at ``i2``)."""
+    if state == 1:
+        tgt[i1] = t
+        return i1 + 1, i2
+    if state == 2:
+        tgt[i2] = t
+        return i1, i2 + 1
+    return i1, i2
+
+
+# ---- the chain -------------------------------------------------------------------------------
 @nb.njit(cache=True)
 def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
@@ -242,8 +365,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 # swapped (x keeps its signed out-degree), and t0 keeps its count of each sign.
                 # Two-source moves alone cannot link every realization (3 sources and 2 targets
                 # may have to change at once: tests/test_motifs_ensemble).
-                r = _below(rng, size[s] + size[ps])
-                k = off[s] + r if r < size[s] else off[ps] + r - size[s]
+                k, _ = _partner_slot(rng, off, size, s, ps)
                 t0 = tgt[j]
                 u0 = tgt[k]
                 if t0 == u0:
@@ -252,12 +374,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 shi = slo + size[s]
                 plo = off[ps]
                 phi = plo + size[ps]
-                nP = 0
-                nN = 0
-                nM = 0
-                p0 = 0
-                q0 = 0
-                r0 = 0
+                nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
                 for w in range(in_b.shape[1]):
                     y = in_b[t0, w] | in_b[u0, w]
                     visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
@@ -267,86 +384,26 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                         x = w * 64 + _popcount(low - _U1)
                         if x == t0 or x == u0:
                             continue
-                        st = 0
-                        if _has(out_b, x, t0):
-                            if _find_slot(src, tgt, slo, shi, x, t0) >= 0:
-                                st = 1
-                            elif _find_slot(src, tgt, plo, phi, x, t0) >= 0:
-                                st = 2
-                            else:
-                                continue  # an edge of another layer pair
-                        su = 0
-                        if _has(out_b, x, u0):
-                            if _find_slot(src, tgt, slo, shi, x, u0) >= 0:
-                                su = 1
-                            elif _find_slot(src, tgt, plo, phi, x, u0) >= 0:
-                                su = 2
-                            else:
-                                continue
-                        if st == su:
+                        st = _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, t0)
+                        if st < 0:
+                            continue  # an edge of another layer pair
+                        su = _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, u0)
+                        if su < 0 or st == su:
                             continue
                         mark_cs[x] = st
                         mark_cp[x] = su
-                        if st + su == 1:
-                            slots[nP] = x
-                            nP += 1
-                            p0 += st
-                        elif st + su == 2:
-                            sel[nN] = x
-                            nN += 1
-                            q0 += st >> 1
-                        else:
-                            idx[nM] = x
-                            nM += 1
-                            r0 += st & 1
-                r_lo = max(0, r0 - q0, p0 + r0 - nP)
-                r_hi = min(nM, p0 + r0, nN - q0 + r0)
-                rr = r_lo
-                if r_hi > r_lo:
-                    total = 0.0
-                    w_ = 1.0
-                    for x in range(r_lo, r_hi + 1):
-                        total += w_
-                        p = p0 + r0 - x
-                        q = q0 - r0 + x
-                        w_ *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
-                    target = _uniform(rng) * total
-                    w_ = 1.0
-                    cum = 0.0
-                    for x in range(r_lo, r_hi + 1):
-                        cum += w_
-                        rr = x
-                        if cum > target:
-                            break
-                        p = p0 + r0 - x
-                        q = q0 - r0 + x
-                        w_ *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                        nP, nN, nM, p0, q0, r0 = _classify(st, su, x, slots, sel, idx, nP, nN, nM, p0, q0, r0)
+                r_lo, r_hi = _r_bounds(nP, nN, nM, p0, q0, r0)
+                rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
                 p = p0 + r0 - rr
                 q = q0 - r0 + rr
                 changed = False
                 for cls in range(3):
-                    if cls == 0:
-                        npool, take, sa, sc = nP, p, 1, 0
-                    elif cls == 1:
-                        npool, take, sa, sc = nN, q, 2, 0
-                    else:
-                        npool, take, sa, sc = nM, rr, 1, 2
+                    members, npool, take, sa, sc = _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr)
                     for i in range(npool):
-                        if i < take:
-                            z = i + _below(rng, npool - i)
-                            if cls == 0:
-                                x = slots[i]
-                                slots[i] = slots[z]
-                                slots[z] = x
-                            elif cls == 1:
-                                x = sel[i]
-                                sel[i] = sel[z]
-                                sel[z] = x
-                            else:
-                                x = idx[i]
-                                idx[i] = idx[z]
-                                idx[z] = x
-                        x = slots[i] if cls == 0 else (sel[i] if cls == 1 else idx[i])
+                        if i < take:  # partial Fisher-Yates: a uniform take-subset
+                            _swap(members, i, i + _below(rng, npool - i))
+                        x = members[i]
                         nx = sa if i < take else sc
                         st = mark_cs[x]
                         su = mark_cp[x]
@@ -355,26 +412,16 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                         if nx == st:
                             continue
                         changed = True  # x's edges to t0 and u0 swap
-                        it = -1
-                        iu = -1
-                        if st > 0:
-                            it = _find_slot(src, tgt, slo, shi, x, t0) if st == 1 else _find_slot(src, tgt, plo, phi, x, t0)
-                        if su > 0:
-                            iu = _find_slot(src, tgt, slo, shi, x, u0) if su == 1 else _find_slot(src, tgt, plo, phi, x, u0)
+                        it = _state_slot(src, tgt, slo, shi, plo, phi, x, t0, st)
+                        iu = _state_slot(src, tgt, slo, shi, plo, phi, x, u0, su)
                         if it >= 0:
                             tgt[it] = u0
                         if iu >= 0:
                             tgt[iu] = t0
                         if st > 0 and su == 0:
-                            _clear(out_b, x, t0)
-                            _clear(in_b, t0, x)
-                            _set(out_b, x, u0)
-                            _set(in_b, u0, x)
+                            _move(out_b, in_b, x, t0, x, u0)
                         elif st == 0 and su > 0:
-                            _clear(out_b, x, u0)
-                            _clear(in_b, u0, x)
-                            _set(out_b, x, t0)
-                            _set(in_b, t0, x)
+                            _move(out_b, in_b, x, u0, x, t0)
                 if changed:
                     accepted += 1
                 continue
@@ -389,11 +436,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             # members, so the move is symmetric. It contains the per-sign trades and the sign
             # re-deals (the same exchange restricted to the {s, ps} targets at fixed counts) and
             # couples them: without that coupling, trades and re-deals (and swaps and re-deals)
-            # are reducible on some signed degree sequences (tests/test_motifs_ensemble). Written out here, not called: a numba call
-            # with this many arrays costs more in reference counting than the move itself.
-            r = _below(rng, size[s] + size[ps])
-            k_in_s = r < size[s]
-            k = off[s] + r if k_in_s else off[ps] + r - size[s]
+            # are reducible on some signed degree sequences (tests/test_motifs_ensemble).
+            k, k_in_s = _partner_slot(rng, off, size, s, ps)
             a = src[j]
             c = src[k]
             if a == c:
@@ -404,123 +448,68 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             else:
                 cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
             visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
-            nU = 0  # targets of a (either sign), then those of c that a lacks: pool[0:nU]
-            for i in range(as0, as1):
-                mark_cs[tgt[i]] = 1  # a's state per target
-                pool[nU] = tgt[i]
-                nU += 1
-            for i in range(ap0, ap1):
-                mark_cs[tgt[i]] = 2
-                pool[nU] = tgt[i]
-                nU += 1
-            for i in range(cs0, cs1):
-                t = tgt[i]
-                mark_cp[t] = 1  # c's state per target
-                if mark_cs[t] == 0:
-                    pool[nU] = t
+            # targets of a (either sign; c's marks are all 0 here), then those of c that a lacks
+            nU = 0
+            for h in range(2):  # a's runs: sign s, then ps
+                lo, hi = (as0, as1) if h == 0 else (ap0, ap1)
+                for i in range(lo, hi):
+                    mark_cs[tgt[i]] = h + 1  # a's state per target
+                    pool[nU] = tgt[i]
                     nU += 1
-            for i in range(cp0, cp1):
-                t = tgt[i]
-                mark_cp[t] = 2
-                if mark_cs[t] == 0:
-                    pool[nU] = t
-                    nU += 1
-            # classes into slots[]: P at [0, nP), N at [nP, nP+nN) (filled from the top, moved
-            # down after), M collected in idx[]
-            nP = 0
-            nN = 0
-            nM = 0
-            p0 = 0
-            q0 = 0
-            r0 = 0
+            for h in range(2):  # c's runs
+                lo, hi = (cs0, cs1) if h == 0 else (cp0, cp1)
+                for i in range(lo, hi):
+                    t = tgt[i]
+                    mark_cp[t] = h + 1  # c's state per target
+                    if mark_cs[t] == 0:
+                        pool[nU] = t
+                        nU += 1
+            nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
             for u in range(nU):
                 t = pool[u]
                 x = mark_cs[t]
                 y = mark_cp[t]
                 if x == y or t == a or t == c:
                     continue
-                if x + y == 1:
+                if x + y == 1:  # class P {s, none}
                     slots[nP] = t
                     nP += 1
                     p0 += x
-                elif x + y == 2:
+                elif x + y == 2:  # class N {ps, none}
                     sel[nN] = t
                     nN += 1
                     q0 += x >> 1
-                else:
+                else:  # class M {s, ps}
                     idx[nM] = t
                     nM += 1
                     r0 += x & 1
-            r_lo = max(0, r0 - q0, p0 + r0 - nP)
-            r_hi = min(nM, p0 + r0, nN - q0 + r0)
+            r_lo, r_hi = _r_bounds(nP, nN, nM, p0, q0, r0)
             p = p0 + r0 - r_lo
             q = q0 - r0 + r_lo
             trivial = r_lo == r_hi and (p == 0 or p == nP) and (q == 0 or q == nN) and (r_lo == 0 or r_lo == nM)
             changed = False
             if not trivial:
-                rr = r_lo
-                if r_hi > r_lo:  # weights by the ratio w(r+1)/w(r); two passes (total, pick)
-                    total = 0.0
-                    w = 1.0
-                    for x in range(r_lo, r_hi + 1):
-                        total += w
-                        p = p0 + r0 - x
-                        q = q0 - r0 + x
-                        w *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
-                    target = _uniform(rng) * total
-                    w = 1.0
-                    cum = 0.0
-                    for x in range(r_lo, r_hi + 1):
-                        cum += w
-                        rr = x
-                        if cum > target:
-                            break
-                        p = p0 + r0 - x
-                        q = q0 - r0 + x
-                        w *= (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+                rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
                 p = p0 + r0 - rr
                 q = q0 - r0 + rr
                 for cls in range(3):
                     # a uniform `take`-subset goes to a with sign sa (c: sc), the rest the other way
-                    if cls == 0:
-                        npool, take, sa, sc = nP, p, 1, 0
-                    elif cls == 1:
-                        npool, take, sa, sc = nN, q, 2, 0
-                    else:
-                        npool, take, sa, sc = nM, rr, 1, 2
+                    members, npool, take, sa, sc = _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr)
                     if take > npool - take:  # draw the smaller side: fewer random numbers
                         take = npool - take
                         sa, sc = sc, sa
                     for i in range(npool):
                         if i < take:  # partial Fisher-Yates
-                            z = i + _below(rng, npool - i)
-                            if cls == 0:
-                                t = slots[i]
-                                slots[i] = slots[z]
-                                slots[z] = t
-                            elif cls == 1:
-                                t = sel[i]
-                                sel[i] = sel[z]
-                                sel[z] = t
-                            else:
-                                t = idx[i]
-                                idx[i] = idx[z]
-                                idx[z] = t
-                        t = slots[i] if cls == 0 else (sel[i] if cls == 1 else idx[i])
+                            _swap(members, i, i + _below(rng, npool - i))
+                        t = members[i]
                         nx = sa if i < take else sc
                         if nx == mark_cs[t]:
                             continue
                         changed = True
                         if mark_cs[t] == 0:  # c -> t becomes a -> t
-                            _clear(out_b, c, t)
-                            _clear(in_b, t, c)
-                            _set(out_b, a, t)
-                            _set(in_b, t, a)
+                            _move(out_b, in_b, c, t, a, t)
                         elif nx == 0:
-                            _clear(out_b, a, t)
-                            _clear(in_b, t, a)
-                            _set(out_b, c, t)
-                            _set(in_b, t, c)
+                            _move(out_b, in_b, a, t, c, t)
                         mark_cs[t] = nx
                         mark_cp[t] = sc if i < take else sa
                 if changed:  # rewrite the four runs from the new states (run lengths are kept)
@@ -528,18 +517,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                     ia, ja, ic, jc = as0, ap0, cs0, cp0
                     for u in range(nU):
                         t = pool[u]
-                        if mark_cs[t] == 1:
-                            tgt[ia] = t
-                            ia += 1
-                        elif mark_cs[t] == 2:
-                            tgt[ja] = t
-                            ja += 1
-                        if mark_cp[t] == 1:
-                            tgt[ic] = t
-                            ic += 1
-                        elif mark_cp[t] == 2:
-                            tgt[jc] = t
-                            jc += 1
+                        ia, ja = _place(tgt, mark_cs[t], t, ia, ja)
+                        ic, jc = _place(tgt, mark_cp[t], t, ic, jc)
             for u in range(nU):
                 mark_cs[pool[u]] = 0
                 mark_cp[pool[u]] = 0
@@ -564,18 +543,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             m = _find_slot(src, tgt, lo, hi, c, a)
             if m < 0:
                 continue
-            _clear(out_b, a, b)
-            _clear(in_b, b, a)
-            _clear(out_b, b, c)
-            _clear(in_b, c, b)
-            _clear(out_b, c, a)
-            _clear(in_b, a, c)
-            _set(out_b, a, c)
-            _set(in_b, c, a)
-            _set(out_b, c, b)
-            _set(in_b, b, c)
-            _set(out_b, b, a)
-            _set(in_b, a, b)
+            _move(out_b, in_b, a, b, b, a)  # reverse the cycle a->b->c->a
+            _move(out_b, in_b, b, c, c, b)
+            _move(out_b, in_b, c, a, a, c)
             tgt[j] = c
             tgt[k] = a
             tgt[m] = b
@@ -593,14 +563,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             d = tgt[k]
             if b == d or a == d or c == b or _has(out_b, a, d) or _has(out_b, c, b):
                 continue
-            _clear(out_b, a, b)
-            _clear(in_b, b, a)
-            _clear(out_b, c, d)
-            _clear(in_b, d, c)
-            _set(out_b, a, d)
-            _set(in_b, d, a)
-            _set(out_b, c, b)
-            _set(in_b, b, c)
+            _move(out_b, in_b, a, b, a, d)
+            _move(out_b, in_b, c, d, c, b)
             tgt[j] = d
             tgt[k] = b
             accepted += 1
@@ -610,22 +574,20 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
         # reaches the thinning, so state-dependent charges would weight states by their cost
         visits += (run_hi[j] - run_lo[j]) + (run_hi[k] - run_lo[k])
         na = 0
-        for i in range(run_lo[j], run_hi[j]):
-            t = tgt[i]
-            if t != c and not _has(out_b, c, t):
-                pool[na] = t
-                slots[na] = i
-                na += 1
-        if na == 0:
-            continue
-        m = na
-        for i in range(run_lo[k], run_hi[k]):
-            t = tgt[i]
-            if t != a and not _has(out_b, a, t):
-                pool[m] = t
-                slots[m] = i
-                m += 1
-        if m == na:
+        m = 0
+        for side in range(2):  # a's targets that c lacks, then c's that a lacks
+            lo, hi, other = (run_lo[j], run_hi[j], c) if side == 0 else (run_lo[k], run_hi[k], a)
+            for i in range(lo, hi):
+                t = tgt[i]
+                if t != other and not _has(out_b, other, t):
+                    pool[m] = t
+                    slots[m] = i
+                    m += 1
+            if side == 0:
+                na = m
+                if na == 0:
+                    break
+        if na == 0 or m == na:
             continue
         # the smaller side draws its new targets: a uniform subset of the pool (partial
         # Fisher-Yates over pool positions); only targets that change side are rewritten
@@ -636,10 +598,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             idx[i] = i
             sel[i] = 0
         for i in range(nmin):
-            r = i + _below(rng, m - i)
-            t = idx[i]
-            idx[i] = idx[r]
-            idx[r] = t
+            _swap(idx, i, i + _below(rng, m - i))
             sel[idx[i]] = 1
         if small_lo == 0:
             x, y = a, c  # x: the smaller side's source
@@ -722,6 +681,13 @@ def triad_tally(src, dst, out_b, in_b, path_class, tally, wedges):
         wedges[5] += m * (m - 1) // 2
 
 
+@nb.njit(cache=True, inline="always")
+def _in_gaps(layer, u, v, min_gap, max_gap):
+    """Whether edge ``u→v`` spans a layer gap in ``[min_gap, max_gap]``."""
+    g = layer[v] - layer[u]
+    return min_gap <= g <= max_gap
+
+
 @nb.njit(cache=True)
 def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, out):
     """Signed motif counts of one graph into ``out`` (``signed.SIGNED_MOTIFS`` order; FFLs by
@@ -739,16 +705,13 @@ def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_i
     for e in range(src.size):
         u = src[e]
         v = dst[e]
-        g = layer[v] - layer[u]
-        if g < min_gap or g > max_gap:
+        if not _in_gaps(layer, u, v, min_gap, max_gap):
             continue
         if neg[e]:
-            _set(neg_out, u, v)
-            _set(neg_in, v, u)
+            _add(neg_out, neg_in, u, v)
             deg[2, u] += 1
         else:
-            _set(pos_out, u, v)
-            _set(pos_in, v, u)
+            _add(pos_out, pos_in, u, v)
             deg[0, v] += 1
             deg[1, u] += 1
     amp = 0
@@ -761,8 +724,7 @@ def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_i
     for e in range(src.size):
         x = src[e]
         z = dst[e]
-        g = layer[z] - layer[x]
-        if g < min_gap or g > max_gap:
+        if not _in_gaps(layer, x, z, min_gap, max_gap):
             continue
         s3 = 1 if neg[e] else 0
         pp = 0
@@ -803,6 +765,16 @@ def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_i
     out[10] += cross
 
 
+@nb.njit(cache=True, inline="always")
+def _signed_scratch(n, W):
+    """Scratch of :func:`signed_tally` for ``n`` nodes: four bit matrices and the degrees."""
+    pos_out = np.zeros((n, W), np.uint64)
+    neg_out = np.zeros((n, W), np.uint64)
+    pos_in = np.zeros((n, W), np.uint64)
+    neg_in = np.zeros((n, W), np.uint64)
+    return pos_out, neg_out, pos_in, neg_in, np.zeros((3, n), np.int64)
+
+
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
 def _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
@@ -827,10 +799,7 @@ def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, part
 @nb.njit(cache=True)
 def _shuffle(a, rng):
     for i in range(a.size - 1, 0, -1):
-        j = _below(rng, i + 1)
-        t = a[i]
-        a[i] = a[j]
-        a[j] = t
+        _swap(a, i, _below(rng, i + 1))
 
 
 @nb.njit(cache=True)
@@ -839,11 +808,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, part
     ``shuffle``: the sign multiset is permuted over the edges of every sample."""
     n, W = out_b.shape
     counts = np.zeros((S, 11), np.int64)
-    pos_out = np.zeros((n, W), np.uint64)
-    neg_out = np.zeros((n, W), np.uint64)
-    pos_in = np.zeros((n, W), np.uint64)
-    neg_in = np.zeros((n, W), np.uint64)
-    deg = np.zeros((3, n), np.int64)
+    pos_out, neg_out, pos_in, neg_in, deg = _signed_scratch(n, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
     _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
@@ -888,11 +853,7 @@ def signed_edge_lists(src, dst, neg, n, layer, min_gap, max_gap):
     S = src.shape[0]
     W = (n + 63) >> 6
     counts = np.zeros((S, 11), np.int64)
-    pos_out = np.zeros((n, W), np.uint64)
-    neg_out = np.zeros((n, W), np.uint64)
-    pos_in = np.zeros((n, W), np.uint64)
-    neg_in = np.zeros((n, W), np.uint64)
-    deg = np.zeros((3, n), np.int64)
+    pos_out, neg_out, pos_in, neg_in, deg = _signed_scratch(n, W)
     for s in range(S):
         signed_tally(src[s], dst[s], neg[s], layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
     return counts
