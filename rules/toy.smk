@@ -59,7 +59,7 @@ rule toy_model:
         train_cfg=lambda wc: as_json(train_settings(TOY["train"], TOY["seed"], bool(entry(wc.model).get("init_from")))),
         init=lambda wc: f"--init-from {model_dir(entry(wc.model)['init_from'])}" if entry(wc.model).get("init_from") else "",
         out=lambda wc, output: str(Path(output[0]).parent),
-    threads: 2  # the toy models train one after the other with nothing beside them (OpenMP waits passively: see r1interp.toy)
+    threads: 2  # nothing runs beside the toy models; on a loaded machine use --set-threads toy_model=1 (see README)
     resources:
         **cpu_resources(),
     conda:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 
 from r1interp.utils import setup_logging
 
@@ -54,9 +53,6 @@ def main(argv: list[str] | None = None) -> None:
         for flavour, out in outs.items():
             save_tokenizer(with_specials(bpe, flavour), out)  # each flavour's own special tokens, same ids
     elif args.cmd == "model":
-        # a toy model's ops are tiny: a second OpenMP thread that spins while it waits costs ~2x (and
-        # up to 8x) as soon as anything else runs on the machine; waiting passively it costs ~nothing
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
         from transformers import AutoTokenizer
 
