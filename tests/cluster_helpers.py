@@ -117,7 +117,7 @@ TINY_OVERLAY = {
         "vocab_size": 300,
         "model": {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
                   "num_key_value_heads": 1, "max_position_embeddings": 128},
-        "train": {"steps": 20, "batch_size": 8, "seq_len": 64},
+        "train": {"steps": 20, "pretrain_fraction": 0.4, "batch_size": 8, "seq_len": 64},
     },
     "data": {"train_tokens": 20000, "eval_tokens": 3000, "max_seq_len": 128},
     "resources": {
