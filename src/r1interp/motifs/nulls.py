@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 NULL_MODELS = ("configuration", "layer_configuration", "erdos_renyi", "layer_er")
 SIGN_MODES = ("keep", "shuffle")
 P_TRIANGLE = 0.1  # share of triangle-reversal proposals where a stratum can hold a 3-cycle
-P_SIGN = 0.2  # share of signed-trade proposals where signs are kept (strata split by sign)
+P_SIGN = 1.0  # share of signed-trade proposals where signs are kept (strata split by sign)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
 
@@ -166,11 +166,22 @@ class SwapChain:
         else:
             self.alt_lo, self.alt_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
         longest = int((self.run_hi - self.run_lo).max()) if self.E else 0
-        self.scratch = np.zeros((7, max(2 * longest + 2, self.n + 1)), np.int64)
+        self.scratch = np.zeros((4, max(2 * longest + 2, self.n + 1)), np.int64)
         W = max(1, (self.n + 63) // 64)
+        self.ws = np.zeros((10, W), np.uint64)
         self.out_b = np.zeros((max(self.n, 1), W), np.uint64)
         self.in_b = np.zeros((max(self.n, 1), W), np.uint64)
         SC.fill_bits(self.src, self.tgt, self.out_b, self.in_b)
+        # kept signs: the negative edges as bit matrices too, moved with them (stratum parity = sign)
+        self.signs_kept = bool(sign_pairs)
+        self.sneg = (raw & 1).astype(np.int64) if sign_pairs else np.zeros(raw.size, np.int64)
+        self.neg_out = np.zeros_like(self.out_b)
+        self.neg_in = np.zeros_like(self.in_b)
+        if sign_pairs and self.E:
+            if not np.array_equal(self.sneg[self.sid].astype(bool), self.neg):
+                raise ValueError("signed strata must be 2 * pair + sign")
+            SC.fill_bits(self.src[self.neg], self.tgt[self.neg], self.neg_out, self.neg_in)
+        self.tmask, self.smask = self._layer_masks(raw, edges.layer, W)
         self.swap_only = schedule.moves in ("swap", "classic")
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
@@ -181,6 +192,31 @@ class SwapChain:
         self.proposed = 0
         self.thin = schedule.thin  # visits between samples, × E (set by calibrate when None)
         self.pilot_acf = float("nan")
+
+    def _layer_masks(self, raw: np.ndarray, layer: np.ndarray, W: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per stratum the nodes its edges may point to / come from: its target / source layer
+        where the strata are layer pairs, every node where there is one stratum (per sign).
+        The signed moves rest on it: a source's edges of a stratum and its partner are its row
+        masked to the stratum's target layer."""
+        n_strata = max(raw.size, 1)
+        every = _node_bits(np.arange(self.n), W)
+        tmask = np.tile(every, (n_strata, 1))
+        smask = tmask.copy()
+        group = raw[self.sid] >> 1 if self.signs_kept else raw[self.sid]  # the stratum without its sign
+        if not self.E or np.unique(group).size == 1:
+            return tmask, smask
+        layer = np.asarray(layer, dtype=np.int64)
+        seen: dict[tuple[int, int], int] = {}
+        for s in range(raw.size):
+            tl, sl = np.unique(layer[self.tgt[self.sid == s]]), np.unique(layer[self.src[self.sid == s]])
+            g = int(raw[s] >> 1 if self.signs_kept else raw[s])
+            if tl.size != 1 or sl.size != 1 or seen.setdefault((int(sl[0]), int(tl[0])), g) != g:
+                if self.signs_kept:
+                    raise ValueError("kept-sign strata must be layer pairs (× sign) or one stratum per sign")
+                return tmask, smask  # unsigned chains never use the masks
+            tmask[s] = _node_bits(np.flatnonzero(layer == tl[0]), W)
+            smask[s] = _node_bits(np.flatnonzero(layer == sl[0]), W)
+        return tmask, smask
 
     def _cycles_possible(self) -> bool:
         """Whether some stratum has 3 nodes that are both a source and a target in it."""
@@ -209,20 +245,21 @@ class SwapChain:
         sch = self.schedule
         if signed is None:
             step = max(1, int(round(sch.pilot_lag * self.E)))
-            tally, wedges, acc = SC.sample_triads(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.swap_only, SC._PATH_CLASS)
+            tally, wedges, acc = SC.sample_triads(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.ws, self.swap_only, SC._PATH_CLASS)
             series = finish_census(tally, wedges)
         else:
             step = max(1, int(round(sch.pilot_lag * self.E)))
-            series, acc = SC.sample_signed(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.swap_only, *signed)
+            series, acc = SC.sample_signed(*self._args(), burn, step, sch.pilot, self.rng, self.scratch, self.ws, self.swap_only, *signed)
         self._count(acc)
         self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
     def _args(self):
-        return self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.alt_lo, self.alt_hi, self.partner, self.out_b, self.in_b, self.p_tri, self.p_sign
+        return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.alt_lo, self.alt_hi, self.partner,
+                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.p_tri, self.p_sign)
 
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
-        acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.swap_only)
+        acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.ws, self.swap_only)
         self.accepted += int(acc)
         self.proposed += int(prop)
         return int(acc)
@@ -241,7 +278,7 @@ class SwapChain:
         if self.E == 0:
             return np.zeros((S, L.N_TRIADS), np.int64)
         burn, thin = self._steps(S)
-        tally, wedges, acc = SC.sample_triads(*self._args(), burn, thin, S, self.rng, self.scratch, self.swap_only, SC._PATH_CLASS)
+        tally, wedges, acc = SC.sample_triads(*self._args(), burn, thin, S, self.rng, self.scratch, self.ws, self.swap_only, SC._PATH_CLASS)
         self._count(acc)
         return finish_census(tally, wedges)
 
@@ -249,10 +286,12 @@ class SwapChain:
         """``[S, SIGNED_MOTIFS]`` of the next ``S`` samples (``shuffle``: permute signs per sample)."""
         if self.E == 0:
             return np.zeros((S, len(SIGNED_MOTIFS)), np.int64)
+        if not shuffle and not self.signs_kept:
+            raise ValueError("signs can only be kept by a chain whose strata are split by sign (sign_pairs=True)")
         lo, hi = _gap_bounds(gaps)
         extra = (self.neg, bool(shuffle), np.ascontiguousarray(layer, dtype=np.int64), lo, hi)
         burn, thin = self._steps(S, extra)
-        raw, acc = SC.sample_signed(*self._args(), burn, thin, S, self.rng, self.scratch, self.swap_only, *extra)
+        raw, acc = SC.sample_signed(*self._args(), burn, thin, S, self.rng, self.scratch, self.ws, self.swap_only, *extra)
         self._count(acc)
         return finish_signed(raw)
 
@@ -261,9 +300,16 @@ class SwapChain:
         if self.E == 0:
             return np.zeros((S, 0), np.int64)
         burn, thin = self._steps(S)
-        out, acc = SC.sample_targets(*self._args(), burn, thin, S, self.rng, self.scratch, self.swap_only)
+        out, acc = SC.sample_targets(*self._args(), burn, thin, S, self.rng, self.scratch, self.ws, self.swap_only)
         self._count(acc)
         return out
+
+
+def _node_bits(nodes: np.ndarray, W: int) -> np.ndarray:
+    """A bit row (``W`` words) with the bits of ``nodes`` set."""
+    row = np.zeros(W, np.uint64)
+    np.bitwise_or.at(row, nodes >> 6, np.left_shift(np.uint64(1), (nodes & 63).astype(np.uint64)))
+    return row
 
 
 def census_of_edge_lists(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:

@@ -51,6 +51,9 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
 from r1interp.artifacts import motif_labels as L
 
@@ -129,12 +132,40 @@ def _move(out_b, in_b, u, v, x, y):
     _add(out_b, in_b, x, y)
 
 
+@intrinsic
+def _ctpop(typingctx, x):
+    """LLVM's ``ctpop`` on a ``uint64`` (one ``popcnt`` instruction on the host CPU): the census
+    and the signed moves count and walk bits in their innermost loops."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.uint64(types.uint64), codegen
+
+
+@intrinsic
+def _cttz(typingctx, x):
+    """LLVM's ``cttz`` on a ``uint64``: the index of the lowest set bit."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return types.uint64(types.uint64), codegen
+
+
 @nb.njit(cache=True, inline="always")
 def _popcount(x):
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+    return np.int64(_ctpop(x))
+
+
+@nb.njit(cache=True, inline="always")
+def _low_bit(x):
+    """Index of the lowest set bit of a non-zero ``uint64``."""
+    return np.int64(_cttz(x))
 
 
 @nb.njit(cache=True)
@@ -232,44 +263,6 @@ def _partner_slot(rng, off, size, s, ps):
 
 
 @nb.njit(cache=True, inline="always")
-def _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, t):
-    """``x``'s edge to ``t``: 0 none, 1 in the slots ``[slo, shi)``, 2 in ``[plo, phi)``, -1 an
-    edge of another layer pair."""
-    if not _has(out_b, x, t):
-        return 0
-    if _find_slot(src, tgt, slo, shi, x, t) >= 0:
-        return 1
-    if _find_slot(src, tgt, plo, phi, x, t) >= 0:
-        return 2
-    return -1
-
-
-@nb.njit(cache=True, inline="always")
-def _state_slot(src, tgt, slo, shi, plo, phi, x, t, state):
-    """The slot of ``x→t`` given its :func:`_sign_state` (-1 for 0)."""
-    if state == 0:
-        return -1
-    if state == 1:
-        return _find_slot(src, tgt, slo, shi, x, t)
-    return _find_slot(src, tgt, plo, phi, x, t)
-
-
-@nb.njit(cache=True, inline="always")
-def _classify(x, y, t, slots, sel, idx, nP, nN, nM, p0, q0, r0):
-    """File ``t`` whose two states ``x`` (held by the side that keeps its sign counts) and ``y``
-    differ: class P {1, none} into ``slots``, N {2, none} into ``sel``, M {1, 2} into ``idx``;
-    ``p0``, ``q0``, ``r0`` count the P, N, M members where ``x`` is 1, 2, 1."""
-    if x + y == 1:
-        slots[nP] = t
-        return nP + 1, nN, nM, p0 + x, q0, r0
-    if x + y == 2:
-        sel[nN] = t
-        return nP, nN + 1, nM, p0, q0 + (x >> 1), r0
-    idx[nM] = t
-    return nP, nN, nM + 1, p0, q0, r0 + (x & 1)
-
-
-@nb.njit(cache=True, inline="always")
 def _r_bounds(nP, nN, nM, p0, q0, r0):
     """Range of ``r`` (M members taking state 1) that keeps both sign counts of the fixed side."""
     return max(0, r0 - q0, p0 + r0 - nP), min(nM, p0 + r0, nN - q0 + r0)
@@ -280,7 +273,7 @@ def _ratio(x, nP, nN, nM, p0, q0, r0):
     """``w(x+1)/w(x)`` for ``w(r) = C(nP, p) C(nN, q) C(nM, r)``, ``p = p0+r0-r``, ``q = q0-r0+r``."""
     p = p0 + r0 - x
     q = q0 - r0 + x
-    return (p / (nP - p + 1.0)) * ((nN - q) / (q + 1.0)) * ((nM - x) / (x + 1.0))
+    return (np.float64(p) * (nN - q) * (nM - x)) / (np.float64(nP - p + 1) * (q + 1) * (x + 1))
 
 
 @nb.njit(cache=True, inline="always")
@@ -306,49 +299,212 @@ def _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0):
 
 
 @nb.njit(cache=True, inline="always")
-def _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr):
-    """Class ``cls`` (P, N, M) as ``(members, size, how many take state sa, sa, sc)``."""
-    if cls == 0:
-        return slots, nP, p, 1, 0
-    if cls == 1:
-        return sel, nN, q, 2, 0
-    return idx, nM, rr, 1, 2
+def _flip(bits, u, v):
+    bits[u, v >> 6] ^= _U1 << np.uint64(v & 63)
 
 
 @nb.njit(cache=True, inline="always")
-def _place(tgt, state, t, i1, i2):
-    """Write ``t`` at the next slot of the run ``state`` (1: at ``i1``, 2: at ``i2``)."""
-    if state == 1:
-        tgt[i1] = t
-        return i1 + 1, i2
-    if state == 2:
-        tgt[i2] = t
-        return i1, i2 + 1
-    return i1, i2
+def _append_bits(word, w, out, k):
+    """Append the positions of ``word``'s set bits (``word`` is row word ``w``) to ``out[k:]``."""
+    while word:
+        low = word & (~word + _U1)
+        word ^= low
+        out[k] = w * 64 + _low_bit(low)
+        k += 1
+    return k
+
+
+@nb.njit(cache=True, inline="always")
+def _row_mask(mask, w, skip1, skip2):
+    """Word ``w`` of ``mask`` without the bits ``skip1`` and ``skip2`` (the two rows' own nodes)."""
+    m = mask[w]
+    if (skip1 >> 6) == w:
+        m &= ~(_U1 << np.uint64(skip1 & 63))
+    if (skip2 >> 6) == w:
+        m &= ~(_U1 << np.uint64(skip2 & 63))
+    return m
+
+
+@nb.njit(cache=True, inline="always")
+def _sign_split(o, ng, neg_s):
+    """``(S, T)``: the bits of row word ``o`` whose edge has the sign of stratum ``s`` / its partner."""
+    if neg_s:
+        return ng, o ^ ng
+    return o ^ ng, ng
+
+
+@nb.njit(cache=True, inline="always")
+def _choose(rng, members, npool, take, chosen):
+    """Set in ``chosen`` (row words) a uniform ``take``-subset of the ``npool`` bit positions in
+    ``members`` (partial Fisher-Yates over the smaller side)."""
+    if take <= npool - take:
+        for i in range(take):
+            _swap(members, i, i + _below(rng, npool - i))
+            t = members[i]
+            chosen[t >> 6] |= _U1 << np.uint64(t & 63)
+        return
+    rest = npool - take
+    for i in range(rest):
+        _swap(members, i, i + _below(rng, npool - i))
+    for i in range(rest, npool):
+        t = members[i]
+        chosen[t >> 6] |= _U1 << np.uint64(t & 63)
+
+
+@nb.njit(cache=True, inline="always")
+def _signed_heat_bath(rng, O, NG, a, c, mask, neg_s, ws, lP, lN, lM):
+    """The signed heat bath on rows ``a`` and ``c`` of ``O`` (all edges) and ``NG`` (negative
+    edges), word-parallel; returns whether the rows changed.
+
+    Within ``mask`` (minus bits ``a``, ``c``), per column the pair (a's entry, c's entry) in
+    {none, S, T}² (S: the sign of stratum ``s``, negative iff ``neg_s``; T: the other) may only be
+    swapped and row ``a`` keeps its count of each sign; the new rows are drawn uniformly from all
+    that satisfy this (:func:`run_chain` explains why the move is symmetric). The new rows are
+    written in place; ``ws[6:10]`` get the changed bits of ``O[a]``, ``NG[a]``, ``O[c]``,
+    ``NG[c]`` for the caller to mirror in the transposed matrices.
+    """
+    W = O.shape[1]
+    nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
+    for w in range(W):  # the three classes as row words; a's share of each counted
+        m = _row_mask(mask, w, a, c)
+        oa = O[a, w] & m
+        oc = O[c, w] & m
+        sa, ta = _sign_split(oa, NG[a, w] & m, neg_s)
+        sc, tc = _sign_split(oc, NG[c, w] & m, neg_s)
+        ap, an, am = sa & ~oc, ta & ~oc, sa & tc  # a's side of the classes P {S, -}, N {T, -}, M {S, T}
+        cp, cn, cm = sc & ~oa, tc & ~oa, ta & sc
+        ws[0, w] = ap | cp
+        ws[1, w] = an | cn
+        ws[2, w] = am | cm
+        p0 += _popcount(ap)
+        q0 += _popcount(an)
+        r0 += _popcount(am)
+        nP += _popcount(ap) + _popcount(cp)
+        nN += _popcount(an) + _popcount(cn)
+        nM += _popcount(am) + _popcount(cm)
+    r_lo, r_hi = _r_bounds(nP, nN, nM, p0, q0, r0)
+    p = p0 + r0 - r_lo
+    q = q0 - r0 + r_lo
+    if r_lo == r_hi and (p == 0 or p == nP) and (q == 0 or q == nN) and (r_lo == 0 or r_lo == nM):
+        return False  # a single admissible state: the current one (most proposals on dense graphs)
+    kP, kN, kM = 0, 0, 0
+    for w in range(W):
+        kP = _append_bits(ws[0, w], w, lP, kP)
+        kN = _append_bits(ws[1, w], w, lN, kN)
+        kM = _append_bits(ws[2, w], w, lM, kM)
+        ws[3, w] = 0
+        ws[4, w] = 0
+        ws[5, w] = 0
+    rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
+    _choose(rng, lP, nP, p0 + r0 - rr, ws[3])  # a keeps/gets S on these P columns
+    _choose(rng, lN, nN, q0 - r0 + rr, ws[4])  # a gets T on these N columns
+    _choose(rng, lM, nM, rr, ws[5])  # a gets S (c gets T) on these M columns
+    changed = False
+    for w in range(W):
+        cls = ws[0, w] | ws[1, w] | ws[2, w]
+        ws[6, w] = 0
+        ws[7, w] = 0
+        ws[8, w] = 0
+        ws[9, w] = 0
+        if cls == 0:
+            continue
+        m = _row_mask(mask, w, a, c)
+        oa = O[a, w] & m
+        oc = O[c, w] & m
+        sa, ta = _sign_split(oa, NG[a, w] & m, neg_s)
+        sc, tc = _sign_split(oc, NG[c, w] & m, neg_s)
+        m_not = ws[2, w] & ~ws[5, w]
+        sa2 = (sa & ~cls) | ws[3, w] | ws[5, w]
+        ta2 = (ta & ~cls) | ws[4, w] | m_not
+        sc2 = (sc & ~cls) | (ws[0, w] & ~ws[3, w]) | m_not
+        tc2 = (tc & ~cls) | (ws[1, w] & ~ws[4, w]) | ws[5, w]
+        oa_new = (O[a, w] & ~m) | sa2 | ta2
+        oc_new = (O[c, w] & ~m) | sc2 | tc2
+        na_new = (NG[a, w] & ~m) | (sa2 if neg_s else ta2)
+        nc_new = (NG[c, w] & ~m) | (sc2 if neg_s else tc2)
+        ws[6, w] = O[a, w] ^ oa_new
+        ws[7, w] = NG[a, w] ^ na_new
+        ws[8, w] = O[c, w] ^ oc_new
+        ws[9, w] = NG[c, w] ^ nc_new
+        if ws[6, w] | ws[7, w] | ws[8, w] | ws[9, w]:
+            changed = True
+        O[a, w] = oa_new
+        NG[a, w] = na_new
+        O[c, w] = oc_new
+        NG[c, w] = nc_new
+    return changed
+
+
+@nb.njit(cache=True, inline="always")
+def _mirror_changes(T, TN, ws, a, c):
+    """Mirror the changed bits ``ws[6:10]`` of rows ``a`` and ``c`` into the transposed matrices."""
+    for w in range(T.shape[1]):
+        for h in range(4):
+            x = ws[6 + h, w]
+            node = a if h < 2 else c
+            mat = T if h % 2 == 0 else TN
+            while x:
+                low = x & (~x + _U1)
+                x ^= low
+                _flip(mat, w * 64 + _low_bit(low), node)
+
+
+@nb.njit(cache=True, inline="always")
+def _write_run(tgt, lo, hi, O, NG, u, mask, negative):
+    """Rewrite the slots ``[lo, hi)`` with ``u``'s targets in ``mask`` of one sign (bit order)."""
+    i = lo
+    for w in range(O.shape[1]):
+        x = O[u, w] & mask[w]
+        x = (x & NG[u, w]) if negative else (x & ~NG[u, w])
+        while x and i < hi:
+            low = x & (~x + _U1)
+            x ^= low
+            tgt[i] = w * 64 + _low_bit(low)
+            i += 1
+
+
+@nb.njit(cache=True, inline="always")
+def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
+    """Edge ``u→v`` becomes ``x→y``, in the negative-edge matrices too when it is ``negative``."""
+    _move(out_b, in_b, u, v, x, y)
+    if negative:
+        _move(neg_out, neg_in, u, v, x, y)
+
+
+@nb.njit(cache=True, inline="always")
+def _entry(O, NG, u, v, neg_s):
+    """Row ``u``'s entry at ``v``: 0 none, 1 the sign of stratum ``s``, 2 the other sign."""
+    if not _has(O, u, v):
+        return 0
+    return 1 if (_has(NG, u, v) != 0) == neg_s else 2
 
 
 # ---- the chain -------------------------------------------------------------------------------
 @nb.njit(cache=True)
-def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only=False):
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
-    ``scratch``: int64 ``[7, max(2 * (longest run) + 2, n)]`` work space, rows 4–6 zero.
-    ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none).
+    ``scratch``: int64 ``[4, max(2 * (longest run) + 2, n + 1)]`` work space; ``ws``: uint64
+    ``[10, W]`` row-word work space of the signed moves.
+    ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
+    ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
+    with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
+    come from (its target / source layer) — so a source's edges of a layer pair, both signs, are
+    one masked row, and the signed moves run word-parallel.
     """
     E = src.size
-    n = out_b.shape[0]
+    W = out_b.shape[1]
     accepted = 0
     proposals = 0
     if E < 2:
         return 0, 0
+    n = out_b.shape[0]
     pool = scratch[0]
     slots = scratch[1]
     idx = scratch[2]
     sel = scratch[3]
-    mark_cs = scratch[4]  # signed trade: a's state per target (0 none, 1 stratum s, 2 partner)
-    mark_cp = scratch[5]  # ... c's state
     visits = 0
     while visits < n_steps:
         proposals += 1
@@ -359,6 +515,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             ps = partner[s]
             if ps < 0:
                 continue
+            neg_s = sneg[s] != 0
             if _uniform(rng) < P_COLUMN:
                 # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
                 # layer pair; per source x the pair (x's edge to t0, x's edge to u0) may only be
@@ -370,60 +527,29 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 u0 = tgt[k]
                 if t0 == u0:
                     continue
-                slo = off[s]
-                shi = slo + size[s]
-                plo = off[ps]
-                phi = plo + size[ps]
-                nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
-                for w in range(in_b.shape[1]):
-                    y = in_b[t0, w] | in_b[u0, w]
+                for w in range(W):
                     visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
-                    while y:
-                        low = y & (~y + _U1)
-                        y ^= low
-                        x = w * 64 + _popcount(low - _U1)
-                        if x == t0 or x == u0:
-                            continue
-                        st = _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, t0)
-                        if st < 0:
-                            continue  # an edge of another layer pair
-                        su = _sign_state(src, tgt, out_b, slo, shi, plo, phi, x, u0)
-                        if su < 0 or st == su:
-                            continue
-                        mark_cs[x] = st
-                        mark_cp[x] = su
-                        nP, nN, nM, p0, q0, r0 = _classify(st, su, x, slots, sel, idx, nP, nN, nM, p0, q0, r0)
-                r_lo, r_hi = _r_bounds(nP, nN, nM, p0, q0, r0)
-                rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
-                p = p0 + r0 - rr
-                q = q0 - r0 + rr
-                changed = False
-                for cls in range(3):
-                    members, npool, take, sa, sc = _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr)
-                    for i in range(npool):
-                        if i < take:  # partial Fisher-Yates: a uniform take-subset
-                            _swap(members, i, i + _below(rng, npool - i))
-                        x = members[i]
-                        nx = sa if i < take else sc
-                        st = mark_cs[x]
-                        su = mark_cp[x]
-                        mark_cs[x] = 0
-                        mark_cp[x] = 0
-                        if nx == st:
-                            continue
-                        changed = True  # x's edges to t0 and u0 swap
-                        it = _state_slot(src, tgt, slo, shi, plo, phi, x, t0, st)
-                        iu = _state_slot(src, tgt, slo, shi, plo, phi, x, u0, su)
-                        if it >= 0:
-                            tgt[it] = u0
-                        if iu >= 0:
-                            tgt[iu] = t0
-                        if st > 0 and su == 0:
-                            _move(out_b, in_b, x, t0, x, u0)
-                        elif st == 0 and su > 0:
-                            _move(out_b, in_b, x, u0, x, t0)
-                if changed:
-                    accepted += 1
+                if not _signed_heat_bath(rng, in_b, neg_in, t0, u0, smask[s], neg_s, ws, slots, sel, idx):
+                    continue
+                accepted += 1
+                _mirror_changes(out_b, neg_out, ws, t0, u0)
+                # each source whose entries swapped: its slot to t0 now holds u0 and vice versa
+                for w in range(W):
+                    xs = ws[6, w] | ws[7, w]
+                    while xs:
+                        low = xs & (~xs + _U1)
+                        xs ^= low
+                        x = w * 64 + _low_bit(low)
+                        old_t = _entry(out_b, neg_out, x, u0, neg_s)  # x's entry at t0 before
+                        old_u = _entry(out_b, neg_out, x, t0, neg_s)
+                        if old_t > 0:
+                            lo = off[s] if old_t == 1 else off[ps]
+                            hi = lo + (size[s] if old_t == 1 else size[ps])
+                            tgt[_find_slot(src, tgt, lo, hi, x, t0)] = u0
+                        if old_u > 0:
+                            lo = off[s] if old_u == 1 else off[ps]
+                            hi = lo + (size[s] if old_u == 1 else size[ps])
+                            tgt[_find_slot(src, tgt, lo, hi, x, u0)] = t0
                 continue
             # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
             # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
@@ -437,6 +563,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             # re-deals (the same exchange restricted to the {s, ps} targets at fixed counts) and
             # couples them: without that coupling, trades and re-deals (and swaps and re-deals)
             # are reducible on some signed degree sequences (tests/test_motifs_ensemble).
+            # A source's edges of one layer pair are its row masked to the target layer, so the
+            # move runs on row words (:func:`_signed_heat_bath`).
             k, k_in_s = _partner_slot(rng, off, size, s, ps)
             a = src[j]
             c = src[k]
@@ -448,80 +576,14 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             else:
                 cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
             visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
-            # targets of a (either sign; c's marks are all 0 here), then those of c that a lacks
-            nU = 0
-            for h in range(2):  # a's runs: sign s, then ps
-                lo, hi = (as0, as1) if h == 0 else (ap0, ap1)
-                for i in range(lo, hi):
-                    mark_cs[tgt[i]] = h + 1  # a's state per target
-                    pool[nU] = tgt[i]
-                    nU += 1
-            for h in range(2):  # c's runs
-                lo, hi = (cs0, cs1) if h == 0 else (cp0, cp1)
-                for i in range(lo, hi):
-                    t = tgt[i]
-                    mark_cp[t] = h + 1  # c's state per target
-                    if mark_cs[t] == 0:
-                        pool[nU] = t
-                        nU += 1
-            nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
-            for u in range(nU):
-                t = pool[u]
-                x = mark_cs[t]
-                y = mark_cp[t]
-                if x == y or t == a or t == c:
-                    continue
-                if x + y == 1:  # class P {s, none}
-                    slots[nP] = t
-                    nP += 1
-                    p0 += x
-                elif x + y == 2:  # class N {ps, none}
-                    sel[nN] = t
-                    nN += 1
-                    q0 += x >> 1
-                else:  # class M {s, ps}
-                    idx[nM] = t
-                    nM += 1
-                    r0 += x & 1
-            r_lo, r_hi = _r_bounds(nP, nN, nM, p0, q0, r0)
-            p = p0 + r0 - r_lo
-            q = q0 - r0 + r_lo
-            trivial = r_lo == r_hi and (p == 0 or p == nP) and (q == 0 or q == nN) and (r_lo == 0 or r_lo == nM)
-            changed = False
-            if not trivial:
-                rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
-                p = p0 + r0 - rr
-                q = q0 - r0 + rr
-                for cls in range(3):
-                    # a uniform `take`-subset goes to a with sign sa (c: sc), the rest the other way
-                    members, npool, take, sa, sc = _klass(cls, slots, sel, idx, nP, nN, nM, p, q, rr)
-                    if take > npool - take:  # draw the smaller side: fewer random numbers
-                        take = npool - take
-                        sa, sc = sc, sa
-                    for i in range(npool):
-                        if i < take:  # partial Fisher-Yates
-                            _swap(members, i, i + _below(rng, npool - i))
-                        t = members[i]
-                        nx = sa if i < take else sc
-                        if nx == mark_cs[t]:
-                            continue
-                        changed = True
-                        if mark_cs[t] == 0:  # c -> t becomes a -> t
-                            _move(out_b, in_b, c, t, a, t)
-                        elif nx == 0:
-                            _move(out_b, in_b, a, t, c, t)
-                        mark_cs[t] = nx
-                        mark_cp[t] = sc if i < take else sa
-                if changed:  # rewrite the four runs from the new states (run lengths are kept)
-                    accepted += 1
-                    ia, ja, ic, jc = as0, ap0, cs0, cp0
-                    for u in range(nU):
-                        t = pool[u]
-                        ia, ja = _place(tgt, mark_cs[t], t, ia, ja)
-                        ic, jc = _place(tgt, mark_cp[t], t, ic, jc)
-            for u in range(nU):
-                mark_cs[pool[u]] = 0
-                mark_cp[pool[u]] = 0
+            if not _signed_heat_bath(rng, out_b, neg_out, a, c, tmask[s], neg_s, ws, slots, sel, idx):
+                continue
+            accepted += 1
+            _mirror_changes(in_b, neg_in, ws, a, c)
+            _write_run(tgt, as0, as1, out_b, neg_out, a, tmask[s], neg_s)  # run lengths are kept
+            _write_run(tgt, ap0, ap1, out_b, neg_out, a, tmask[s], not neg_s)
+            _write_run(tgt, cs0, cs1, out_b, neg_out, c, tmask[s], neg_s)
+            _write_run(tgt, cp0, cp1, out_b, neg_out, c, tmask[s], not neg_s)
             continue
         if p_tri > 0.0 and _uniform(rng) < p_tri:
             j = _below(rng, E)
@@ -543,9 +605,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             m = _find_slot(src, tgt, lo, hi, c, a)
             if m < 0:
                 continue
-            _move(out_b, in_b, a, b, b, a)  # reverse the cycle a->b->c->a
-            _move(out_b, in_b, b, c, c, b)
-            _move(out_b, in_b, c, a, a, c)
+            negative = sneg[s] != 0
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, a, b, b, a)  # reverse the cycle a->b->c->a
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, b, c, c, b)
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, c, a, a, c)
             tgt[j] = c
             tgt[k] = a
             tgt[m] = b
@@ -558,13 +621,14 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
         c = src[k]
         if a == c:
             continue
+        negative = sneg[s] != 0
         if swap_only:  # the classic double swap a->b, c->d => a->d, c->b (reference chains)
             b = tgt[j]
             d = tgt[k]
             if b == d or a == d or c == b or _has(out_b, a, d) or _has(out_b, c, b):
                 continue
-            _move(out_b, in_b, a, b, a, d)
-            _move(out_b, in_b, c, d, c, b)
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, a, b, a, d)
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, c, d, c, b)
             tgt[j] = d
             tgt[k] = b
             accepted += 1
@@ -621,6 +685,15 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             _set(in_b, tin, x)
             _set(out_b, y, tout)
             _set(in_b, tout, y)
+            if negative:
+                _flip(neg_out, y, tin)
+                _flip(neg_in, tin, y)
+                _flip(neg_out, x, tout)
+                _flip(neg_in, tout, x)
+                _flip(neg_out, x, tin)
+                _flip(neg_in, tin, x)
+                _flip(neg_out, y, tout)
+                _flip(neg_in, tout, y)
             tgt[slots[o]] = tin
             tgt[slots[p]] = tout
             o += 1
@@ -690,18 +763,16 @@ def _in_gaps(layer, u, v, min_gap, max_gap):
 
 @nb.njit(cache=True)
 def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, out):
-    """Signed motif counts of one graph into ``out`` (``signed.SIGNED_MOTIFS`` order; FFLs by
-    pattern ``4·[X→Y −] + 2·[Y→Z −] + [X→Z −]`` in ``out[0:8]``, mapped by the caller).
+    """Signed motif counts of one graph given as edge arrays into ``out`` (``signed.SIGNED_MOTIFS``
+    order; FFLs by pattern ``4·[X→Y −] + 2·[Y→Z −] + [X→Z −]`` in ``out[0:8]``, mapped by the caller).
 
     Only edges with layer gap in ``[min_gap, max_gap]`` take part. ``pos_*``/``neg_*`` are
-    scratch bit matrices, ``deg`` ``[3, n]`` scratch degrees.
+    scratch bit matrices (``deg`` is unused, kept for the scratch tuple's shape).
     """
-    n, W = pos_out.shape
     pos_out[:] = 0
     neg_out[:] = 0
     pos_in[:] = 0
     neg_in[:] = 0
-    deg[:] = 0  # rows: excitatory in, excitatory out, inhibitory out
     for e in range(src.size):
         u = src[e]
         v = dst[e]
@@ -709,48 +780,101 @@ def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_i
             continue
         if neg[e]:
             _add(neg_out, neg_in, u, v)
-            deg[2, u] += 1
         else:
             _add(pos_out, pos_in, u, v)
-            deg[0, v] += 1
-            deg[1, u] += 1
+    _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out)
+
+
+@nb.njit(cache=True)
+def gap_masks(layer, min_gap, max_gap, W):
+    """``(lidx, gap_out, gap_in)``: per node its layer's row index, and per layer the nodes an
+    edge from / to that layer may reach / come from with a gap in ``[min_gap, max_gap]``."""
+    n = layer.size
+    lo = layer.min() if n else 0
+    L = (layer.max() - lo + 1) if n else 1
+    lidx = layer - lo
+    gap_out = np.zeros((L, W), np.uint64)
+    gap_in = np.zeros((L, W), np.uint64)
+    for l in range(L):
+        for v in range(n):
+            g = lidx[v] - l
+            if min_gap <= g <= max_gap:
+                gap_out[l, v >> 6] |= _U1 << np.uint64(v & 63)
+            if min_gap <= -g <= max_gap:
+                gap_in[l, v >> 6] |= _U1 << np.uint64(v & 63)
+    return lidx, gap_out, gap_in
+
+
+@nb.njit(cache=True)
+def signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, out):
+    """:func:`signed_tally` of a graph held in bit matrices (all edges, negative edges), with
+    the gap rule applied by the per-layer masks of :func:`gap_masks` — no edge list needed."""
+    n, W = out_b.shape
+    for v in range(n):
+        l = lidx[v]
+        for w in range(W):
+            o = out_b[v, w] & gap_out[l, w]
+            ng = neg_out[v, w] & gap_out[l, w]
+            f_pos_out[v, w] = o ^ ng
+            f_neg_out[v, w] = ng
+            i = in_b[v, w] & gap_in[l, w]
+            ng = neg_in[v, w] & gap_in[l, w]
+            f_pos_in[v, w] = i ^ ng
+            f_neg_in[v, w] = ng
+    _signed_from_rows(f_pos_out, f_neg_out, f_pos_in, f_neg_in, out)
+
+
+@nb.njit(cache=True)
+def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
+    """Add the signed counts of the graph whose (gap-filtered) edges are in the four bit
+    matrices to ``out`` (layout: :func:`signed_tally`)."""
+    n, W = pos_out.shape
     amp = 0
     damp = 0
-    for v in range(n):
-        amp += deg[0, v] * deg[1, v]
-        damp += deg[0, v] * deg[2, v]
-    out[8] += amp
-    out[9] += damp
-    for e in range(src.size):
-        x = src[e]
-        z = dst[e]
-        if not _in_gaps(layer, x, z, min_gap, max_gap):
-            continue
-        s3 = 1 if neg[e] else 0
-        pp = 0
-        pn = 0
-        np_ = 0
-        nn = 0
-        for w in range(W):
-            po = pos_out[x, w]
-            no = neg_out[x, w]
-            pi = pos_in[z, w]
-            ni = neg_in[z, w]
-            pp += _popcount(po & pi)
-            pn += _popcount(po & ni)
-            np_ += _popcount(no & pi)
-            nn += _popcount(no & ni)
-        out[s3] += pp
-        out[2 + s3] += pn
-        out[4 + s3] += np_
-        out[6 + s3] += nn
-    # cross-chain inhibition: sum over unordered {a, b} of |P[a] & N[b]| * |P[b] & N[a]|
-    both = np.empty(n, np.int64)
+    both = np.empty(n, np.int64)  # nodes with excitatory and inhibitory out-edges
     nb_ = 0
     for v in range(n):
-        if deg[1, v] > 0 and deg[2, v] > 0:
+        pi = 0
+        po = 0
+        no = 0
+        for w in range(W):
+            pi += _popcount(pos_in[v, w])
+            po += _popcount(pos_out[v, w])
+            no += _popcount(neg_out[v, w])
+        amp += pi * po
+        damp += pi * no
+        if po > 0 and no > 0:
             both[nb_] = v
             nb_ += 1
+    out[8] += amp
+    out[9] += damp
+    # FFL x->y->z, x->z by the signs of its three edges: per edge x->z, word-parallel over y
+    for x in range(n):
+        for wz in range(W):
+            zs = pos_out[x, wz] | neg_out[x, wz]
+            while zs:
+                low = zs & (~zs + _U1)
+                zs ^= low
+                z = wz * 64 + _low_bit(low)
+                s3 = 1 if neg_out[x, wz] & low else 0
+                pp = 0
+                pn = 0
+                np_ = 0
+                nn = 0
+                for w in range(W):
+                    po = pos_out[x, w]
+                    no = neg_out[x, w]
+                    pi = pos_in[z, w]
+                    ni = neg_in[z, w]
+                    pp += _popcount(po & pi)
+                    pn += _popcount(po & ni)
+                    np_ += _popcount(no & pi)
+                    nn += _popcount(no & ni)
+                out[s3] += pp
+                out[2 + s3] += pn
+                out[4 + s3] += np_
+                out[6 + s3] += nn
+    # cross-chain inhibition: sum over unordered {a, b} of |P[a] & N[b]| * |P[b] & N[a]|
     cross = 0
     for i in range(nb_):
         a = both[i]
@@ -777,21 +901,21 @@ def _signed_scratch(n, W):
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only, acc):
-    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_steps, rng, scratch, swap_only)
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, path_class):
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -803,31 +927,35 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
-    ``shuffle``: the sign multiset is permuted over the edges of every sample."""
+    ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
+    the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
     n, W = out_b.shape
     counts = np.zeros((S, 11), np.int64)
-    pos_out, neg_out, pos_in, neg_in, deg = _signed_scratch(n, W)
+    f_pos_out, f_neg_out, f_pos_in, f_neg_in, deg = _signed_scratch(n, W)
+    lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             _shuffle(sign, rng)
-        signed_tally(src, tgt, sign, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
+            signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, deg, counts[s])
+        else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
+            signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
     return counts, acc
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, swap_only):
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_burn, rng, scratch, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, p_tri, p_sign, n_thin, rng, scratch, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         out[s] = tgt
     return out, acc
 
