@@ -118,12 +118,10 @@ def wide_signed_layered() -> EdgeSet:
 
 
 @pytest.mark.parametrize("graph", ["wide", "layered"])
-def test_signed_trades_alone_sample_the_kept_sign_ensemble_uniformly(graph, monkeypatch):
-    """Every proposal a signed trade (no per-sign trades): the move keeps the uniform law and
-    links every realization with the same signed, layer-pair degrees."""
-    from r1interp.motifs import nulls
-
-    monkeypatch.setattr(nulls, "P_SIGN", 1.0)
+def test_signed_trades_alone_sample_the_kept_sign_ensemble_uniformly(graph):
+    """The sampler's kept-sign move set, every proposal a signed trade (no per-sign trades): the
+    move keeps the uniform law and links every realization with the same signed, layer-pair
+    degrees."""
     e = wide_signed_layered() if graph == "wide" else tiny_layered()
     support = realizations(e, "layer_configuration", True)
     assert len(support) >= 2

@@ -13,7 +13,8 @@ from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_igraph
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.loader import parse_attribution_graph
-from r1interp.motifs.nulls import NullModel, sample_without_replacement
+from r1interp.motifs.nulls import ChainSchedule, NullModel, sample_without_replacement, signed_of_edge_lists
+from r1interp.motifs.signed import GapLimits, signed_counts
 from r1interp.motifs.stats import significance_profile, z_profile, zscores
 from r1interp.motifs.synthetic import random_attribution_graph
 
@@ -129,6 +130,22 @@ def test_in_chain_census_equals_census_of_the_same_samples(edges, model):
     fast = NullModel(edges, model).triad_counts(12, np.random.default_rng(3))
     graphs = np.concatenate([b.triad_census() for b in NullModel(edges, model).batches(12, np.random.default_rng(3), chunk=5)])
     assert np.array_equal(fast, graphs)
+
+
+@pytest.mark.parametrize("model", ["configuration", "layer_configuration"])
+@pytest.mark.parametrize("gaps", [GapLimits(), GapLimits(1, 2), GapLimits(2, None)])
+def test_kept_sign_counts_read_from_the_chain_bits_equal_those_of_its_edge_lists(edges, model, gaps):
+    """Kept-sign chains count signed motifs from their own sign bit matrices (gap rule by layer
+    masks); the same chain's edge lists, counted edge by edge, must give the same numbers, so
+    the bit matrices, the slots and the gap masks stay in step through every signed move."""
+    schedule = ChainSchedule(thin=3.0)
+    fast = NullModel(edges, model, "keep", signed=True, schedule=schedule).signed_counts(15, np.random.default_rng(8), gaps)
+    nm = NullModel(edges, model, "keep", signed=True, schedule=schedule)
+    slow = np.concatenate([signed_of_edge_lists(b.src, b.dst, b.neg, edges.n, edges.layer, gaps) for b in nm.batches(15, np.random.default_rng(8), chunk=4)])
+    assert np.array_equal(fast, slow)
+    assert nm.last_chain.accepted > 0 and len({tuple(r) for r in fast.tolist()}) > 1  # the chain moved
+    real = signed_counts(edges, gaps)
+    assert np.array_equal(signed_of_edge_lists(edges.src, edges.dst, edges.neg, edges.n, edges.layer, gaps)[0], real)
 
 
 def test_configuration_null_matches_igraph_rewire_in_distribution(edges):

@@ -23,8 +23,8 @@ its target moves, so every node keeps its in- and out-degree within every stratu
   (the 3-cycle and its reverse are the classic pair); with reversals they can (Rao, Jana &
   Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
   cycle exists, ``p_tri`` is 0, and swaps alone connect each (bipartite) layer pair (Ryser 1957).
-* **signed trade** (``p_sign`` of trade chains; only where signs are kept, i.e. strata split by
-  sign): slot ``j`` uniform, slot ``k`` uniform over the two sign strata of ``j``'s layer pair,
+* **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
+  ``p_sign`` = 1): slot ``j`` uniform, slot ``k`` uniform over the two sign strata of ``j``'s layer pair,
   sources ``a``, ``c``. Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
   swapped, and ``a`` must keep its count of each sign; the next state is drawn uniformly from
   all states that meet this (see the comment in :func:`run_chain`) — a heat-bath move on the
@@ -41,8 +41,10 @@ its target moves, so every node keeps its in- and out-degree within every stratu
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
-The graph lives in two bit matrices (``out[u]`` and ``in[v]`` rows of ``ceil(n/64)`` words):
-O(1) edge tests for the moves and word-parallel counts for the census of each sample
+The graph lives in two bit matrices (``out[u]`` and ``in[v]`` rows of ``ceil(n/64)`` words),
+plus two of its negative edges where signs are kept: O(1) edge tests for the moves, signed
+moves that run on row words (a source's edges of one layer pair, both signs, are its row
+masked to the target layer), and word-parallel counts for the census of each sample
 (:func:`triad_tally`, :func:`signed_tally`). Random numbers come from xoshiro256** seeded by the
 caller's :class:`numpy.random.Generator`, so a run is reproducible from its seed.
 """
@@ -315,9 +317,9 @@ def _append_bits(word, w, out, k):
 
 
 @nb.njit(cache=True, inline="always")
-def _row_mask(mask, w, skip1, skip2):
-    """Word ``w`` of ``mask`` without the bits ``skip1`` and ``skip2`` (the two rows' own nodes)."""
-    m = mask[w]
+def _row_mask(masks, s, w, skip1, skip2):
+    """Word ``w`` of ``masks[s]`` without the bits ``skip1`` and ``skip2`` (the two rows' own nodes)."""
+    m = masks[s, w]
     if (skip1 >> 6) == w:
         m &= ~(_U1 << np.uint64(skip1 & 63))
     if (skip2 >> 6) == w:
@@ -334,29 +336,30 @@ def _sign_split(o, ng, neg_s):
 
 
 @nb.njit(cache=True, inline="always")
-def _choose(rng, members, npool, take, chosen):
-    """Set in ``chosen`` (row words) a uniform ``take``-subset of the ``npool`` bit positions in
-    ``members`` (partial Fisher-Yates over the smaller side)."""
+def _choose(rng, members, npool, take, ws, row):
+    """Set in ``ws[row]`` (row words) a uniform ``take``-subset of the ``npool`` bit positions in
+    ``members`` (partial Fisher-Yates over the smaller side). Rows go by index: a row view per
+    call costs more than the draw."""
     if take <= npool - take:
         for i in range(take):
             _swap(members, i, i + _below(rng, npool - i))
             t = members[i]
-            chosen[t >> 6] |= _U1 << np.uint64(t & 63)
+            ws[row, t >> 6] |= _U1 << np.uint64(t & 63)
         return
     rest = npool - take
     for i in range(rest):
         _swap(members, i, i + _below(rng, npool - i))
     for i in range(rest, npool):
         t = members[i]
-        chosen[t >> 6] |= _U1 << np.uint64(t & 63)
+        ws[row, t >> 6] |= _U1 << np.uint64(t & 63)
 
 
 @nb.njit(cache=True, inline="always")
-def _signed_heat_bath(rng, O, NG, a, c, mask, neg_s, ws, lP, lN, lM):
+def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
     """The signed heat bath on rows ``a`` and ``c`` of ``O`` (all edges) and ``NG`` (negative
     edges), word-parallel; returns whether the rows changed.
 
-    Within ``mask`` (minus bits ``a``, ``c``), per column the pair (a's entry, c's entry) in
+    Within ``masks[s]`` (minus bits ``a``, ``c``), per column the pair (a's entry, c's entry) in
     {none, S, T}² (S: the sign of stratum ``s``, negative iff ``neg_s``; T: the other) may only be
     swapped and row ``a`` keeps its count of each sign; the new rows are drawn uniformly from all
     that satisfy this (:func:`run_chain` explains why the move is symmetric). The new rows are
@@ -366,7 +369,7 @@ def _signed_heat_bath(rng, O, NG, a, c, mask, neg_s, ws, lP, lN, lM):
     W = O.shape[1]
     nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
     for w in range(W):  # the three classes as row words; a's share of each counted
-        m = _row_mask(mask, w, a, c)
+        m = _row_mask(masks, s, w, a, c)
         oa = O[a, w] & m
         oc = O[c, w] & m
         sa, ta = _sign_split(oa, NG[a, w] & m, neg_s)
@@ -396,9 +399,9 @@ def _signed_heat_bath(rng, O, NG, a, c, mask, neg_s, ws, lP, lN, lM):
         ws[4, w] = 0
         ws[5, w] = 0
     rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
-    _choose(rng, lP, nP, p0 + r0 - rr, ws[3])  # a keeps/gets S on these P columns
-    _choose(rng, lN, nN, q0 - r0 + rr, ws[4])  # a gets T on these N columns
-    _choose(rng, lM, nM, rr, ws[5])  # a gets S (c gets T) on these M columns
+    _choose(rng, lP, nP, p0 + r0 - rr, ws, 3)  # a keeps/gets S on these P columns
+    _choose(rng, lN, nN, q0 - r0 + rr, ws, 4)  # a gets T on these N columns
+    _choose(rng, lM, nM, rr, ws, 5)  # a gets S (c gets T) on these M columns
     changed = False
     for w in range(W):
         cls = ws[0, w] | ws[1, w] | ws[2, w]
@@ -408,7 +411,7 @@ def _signed_heat_bath(rng, O, NG, a, c, mask, neg_s, ws, lP, lN, lM):
         ws[9, w] = 0
         if cls == 0:
             continue
-        m = _row_mask(mask, w, a, c)
+        m = _row_mask(masks, s, w, a, c)
         oa = O[a, w] & m
         oc = O[c, w] & m
         sa, ta = _sign_split(oa, NG[a, w] & m, neg_s)
@@ -450,11 +453,11 @@ def _mirror_changes(T, TN, ws, a, c):
 
 
 @nb.njit(cache=True, inline="always")
-def _write_run(tgt, lo, hi, O, NG, u, mask, negative):
+def _write_run(tgt, lo, hi, O, NG, u, masks, s, negative):
     """Rewrite the slots ``[lo, hi)`` with ``u``'s targets in ``mask`` of one sign (bit order)."""
     i = lo
     for w in range(O.shape[1]):
-        x = O[u, w] & mask[w]
+        x = O[u, w] & masks[s, w]
         x = (x & NG[u, w]) if negative else (x & ~NG[u, w])
         while x and i < hi:
             low = x & (~x + _U1)
@@ -509,6 +512,35 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
     while visits < n_steps:
         proposals += 1
         visits += 1
+        if p_tri > 0.0 and _uniform(rng) < p_tri:
+            j = _below(rng, E)
+            a = src[j]
+            b = tgt[j]
+            c = _below(rng, n)
+            if c == a or c == b:
+                continue
+            if not _has(out_b, b, c) or not _has(out_b, c, a):
+                continue
+            if _has(out_b, a, c) or _has(out_b, c, b) or _has(out_b, b, a):
+                continue
+            s = sid[j]
+            lo = off[s]
+            hi = lo + size[s]
+            k = _find_slot(src, tgt, lo, hi, b, c)
+            if k < 0:
+                continue
+            m = _find_slot(src, tgt, lo, hi, c, a)
+            if m < 0:
+                continue
+            negative = sneg[s] != 0
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, a, b, b, a)  # reverse the cycle a->b->c->a
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, b, c, c, b)
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, c, a, a, c)
+            tgt[j] = c
+            tgt[k] = a
+            tgt[m] = b
+            accepted += 1
+            continue
         if p_sign > 0.0 and _uniform(rng) < p_sign:
             j = _below(rng, E)
             s = sid[j]
@@ -529,7 +561,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                     continue
                 for w in range(W):
                     visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
-                if not _signed_heat_bath(rng, in_b, neg_in, t0, u0, smask[s], neg_s, ws, slots, sel, idx):
+                if not _signed_heat_bath(rng, in_b, neg_in, t0, u0, smask, s, neg_s, ws, slots, sel, idx):
                     continue
                 accepted += 1
                 _mirror_changes(out_b, neg_out, ws, t0, u0)
@@ -576,43 +608,14 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             else:
                 cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
             visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
-            if not _signed_heat_bath(rng, out_b, neg_out, a, c, tmask[s], neg_s, ws, slots, sel, idx):
+            if not _signed_heat_bath(rng, out_b, neg_out, a, c, tmask, s, neg_s, ws, slots, sel, idx):
                 continue
             accepted += 1
             _mirror_changes(in_b, neg_in, ws, a, c)
-            _write_run(tgt, as0, as1, out_b, neg_out, a, tmask[s], neg_s)  # run lengths are kept
-            _write_run(tgt, ap0, ap1, out_b, neg_out, a, tmask[s], not neg_s)
-            _write_run(tgt, cs0, cs1, out_b, neg_out, c, tmask[s], neg_s)
-            _write_run(tgt, cp0, cp1, out_b, neg_out, c, tmask[s], not neg_s)
-            continue
-        if p_tri > 0.0 and _uniform(rng) < p_tri:
-            j = _below(rng, E)
-            a = src[j]
-            b = tgt[j]
-            c = _below(rng, n)
-            if c == a or c == b:
-                continue
-            if not _has(out_b, b, c) or not _has(out_b, c, a):
-                continue
-            if _has(out_b, a, c) or _has(out_b, c, b) or _has(out_b, b, a):
-                continue
-            s = sid[j]
-            lo = off[s]
-            hi = lo + size[s]
-            k = _find_slot(src, tgt, lo, hi, b, c)
-            if k < 0:
-                continue
-            m = _find_slot(src, tgt, lo, hi, c, a)
-            if m < 0:
-                continue
-            negative = sneg[s] != 0
-            _move_signed(out_b, in_b, neg_out, neg_in, negative, a, b, b, a)  # reverse the cycle a->b->c->a
-            _move_signed(out_b, in_b, neg_out, neg_in, negative, b, c, c, b)
-            _move_signed(out_b, in_b, neg_out, neg_in, negative, c, a, a, c)
-            tgt[j] = c
-            tgt[k] = a
-            tgt[m] = b
-            accepted += 1
+            _write_run(tgt, as0, as1, out_b, neg_out, a, tmask, s, neg_s)  # run lengths are kept
+            _write_run(tgt, ap0, ap1, out_b, neg_out, a, tmask, s, not neg_s)
+            _write_run(tgt, cs0, cs1, out_b, neg_out, c, tmask, s, neg_s)
+            _write_run(tgt, cp0, cp1, out_b, neg_out, c, tmask, s, not neg_s)
             continue
         j = _below(rng, E)
         s = sid[j]
