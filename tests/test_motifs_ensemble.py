@@ -130,6 +130,28 @@ def test_signed_trades_alone_sample_the_kept_sign_ensemble_uniformly(graph):
     assert nm.last_chain.p_sign == 1.0
 
 
+def one_sign_pair_beside_a_mixed_one() -> EdgeSet:
+    """Layer pair 0→1 has only excitatory edges (no partner stratum for a signed trade), 1→2
+    has both signs; each admits several realizations."""
+    layer = np.array([0, 0, 1, 1, 1, 2, 2, 2])
+    src = [0, 1, 0, 2, 3, 2, 4, 3]
+    dst = [2, 3, 4, 5, 6, 6, 7, 7]
+    neg = [False, False, False, True, False, False, True, False]
+    return EdgeSet.from_arrays(8, src, dst, neg, layer)
+
+
+def test_layer_pairs_with_one_sign_keep_moving_where_signs_are_kept():
+    """A signed trade needs both signs in its layer pair; where a pair has one, the chain trades
+    within it instead. (With signed trades only, such pairs stayed frozen at the real graph,
+    and the dense long-chain check below was off by 7 SE.)"""
+    e = one_sign_pair_beside_a_mixed_one()
+    support = realizations(e, "layer_configuration", True)
+    frozen_pair = {frozenset((u, v) for u, v, _ in r if e.layer[u] == 0) for r in support}
+    assert len(frozen_pair) >= 2 and len(support) >= 4
+    nm = NullModel(e, "layer_configuration", "keep", signed=True)
+    assert_uniform(sampled_keys(nm, 3000, 6), support, 3000)
+
+
 def bipartite_signed(rows: list[str]) -> EdgeSet:
     """One layer pair from a sign matrix: row = source, column = target, '+', '-' or '.'."""
     nS, nT = len(rows), len(rows[0])

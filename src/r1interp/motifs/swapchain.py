@@ -541,12 +541,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             tgt[m] = b
             accepted += 1
             continue
-        if p_sign > 0.0 and _uniform(rng) < p_sign:
-            j = _below(rng, E)
-            s = sid[j]
-            ps = partner[s]
-            if ps < 0:
-                continue
+        j = _below(rng, E)
+        s = sid[j]
+        ps = partner[s]
+        if ps >= 0 and p_sign > 0.0 and _uniform(rng) < p_sign:  # a layer pair with both signs
             neg_s = sneg[s] != 0
             if _uniform(rng) < P_COLUMN:
                 # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
@@ -617,9 +615,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             _write_run(tgt, cs0, cs1, out_b, neg_out, c, tmask, s, neg_s)
             _write_run(tgt, cp0, cp1, out_b, neg_out, c, tmask, s, not neg_s)
             continue
-        j = _below(rng, E)
-        s = sid[j]
-        k = off[s] + _below(rng, size[s])
+        k = off[s] + _below(rng, size[s])  # one sign, or signs not kept: a trade within the stratum
         a = src[j]
         c = src[k]
         if a == c:
