@@ -483,7 +483,10 @@ def _entry(O, NG, u, v, neg_s):
 
 
 # ---- the chain -------------------------------------------------------------------------------
-@nb.njit(cache=True)
+# ``_nrt=False``: the chain allocates nothing and only borrows its caller's arrays, but numba
+# still brackets every array handed to an inlined helper with atomic reference-count updates
+# (dozens per signed move); without them the kept-sign chain runs ~1.5-1.8x faster.
+@nb.njit(cache=True, _nrt=False)
 def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
