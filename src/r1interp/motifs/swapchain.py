@@ -355,6 +355,49 @@ def _choose(rng, members, npool, take, ws, row):
 
 
 @nb.njit(cache=True, inline="always")
+def _select_bit(ws, row, i):
+    """``(word, bit)`` of the ``i``-th (from 0) set bit of the row words ``ws[row]``."""
+    w = 0
+    x = ws[row, 0]
+    while True:
+        pc = _popcount(x)
+        if i < pc:
+            break
+        i -= pc
+        w += 1
+        x = ws[row, w]
+    for _ in range(i):
+        x &= x - _U1
+    return w, x & (~x + _U1)
+
+
+@nb.njit(cache=True, inline="always")
+def _choose_words(rng, ws, cls, npool, take, row, members):
+    """Set ``ws[row]`` (zeroed by the caller) to a uniform ``take``-subset of the ``npool`` set
+    bits of ``ws[cls]``. The common small cases (none, one, all but one, all) pick straight from
+    the words; the rest lists the bits into ``members`` for :func:`_choose`. Same draws and
+    result as :func:`_choose` on the bits in order, so a seed gives the same chain as before."""
+    W = ws.shape[1]
+    if take == 0:
+        return
+    if take == 1 and npool > 1:
+        w, low = _select_bit(ws, cls, _below(rng, npool))
+        ws[row, w] = low
+        return
+    if take == npool or take == npool - 1:
+        for w in range(W):
+            ws[row, w] = ws[cls, w]
+        if take == npool - 1:
+            w, low = _select_bit(ws, cls, _below(rng, npool))
+            ws[row, w] ^= low
+        return
+    k = 0
+    for w in range(W):
+        k = _append_bits(ws[cls, w], w, members, k)
+    _choose(rng, members, npool, take, ws, row)
+
+
+@nb.njit(cache=True, inline="always")
 def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
     """The signed heat bath on rows ``a`` and ``c`` of ``O`` (all edges) and ``NG`` (negative
     edges), word-parallel; returns whether the rows changed.
@@ -390,18 +433,14 @@ def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
     q = q0 - r0 + r_lo
     if r_lo == r_hi and (p == 0 or p == nP) and (q == 0 or q == nN) and (r_lo == 0 or r_lo == nM):
         return False  # a single admissible state: the current one (most proposals on dense graphs)
-    kP, kN, kM = 0, 0, 0
     for w in range(W):
-        kP = _append_bits(ws[0, w], w, lP, kP)
-        kN = _append_bits(ws[1, w], w, lN, kN)
-        kM = _append_bits(ws[2, w], w, lM, kM)
         ws[3, w] = 0
         ws[4, w] = 0
         ws[5, w] = 0
     rr = _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0)
-    _choose(rng, lP, nP, p0 + r0 - rr, ws, 3)  # a keeps/gets S on these P columns
-    _choose(rng, lN, nN, q0 - r0 + rr, ws, 4)  # a gets T on these N columns
-    _choose(rng, lM, nM, rr, ws, 5)  # a gets S (c gets T) on these M columns
+    _choose_words(rng, ws, 0, nP, p0 + r0 - rr, 3, lP)  # a keeps/gets S on these P columns
+    _choose_words(rng, ws, 1, nN, q0 - r0 + rr, 4, lN)  # a gets T on these N columns
+    _choose_words(rng, ws, 2, nM, rr, 5, lM)  # a gets S (c gets T) on these M columns
     changed = False
     for w in range(W):
         cls = ws[0, w] | ws[1, w] | ws[2, w]
