@@ -51,9 +51,10 @@ SIGN_MODES = ("keep", "shuffle")
 P_TRIANGLE = 0.1  # share of triangle-reversal proposals where a stratum can hold a 3-cycle
 P_SIGN = 1.0
 """Share of the non-triangle proposals that are signed trades where signs are kept (strata split
-by sign); the rest are per-sign trades. Per-sign trades cost half as much per unit of work but
-relax the signed counts 6–9× slower (integrated autocorrelation, max over classes, 86–94 × E vs
-11–14 × E on a toy graph and a dense 13-layer one), so the sampler uses signed trades only."""
+by sign) and the layer pair has both signs; the rest are per-sign trades (and a pair with one
+sign always trades within its stratum). Per-sign trades cost about half as much per unit of work
+but relax the signed counts 6–9× slower (integrated autocorrelation, max over classes, 86–94 × E
+vs 11–14 × E on a toy graph and a dense 13-layer one), so the sampler uses signed trades only."""
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
