@@ -718,23 +718,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 o += 1
             tin = pool[p]  # moves y -> x
             tout = pool[o]  # moves x -> y
-            _clear(out_b, y, tin)
-            _clear(in_b, tin, y)
-            _clear(out_b, x, tout)
-            _clear(in_b, tout, x)
-            _set(out_b, x, tin)
-            _set(in_b, tin, x)
-            _set(out_b, y, tout)
-            _set(in_b, tout, y)
-            if negative:
-                _flip(neg_out, y, tin)
-                _flip(neg_in, tin, y)
-                _flip(neg_out, x, tout)
-                _flip(neg_in, tout, x)
-                _flip(neg_out, x, tin)
-                _flip(neg_in, tin, x)
-                _flip(neg_out, y, tout)
-                _flip(neg_in, tout, y)
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, y, tin, x, tin)
+            _move_signed(out_b, in_b, neg_out, neg_in, negative, x, tout, y, tout)
             tgt[slots[o]] = tin
             tgt[slots[p]] = tout
             o += 1
@@ -803,12 +788,12 @@ def _in_gaps(layer, u, v, min_gap, max_gap):
 
 
 @nb.njit(cache=True)
-def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, out):
+def signed_tally(src, dst, neg, layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, out):
     """Signed motif counts of one graph given as edge arrays into ``out`` (``signed.SIGNED_MOTIFS``
     order; FFLs by pattern ``4·[X→Y −] + 2·[Y→Z −] + [X→Z −]`` in ``out[0:8]``, mapped by the caller).
 
     Only edges with layer gap in ``[min_gap, max_gap]`` take part. ``pos_*``/``neg_*`` are
-    scratch bit matrices (``deg`` is unused, kept for the scratch tuple's shape).
+    scratch bit matrices.
     """
     pos_out[:] = 0
     neg_out[:] = 0
@@ -932,12 +917,12 @@ def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
 
 @nb.njit(cache=True, inline="always")
 def _signed_scratch(n, W):
-    """Scratch of :func:`signed_tally` for ``n`` nodes: four bit matrices and the degrees."""
+    """Scratch of :func:`signed_tally` for ``n`` nodes: four bit matrices."""
     pos_out = np.zeros((n, W), np.uint64)
     neg_out = np.zeros((n, W), np.uint64)
     pos_in = np.zeros((n, W), np.uint64)
     neg_in = np.zeros((n, W), np.uint64)
-    return pos_out, neg_out, pos_in, neg_in, np.zeros((3, n), np.int64)
+    return pos_out, neg_out, pos_in, neg_in
 
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
@@ -974,7 +959,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, part
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
     n, W = out_b.shape
     counts = np.zeros((S, 11), np.int64)
-    f_pos_out, f_neg_out, f_pos_in, f_neg_in, deg = _signed_scratch(n, W)
+    f_pos_out, f_neg_out, f_pos_in, f_neg_in = _signed_scratch(n, W)
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
@@ -983,7 +968,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, part
         _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             _shuffle(sign, rng)
-            signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, deg, counts[s])
+            signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
         else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
             signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
     return counts, acc
@@ -1022,9 +1007,9 @@ def signed_edge_lists(src, dst, neg, n, layer, min_gap, max_gap):
     S = src.shape[0]
     W = (n + 63) >> 6
     counts = np.zeros((S, 11), np.int64)
-    pos_out, neg_out, pos_in, neg_in, deg = _signed_scratch(n, W)
+    pos_out, neg_out, pos_in, neg_in = _signed_scratch(n, W)
     for s in range(S):
-        signed_tally(src[s], dst[s], neg[s], layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, deg, counts[s])
+        signed_tally(src[s], dst[s], neg[s], layer, min_gap, max_gap, pos_out, neg_out, pos_in, neg_in, counts[s])
     return counts
 
 
