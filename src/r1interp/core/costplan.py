@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from r1interp.core import flops as F
-from r1interp.core.dims import ModelDims, dict_dims, dims_of
+from r1interp.core.dims import dict_dims, dims_of
+from r1interp.core.groups import layer_groups
 
 # Dense bf16 peak TFLOP/s (vendor datasheets, without sparsity).
 GPUS = {
@@ -109,16 +110,6 @@ def label_usd_per_feature(config: dict, model: str, results: Path = Path("result
     return usd, f"estimate: ~{t['explain_in'] + n_score * t['score_in']} input / {t['explain_out'] + n_score * t['score_out']} output tokens per feature, no cache discount"
 
 
-def _n_layers(config: dict, model: str, dims: ModelDims) -> int:
-    return dims.n_layers
-
-
-def _groups(n_layers: int, size: int) -> list[list[int]]:
-    from r1interp.core.groups import layer_groups
-
-    return layer_groups(n_layers, size)
-
-
 def pilot_layers(config: dict, n_layers: int) -> list[int]:
     layers = (config.get("sweep") or {}).get("pilot_layers", "auto")
     if layers == "auto":
@@ -151,7 +142,7 @@ def stage_costs(config: dict, results: Path = Path("results")) -> list[StageCost
     f_train, n_jobs, layers_total = 0.0, 0, 0
     for m in models:
         d = dims_of(config, m)
-        groups = _groups(d.n_layers, int(tc.get("group_size", 0)))
+        groups = layer_groups(d.n_layers, int(tc.get("group_size", 0)))
         n_jobs += len(groups)
         layers_total += d.n_layers
         f_train += t_train * F.grouped_train_flops(d, groups, typical[m].n_latents, typical[m].k, seq)
