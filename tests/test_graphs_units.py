@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 from r1interp.graphs.config import GraphsConfig
 from r1interp.graphs.export import cantor, cantor_unpair, check_node_ids, graph_to_model, validate_graph_json
 from r1interp.graphs.phases import GenerationSpan, GraphTarget, check_context, plan_targets, think_targets
