@@ -25,7 +25,10 @@ Per graph, printed:
   20, 40 × E) of a chain thinned at 5 × E.
 
 Targets (exit status 1 if one fails): census identical; every null mean within 3 SE of the
-reference; ≥ 20× faster than the circuit-motifs way for every null on every graph; signed nulls
+reference (a row beyond 3 SE is re-run at fresh seeds with ``--recheck`` × the samples on both
+sides and fails only if it is still beyond: with ~400 class comparisons a correct sampler
+exceeds 3 SE about once per bench run by chance, P = 0.27% each, while a bias grows in SE units
+with more samples, so it does not pass a re-run); ≥ 20× faster than the circuit-motifs way for every null on every graph; signed nulls
 ≤ 2× the unsigned one; fallback ≤ 1%.
 
     python bench/bench_motifs.py                               # 4 dense graphs, ~3 min on 2 busy cores
@@ -107,21 +110,25 @@ def tau(x: np.ndarray, c: float = 5.0) -> float:
     return max(t, 1.0)
 
 
-def mean_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
-    """Largest |mean difference| over columns in standard errors, and the column. Each side's
-    SE counts its own measured autocorrelation (var · τ / n), so correlated samples do not
-    pass for more independent ones than they are."""
-    worst, col = 0.0, -1
+def mean_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|Mean difference| per column in standard errors. Each side's SE counts its own measured
+    autocorrelation (var · τ / n), so correlated samples do not pass for more independent ones
+    than they are."""
+    out = np.zeros(a.shape[1])
     for i in range(a.shape[1]):
         va, vb = a[:, i].var(ddof=1) * tau(a[:, i]), b[:, i].var(ddof=1) * tau(b[:, i])
         diff = abs(a[:, i].mean() - b[:, i].mean())
         if va == 0 and vb == 0:
-            d = 0.0 if diff == 0 else math.inf
+            out[i] = 0.0 if diff == 0 else math.inf
         else:
-            d = diff / math.sqrt(va / len(a) + vb / len(b))
-        if d > worst:
-            worst, col = d, i
-    return worst, col
+            out[i] = diff / math.sqrt(va / len(a) + vb / len(b))
+    return out
+
+
+def mean_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+    """Largest of :func:`mean_distances` and its column (-1: no columns)."""
+    d = mean_distances(a, b)
+    return (float(d.max()), int(d.argmax())) if d.size else (0.0, -1)
 
 
 def max_acf(x: np.ndarray, lags) -> list[float]:
@@ -159,14 +166,24 @@ def bench_graph(name: str, g, n_layers: int, args) -> dict:
         names = list(SIGNED_MOTIFS) if signed else [L.TRIAD_LABELS[i] for i in L.CONNECTED]
         real_v = signed_counts(edges, GapLimits()) if signed else real[cols]
         o, r = ours[:, cols], ref[:, cols]
-        d, worst = mean_distance(o, r)
+        per_class = mean_distances(o, r)
+        d, worst = (float(per_class.max()), int(per_class.argmax())) if per_class.size else (0.0, -1)
+        recheck = None
+        if d > 3 and args.recheck > 1:
+            o2, _ = draw(edges, model, signed, mode, args.recheck * args.samples, args.seed + 1000 + k)
+            r2, _ = draw(edges, model, signed, mode, args.recheck * args.ref_samples, args.seed + 1100 + k, REFERENCE)
+            d2, w2 = mean_distance(o2[:, cols], r2[:, cols])
+            recheck = (d2, names[w2] if w2 >= 0 else "-")
         z_o, _, _ = zscores(real_v, o)
         z_r, _, _ = zscores(real_v, r)
         fin = np.isfinite(z_o) & np.isfinite(z_r)
         dz = float(np.max(np.abs(z_o[fin] - z_r[fin]))) if fin.any() else 0.0
         row = {"null": label, "wall_s": t.wall, "cpu_s": t.cpu, "ratio_cpu": res["baseline_cpu_s"] / max(t.cpu, 1e-9),
                "ratio_wall": res["baseline_wall_s"] / max(t.wall, 1e-9), "max_mean_se": d, "worst_class": names[worst] if worst >= 0 else "-",
-               "max_abs_dz": dz, "acf_lag1": max_acf(o, (1,))[0], "thin": ch.thin, "pilot_r": ch.pilot_acf, "acceptance": ch.acceptance, "fallback_rate": 0.0, "ref_cpu_s": tr.cpu}
+               "max_abs_dz": dz, "acf_lag1": max_acf(o, (1,))[0], "thin": ch.thin, "pilot_r": ch.pilot_acf, "acceptance": ch.acceptance, "fallback_rate": 0.0, "ref_cpu_s": tr.cpu,
+               "n_classes": int(per_class.size), "n_beyond_3se": int((per_class > 3).sum())}
+        if recheck is not None:
+            row["recheck_mean_se"], row["recheck_worst"] = recheck
         if model == "configuration" and not signed:
             row["vs_igraph_mean_se"], wi = mean_distance(o, base[:, cols])
             row["vs_igraph_worst"] = names[wi] if wi >= 0 else "-"
@@ -188,6 +205,8 @@ def print_graph(res: dict, args) -> None:
     for r in res["nulls"]:
         print(f"{r['null']:<26} {r['cpu_s']:>6.2f} {r['wall_s']:>6.2f} {r['ratio_cpu']:>6.1f} {r['ratio_wall']:>6.1f} {r['max_mean_se']:>10.2f} {r['worst_class']:>22} "
               f"{r['max_abs_dz']:>5.2f} {r['thin']:>5.1f} {r['pilot_r']:>5.2f} {r['acf_lag1']:>5.2f} {r['acceptance']:>6.3f} {r['fallback_rate']:>6.1%}")
+        if "recheck_mean_se" in r:
+            print(f"{'':<26} beyond 3 SE: re-run at fresh seeds, {args.recheck}x the samples on both sides: max |dmean|/se {r['recheck_mean_se']:.2f} ({r['recheck_worst']})")
         if "vs_igraph_mean_se" in r:
             print(f"{'':<26} vs igraph rewire(10xE) samples: max |dmean|/se {r['vs_igraph_mean_se']:.2f} ({r['vs_igraph_worst']})")
     print(f"signed / unsigned time: layer_configuration {res['signed_over_unsigned']:.2f}x, configuration {res['signed_over_unsigned_conf']:.2f}x")
@@ -205,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=0.0)
     ap.add_argument("--include-errors", action="store_true", help="keep error nodes (the motif stage drops them by default)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--recheck", type=int, default=4, help="a row beyond 3 SE is re-run at fresh seeds with this many times the samples (1: no re-run)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
     args.baseline_samples = args.baseline_samples or args.samples
@@ -240,17 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     rows = [r for res in results for r in res["nulls"]]
     ok = {
         "census identical": all(res["census_identical"] for res in results),
-        "null means within 3 SE of the 100xE chain": all(r["max_mean_se"] <= 3 for r in rows),
+        "null means within 3 SE of the 100xE chain": all(r["max_mean_se"] <= 3 or r.get("recheck_mean_se", math.inf) <= 3 for r in rows),
         ">= 20x the circuit-motifs way (cpu)": all(r["ratio_cpu"] >= 20 for r in rows),
         "signed <= 2x unsigned": all(res["signed_over_unsigned"] <= 2 and res["signed_over_unsigned_conf"] <= 2 for res in results),
         "fallback <= 1%": all(r["fallback_rate"] <= 0.01 for r in rows),
     }
     print("\nsummary (one row per graph x null)")
-    print(f"{'graph':<28} {'n':>4} {'E':>5} {'L':>3} {'null':<26} {'census':>6} {'|dm|/se':>7} {'|dZ|':>5} {'acf1':>5} {'cpu s':>6} {'wall s':>6} {'x cpu':>6} {'fallbk':>6}")
+    print(f"{'graph':<28} {'n':>4} {'E':>5} {'L':>3} {'null':<26} {'census':>6} {'|dm|/se':>7} {'re-run':>6} {'|dZ|':>5} {'acf1':>5} {'cpu s':>6} {'wall s':>6} {'x cpu':>6} {'fallbk':>6}")
     for res in results:
         for r in res["nulls"]:
-            print(f"{res['graph'][-28:]:<28} {res['n_nodes']:>4} {res['n_edges']:>5} {res['n_layers']:>3} {r['null']:<26} {str(res['census_identical']):>6} {r['max_mean_se']:>7.2f} "
+            print(f"{res['graph'][-28:]:<28} {res['n_nodes']:>4} {res['n_edges']:>5} {res['n_layers']:>3} {r['null']:<26} {str(res['census_identical']):>6} {r['max_mean_se']:>7.2f} {r.get('recheck_mean_se', math.nan):>6.2f} "
                   f"{r['max_abs_dz']:>5.2f} {r['acf_lag1']:>5.2f} {r['cpu_s']:>6.2f} {r['wall_s']:>6.2f} {r['ratio_cpu']:>6.1f} {r['fallback_rate']:>6.1%}")
+    n_cmp = sum(r["n_classes"] for r in rows)
+    print(f"class comparisons beyond 3 SE on the first run: {sum(r['n_beyond_3se'] for r in rows)} of {n_cmp} (chance alone: {n_cmp * 0.0027:.1f} expected)")
     for k, v in ok.items():
         print(f"{'PASS' if v else 'FAIL'}  {k}")
     print(f"smallest speed-up: {min(r['ratio_cpu'] for r in rows):.1f}x cpu, {min(r['ratio_wall'] for r in rows):.1f}x wall")

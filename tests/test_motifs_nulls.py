@@ -148,6 +148,33 @@ def test_kept_sign_counts_read_from_the_chain_bits_equal_those_of_its_edge_lists
     assert np.array_equal(signed_of_edge_lists(edges.src, edges.dst, edges.neg, edges.n, edges.layer, gaps)[0], real)
 
 
+def bit_edges(bits: np.ndarray) -> set[tuple[int, int]]:
+    """The ``(row, column)`` pairs set in a bit matrix of ``uint64`` row words."""
+    rows, cols = np.nonzero(np.unpackbits(bits.view(np.uint8), axis=1, bitorder="little"))
+    return set(zip(rows.tolist(), cols.tolist()))
+
+
+@pytest.mark.parametrize("model", ["configuration", "layer_configuration"])
+@pytest.mark.parametrize("moves", ["trade", "swap"])
+def test_kept_sign_slots_match_the_bits_after_every_run(edges, model, moves):
+    """Signed moves update only the bit matrices; every run must end with the slots rewritten
+    from them (and moves that read slots of kept-sign strata rewrite them first), so the edge
+    lists a caller reads are the graph the chain is in, with the slot's sign, and each stratum's
+    in-degrees (where two-target moves pick their targets) never change."""
+    nm = NullModel(edges, model, "keep", signed=True, schedule=ChainSchedule(moves=moves))
+    ch = nm.chain(np.random.default_rng(4))
+    in_tgt = ch.in_tgt.copy()
+    for _ in range(4):
+        assert ch.run(3 * edges.m) > 0
+        slots = set(zip(ch.src.tolist(), ch.tgt.tolist()))
+        assert len(slots) == edges.m and slots == bit_edges(ch.out_b)
+        assert {(v, u) for u, v in slots} == bit_edges(ch.in_b)
+        assert set(zip(ch.src[ch.neg].tolist(), ch.tgt[ch.neg].tolist())) == bit_edges(ch.neg_out)
+        assert np.array_equal(np.sort(ch.tgt + ch.n * ch.sid), np.sort(in_tgt + ch.n * ch.sid))
+    assert np.array_equal(ch.in_tgt, in_tgt)
+    assert slots != set(zip(edges.src.tolist(), edges.dst.tolist()))
+
+
 def test_configuration_null_matches_igraph_rewire_in_distribution(edges):
     """Our chain and igraph's rewire (circuit-motifs; an independent implementation) agree."""
     ours = NullModel(edges, "configuration").triad_counts(400, np.random.default_rng(8))

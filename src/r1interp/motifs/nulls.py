@@ -52,9 +52,9 @@ P_TRIANGLE = 0.1  # share of triangle-reversal proposals where a stratum can hol
 P_SIGN = 1.0
 """Share of the non-triangle proposals that are signed trades where signs are kept (strata split
 by sign) and the layer pair has both signs; the rest are per-sign trades (and a pair with one
-sign always trades within its stratum). Per-sign trades cost about half as much per unit of work
-but relax the signed counts 6–9× slower (integrated autocorrelation, max over classes, 86–94 × E
-vs 11–14 × E on a toy graph and a dense 13-layer one), so the sampler uses signed trades only."""
+sign always trades within its stratum). Per-sign trades relax the signed counts 6–9× slower
+(integrated autocorrelation, max over classes, 86–94 × E vs 11–14 × E on a toy graph and a dense
+13-layer one) and were at best 2× cheaper per unit of work, so the sampler uses signed trades only."""
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
@@ -165,6 +165,9 @@ class SwapChain:
         self.src = np.ascontiguousarray(edges.src[order], dtype=np.int64)
         self.tgt = np.ascontiguousarray(edges.dst[order], dtype=np.int64)
         self.sid = strata[order]
+        # each stratum's targets with in-degree multiplicity: fixed by the chain, so a two-target
+        # move can pick its targets from them without the (signed) slots being kept current
+        self.in_tgt = np.ascontiguousarray(self.tgt[np.lexsort((self.tgt, self.sid))])
         self.neg = np.ascontiguousarray(edges.neg[order], dtype=np.bool_)
         self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
         self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
@@ -262,7 +265,7 @@ class SwapChain:
         self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
     def _args(self):
-        return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.alt_lo, self.alt_hi, self.partner,
+        return (self.src, self.tgt, self.in_tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.alt_lo, self.alt_hi, self.partner,
                 self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.p_tri, self.p_sign)
 
     def run(self, n_steps: int) -> int:

@@ -7,7 +7,11 @@ whose proposals are symmetric, with in-place rejection, has the uniform distribu
 simple graphs it can reach as its stationary law, never stalls, and is cheap when compiled.
 
 State: edge *slots* sorted by (stratum, source). A slot's source and stratum never change; only
-its target moves, so every node keeps its in- and out-degree within every stratum. Moves:
+its target moves, so every node keeps its in- and out-degree within every stratum. The slots of
+kept-sign strata (those with a partner of the other sign) are not kept current by the signed
+moves, which work on the bits only: a move that reads such a slot rewrites its run from the
+bits first, and every :func:`run_chain` call ends by rewriting them all. (Keeping them current
+cost more than half of a kept-sign chain's time.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): slot
   ``j`` uniform over all edges, slot ``k`` uniform over ``j``'s stratum, with sources ``a``, ``c``.
@@ -506,6 +510,24 @@ def _write_run(tgt, lo, hi, O, NG, u, masks, s, negative):
 
 
 @nb.njit(cache=True, inline="always")
+def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner):
+    """Rewrite ``u``'s run ``[lo, hi)`` of stratum ``s`` from the bits if ``s`` has a partner
+    (kept signs): the signed moves keep only the bits of those strata, not their slots."""
+    if partner[s] >= 0:
+        _write_run(tgt, lo, hi, O, NG, u, masks, s, sneg[s] != 0)
+
+
+@nb.njit(cache=True, inline="always")
+def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg):
+    """Rewrite every slot of the strata with a partner from the bits (at the end of each
+    :func:`run_chain` call, so its callers always see slots that match the bits)."""
+    j = 0
+    while j < src.size:
+        _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner)
+        j = run_hi[j]
+
+
+@nb.njit(cache=True, inline="always")
 def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
     """Edge ``u→v`` becomes ``x→y``, in the negative-edge matrices too when it is ``negative``."""
     _move(out_b, in_b, u, v, x, y)
@@ -513,26 +535,19 @@ def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
         _move(neg_out, neg_in, u, v, x, y)
 
 
-@nb.njit(cache=True, inline="always")
-def _entry(O, NG, u, v, neg_s):
-    """Row ``u``'s entry at ``v``: 0 none, 1 the sign of stratum ``s``, 2 the other sign."""
-    if not _has(O, u, v):
-        return 0
-    return 1 if (_has(NG, u, v) != 0) == neg_s else 2
-
-
 # ---- the chain -------------------------------------------------------------------------------
 # ``_nrt=False``: the chain allocates nothing and only borrows its caller's arrays, but numba
 # still brackets every array handed to an inlined helper with atomic reference-count updates
 # (dozens per signed move); without them the kept-sign chain runs ~1.5-1.8x faster.
 @nb.njit(cache=True, _nrt=False)
-def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
+def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
     ``scratch``: int64 ``[4, max(2 * (longest run) + 2, n + 1)]`` work space; ``ws``: uint64
-    ``[10, W]`` row-word work space of the signed moves.
+    ``[10, W]`` row-word work space of the signed moves; ``in_tgt``: per stratum (same offsets as
+    the slots) its targets repeated by in-degree, where two-target moves pick their targets.
     ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
@@ -557,6 +572,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
         if p_tri > 0.0 and _uniform(rng) < p_tri:
             j = _below(rng, E)
             a = src[j]
+            s = sid[j]
+            _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner)
             b = tgt[j]
             c = _below(rng, n)
             if c == a or c == b:
@@ -565,9 +582,12 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 continue
             if _has(out_b, a, c) or _has(out_b, c, b) or _has(out_b, b, a):
                 continue
-            s = sid[j]
             lo = off[s]
             hi = lo + size[s]
+            if partner[s] >= 0:  # the slots of b and c may be behind the bits
+                for x in (b, c):
+                    r0 = _run_start(src, lo, hi, x)
+                    _refresh_run(tgt, r0, _run_end(src, r0, hi, x), out_b, neg_out, x, tmask, s, sneg, partner)
             k = _find_slot(src, tgt, lo, hi, b, c)
             if k < 0:
                 continue
@@ -595,8 +615,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 # Two-source moves alone cannot link every realization (3 sources and 2 targets
                 # may have to change at once: tests/test_motifs_ensemble).
                 k, _ = _partner_slot(rng, off, size, s, ps)
-                t0 = tgt[j]
-                u0 = tgt[k]
+                t0 = in_tgt[j]  # weighted by in-degree in the strata, as a slot's target would be,
+                u0 = in_tgt[k]  # but independent of the state
                 if t0 == u0:
                     continue
                 for w in range(W):
@@ -604,24 +624,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
                 if not _signed_heat_bath(rng, in_b, neg_in, t0, u0, smask, s, neg_s, ws, slots, sel, idx):
                     continue
                 accepted += 1
-                _mirror_changes(out_b, neg_out, ws, t0, u0)
-                # each source whose entries swapped: its slot to t0 now holds u0 and vice versa
-                for w in range(W):
-                    xs = ws[6, w] | ws[7, w]
-                    while xs:
-                        low = xs & (~xs + _U1)
-                        xs ^= low
-                        x = w * 64 + _low_bit(low)
-                        old_t = _entry(out_b, neg_out, x, u0, neg_s)  # x's entry at t0 before
-                        old_u = _entry(out_b, neg_out, x, t0, neg_s)
-                        if old_t > 0:
-                            lo = off[s] if old_t == 1 else off[ps]
-                            hi = lo + (size[s] if old_t == 1 else size[ps])
-                            tgt[_find_slot(src, tgt, lo, hi, x, t0)] = u0
-                        if old_u > 0:
-                            lo = off[s] if old_u == 1 else off[ps]
-                            hi = lo + (size[s] if old_u == 1 else size[ps])
-                            tgt[_find_slot(src, tgt, lo, hi, x, u0)] = t0
+                _mirror_changes(out_b, neg_out, ws, t0, u0)  # the slots follow at the end (refresh_slots)
                 continue
             # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
             # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
@@ -651,11 +654,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             if not _signed_heat_bath(rng, out_b, neg_out, a, c, tmask, s, neg_s, ws, slots, sel, idx):
                 continue
             accepted += 1
-            _mirror_changes(in_b, neg_in, ws, a, c)
-            _write_run(tgt, as0, as1, out_b, neg_out, a, tmask, s, neg_s)  # run lengths are kept
-            _write_run(tgt, ap0, ap1, out_b, neg_out, a, tmask, s, not neg_s)
-            _write_run(tgt, cs0, cs1, out_b, neg_out, c, tmask, s, neg_s)
-            _write_run(tgt, cp0, cp1, out_b, neg_out, c, tmask, s, not neg_s)
+            _mirror_changes(in_b, neg_in, ws, a, c)  # the slots follow at the end (refresh_slots)
             continue
         k = off[s] + _below(rng, size[s])  # one sign, or signs not kept: a trade within the stratum
         a = src[j]
@@ -663,6 +662,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
         if a == c:
             continue
         negative = sneg[s] != 0
+        _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner)
+        _refresh_run(tgt, run_lo[k], run_hi[k], out_b, neg_out, c, tmask, s, sneg, partner)
         if swap_only:  # the classic double swap a->b, c->d => a->d, c->b (reference chains)
             b = tgt[j]
             d = tgt[k]
@@ -724,6 +725,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner,
             tgt[slots[p]] = tout
             o += 1
         accepted += 1
+    if p_sign > 0.0:
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
     return accepted, proposals
 
 
@@ -927,21 +930,21 @@ def _signed_scratch(n, W):
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
-    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
+def _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
+    a, p = run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
+def sample_triads(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -953,7 +956,7 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
@@ -963,9 +966,9 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, part
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             _shuffle(sign, rng)
             signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
@@ -975,13 +978,13 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, part
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
+def sample_targets(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         out[s] = tgt
     return out, acc
 
