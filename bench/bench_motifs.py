@@ -32,7 +32,7 @@ with more samples, so it does not pass a re-run); ≥ 20× faster than the circu
 ≤ 2× the unsigned one; fallback ≤ 1%.
 
     python bench/bench_motifs.py                               # 4 dense graphs, ~3 min on 2 busy cores
-    python bench/bench_motifs.py --graph results/toy-reasoner/graphs/p0-answer.json --dense 0
+    python bench/bench_motifs.py --graph results/toy-reasoner/graphs/toy-addition-0-answer-p121.json --dense 0
 """
 
 from __future__ import annotations
