@@ -246,3 +246,14 @@ def test_chain_picks_more_thinning_on_a_dense_graph_than_on_a_sparse_one(edges):
         thin[name] = nm.last_chain.thin
         assert 0 <= nm.last_chain.pilot_acf < 1
     assert thin["dense"] > thin["sparse"]
+
+
+def test_bench_dense_graph_specs_count_what_is_asked():
+    """``bench_motifs.py --dense 0`` (only ``--graph`` files) must generate no dense graph."""
+    from r1interp.motifs.dense import bench_graph_specs
+
+    assert bench_graph_specs(0) == []
+    one, four = bench_graph_specs(1), bench_graph_specs(4)
+    assert [s["n_layers"] for s in one] == [12]
+    assert [s["n_layers"] for s in four] == [6, 13, 21, 28]
+    assert all(s["n_nodes"] == 80 and 1300 <= s["n_edges"] <= 1700 for s in one + four)
