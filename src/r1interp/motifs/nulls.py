@@ -176,6 +176,10 @@ class SwapChain:
         self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
         self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
         self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        # the (stratum, source) runs, by stratum: trades pick their two sources uniformly from them
+        self.run_first = np.flatnonzero(self.run_lo == np.arange(self.E)).astype(np.int64)
+        self.rsize = np.bincount(self.sid[self.run_first], minlength=self.size.size).astype(np.int64)
+        self.roff = (np.cumsum(self.rsize) - self.rsize).astype(np.int64)
         if self.E:
             self.alt_lo, self.alt_hi = SC.partner_runs(self.src, self.off, self.size, self.sid, self.partner)
         else:
@@ -269,7 +273,7 @@ class SwapChain:
         self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
     def _args(self):
-        return (self.src, self.tgt, self.in_tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.alt_lo, self.alt_hi, self.partner,
+        return (self.src, self.tgt, self.in_tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.run_first, self.roff, self.rsize, self.alt_lo, self.alt_hi, self.partner,
                 self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.p_tri, self.p_sign)
 
     def run(self, n_steps: int) -> int:
