@@ -125,10 +125,14 @@ def mean_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def mean_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
-    """Largest of :func:`mean_distances` and its column (-1: no columns)."""
-    d = mean_distances(a, b)
+def largest(d: np.ndarray) -> tuple[float, int]:
+    """Largest distance and its column (-1: no columns)."""
     return (float(d.max()), int(d.argmax())) if d.size else (0.0, -1)
+
+
+def mean_distance(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+    """Largest of :func:`mean_distances` and its column."""
+    return largest(mean_distances(a, b))
 
 
 def max_acf(x: np.ndarray, lags) -> list[float]:
@@ -167,7 +171,7 @@ def bench_graph(name: str, g, n_layers: int, args) -> dict:
         real_v = signed_counts(edges, GapLimits()) if signed else real[cols]
         o, r = ours[:, cols], ref[:, cols]
         per_class = mean_distances(o, r)
-        d, worst = (float(per_class.max()), int(per_class.argmax())) if per_class.size else (0.0, -1)
+        d, worst = largest(per_class)
         recheck = None
         if d > 3 and args.recheck > 1:
             o2, _ = draw(edges, model, signed, mode, args.recheck * args.samples, args.seed + 1000 + k)

@@ -82,5 +82,5 @@ def dense_attribution_graph(
 def bench_graph_specs(count: int = 4, seed: int = 0) -> list[dict[str, int]]:
     """Sizes of the benchmark's dense graphs: 80 nodes, 1,300–1,700 edges, 6–28 layers."""
     rng = np.random.default_rng(seed)
-    layers = np.linspace(6, 28, count).round().astype(int) if count > 1 else np.array([12] * count, dtype=int)
+    layers = np.linspace(6, 28, count).round().astype(int) if count > 1 else np.full(count, 12)
     return [{"n_nodes": 80, "n_edges": int(rng.integers(1300, 1701)), "n_layers": int(L), "seed": seed + i} for i, L in enumerate(layers)]
