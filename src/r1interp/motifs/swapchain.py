@@ -10,8 +10,9 @@ State: edge *slots* sorted by (stratum, source). A slot's source and stratum nev
 its target moves, so every node keeps its in- and out-degree within every stratum. The slots of
 kept-sign strata (those with a partner of the other sign) are not kept current by the signed
 moves, which work on the bits only: a move that reads such a slot rewrites its run from the
-bits first, and every :func:`run_chain` call ends by rewriting them all. (Keeping them current
-cost more than half of a kept-sign chain's time.) Moves:
+bits first, and the samplers (and :func:`sync_slots` after :func:`run_chain`) rewrite them all
+before they hand the slots to a caller. (Keeping them current cost more than half of a kept-sign
+chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): a
   stratum by a slot uniform over all edges (so each stratum gets work in proportion to its
@@ -531,8 +532,9 @@ def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner):
 
 @nb.njit(cache=True, inline="always")
 def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg):
-    """Rewrite every slot of the strata with a partner from the bits (at the end of each
-    :func:`run_chain` call, so its callers always see slots that match the bits)."""
+    """Rewrite every slot of the strata with a partner from the bits. The samplers do it before
+    they return and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that
+    match the bits; between samples no move needs it (each refreshes the runs it reads)."""
     j = 0
     while j < src.size:
         _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner)
@@ -636,7 +638,7 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff,
                 if not _signed_heat_bath(rng, in_b, neg_in, t0, u0, smask, s, neg_s, ws, slots, sel, idx):
                     continue
                 accepted += 1
-                _mirror_changes(out_b, neg_out, ws, t0, u0)  # the slots follow at the end (refresh_slots)
+                _mirror_changes(out_b, neg_out, ws, t0, u0)  # the slots follow when read (refresh_run) or synced
                 continue
             # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
             # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
@@ -666,7 +668,7 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff,
             if not _signed_heat_bath(rng, out_b, neg_out, a, c, tmask, s, neg_s, ws, slots, sel, idx):
                 continue
             accepted += 1
-            _mirror_changes(in_b, neg_in, ws, a, c)  # the slots follow at the end (refresh_slots)
+            _mirror_changes(in_b, neg_in, ws, a, c)  # the slots follow when read (refresh_run) or synced
             continue
         # one sign, or signs not kept: a move within the stratum
         if swap_only:  # two edges uniform over the stratum, as igraph's rewire picks them
@@ -702,10 +704,9 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff,
             lo, hi, other = (run_lo[j], run_hi[j], c) if side == 0 else (run_lo[k], run_hi[k], a)
             for i in range(lo, hi):
                 t = tgt[i]
-                if t != other and not _has(out_b, other, t):
-                    pool[m] = t
-                    slots[m] = i
-                    m += 1
+                pool[m] = t
+                slots[m] = i
+                m += np.int64(t != other) & np.int64(_has(out_b, other, t) ^ _U1)
             if side == 0:
                 na = m
                 if na == 0:
@@ -742,9 +743,15 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff,
             tgt[slots[p]] = tout
             o += 1
         accepted += 1
-    if p_sign > 0.0:
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
     return accepted, proposals
+
+
+@nb.njit(cache=True)
+def sync_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
+    """Bring the kept-sign slots up to date with the bits after :func:`run_chain` (which leaves
+    them behind: see the module doc)."""
+    if p_sign > 0.0 and src.size >= 2:
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
 
 
 # ---- census of one graph from its bit matrices -------------------------------------------------
@@ -757,31 +764,42 @@ def triad_tally(src, dst, out_b, in_b, path_class, tally, wedges):
     word-parallel over all ``y`` at once.
     """
     n, W = out_b.shape
-    c = np.zeros(6, np.int64)  # (b->y one-way, mutual) x (x->y only, y->x only, both)
+    # per dyad x-b (one-way / mutual): (b->y one-way, mutual) x (x->y only, y->x only, both)
+    acc = np.zeros(12, np.int64)
     for e in range(src.size):
         x = src[e]
         b = dst[e]
-        mxb = np.int64(_has(out_b, b, x))
-        c[:] = 0
-        for w in range(W):
+        k = 6 * np.int64(_has(out_b, b, x))
+        c0 = c1 = c2 = c3 = c4 = c5 = 0
+        for w in range(W):  # y = x and y = b drop out by themselves: no self-loops
             y = out_b[b, w]
-            if w == (x >> 6):
-                y &= ~(_U1 << np.uint64(x & 63))
-            if y == 0:
-                continue
             back = in_b[b, w]
             ox = out_b[x, w]
             ix = in_b[x, w]
-            for t in range(2):
-                yt = (y & ~back) if t == 0 else (y & back)
-                c[3 * t] += _popcount(yt & ox & ~ix)
-                c[3 * t + 1] += _popcount(yt & ix & ~ox)
-                c[3 * t + 2] += _popcount(yt & ox & ix)
+            one = y & ~back
+            mut = y & back
+            xo = ox & ~ix
+            xi = ix & ~ox
+            xb = ox & ix
+            c0 += _popcount(one & xo)
+            c1 += _popcount(one & xi)
+            c2 += _popcount(one & xb)
+            c3 += _popcount(mut & xo)
+            c4 += _popcount(mut & xi)
+            c5 += _popcount(mut & xb)
+        acc[k] += c0
+        acc[k + 1] += c1
+        acc[k + 2] += c2
+        acc[k + 3] += c3
+        acc[k + 4] += c4
+        acc[k + 5] += c5
+    for mxb in range(2):
         for t in range(2):
             base = mxb + 2 * t
-            tally[path_class[base + 4]] += c[3 * t]
-            tally[path_class[base + 8]] += c[3 * t + 1]
-            tally[path_class[base + 12]] += c[3 * t + 2]
+            k = 6 * mxb + 3 * t
+            tally[path_class[base + 4]] += acc[k]
+            tally[path_class[base + 8]] += acc[k + 1]
+            tally[path_class[base + 12]] += acc[k + 2]
     for v in range(n):
         o = 0
         i = 0
@@ -962,6 +980,8 @@ def sample_triads(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, r
     _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        if p_sign > 0.0:  # the census walks the edge list
+            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -987,10 +1007,14 @@ def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, r
     for s in range(S):
         _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
+            if p_sign > 0.0:  # the shuffled count walks the edge list
+                _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
             _shuffle(sign, rng)
             signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
         else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
             signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
+    if p_sign > 0.0:
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
     return counts, acc
 
 
@@ -1002,6 +1026,8 @@ def sample_targets(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, 
     _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        if p_sign > 0.0:
+            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
         out[s] = tgt
     return out, acc
 
