@@ -171,16 +171,13 @@ class SwapChain:
         self.tgt = np.ascontiguousarray(edges.dst[order], dtype=np.int64)
         self.sid = strata[order]
         # each stratum's targets with in-degree multiplicity: fixed by the chain, so a two-target
-        # move can pick its targets from them without the (signed) slots being kept current
+        # move can pick its first target from them without the (signed) slots being kept current
         self.in_tgt = np.ascontiguousarray(self.tgt[np.lexsort((self.tgt, self.sid))])
         self.neg = np.ascontiguousarray(edges.neg[order], dtype=np.bool_)
         self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
         self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
         self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        # the (stratum, source) runs, by stratum: trades pick their two sources uniformly from them
-        self.run_first = np.flatnonzero(self.run_lo == np.arange(self.E)).astype(np.int64)
-        self.rsize = np.bincount(self.sid[self.run_first], minlength=self.size.size).astype(np.int64)
-        self.roff = (np.cumsum(self.rsize) - self.rsize).astype(np.int64)
+        self.picks, self.pick_off, self.pick_size = self._pick_tables()
         if self.E:
             self.alt_lo, self.alt_hi = SC.partner_runs(self.src, self.off, self.size, self.sid, self.partner)
         else:
@@ -212,6 +209,20 @@ class SwapChain:
         self.proposed = 0
         self.thin = schedule.thin  # visits between samples, × E (set by calibrate when None)
         self.pilot_acf = float("nan")
+
+    def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(picks, pick_off [2, strata], pick_size [2, strata])``: per stratum its (stratum,
+        source) runs, as their first slots (row 0: trades pick two sources uniformly from them),
+        and its distinct targets, as node ids (row 1: a two-target move's second target). Fixed
+        by the chain, so picks from them do not depend on its state."""
+        n_strata = self.size.size
+        run_first = np.flatnonzero(self.run_lo == np.arange(self.E)).astype(np.int64)
+        targets = np.unique(self.sid * max(self.n, 1) + self.tgt)  # sorted by stratum, then node
+        pick_size = np.stack([np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(targets // max(self.n, 1), minlength=n_strata)]).astype(np.int64)
+        pick_off = np.cumsum(pick_size, axis=1) - pick_size
+        pick_off[1] += run_first.size
+        picks = np.concatenate([run_first, targets % max(self.n, 1)]).astype(np.int64)
+        return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size)
 
     def _layer_masks(self, raw: np.ndarray, layer: np.ndarray, W: int) -> tuple[np.ndarray, np.ndarray]:
         """Per stratum the nodes its edges may point to / come from: its target / source layer
@@ -274,7 +285,7 @@ class SwapChain:
         self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
 
     def _args(self):
-        return (self.src, self.tgt, self.in_tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.run_first, self.roff, self.rsize, self.alt_lo, self.alt_hi, self.partner,
+        return (self.src, self.tgt, self.in_tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.picks, self.pick_off, self.pick_size, self.alt_lo, self.alt_hi, self.partner,
                 self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.p_tri, self.p_sign)
 
     def run(self, n_steps: int) -> int:

@@ -43,7 +43,7 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
 * **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
-  ``t0``, ``u0`` of one layer pair exchange sources: per source the pair (edge to t0, edge to u0)
+  ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets) exchange sources: per source the pair (edge to t0, edge to u0)
   may only be swapped and ``t0`` keeps its count of each sign, same heat bath. Two-source moves
   alone are reducible on some signed degree sequences (three sources and two targets may have to
   change at once; ``tests/test_motifs_ensemble`` has such layer pairs).
@@ -71,13 +71,16 @@ from r1interp.artifacts import motif_labels as L
 _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)
 _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
-P_COLUMN = 0.3
+P_COLUMN = 0.5
 """Share of the signed trades that exchange two targets' sources instead of two sources' targets.
-Time per effective sample (cost per E of work × max integrated autocorrelation in E, 20,000
-samples; kept-sign layer_configuration / configuration) on a toy answer graph, a dense 28-layer
-one and a toy graph with a dense embedding→logit block: 0.1: 49.6/50.9, 93.1/48.8, 71.0/57.1;
-0.3: 46.5/49.0, 65.1/41.2, 38.4/45.3; 0.5: 62.2/42.9, 72.3/43.4, 42.3/37.7 µs. Two-target moves
-are word-parallel and, since the slots are no longer kept current, about as cheap as the others."""
+Time per effective sample (cost per E of work × max integrated autocorrelation in E, 100,000
+samples at 1 × E), kept-sign configuration / layer_configuration, µs, with the second target
+uniform over the layer pair's targets (the first by in-degree), against 0.3 with both by
+in-degree: toy think graphs of 221–331 edges 21.0/14.4, 12.0/11.1, 11.9/9.2, 22.4/13.1 against
+24.0/13.7, 18.6/11.3, 15.2/10.2, 25.5/15.6; a toy answer graph 56.9/96.2 against 74.7/104.2;
+dense 8- and 13-layer graphs 57.9/78.8, 52.9/115.1 against 57.6/85.4, 53.1/118.7. At 0.3 and
+0.7 the uniform second target gave 21.5–65.7 and 21.9–49.8 / 9.2–115.9 (same graphs): 0.5 is
+as good as either everywhere within noise (Sokal τ is ±7% here)."""
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
@@ -554,7 +557,7 @@ def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
 # still brackets every array handed to an inlined helper with atomic reference-count updates
 # (dozens per signed move); without them the kept-sign chain runs ~1.5-1.8x faster.
 @nb.njit(cache=True, _nrt=False)
-def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
+def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
@@ -628,9 +631,16 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff,
                 # swapped (x keeps its signed out-degree), and t0 keeps its count of each sign.
                 # Two-source moves alone cannot link every realization (3 sources and 2 targets
                 # may have to change at once: tests/test_motifs_ensemble).
-                k, _ = _partner_slot(rng, off, size, s, ps)
-                t0 = in_tgt[j]  # weighted by in-degree in the strata, as a slot's target would be,
-                u0 = in_tgt[k]  # but independent of the state
+                # t0 weighted by its in-degree in stratum s (as a slot's target would be), u0 uniform
+                # over the layer pair's targets: both independent of the state, and the pair's
+                # probability symmetric in the two. Two targets by in-degree pair the hubs (a logit
+                # with most sources as in-neighbours) with each other, where there is little to exchange.
+                t0 = in_tgt[j]
+                r = _below(rng, pick_size[1, s] + pick_size[1, ps])
+                if r < pick_size[1, s]:
+                    u0 = picks[pick_off[1, s] + r]
+                else:
+                    u0 = picks[pick_off[1, ps] + r - pick_size[1, s]]
                 if t0 == u0:
                     continue
                 for w in range(W):
@@ -674,8 +684,8 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff,
         if swap_only:  # two edges uniform over the stratum, as igraph's rewire picks them
             k = off[s] + _below(rng, size[s])
         else:  # two sources uniform over the stratum's sources (not by degree, see the module doc)
-            j = run_first[roff[s] + _below(rng, rsize[s])]
-            k = run_first[roff[s] + _below(rng, rsize[s])]
+            j = picks[pick_off[0, s] + _below(rng, pick_size[0, s])]
+            k = picks[pick_off[0, s] + _below(rng, pick_size[0, s])]
         a = src[j]
         c = src[k]
         if a == c:
@@ -912,32 +922,36 @@ def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
             nb_ += 1
     out[8] += amp
     out[9] += damp
-    # FFL x->y->z, x->z by the signs of its three edges: per edge x->z, word-parallel over y
+    # FFL x->y->z, x->z by the signs of its three edges: per edge x->z, word-parallel over y;
+    # the x->z edges of one sign at a time, the sums in locals (t: the sign of x->z)
+    f = np.zeros(8, np.int64)
     for x in range(n):
-        for wz in range(W):
-            zs = pos_out[x, wz] | neg_out[x, wz]
-            while zs:
-                low = zs & (~zs + _U1)
-                zs ^= low
-                z = wz * 64 + _low_bit(low)
-                s3 = 1 if neg_out[x, wz] & low else 0
-                pp = 0
-                pn = 0
-                np_ = 0
-                nn = 0
-                for w in range(W):
-                    po = pos_out[x, w]
-                    no = neg_out[x, w]
-                    pi = pos_in[z, w]
-                    ni = neg_in[z, w]
-                    pp += _popcount(po & pi)
-                    pn += _popcount(po & ni)
-                    np_ += _popcount(no & pi)
-                    nn += _popcount(no & ni)
-                out[s3] += pp
-                out[2 + s3] += pn
-                out[4 + s3] += np_
-                out[6 + s3] += nn
+        for t in range(2):
+            pp = 0
+            pn = 0
+            np_ = 0
+            nn = 0
+            for wz in range(W):
+                zs = neg_out[x, wz] if t else pos_out[x, wz]
+                while zs:
+                    low = zs & (~zs + _U1)
+                    zs ^= low
+                    z = wz * 64 + _low_bit(low)
+                    for w in range(W):
+                        po = pos_out[x, w]
+                        no = neg_out[x, w]
+                        pi = pos_in[z, w]
+                        ni = neg_in[z, w]
+                        pp += _popcount(po & pi)
+                        pn += _popcount(po & ni)
+                        np_ += _popcount(no & pi)
+                        nn += _popcount(no & ni)
+            f[t] += pp
+            f[2 + t] += pn
+            f[4 + t] += np_
+            f[6 + t] += nn
+    for i in range(8):
+        out[i] += f[i]
     # cross-chain inhibition: sum over unordered {a, b} of |P[a] & N[b]| * |P[b] & N[a]|
     cross = 0
     for i in range(nb_):
@@ -965,21 +979,21 @@ def _signed_scratch(n, W):
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
-    a, p = run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
+def _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
+    a, p = run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
+def sample_triads(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if p_sign > 0.0:  # the census walks the edge list
             _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
@@ -993,7 +1007,7 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
@@ -1003,9 +1017,9 @@ def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, r
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             if p_sign > 0.0:  # the shuffled count walks the edge list
                 _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
@@ -1019,13 +1033,13 @@ def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, r
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
+def sample_targets(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, run_first, roff, rsize, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if p_sign > 0.0:
             _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
         out[s] = tgt
