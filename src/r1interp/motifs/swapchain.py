@@ -43,10 +43,11 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
 * **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
-  ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets) exchange sources: per source the pair (edge to t0, edge to u0)
-  may only be swapped and ``t0`` keeps its count of each sign, same heat bath. Two-source moves
-  alone are reducible on some signed degree sequences (three sources and two targets may have to
-  change at once; ``tests/test_motifs_ensemble`` has such layer pairs).
+  ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets) exchange sources:
+  per source the pair (edge to t0, edge to u0) may only be swapped and ``t0`` keeps its count of
+  each sign, same heat bath. Two-source moves alone are reducible on some signed degree
+  sequences (three sources and two targets may have to change at once;
+  ``tests/test_motifs_ensemble`` has such layer pairs).
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -74,13 +75,14 @@ _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
 P_COLUMN = 0.5
 """Share of the signed trades that exchange two targets' sources instead of two sources' targets.
 Time per effective sample (cost per E of work × max integrated autocorrelation in E, 100,000
-samples at 1 × E), kept-sign configuration / layer_configuration, µs, with the second target
-uniform over the layer pair's targets (the first by in-degree), against 0.3 with both by
-in-degree: toy think graphs of 221–331 edges 21.0/14.4, 12.0/11.1, 11.9/9.2, 22.4/13.1 against
-24.0/13.7, 18.6/11.3, 15.2/10.2, 25.5/15.6; a toy answer graph 56.9/96.2 against 74.7/104.2;
-dense 8- and 13-layer graphs 57.9/78.8, 52.9/115.1 against 57.6/85.4, 53.1/118.7. At 0.3 and
-0.7 the uniform second target gave 21.5–65.7 and 21.9–49.8 / 9.2–115.9 (same graphs): 0.5 is
-as good as either everywhere within noise (Sokal τ is ±7% here)."""
+samples at 1 × E; kept-sign configuration / layer_configuration, µs) with the second target
+uniform over the layer pair's targets (the first by in-degree) at 0.5, against both by in-degree
+at 0.3 (before): toy think graphs of 221–331 edges 21.0/14.4, 12.0/11.1, 11.9/9.2, 22.4/13.1
+against 24.0/13.7, 18.6/11.3, 15.2/10.2, 25.5/15.6; a toy answer graph 56.9/96.2 against
+74.7/104.2; dense 6- and 21-layer graphs 57.9/78.8, 52.9/115.1 against 57.6/85.4, 53.1/118.7.
+With the uniform second target, 0.3 was slower on most of these graphs (configuration 14.1–65.7)
+and 0.7 about the same for configuration but slower for layer_configuration on the answer graph
+(115.9). Sokal τ is ±7% at this length."""
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
