@@ -133,3 +133,25 @@ def test_compiled_signed_counts_equal_brute_force(seed):
         got = signed_of_edge_lists(e.src[None], e.dst[None], e.neg[None], n, e.layer, gaps)[0]
         want = brute(e, gaps) if n == 11 else signed_counts(e, gaps)
         assert np.array_equal(got, want)
+
+
+def test_cross_chain_counted_over_the_smaller_side_either_way():
+    """The compiled count sums cross-chain inhibition over the smaller of the two node sets,
+    sources with both signs out or targets with both signs in. A bipartite graph with ten
+    mixed-sign sources and four mixed-sign targets, and its transpose (the same count), take
+    one way each; both must equal the brute-force count."""
+    from r1interp.motifs.nulls import signed_of_edge_lists
+
+    rng = np.random.default_rng(5)
+    sources, targets = np.arange(10), np.arange(10, 14)
+    s, d = (a.ravel() for a in np.meshgrid(sources, targets, indexing="ij"))
+    neg = rng.random(s.size) < 0.5
+    layer = np.where(np.arange(14) < 10, 0, 1)
+    forward = EdgeSet.from_arrays(14, s, d, neg, layer)
+    backward = EdgeSet.from_arrays(14, d, s, neg, 1 - layer)
+    counts = []
+    for e in (forward, backward):
+        got = signed_of_edge_lists(e.src[None], e.dst[None], e.neg[None], e.n, e.layer, GapLimits())[0]
+        assert np.array_equal(got, brute(e, GapLimits()))
+        counts.append(got[SIGNED_MOTIFS.index("cross_chain_inhibition")])
+    assert counts[0] == counts[1] > 0

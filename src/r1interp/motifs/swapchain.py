@@ -908,13 +908,17 @@ def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
     amp = 0
     damp = 0
     both = np.empty(n, np.int64)  # nodes with excitatory and inhibitory out-edges
+    both_in = np.empty(n, np.int64)  # ... in-edges
     nb_ = 0
+    nbi = 0
     for v in range(n):
         pi = 0
+        ni = 0
         po = 0
         no = 0
         for w in range(W):
             pi += _popcount(pos_in[v, w])
+            ni += _popcount(neg_in[v, w])
             po += _popcount(pos_out[v, w])
             no += _popcount(neg_out[v, w])
         amp += pi * po
@@ -922,6 +926,9 @@ def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
         if po > 0 and no > 0:
             both[nb_] = v
             nb_ += 1
+        if pi > 0 and ni > 0:
+            both_in[nbi] = v
+            nbi += 1
     out[8] += amp
     out[9] += damp
     # FFL x->y->z, x->z by the signs of its three edges: per edge x->z, word-parallel over y;
@@ -954,17 +961,30 @@ def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
             f[6 + t] += nn
     for i in range(8):
         out[i] += f[i]
-    # cross-chain inhibition: sum over unordered {a, b} of |P[a] & N[b]| * |P[b] & N[a]|
+    # cross-chain inhibition: sum over unordered {a, b} of |P[a] & N[b]| * |P[b] & N[a]| (P, N:
+    # out-rows). Each term counts a→t (+), b→t (−), b→u (+), a→u (−); so does the same sum over
+    # unordered targets {t, u} of in-rows, |P[t] & N[u]| * |P[u] & N[t]|: the smaller set of nodes
+    # with both signs (out or in) does it.
+    if nbi < nb_:
+        rows_p = pos_in
+        rows_n = neg_in
+        nodes = both_in
+        k_ = nbi
+    else:
+        rows_p = pos_out
+        rows_n = neg_out
+        nodes = both
+        k_ = nb_
     cross = 0
-    for i in range(nb_):
-        a = both[i]
-        for j in range(i + 1, nb_):
-            b = both[j]
+    for i in range(k_):
+        a = nodes[i]
+        for j in range(i + 1, k_):
+            b = nodes[j]
             cab = 0
             cba = 0
             for w in range(W):
-                cab += _popcount(pos_out[a, w] & neg_out[b, w])
-                cba += _popcount(pos_out[b, w] & neg_out[a, w])
+                cab += _popcount(rows_p[a, w] & rows_n[b, w])
+                cba += _popcount(rows_p[b, w] & rows_n[a, w])
             cross += cab * cba
     out[10] += cross
 
