@@ -248,6 +248,30 @@ def test_chain_picks_more_thinning_on_a_dense_graph_than_on_a_sparse_one(edges):
     assert thin["dense"] > thin["sparse"]
 
 
+def test_slow_chains_get_a_longer_pilot_within_its_share_of_the_sampling(edges):
+    """The pilot grows by ``pilot`` counts while it costs less than ``pilot_share`` of drawing
+    the requested samples at the thinning it found, never past ``max_pilot``; with no share, or
+    for a draw too small to be worth it, it stays at ``pilot``. The grown pilot is one series of
+    the same chain at the same lag: its thinning is what the chain then samples with."""
+    from r1interp.motifs.nulls import thinning_from_acf
+
+    base = dict(pilot=40, pilot_lag=2.0, max_pilot=120)
+    for share, samples, want in ((0.0, 1000, 40), (0.05, 10, 40), (0.5, 1000, 120)):
+        nm = NullModel(edges, "configuration", schedule=ChainSchedule(pilot_share=share, **base))
+        nm.triad_counts(samples, np.random.default_rng(3))
+        ch = nm.last_chain
+        assert ch.pilot_counts == want, (share, samples)
+        assert ch.pilot_counts * base["pilot_lag"] >= share * samples * ch.thin or ch.pilot_counts == base["max_pilot"]
+    # the grown pilot is the 40-count one continued: same seed, same first 40 counts
+    short = NullModel(edges, "configuration", schedule=ChainSchedule(thin=2.0, burn_in=200.0)).chain(np.random.default_rng(3)).triads(120)
+    sch = ChainSchedule(pilot_share=0.5, **base)
+    nm = NullModel(edges, "configuration", schedule=sch)
+    nm.triad_counts(1000, np.random.default_rng(3))
+    assert nm.last_chain.thin == thinning_from_acf(short, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)[0]
+    with pytest.raises(ValueError):
+        ChainSchedule(pilot=400, max_pilot=100)
+
+
 def test_bench_dense_graph_specs_count_what_is_asked():
     """``bench_motifs.py --dense 0`` (only ``--graph`` files) must generate no dense graph."""
     from r1interp.motifs.dense import bench_graph_specs
