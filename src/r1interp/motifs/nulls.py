@@ -79,9 +79,11 @@ class ChainSchedule:
     effective sample size is ~80% of the sample count (1 + 2·0.1 + … ≈ 1.2 per sample). The
     pilot misses part of the slow tails: over the 240 chains of ``bench_motifs.py`` on a toy
     run's 60 graphs (1,000 samples each), the samples' lag-1 autocorrelation (max over classes,
-    which itself reads ~0.05 high at this size) had median 0.14, 90th percentile 0.21, max 0.39;
-    a pilot at lag 4 × E got closer (0.06–0.19 where the default got 0.10–0.24 on five graphs)
-    for 20–60% more time on some graphs."""
+    which itself reads ~0.05 high at this size) had median 0.14, 90th percentile 0.21, max 0.51
+    (kept-sign ``layer_configuration`` on one 1,464-edge think graph whose slowest class
+    relaxes over ~76 × E, a slow mode of small amplitude that a pilot at lags of 2 and 4 × E
+    does not see); a pilot at lag 4 × E got closer (0.06–0.19 where the default got 0.10–0.24
+    on five graphs) for 20–60% more time on some graphs."""
     pilot: int = 400
     """Pilot counts for the auto thinning (discarded; ~10% of the work of 1000 samples)."""
     pilot_lag: float = 2.0

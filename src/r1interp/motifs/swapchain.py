@@ -568,7 +568,10 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off,
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
     ``scratch``: int64 ``[4, max(2 * (longest run) + 2, n + 1)]`` work space; ``ws``: uint64
     ``[10, W]`` row-word work space of the signed moves; ``in_tgt``: per stratum (same offsets as
-    the slots) its targets repeated by in-degree, where two-target moves pick their targets.
+    the slots) its targets repeated by in-degree, where two-target moves pick their first target;
+    ``picks[pick_off[0, s] :][: pick_size[0, s]]``: the first slots of stratum ``s``'s source
+    runs (trades' sources), ``picks[pick_off[1, s] :][: pick_size[1, s]]``: its distinct targets
+    (two-target moves' second target).
     ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
