@@ -262,7 +262,8 @@ def test_slow_chains_get_a_longer_pilot_within_its_share_of_the_sampling(edges):
         ch = nm.last_chain
         assert ch.pilot_counts == want, (share, samples)
         assert ch.pilot_counts * base["pilot_lag"] >= share * samples * ch.thin or ch.pilot_counts == base["max_pilot"]
-    # the grown pilot is the 40-count one continued: same seed, same first 40 counts
+    # grown to 120 counts, the pilot is the 40-count one continued: the same series as 120 counts
+    # of a fixed-thin chain at the pilot's lag from the same seed, so the same thinning
     short = NullModel(edges, "configuration", schedule=ChainSchedule(thin=2.0, burn_in=200.0)).chain(np.random.default_rng(3)).triads(120)
     sch = ChainSchedule(pilot_share=0.5, **base)
     nm = NullModel(edges, "configuration", schedule=sch)
