@@ -538,10 +538,13 @@ def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner):
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg):
-    """Rewrite every slot of the strata with a partner from the bits. The samplers do it before
-    they return and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that
-    match the bits; between samples no move needs it (each refreshes the runs it reads)."""
+def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
+    """Rewrite every slot of the strata with a partner from the bits (none unless the chain
+    keeps signs, ``p_sign > 0``). The samplers do it before they read or return the edge list
+    and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that match the
+    bits; between samples no move needs it (each refreshes the runs it reads)."""
+    if p_sign <= 0.0:
+        return
     j = 0
     while j < src.size:
         _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner)
@@ -767,8 +770,7 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off,
 def sync_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
     """Bring the kept-sign slots up to date with the bits after :func:`run_chain` (which leaves
     them behind: see the module doc)."""
-    if p_sign > 0.0 and src.size >= 2:
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
 
 
 # ---- census of one graph from its bit matrices -------------------------------------------------
@@ -1021,8 +1023,7 @@ def sample_triads(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_
     _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
-        if p_sign > 0.0:  # the census walks the edge list
-            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -1048,14 +1049,12 @@ def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_
     for s in range(S):
         _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
-            if p_sign > 0.0:  # the shuffled count walks the edge list
-                _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the count walks the edge list
             _shuffle(sign, rng)
             signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
         else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
             signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
-    if p_sign > 0.0:
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
     return counts, acc
 
 
@@ -1067,8 +1066,7 @@ def sample_targets(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick
     _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
-        if p_sign > 0.0:
-            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
         out[s] = tgt
     return out, acc
 
