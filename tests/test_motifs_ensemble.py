@@ -283,6 +283,37 @@ def test_null_means_match_a_long_swap_chain_on_a_dense_graph(dense_small, model,
         assert abs(ours[:, k].mean() - ref[:, k].mean()) <= 4.5 * se + 1e-9, k
 
 
+def hub_graph() -> EdgeSet:
+    """Node 0 is an embedding-like hub, an excitatory edge to every node with excitatory in-edges:
+    no move can change its row (it is frozen), so the signed moves leave it out of their picks.
+    Sources come first in node order, so the chain relabels the nodes (targets first)."""
+    src = [0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 5]
+    dst = [2, 3, 4, 5, 2, 4, 3, 5, 4, 5, 2, 3]
+    neg = [False] * 4 + [True, False, True, False, False, True, False, True]
+    return EdgeSet.from_arrays(6, src, dst, neg, np.array([0, 0, 1, 1, 2, 2]))
+
+
+@pytest.mark.parametrize("model", ["configuration", "layer_configuration"])
+def test_frozen_nodes_left_out_of_the_picks_and_the_ensemble_still_uniform(model):
+    e = hub_graph()
+    support = realizations(e, model, True)
+    assert len(support) >= (2 if model == "configuration" else 1)  # one: its layer pairs are tight
+    nm = NullModel(e, model, "keep", signed=True, schedule=SPACED)
+    ch = nm.chain(np.random.default_rng(0))
+    assert not np.array_equal(ch.node_of, np.arange(e.n))  # the chain's labels are not the nodes'
+    for s in np.flatnonzero(ch.partner >= 0):
+        pair = (ch.sid == s) | (ch.sid == ch.partner[s])
+        frozen_src, _ = ch._frozen(pair)
+        assert (0 in ch.node_of[frozen_src]) == (0 in ch.sources[pair])
+        targets = set(ch.node_of[ch.tgt[pair]].tolist())
+        for x in ch.node_of[frozen_src].tolist():  # frozen: the same row in every realization
+            rows = {frozenset((v, sg) for u, v, sg in r if u == x and v in targets) for r in support}
+            assert len(rows) == 1, x
+        trade_slots = ch.picks[ch.pick_off[2, s]:][: ch.pick_size[2, s]]
+        assert 0 not in ch.sources[trade_slots]
+    assert_uniform(sampled_keys(nm, 4000, 3), support, 4000)  # edge lists come back in node labels
+
+
 def test_no_stall_when_no_move_is_possible():
     """A complete layer pair admits one graph: the chain returns it every time, at once."""
     layer = np.array([0, 0, 0, 1, 1, 1])

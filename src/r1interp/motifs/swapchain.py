@@ -26,8 +26,9 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   symmetric; every double swap ``a→b, c→d ⇒ a→d, c→b`` is one possible deal, so trades reach
   whatever swaps reach, and a trade moves many edges for the price of one pass over two nodes —
   on dense graphs, where most swaps are rejected, it decorrelates far faster.
-* **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): slot ``j``
-  (``a→b``) uniform, node ``c`` uniform; a cycle ``a→b→c→a`` of one stratum whose reverse
+* **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): a stratum
+  by a slot uniform over all edges, in it slot ``j`` (``a→b``) uniform over those whose source
+  has in-edges there too, node ``c`` uniform over the nodes with in- and out-edges there; a cycle ``a→b→c→a`` of one stratum whose reverse
   edges are all absent is reversed. Swaps alone cannot reach every digraph with given degrees
   (the 3-cycle and its reverse are the classic pair); with reversals they can (Rao, Jana &
   Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
@@ -276,15 +277,6 @@ def _swap(a, i, j):
 
 
 @nb.njit(cache=True, inline="always")
-def _partner_slot(rng, off, size, s, ps):
-    """A slot uniform over strata ``s`` and ``ps``, and whether it lies in ``s``."""
-    r = _below(rng, size[s] + size[ps])
-    if r < size[s]:
-        return off[s] + r, True
-    return off[ps] + r - size[s], False
-
-
-@nb.njit(cache=True, inline="always")
 def _r_bounds(nP, nN, nM, p0, q0, r0):
     """Range of ``r`` (M members taking state 1) that keeps both sign counts of the fixed side."""
     return max(0, r0 - q0, p0 + r0 - nP), min(nM, p0 + r0, nN - q0 + r0)
@@ -417,9 +409,9 @@ def _choose_words(rng, ws, cls, npool, take, row, members):
     _choose(rng, members, npool, take, ws, row)
 
 
-# A compiled call, not inlined: run_chain uses it twice, and inlining both copies (with the
-# subset draws inside) made run_chain take ~60 s to compile against ~19 s; same speed, same draws.
-@nb.njit(cache=True, _nrt=False)
+# Inlined at run_chain's one call site (both signed moves share it): a compiled call here cost
+# ~10% of a kept-sign chain's time; two inlined copies made run_chain take ~60 s to compile.
+@nb.njit(cache=True, inline="always")
 def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
     """The signed heat bath on rows ``a`` and ``c`` of ``O`` (all edges) and ``NG`` (negative
     edges), word-parallel; returns whether the rows changed.
@@ -435,6 +427,11 @@ def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
     nP, nN, nM, p0, q0, r0 = 0, 0, 0, 0, 0, 0
     for w in range(W):  # the three classes as row words; a's share of each counted
         m = _row_mask(masks, s, w, a, c)
+        if m == 0:  # words no edge of the layer pair can reach (nodes come targets first: bit_order)
+            ws[0, w] = 0
+            ws[1, w] = 0
+            ws[2, w] = 0
+            continue
         oa = O[a, w] & m
         oc = O[c, w] & m
         sa, ta = _sign_split(oa, NG[a, w] & m, neg_s)
@@ -564,17 +561,18 @@ def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
 # still brackets every array handed to an inlined helper with atomic reference-count updates
 # (dozens per signed move); without them the kept-sign chain runs ~1.5-1.8x faster.
 @nb.njit(cache=True, _nrt=False)
-def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
     ``scratch``: int64 ``[4, max(2 * (longest run) + 2, n + 1)]`` work space; ``ws``: uint64
-    ``[10, W]`` row-word work space of the signed moves; ``in_tgt``: per stratum (same offsets as
-    the slots) its targets repeated by in-degree, where two-target moves pick their first target;
-    ``picks[pick_off[0, s] :][: pick_size[0, s]]``: the first slots of stratum ``s``'s source
-    runs (trades' sources), ``picks[pick_off[1, s] :][: pick_size[1, s]]``: its distinct targets
-    (two-target moves' second target).
+    ``[10, W]`` row-word work space of the signed moves;
+    ``picks[pick_off[i, s] :][: pick_size[i, s]]``: what the moves of stratum ``s`` pick from
+    (``SwapChain._pick_tables``): ``i = 0`` the first slots of its source runs (trades' sources),
+    1 its targets once each, 3 by in-degree (two-target moves' targets), 2 slots of its layer
+    pair's sources by out-degree (signed trades' sources), frozen nodes left out of 1-3; 4 its
+    slots whose source has in-edges in it too, 5 its nodes with in- and out-edges (triangles).
     ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
@@ -597,12 +595,17 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off,
         proposals += 1
         visits += 1
         if p_tri > 0.0 and _uniform(rng) < p_tri:
-            j = _below(rng, E)
+            # a stratum by a slot uniform over all edges; in it a slot a->b whose source has in-
+            # and out-edges there and a node c with both (picks rows 4, 5): only such nodes lie
+            # on a cycle, and the picks do not depend on the state
+            s = sid[_below(rng, E)]
+            if pick_size[5, s] < 3:
+                continue
+            j = picks[pick_off[4, s] + _below(rng, pick_size[4, s])]
             a = src[j]
-            s = sid[j]
             _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner)
             b = tgt[j]
-            c = _below(rng, n)
+            c = picks[pick_off[5, s] + _below(rng, pick_size[5, s])]
             if c == a or c == b:
                 continue
             if not _has(out_b, b, c) or not _has(out_b, c, a):
@@ -633,7 +636,7 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off,
         j = _below(rng, E)
         s = sid[j]
         ps = partner[s]
-        if ps >= 0 and p_sign > 0.0 and _uniform(rng) < p_sign:  # a layer pair with both signs
+        if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):  # a layer pair with both signs (no draw at 1: ~3%)
             neg_s = sneg[s] != 0
             if _uniform(rng) < P_COLUMN:
                 # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
@@ -642,10 +645,13 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off,
                 # Two-source moves alone cannot link every realization (3 sources and 2 targets
                 # may have to change at once: tests/test_motifs_ensemble).
                 # t0 weighted by its in-degree in stratum s (as a slot's target would be), u0 uniform
-                # over the layer pair's targets: both independent of the state, and the pair's
-                # probability symmetric in the two. Two targets by in-degree pair the hubs (a logit
-                # with most sources as in-neighbours) with each other, where there is little to exchange.
-                t0 = in_tgt[j]
+                # over the layer pair's targets, neither frozen (picks rows 3, 1): both independent
+                # of the state, and the pair's probability symmetric in the two. Two targets by
+                # in-degree pair the hubs (a logit with most sources as in-neighbours) with each
+                # other, where there is little to exchange.
+                if pick_size[3, s] == 0:
+                    continue
+                t0 = picks[pick_off[3, s] + _below(rng, pick_size[3, s])]
                 r = _below(rng, pick_size[1, s] + pick_size[1, ps])
                 if r < pick_size[1, s]:
                     u0 = picks[pick_off[1, s] + r]
@@ -655,40 +661,43 @@ def run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off,
                     continue
                 for w in range(W):
                     visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
-                if not _signed_heat_bath(rng, in_b, neg_in, t0, u0, smask, s, neg_s, ws, slots, sel, idx):
-                    continue
-                accepted += 1
-                _mirror_changes(out_b, neg_out, ws, t0, u0)  # the slots follow when read (refresh_run) or synced
-                continue
-            # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
-            # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
-            # (a's edge to t, c's edge to t) in {none, s, ps}^2 may only be swapped (t keeps its
-            # signed in-degree); targets where the two differ fall in three classes, {s, none}
-            # (P), {ps, none} (N), {s, ps} (M), and a must keep its count of each sign: with p, q,
-            # r the numbers of P, N, M targets a holds with sign s, ps, s, p + r and q - r are
-            # fixed. The next state is uniform over all states that satisfy this (r with weight
-            # C(|P|,p) C(|N|,q) C(|M|,r), then uniform subsets) - the same set from each of its
-            # members, so the move is symmetric. It contains the per-sign trades and the sign
-            # re-deals (the same exchange restricted to the {s, ps} targets at fixed counts) and
-            # couples them: without that coupling, trades and re-deals (and swaps and re-deals)
-            # are reducible on some signed degree sequences (tests/test_motifs_ensemble).
-            # A source's edges of one layer pair are its row masked to the target layer, so the
-            # move runs on row words (:func:`_signed_heat_bath`).
-            k, k_in_s = _partner_slot(rng, off, size, s, ps)
-            a = src[j]
-            c = src[k]
-            if a == c:
-                continue
-            as0, as1, ap0, ap1 = run_lo[j], run_hi[j], alt_lo[j], alt_hi[j]
-            if k_in_s:
-                cs0, cs1, cp0, cp1 = run_lo[k], run_hi[k], alt_lo[k], alt_hi[k]
+                column = True
+                x, y = t0, u0
             else:
-                cs0, cs1, cp0, cp1 = alt_lo[k], alt_hi[k], run_lo[k], run_hi[k]
-            visits += (as1 - as0) + (ap1 - ap0) + (cs1 - cs0) + (cp1 - cp0)
-            if not _signed_heat_bath(rng, out_b, neg_out, a, c, tmask, s, neg_s, ws, slots, sel, idx):
+                # signed trade (kept signs): a heat-bath re-deal of everything sources a and c may
+                # exchange within one layer pair split by sign (strata s, ps). Per target t the pair
+                # (a's edge to t, c's edge to t) in {none, s, ps}^2 may only be swapped (t keeps its
+                # signed in-degree); targets where the two differ fall in three classes, {s, none}
+                # (P), {ps, none} (N), {s, ps} (M), and a must keep its count of each sign: with p, q,
+                # r the numbers of P, N, M targets a holds with sign s, ps, s, p + r and q - r are
+                # fixed. The next state is uniform over all states that satisfy this (r with weight
+                # C(|P|,p) C(|N|,q) C(|M|,r), then uniform subsets) - the same set from each of its
+                # members, so the move is symmetric. It contains the per-sign trades and the sign
+                # re-deals (the same exchange restricted to the {s, ps} targets at fixed counts) and
+                # couples them: without that coupling, trades and re-deals (and swaps and re-deals)
+                # are reducible on some signed degree sequences (tests/test_motifs_ensemble).
+                # A source's edges of one layer pair are its row masked to the target layer, so the
+                # move runs on row words (:func:`_signed_heat_bath`).
+                # Sources a, c by their out-degree in the layer pair, neither frozen (picks row 2:
+                # one slot of each, whose run and partner run are its edges of the pair).
+                if pick_size[2, s] == 0:
+                    continue
+                j = picks[pick_off[2, s] + _below(rng, pick_size[2, s])]
+                k = picks[pick_off[2, s] + _below(rng, pick_size[2, s])]
+                a = src[j]
+                c = src[k]
+                if a == c:
+                    continue
+                visits += (run_hi[j] - run_lo[j]) + (alt_hi[j] - alt_lo[j]) + (run_hi[k] - run_lo[k]) + (alt_hi[k] - alt_lo[k])
+                column = False
+                x, y = a, c
+            # one heat-bath call site for both moves (rows of the in- or out-matrices), so that
+            # it can be inlined once: ~10% of a kept-sign chain's time was the call itself
+            rows, rows_neg, cols, cols_neg, masks = (in_b, neg_in, out_b, neg_out, smask) if column else (out_b, neg_out, in_b, neg_in, tmask)
+            if not _signed_heat_bath(rng, rows, rows_neg, x, y, masks, s, neg_s, ws, slots, sel, idx):
                 continue
             accepted += 1
-            _mirror_changes(in_b, neg_in, ws, a, c)  # the slots follow when read (refresh_run) or synced
+            _mirror_changes(cols, cols_neg, ws, x, y)  # the slots follow when read (refresh_run) or synced
             continue
         # one sign, or signs not kept: a move within the stratum
         if swap_only:  # two edges uniform over the stratum, as igraph's rewire picks them
@@ -1008,21 +1017,21 @@ def _signed_scratch(n, W):
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
-    a, p = run_chain(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
@@ -1035,7 +1044,7 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
@@ -1045,9 +1054,9 @@ def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the count walks the edge list
             _shuffle(sign, rng)
@@ -1059,13 +1068,13 @@ def sample_signed(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, in_tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
         out[s] = tgt
     return out, acc
