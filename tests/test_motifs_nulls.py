@@ -126,9 +126,12 @@ def test_batched_null_census_is_exact(edges, model):
 
 @pytest.mark.parametrize("model", ["configuration", "layer_configuration"])
 def test_in_chain_census_equals_census_of_the_same_samples(edges, model):
-    """The counts made inside the compiled chain are those of the graphs it yields (same seed)."""
-    fast = NullModel(edges, model).triad_counts(12, np.random.default_rng(3))
-    graphs = np.concatenate([b.triad_census() for b in NullModel(edges, model).batches(12, np.random.default_rng(3), chunk=5)])
+    """The counts made inside the compiled chain are those of the graphs it yields (same seed;
+    a fixed thinning: under the auto one the first counts come from the pilot, which records no
+    edge lists)."""
+    schedule = ChainSchedule(thin=3.0)
+    fast = NullModel(edges, model, schedule=schedule).triad_counts(12, np.random.default_rng(3))
+    graphs = np.concatenate([b.triad_census() for b in NullModel(edges, model, schedule=schedule).batches(12, np.random.default_rng(3), chunk=5)])
     assert np.array_equal(fast, graphs)
 
 
@@ -270,6 +273,23 @@ def test_slow_chains_get_a_longer_pilot_within_its_share_of_the_sampling(edges):
     assert nm.last_chain.thin == thinning_from_acf(short, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)[0]
     with pytest.raises(ValueError):
         ChainSchedule(pilot=400, max_pilot=100)
+
+
+def test_the_pilot_counts_a_thinning_apart_are_the_first_samples(edges):
+    """The pilot is the same chain, after burn-in, counting the statistics being drawn: the first
+    draw keeps its counts that lie a thinning or more apart, ending with its last, and draws the
+    rest. They equal a fixed-lag chain's counts from the same seed at those places."""
+    sch = ChainSchedule(pilot=120, pilot_share=0.0, max_pilot=120)
+    nm = NullModel(edges, "configuration", schedule=sch)
+    got = nm.triad_counts(300, np.random.default_rng(3))
+    step, thin = round(sch.pilot_lag * edges.m), max(1, round(nm.last_chain.thin * edges.m))
+    every = -(-thin // step)
+    kept = np.arange(119, -1, -every)[::-1]
+    assert every >= 2 and 2 <= kept.size < 300
+    pilot = NullModel(edges, "configuration", schedule=ChainSchedule(thin=sch.pilot_lag, burn_in=sch.burn_in)).chain(np.random.default_rng(3)).triads(120)
+    assert got.shape == (300, L.N_TRIADS)
+    assert np.array_equal(got[: kept.size], pilot[kept])
+    assert not np.array_equal(got[kept.size], got[kept.size - 1])  # then the chain goes on sampling
 
 
 def test_bench_dense_graph_specs_count_what_is_asked():
