@@ -301,12 +301,13 @@ def test_frozen_nodes_left_out_of_the_picks_and_the_ensemble_still_uniform(model
     nm = NullModel(e, model, "keep", signed=True, schedule=SPACED)
     ch = nm.chain(np.random.default_rng(0))
     assert not np.array_equal(ch.node_of, np.arange(e.n))  # the chain's labels are not the nodes'
+    frozen_slot, _ = ch._frozen_slots()
     for s in np.flatnonzero(ch.partner >= 0):
         pair = (ch.sid == s) | (ch.sid == ch.partner[s])
-        frozen_src, _ = ch._frozen(pair)
-        assert (0 in ch.node_of[frozen_src]) == (0 in ch.sources[pair])
+        frozen_src = np.unique(ch.sources[pair & frozen_slot])
+        assert (0 in frozen_src) == (0 in ch.sources[pair])
         targets = set(ch.node_of[ch.tgt[pair]].tolist())
-        for x in ch.node_of[frozen_src].tolist():  # frozen: the same row in every realization
+        for x in frozen_src.tolist():  # frozen: the same row in every realization
             rows = {frozenset((v, sg) for u, v, sg in r if u == x and v in targets) for r in support}
             assert len(rows) == 1, x
         trade_slots = ch.picks[ch.pick_off[2, s]:][: ch.pick_size[2, s]]

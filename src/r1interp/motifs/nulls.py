@@ -231,8 +231,8 @@ class SwapChain:
         """``(picks, pick_off [6, strata], pick_size [6, strata])``: per stratum ``s``, row by row,
 
         0. the first slots of its (stratum, source) runs: a trade's two sources, uniform;
-        1. its targets that are not frozen (:meth:`_frozen`), as nodes, once each: a two-target
-           signed move's second target (uniform over rows 1 of ``s`` and its partner);
+        1. its targets that are not frozen (:meth:`_frozen_slots`), as nodes, once each: a
+           two-target signed move's second target (uniform over rows 1 of ``s`` and its partner);
         2. for each source of its layer pair (``s`` and its partner) that is not frozen, one of
            its slots, repeated by its out-degree in the pair: a signed trade's two sources;
         3. its targets that are not frozen, repeated by their in-degree in ``s``: a two-target
@@ -242,63 +242,57 @@ class SwapChain:
            node (a 3-cycle of ``s`` has only such nodes; on the toy think graphs a fifth of the
            slots and a fifth of the nodes).
 
-        Fixed by the chain, so picks from them do not depend on its state. A move with a frozen
-        node can change nothing, and without them the signed moves spend their work where it
-        can: on the toy think graphs, whose embedding hub points to every target, the slowest
-        class's integrated autocorrelation fell 8–14% (per E of work, which costs the same)."""
+        Rows 1-3 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
+        them do not depend on its state. A move with a frozen node can change nothing, and
+        without them the signed moves spend their work where it can: on the toy think graphs,
+        whose embedding hub points to every target, the slowest class's integrated
+        autocorrelation fell 8–14% (per E of work, which costs the same)."""
         n_strata, n = self.size.size, max(self.n, 1)
-        run_first = np.flatnonzero(self.run_lo == np.arange(self.E)).astype(np.int64)
-        rows: list[list[np.ndarray]] = [[], [], [], [], [], []]
-        for s in range(n_strata):
-            rows[0].append(run_first[self.sid[run_first] == s])
-            in_s = self.sid == s
-            core = np.intersect1d(self.src[in_s], self.tgt[in_s])
-            rows[4].append(np.flatnonzero(in_s & np.isin(self.src, core)))
-            rows[5].append(core)
-            if self.partner[s] < 0:  # no signed moves here: rows 1-3 are not read
-                rows[1].append(np.unique(self.tgt[in_s]))
-                rows[2].append(np.zeros(0, np.int64))
-                rows[3].append(np.zeros(0, np.int64))
-                continue
-            pair = in_s | (self.sid == self.partner[s])
-            frozen_src, frozen_tgt = self._frozen(pair)
-            rows[1].append(np.setdiff1d(np.unique(self.tgt[in_s]), frozen_tgt))
-            slots = np.flatnonzero(pair & ~np.isin(self.src, frozen_src))
-            first = {}
-            for j in slots:  # one slot per source; its run here and in the partner stratum are its edges
-                first.setdefault(int(self.src[j]), j)
-            rows[2].append(np.array([first[int(x)] for x in self.src[slots]], np.int64))
-            t = np.sort(self.tgt[in_s])
-            rows[3].append(t[~np.isin(t, frozen_tgt)])
-        pick_size = np.array([[r.size for r in row] for row in rows], np.int64).reshape(len(rows), n_strata)
-        flat = [r for row in rows for r in row]
-        starts = np.cumsum([0] + [r.size for r in flat])[:-1].astype(np.int64)
-        pick_off = starts.reshape(len(rows), n_strata) if n_strata else np.zeros((len(rows), 0), np.int64)
-        picks = np.concatenate(flat).astype(np.int64) if flat else np.zeros(0, np.int64)
-        return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size)
+        src_key, tgt_key = self.sid * n + self.src, self.sid * n + self.tgt
+        signed = self.partner[self.sid] >= 0
+        frozen_src, frozen_tgt = self._frozen_slots()
+        run_first = np.flatnonzero(self.run_lo == np.arange(self.E))
+        distinct = np.unique(tgt_key[signed & ~frozen_tgt])
+        by_in_degree = np.sort(tgt_key[signed & ~frozen_tgt])
+        core = np.intersect1d(src_key, tgt_key)
+        # row 2: one slot per (layer pair, source), the pair's first; the two strata of a pair
+        # share one segment (they are adjacent, so their slots are)
+        pair = np.where(signed, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        _, first, inverse = np.unique(pair * n + self.src, return_index=True, return_inverse=True)
+        trade = signed & ~frozen_src
+        per_pair = np.bincount(pair[trade], minlength=n_strata)
+        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, np.flatnonzero(np.isin(src_key, core)), core % n]
+        sizes = [np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(distinct // n, minlength=n_strata), per_pair,
+                 np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[np.isin(src_key, core)], minlength=n_strata), np.bincount(core // n, minlength=n_strata)]
+        base = np.cumsum([0] + [v.size for v in values])[:-1]
+        pick_off = np.stack([b + np.cumsum(z) - z for b, z in zip(base, sizes)])
+        pick_size = np.stack(sizes)
+        owner = np.where(self.partner >= 0, np.minimum(np.arange(n_strata), self.partner), np.arange(n_strata))
+        pick_off[2], pick_size[2] = pick_off[2][owner], np.where(self.partner >= 0, per_pair[owner], 0)
+        picks = np.concatenate(values).astype(np.int64) if self.E else np.zeros(0, np.int64)
+        return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size, dtype=np.int64)
 
-    def _frozen(self, pair: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sources and targets of the layer pair whose edges (slots ``pair``, both signs) no move
-        can change: all of one sign and pointing to / coming from every node that can hold an
-        edge of that sign there (a source with all its edges excitatory, to every node with an
+    def _frozen_slots(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per slot, whether its source / its target is frozen in its layer pair (both signs,
+        kept-sign chains): all its edges there of one sign, to / from every node that can hold
+        an edge of that sign there (a source with only excitatory edges, to every node with an
         excitatory in-edge of the pair but itself). A move of two rows keeps each row's count of
         each sign and only swaps entries where the rows differ, so it leaves such a row — and
         with it the other row — as it is. (Nodes with both signs are kept: sign re-deals may
         still change them.)"""
-        src, tgt, neg = self.src[pair], self.tgt[pair], self.neg[pair]
+        n, n_strata = max(self.n, 1), self.size.size
+        signed = self.partner[self.sid] >= 0
+        pair = np.where(signed, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        sign = self.neg.astype(np.int64)
         frozen = []
-        for a, b in ((src, tgt), (tgt, src)):  # sources (rows of out-edges), then targets
-            nodes = np.unique(a)
-            out = []
-            for x in nodes:
-                mine = a == x
-                signs = np.unique(neg[mine])
-                if signs.size != 1:
-                    continue
-                room = np.unique(b[neg == signs[0]])  # the nodes it may point to / come from
-                if mine.sum() == room.size - int(x in room):
-                    out.append(x)
-            frozen.append(np.array(out, np.int64))
+        for a, b in ((self.src, self.tgt), (self.tgt, self.src)):  # sources (out-rows), then targets
+            mine = (pair * n + a) * 2 + sign  # (pair, node, sign)
+            keys, inverse, degree = np.unique(mine, return_inverse=True, return_counts=True)
+            other_sign = np.isin(mine ^ 1, keys)
+            room_keys = np.unique((pair * 2 + sign) * n + b)  # (pair, sign, node it may reach)
+            room = np.bincount(room_keys // n, minlength=2 * n_strata)[pair * 2 + sign]
+            itself = np.isin((pair * 2 + sign) * n + a, room_keys)
+            frozen.append(signed & ~other_sign & (degree[inverse.reshape(-1)] == room - itself))
         return frozen[0], frozen[1]
 
     def _layer_masks(self, raw: np.ndarray, layer: np.ndarray, W: int) -> tuple[np.ndarray, np.ndarray]:
