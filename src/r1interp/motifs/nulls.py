@@ -177,6 +177,7 @@ class SwapChain:
             other = np.searchsorted(raw, raw ^ 1)
             hit = (other < raw.size) & (raw[np.minimum(other, raw.size - 1)] == (raw ^ 1))
             self.partner[hit] = other[hit]
+        self.signs_kept = bool(sign_pairs)
         # the chain's own node labels (see bit_order); src/tgt/bits use them, callers get nodes back
         self.node_of = bit_order(edges)
         label = np.empty(self.n, np.int64)
@@ -204,7 +205,6 @@ class SwapChain:
         self.in_b = np.zeros((max(self.n, 1), W), np.uint64)
         SC.fill_bits(self.src, self.tgt, self.out_b, self.in_b)
         # kept signs: the negative edges as bit matrices too, moved with them (stratum parity = sign)
-        self.signs_kept = bool(sign_pairs)
         self.sneg = (raw & 1).astype(np.int64) if sign_pairs else np.zeros(raw.size, np.int64)
         self.neg_out = np.zeros_like(self.out_b)
         self.neg_in = np.zeros_like(self.in_b)
@@ -230,7 +230,8 @@ class SwapChain:
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(picks, pick_off [6, strata], pick_size [6, strata])``: per stratum ``s``, row by row,
 
-        0. the first slots of its (stratum, source) runs: a trade's two sources, uniform;
+        0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
+           sources, uniform;
         1. its targets that are not frozen (:meth:`_frozen_slots`), as nodes, once each: a
            two-target signed move's second target (uniform over rows 1 of ``s`` and its partner);
         2. for each source of its layer pair (``s`` and its partner) that is not frozen, one of
@@ -244,14 +245,14 @@ class SwapChain:
 
         Rows 1-3 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
-        without them the signed moves spend their work where it can: on the toy think graphs,
-        whose embedding hub points to every target, the slowest class's integrated
+        without them the moves spend their work where it can: on the toy think graphs, whose
+        embedding hub points to every target, the kept-sign chain's slowest class's integrated
         autocorrelation fell 8–14% (per E of work, which costs the same)."""
         n_strata, n = self.size.size, max(self.n, 1)
         src_key, tgt_key = self.sid * n + self.src, self.sid * n + self.tgt
         signed = self.partner[self.sid] >= 0
         frozen_src, frozen_tgt = self._frozen_slots()
-        run_first = np.flatnonzero(self.run_lo == np.arange(self.E))
+        run_first = np.flatnonzero((self.run_lo == np.arange(self.E)) & ~frozen_src)
         distinct = np.unique(tgt_key[signed & ~frozen_tgt])
         by_in_degree = np.sort(tgt_key[signed & ~frozen_tgt])
         core = np.intersect1d(src_key, tgt_key)
@@ -273,17 +274,18 @@ class SwapChain:
         return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size, dtype=np.int64)
 
     def _frozen_slots(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per slot, whether its source / its target is frozen in its layer pair (both signs,
-        kept-sign chains): all its edges there of one sign, to / from every node that can hold
-        an edge of that sign there (a source with only excitatory edges, to every node with an
-        excitatory in-edge of the pair but itself). A move of two rows keeps each row's count of
-        each sign and only swaps entries where the rows differ, so it leaves such a row — and
-        with it the other row — as it is. (Nodes with both signs are kept: sign re-deals may
-        still change them.)"""
+        """Per slot, whether its source / its target is frozen in its stratum (with its partner,
+        where signs are kept: the layer pair, both signs): all its edges there of one sign, to /
+        from every node that can hold an edge of that sign there (a source with only excitatory
+        edges, to every node with an excitatory in-edge of the pair but itself; without kept
+        signs, a source with an edge to every target of the stratum). A move of two rows keeps
+        each row's count of each sign and only swaps entries where the rows differ, so it leaves
+        such a row — and with it the other row — as it is; a triangle reversal would give it an
+        edge it has. (Nodes with both signs are kept: sign re-deals may still change them.)"""
         n, n_strata = max(self.n, 1), self.size.size
         signed = self.partner[self.sid] >= 0
         pair = np.where(signed, np.minimum(self.sid, self.partner[self.sid]), self.sid)
-        sign = self.neg.astype(np.int64)
+        sign = self.neg.astype(np.int64) if self.signs_kept else np.zeros(self.E, np.int64)
         frozen = []
         for a, b in ((self.src, self.tgt), (self.tgt, self.src)):  # sources (out-rows), then targets
             mine = (pair * n + a) * 2 + sign  # (pair, node, sign)
@@ -292,7 +294,7 @@ class SwapChain:
             room_keys = np.unique((pair * 2 + sign) * n + b)  # (pair, sign, node it may reach)
             room = np.bincount(room_keys // n, minlength=2 * n_strata)[pair * 2 + sign]
             itself = np.isin((pair * 2 + sign) * n + a, room_keys)
-            frozen.append(signed & ~other_sign & (degree[inverse.reshape(-1)] == room - itself))
+            frozen.append(~other_sign & (degree[inverse.reshape(-1)] == room - itself))
         return frozen[0], frozen[1]
 
     def _layer_masks(self, raw: np.ndarray, layer: np.ndarray, W: int) -> tuple[np.ndarray, np.ndarray]:

@@ -34,8 +34,9 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
   cycle exists, ``p_tri`` is 0, and swaps alone connect each (bipartite) layer pair (Ryser 1957).
 * **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
-  ``p_sign`` = 1): slot ``j`` uniform, slot ``k`` uniform over the two sign strata of ``j``'s layer pair,
-  sources ``a``, ``c``. Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
+  ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` by their
+  out-degree in it (both signs), frozen ones left out (``SwapChain._frozen_slots``: a row no
+  move can change, such as an embedding hub's that points to every target). Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
   swapped, and ``a`` must keep its count of each sign; the next state is drawn uniformly from
   all states that meet this (see the comment in :func:`run_chain`) — a heat-bath move on the
   two sources over both signs at once, symmetric, so the uniform law is kept. Per-sign trades
@@ -44,7 +45,8 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
 * **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
-  ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets) exchange sources:
+  ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets), neither frozen,
+  exchange sources:
   per source the pair (edge to t0, edge to u0) may only be swapped and ``t0`` keeps its count of
   each sign, same heat bath. Two-source moves alone are reducible on some signed degree
   sequences (three sources and two targets may have to change at once;
@@ -703,6 +705,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         if swap_only:  # two edges uniform over the stratum, as igraph's rewire picks them
             k = off[s] + _below(rng, size[s])
         else:  # two sources uniform over the stratum's sources (not by degree, see the module doc)
+            if pick_size[0, s] < 2:  # all but one (or all) frozen: nothing to trade
+                continue
             j = picks[pick_off[0, s] + _below(rng, pick_size[0, s])]
             k = picks[pick_off[0, s] + _below(rng, pick_size[0, s])]
         a = src[j]
