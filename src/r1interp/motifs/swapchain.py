@@ -954,19 +954,24 @@ def _signed_from_rows(pos_out, neg_out, pos_in, neg_in, out):
     # FFL x->y->z, x->z by the signs of its three edges: per edge x->z, word-parallel over y;
     # the x->z edges of one sign at a time, the sums in locals (t: the sign of x->z)
     f = np.zeros(8, np.int64)
+    Wo = 0  # words that hold any out-edge: with the chain's labels (targets first) often 1 of 2
+    for v in range(n):
+        for w in range(Wo, W):
+            if pos_out[v, w] | neg_out[v, w]:
+                Wo = w + 1
     for x in range(n):
         for t in range(2):
             pp = 0
             pn = 0
             np_ = 0
             nn = 0
-            for wz in range(W):
+            for wz in range(Wo):
                 zs = neg_out[x, wz] if t else pos_out[x, wz]
                 while zs:
                     low = zs & (~zs + _U1)
                     zs ^= low
                     z = wz * 64 + _low_bit(low)
-                    for w in range(W):
+                    for w in range(Wo):
                         po = pos_out[x, w]
                         no = neg_out[x, w]
                         pi = pos_in[z, w]
