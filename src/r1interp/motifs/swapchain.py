@@ -27,28 +27,28 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   whatever swaps reach, and a trade moves many edges for the price of one pass over two nodes —
   on dense graphs, where most swaps are rejected, it decorrelates far faster.
 * **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): a stratum
-  by a slot uniform over all edges, in it slot ``j`` (``a→b``) uniform over those whose source
-  has in-edges there too, node ``c`` uniform over the nodes with in- and out-edges there; a cycle ``a→b→c→a`` of one stratum whose reverse
-  edges are all absent is reversed. Swaps alone cannot reach every digraph with given degrees
-  (the 3-cycle and its reverse are the classic pair); with reversals they can (Rao, Jana &
-  Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In layer-pair strata of forward edges no
-  cycle exists, ``p_tri`` is 0, and swaps alone connect each (bipartite) layer pair (Ryser 1957).
+  by a slot uniform over all edges, in it slot ``j`` (``a→b``) uniform over those whose source has
+  in-edges there too, node ``c`` uniform over the nodes with in- and out-edges there; a cycle
+  ``a→b→c→a`` of one stratum whose reverse edges are all absent is reversed. Swaps alone cannot
+  reach every digraph with given degrees (the 3-cycle and its reverse are the classic pair); with
+  reversals they can (Rao, Jana & Bandyopadhyay 1996; Berger & Müller-Hannemann 2010). In
+  layer-pair strata of forward edges no cycle exists, ``p_tri`` is 0, and swaps alone connect each
+  (bipartite) layer pair (Ryser 1957).
 * **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
   ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` by their
-  out-degree in it (both signs), frozen ones left out (``SwapChain._frozen_slots``: a row no
-  move can change, such as an embedding hub's that points to every target). Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
-  swapped, and ``a`` must keep its count of each sign; the next state is drawn uniformly from
-  all states that meet this (see the comment in :func:`run_chain`) — a heat-bath move on the
-  two sources over both signs at once, symmetric, so the uniform law is kept. Per-sign trades
-  cannot change which of two sources reaches a shared target with which sign:
-  ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are not linked by any of them, and on
-  dense graphs a chain without such moves has visibly wrong signed null means
+  out-degree in it (both signs), frozen ones left out (``SwapChain._frozen_slots``: a row no move
+  can change, such as an embedding hub's that points to every target). Per target the pair (a's
+  edge, c's edge) ∈ {none, +, −}² may only be swapped, and ``a`` must keep its count of each sign;
+  the next state is drawn uniformly from all states that meet this (see the comment in
+  :func:`run_chain`) — a heat-bath move on the two sources over both signs at once, symmetric, so
+  the uniform law is kept. Per-sign trades cannot change which of two sources reaches a shared
+  target with which sign: ``a→t (+), a→u (−), c→t (−), c→u (+)`` and its mirror are not linked by
+  any of them, and on dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
 * **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
   ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets), neither frozen,
-  exchange sources:
-  per source the pair (edge to t0, edge to u0) may only be swapped and ``t0`` keeps its count of
-  each sign, same heat bath. Two-source moves alone are reducible on some signed degree
+  exchange sources: per source the pair (edge to t0, edge to u0) may only be swapped and ``t0``
+  keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some signed degree
   sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
@@ -638,7 +638,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         j = _below(rng, E)
         s = sid[j]
         ps = partner[s]
-        if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):  # a layer pair with both signs (no draw at 1: ~3%)
+        # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
+        if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
             neg_s = sneg[s] != 0
             if _uniform(rng) < P_COLUMN:
                 # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
