@@ -183,7 +183,6 @@ class SwapChain:
         label = np.empty(self.n, np.int64)
         label[self.node_of] = np.arange(self.n)
         order = np.lexsort((label[edges.src], strata))
-        self.order = order
         self.sources = np.ascontiguousarray(edges.src[order], dtype=np.int64)
         self.src = np.ascontiguousarray(label[edges.src[order]], dtype=np.int64)
         self.tgt = np.ascontiguousarray(label[edges.dst[order]], dtype=np.int64)
@@ -256,15 +255,16 @@ class SwapChain:
         distinct = np.unique(tgt_key[signed & ~frozen_tgt])
         by_in_degree = np.sort(tgt_key[signed & ~frozen_tgt])
         core = np.intersect1d(src_key, tgt_key)
+        on_cycles = np.flatnonzero(np.isin(src_key, core))  # slots whose source is in ``core``
         # row 2: one slot per (layer pair, source), the pair's first; the two strata of a pair
         # share one segment (they are adjacent, so their slots are)
         pair = np.where(signed, np.minimum(self.sid, self.partner[self.sid]), self.sid)
         _, first, inverse = np.unique(pair * n + self.src, return_index=True, return_inverse=True)
         trade = signed & ~frozen_src
         per_pair = np.bincount(pair[trade], minlength=n_strata)
-        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, np.flatnonzero(np.isin(src_key, core)), core % n]
+        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n]
         sizes = [np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(distinct // n, minlength=n_strata), per_pair,
-                 np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[np.isin(src_key, core)], minlength=n_strata), np.bincount(core // n, minlength=n_strata)]
+                 np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata)]
         base = np.cumsum([0] + [v.size for v in values])[:-1]
         pick_off = np.stack([b + np.cumsum(z) - z for b, z in zip(base, sizes)])
         pick_size = np.stack(sizes)

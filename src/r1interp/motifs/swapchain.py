@@ -48,8 +48,8 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 * **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
   ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets), neither frozen,
   exchange sources: per source the pair (edge to t0, edge to u0) may only be swapped and ``t0``
-  keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some signed degree
-  sequences (three sources and two targets may have to change at once;
+  keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some
+  signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
@@ -276,6 +276,12 @@ def _swap(a, i, j):
     t = a[i]
     a[i] = a[j]
     a[j] = t
+
+
+@nb.njit(cache=True, inline="always")
+def _pick(rng, picks, pick_off, pick_size, row, s):
+    """An entry uniform over row ``row`` of stratum ``s``'s pick table (non-empty)."""
+    return picks[pick_off[row, s] + _below(rng, pick_size[row, s])]
 
 
 @nb.njit(cache=True, inline="always")
@@ -603,11 +609,11 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             s = sid[_below(rng, E)]
             if pick_size[5, s] < 3:
                 continue
-            j = picks[pick_off[4, s] + _below(rng, pick_size[4, s])]
+            j = _pick(rng, picks, pick_off, pick_size, 4, s)
             a = src[j]
             _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner)
             b = tgt[j]
-            c = picks[pick_off[5, s] + _below(rng, pick_size[5, s])]
+            c = _pick(rng, picks, pick_off, pick_size, 5, s)
             if c == a or c == b:
                 continue
             if not _has(out_b, b, c) or not _has(out_b, c, a):
@@ -654,7 +660,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # other, where there is little to exchange.
                 if pick_size[3, s] == 0:
                     continue
-                t0 = picks[pick_off[3, s] + _below(rng, pick_size[3, s])]
+                t0 = _pick(rng, picks, pick_off, pick_size, 3, s)
                 r = _below(rng, pick_size[1, s] + pick_size[1, ps])
                 if r < pick_size[1, s]:
                     u0 = picks[pick_off[1, s] + r]
@@ -685,8 +691,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # one slot of each, whose run and partner run are its edges of the pair).
                 if pick_size[2, s] == 0:
                     continue
-                j = picks[pick_off[2, s] + _below(rng, pick_size[2, s])]
-                k = picks[pick_off[2, s] + _below(rng, pick_size[2, s])]
+                j = _pick(rng, picks, pick_off, pick_size, 2, s)
+                k = _pick(rng, picks, pick_off, pick_size, 2, s)
                 a = src[j]
                 c = src[k]
                 if a == c:
@@ -708,8 +714,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         else:  # two sources uniform over the stratum's sources (not by degree, see the module doc)
             if pick_size[0, s] < 2:  # all but one (or all) frozen: nothing to trade
                 continue
-            j = picks[pick_off[0, s] + _below(rng, pick_size[0, s])]
-            k = picks[pick_off[0, s] + _below(rng, pick_size[0, s])]
+            j = _pick(rng, picks, pick_off, pick_size, 0, s)
+            k = _pick(rng, picks, pick_off, pick_size, 0, s)
         a = src[j]
         c = src[k]
         if a == c:
