@@ -216,28 +216,26 @@ def print_graph(res: dict, args) -> None:
     print(f"signed / unsigned time: layer_configuration {res['signed_over_unsigned']:.2f}x, configuration {res['signed_over_unsigned_conf']:.2f}x")
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_graph_arguments(ap: argparse.ArgumentParser) -> None:
+    """The graph options this bench and ``bench_thinning.py`` share."""
     ap.add_argument("--graph", action="append", default=[], type=Path, help="circuit-tracer graph JSON (repeatable)")
     ap.add_argument("--dense", type=int, default=4, help="generated dense pruned-like graphs (80 nodes, 1300-1700 edges, 6-28 layers)")
     ap.add_argument("--sparse", action="store_true", help="also the sparse random layered graph (~500 nodes, 3000 edges)")
-    ap.add_argument("--samples", type=int, default=1000, help="null samples (circuit-motifs' default)")
-    ap.add_argument("--baseline-samples", type=int, default=None, help="samples run the circuit-motifs way (default: --samples; fewer: time extrapolated)")
-    ap.add_argument("--ref-samples", type=int, default=500, help="samples of the 100 x E reference swap chain")
     ap.add_argument("--threshold-mode", default="relative", choices=["absolute", "relative", "top_k"], help="link threshold for --graph files")
     ap.add_argument("--threshold", type=float, default=0.0)
     ap.add_argument("--include-errors", action="store_true", help="keep error nodes (the motif stage drops them by default)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--recheck", type=int, default=4, help="a row beyond 3 SE is re-run at fresh seeds with this many times the samples (1: no re-run)")
-    ap.add_argument("--json", help="also write the results here")
-    args = ap.parse_args(argv)
-    args.baseline_samples = args.baseline_samples or args.samples
 
+
+def bench_graphs(args: argparse.Namespace) -> list[tuple[str, object, int]]:
+    """``(name, igraph graph, n_layers)`` of every ``--graph`` file (loaded as the motif stage
+    loads them) and generated graph; a missing file stops before any work."""
     exclude = frozenset() if args.include_errors else DEFAULT_EXCLUDE_TYPES
+    missing = [str(p) for p in args.graph if not p.is_file()]
+    if missing:
+        raise SystemExit(f"--graph: file not found: {', '.join(missing)}")
     graphs = []
     for path in args.graph:
-        if not path.is_file():
-            raise SystemExit(f"--graph: file not found: {path}")
         g = load_attribution_graph(path, Threshold(args.threshold_mode, args.threshold), exclude)
         graphs.append((str(path), g, infer_n_layers(g)))
     for spec in bench_graph_specs(args.dense, args.seed):
@@ -248,6 +246,21 @@ def main(argv: list[str] | None = None) -> int:
         graphs.append(("sparse-12L", g, 12))
     if not graphs:
         raise SystemExit("no graphs: pass --graph PATH or --dense N")
+    return graphs
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_graph_arguments(ap)
+    ap.add_argument("--samples", type=int, default=1000, help="null samples (circuit-motifs' default)")
+    ap.add_argument("--baseline-samples", type=int, default=None, help="samples run the circuit-motifs way (default: --samples; fewer: time extrapolated)")
+    ap.add_argument("--ref-samples", type=int, default=500, help="samples of the 100 x E reference swap chain")
+    ap.add_argument("--recheck", type=int, default=4, help="a row beyond 3 SE is re-run at fresh seeds with this many times the samples (1: no re-run)")
+    ap.add_argument("--json", help="also write the results here")
+    args = ap.parse_args(argv)
+    args.baseline_samples = args.baseline_samples or args.samples
+
+    graphs = bench_graphs(args)
     warm = EdgeSet.from_igraph(graphs[0][1], graphs[0][2])  # load the compiled kernels before timing
     NullModel(warm).triad_counts(2, np.random.default_rng(0))
     NullModel(warm, signed=True).signed_counts(2, np.random.default_rng(0))

@@ -33,7 +33,7 @@ some layer pairs have realizations no two-source move reaches (``tests/test_moti
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,6 +132,21 @@ def thinning_from_acf(series: np.ndarray, target: float, lo: float, hi: float, l
     r = min(max(r1 ** (1.0 / lag), r2 ** (1.0 / (2.0 * lag))), 0.999)
     k = np.log(target) / np.log(r) if r > 0 else lo
     return float(np.clip(k, lo, hi)), r
+
+
+def pilot_thinning(schedule: ChainSchedule, samples: int, more: Callable[[int], np.ndarray]) -> tuple[np.ndarray, float, float]:
+    """``(series, thin, r)``: the auto thinning's pilot (see :class:`ChainSchedule`). ``more(k)``
+    returns the chain's next ``k`` counts, one every ``pilot_lag`` × E: ``pilot`` of them, then
+    ``pilot`` more at a time (up to ``max_pilot``) while the pilot costs less than
+    ``pilot_share`` of drawing ``samples`` at the thinning found so far. One function, so that
+    ``bench/bench_thinning.py`` replays on a long recorded series exactly what a chain decides."""
+    sch = schedule
+    series = more(sch.pilot)
+    thin, r = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
+    while len(series) < sch.max_pilot and len(series) * sch.pilot_lag < sch.pilot_share * samples * thin:
+        series = np.concatenate([series, more(min(sch.pilot, sch.max_pilot - len(series)))])
+        thin, r = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
+    return series, thin, r
 
 
 def _within_blocks_permutation(rng: np.random.Generator, S: int, groups: np.ndarray) -> np.ndarray:
@@ -352,14 +367,15 @@ class SwapChain:
         """Burn in, then set :attr:`thin` from a pilot (see :class:`ChainSchedule`); the pilot
         counts the statistics that will be sampled (``signed``: their arguments) and grows while
         it costs less than ``pilot_share`` of drawing ``samples`` at the thinning it found."""
-        sch = self.schedule
-        step = max(1, int(round(sch.pilot_lag * self.E)))
-        series = self._pilot(burn, step, sch.pilot, signed)
-        self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
-        while len(series) < sch.max_pilot and len(series) * sch.pilot_lag < sch.pilot_share * samples * self.thin:
-            more = min(sch.pilot, sch.max_pilot - len(series))
-            series = np.concatenate([series, self._pilot(0, step, more, signed)])  # the same chain, same lag
-            self.thin, self.pilot_acf = thinning_from_acf(series, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)
+        step = max(1, int(round(self.schedule.pilot_lag * self.E)))
+        burn_left = [burn]
+
+        def more(count: int) -> np.ndarray:  # the same chain, same lag; burn-in before the first
+            rows = self._pilot(burn_left[0], step, count, signed)
+            burn_left[0] = 0
+            return rows
+
+        series, self.thin, self.pilot_acf = pilot_thinning(self.schedule, samples, more)
         self.pilot_counts = len(series)
         self._pilot_rows, self._pilot_step = series, step
 
