@@ -24,6 +24,7 @@ from r1interp.motifs.signed import SIGNED_MOTIFS, GapLimits, signed_counts
 
 REFERENCE = ChainSchedule(burn_in=100.0, thin=100.0, moves="swap")
 SPACED = ChainSchedule(thin=40.0)
+TRADES = ChainSchedule(thin=40.0, exact_states=0)  # no exact redraws: the trades alone
 """The sampler with samples far enough apart to be ~independent, as the chi-square limit of
 :func:`assert_uniform` assumes (at the auto thinning, consecutive samples of these tiny graphs
 are correlated enough to inflate chi-square ~2×, and a change in how a move spends its random
@@ -130,7 +131,7 @@ def test_signed_trades_alone_sample_the_kept_sign_ensemble_uniformly(graph):
     e = wide_signed_layered() if graph == "wide" else tiny_layered()
     support = realizations(e, "layer_configuration", True)
     assert len(support) >= 2
-    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=SPACED)
+    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=TRADES)
     assert_uniform(sampled_keys(nm, 3000, 4), support, 3000)
     assert nm.last_chain.p_sign == 1.0
 
@@ -153,8 +154,10 @@ def test_layer_pairs_with_one_sign_keep_moving_where_signs_are_kept():
     support = realizations(e, "layer_configuration", True)
     frozen_pair = {frozenset((u, v) for u, v, _ in r if e.layer[u] == 0) for r in support}
     assert len(frozen_pair) >= 2 and len(support) >= 4
-    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=SPACED)
-    assert_uniform(sampled_keys(nm, 3000, 6), support, 3000)
+    for schedule in (TRADES, SPACED):  # trades in both pairs; the 0→1 pair redrawn exactly
+        nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=schedule)
+        assert_uniform(sampled_keys(nm, 3000, 6), support, 3000)
+    assert (nm.last_chain.ex_int[: nm.last_chain.size.size] > 0).any()
 
 
 def bipartite_signed(rows: list[str]) -> EdgeSet:
@@ -187,7 +190,7 @@ def test_signed_trades_reach_every_realization_where_simpler_moves_do_not(rows, 
     support = realizations(e, "layer_configuration", True)
     assert len(support) >= 2
     n = 100 * len(support)
-    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=60.0, moves=moves))
+    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=60.0, moves=moves, exact_states=0))
     assert_uniform(sampled_keys(nm, n, 3), support, n)
 
 
@@ -298,7 +301,7 @@ def test_frozen_nodes_left_out_of_the_picks_and_the_ensemble_still_uniform(model
     e = hub_graph()
     support = realizations(e, model, keep)
     assert len(support) >= (2 if model == "configuration" else 1)  # one: its layer pairs are tight
-    nm = NullModel(e, model, "keep", signed=keep, schedule=SPACED)
+    nm = NullModel(e, model, "keep", signed=keep, schedule=TRADES)
     ch = nm.chain(np.random.default_rng(0))
     assert not np.array_equal(ch.node_of, np.arange(e.n))  # the chain's labels are not the nodes'
     frozen_slot, _ = ch._frozen_slots()
@@ -313,6 +316,48 @@ def test_frozen_nodes_left_out_of_the_picks_and_the_ensemble_still_uniform(model
         row = 2 if ch.partner[s] >= 0 else 0  # the signed trades' sources, or the trades'
         assert 0 not in ch.sources[ch.picks[ch.pick_off[row, s]:][: ch.pick_size[row, s]]]
     assert_uniform(sampled_keys(nm, 4000, 3), support, 4000)  # edge lists come back in node labels
+
+
+def signed_matrices(rp, rn, cp, cn) -> set:
+    """Brute force: every sign matrix with these row and column counts, as (+ mask, − mask) rows."""
+    T = len(cp)
+    per_row = [[(sum(1 << c for c in p), sum(1 << c for c in q)) for p in itertools.combinations(range(T), a)
+                for q in itertools.combinations([c for c in range(T) if c not in p], b)] for a, b in zip(rp, rn)]
+    keep = set()
+    for rows in itertools.product(*per_row):
+        col_p = [sum((p >> c) & 1 for p, _ in rows) for c in range(T)]
+        col_n = [sum((q >> c) & 1 for _, q in rows) for c in range(T)]
+        if col_p == list(cp) and col_n == list(cn):
+            keep.add(rows)
+    return keep
+
+
+def test_layer_pair_enumeration_finds_every_realization_and_gives_up_beyond_its_cap():
+    from r1interp.motifs import swapchain as SC
+
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        M = rng.choice([0, 1, -1], size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))), p=[0.4, 0.35, 0.25])
+        rp, rn, cp, cn = ((M == 1).sum(1), (M == -1).sum(1), (M == 1).sum(0), (M == -1).sum(0))
+        truth = signed_matrices(rp, rn, cp, cn)
+        count, pos, neg = SC.signed_realizations(rp, rn, cp, cn, 4096, 4096, 10**6)
+        got = {tuple((int(pos[k, r]), int(neg[k, r])) for r in range(M.shape[0])) for k in range(count)}
+        assert count == len(truth) and got == truth, M
+        if len(truth) > 1:  # one fewer allowed than there are: no partial table
+            assert SC.signed_realizations(rp, rn, cp, cn, len(truth) - 1, 4096, 10**6)[0] == -1
+
+
+@pytest.mark.parametrize("rows", REDUCIBLE_LAYER_PAIRS[:3])
+def test_exact_redraws_of_small_layer_pairs_sample_every_realization_uniformly(rows):
+    """The default kept-sign chain redraws these pairs from their enumeration: every realization,
+    uniformly, and no trade needed."""
+    e = bipartite_signed(rows)
+    support = realizations(e, "layer_configuration", True)
+    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=2.0))
+    n = 100 * len(support)
+    assert_uniform(sampled_keys(nm, n, 5), support, n)
+    ch = nm.last_chain
+    assert ch.ex_int[0] == len(support)  # the table holds every realization
 
 
 def test_no_stall_when_no_move_is_possible():

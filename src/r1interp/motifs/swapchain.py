@@ -51,6 +51,14 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some
   signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
+* **exact redraw** (kept signs, in place of the moves above where a layer pair has few
+  realizations): the pair's sources and targets are distinct nodes, so no other pair's edges
+  constrain it, and its realizations with the same signed degrees (at most
+  ``ChainSchedule.exact_states``) are enumerated once (:func:`signed_realizations`); picking
+  the pair draws one of them uniformly, whatever the current one is — a Gibbs step on the pair,
+  which keeps the uniform law. The moves above mix such small pairs slowly (one of 7 sources ×
+  4 targets with 16 realizations relaxed over ~450 of them), and on dense graphs with many
+  layers most pairs are small.
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -232,6 +240,136 @@ def _find_slot(src, tgt, lo, hi, u, v):
             return a
         a += 1
     return -1
+
+
+# ---- exact draws of small layer pairs --------------------------------------------------------
+@nb.njit(cache=True)
+def _subsets(mask, k, out, limit):
+    """The ``k``-subsets of the set bits of ``mask`` written to ``out``; their number, or -1 if
+    more than ``limit``."""
+    pos = np.empty(64, np.int64)
+    m = 0
+    x = mask
+    while x:
+        low = x & (~x + _U1)
+        x ^= low
+        pos[m] = _low_bit(low)
+        m += 1
+    if k > m:
+        return 0
+    idx = np.arange(k)
+    count = 0
+    while True:
+        if count >= limit:
+            return -1
+        v = np.uint64(0)
+        for i in range(k):
+            v |= _U1 << np.uint64(pos[idx[i]])
+        out[count] = v
+        count += 1
+        i = k - 1
+        while i >= 0 and idx[i] == m - k + i:
+            i -= 1
+        if i < 0:
+            return count
+        idx[i] += 1
+        for j in range(i + 1, k):
+            idx[j] = idx[j - 1] + 1
+
+
+@nb.njit(cache=True)
+def signed_realizations(rp, rn, cp, cn, cap, max_patterns, budget):
+    """Every sign matrix (rows: sources, columns: targets, ≤ 64 of each; entries none, +, −)
+    with ``rp[i]``/``rn[i]`` excitatory/inhibitory entries in row ``i`` and ``cp[c]``/``cn[c]`` in
+    column ``c``: ``(count, pos [cap, R], neg [cap, R])`` as column bit masks per row, or count
+    -1 where there are more than ``cap``, a row has more than ``max_patterns`` candidate rows,
+    or the search takes more than ``budget`` steps (depth-first over rows, columns filled up
+    left out)."""
+    R = rp.size
+    T = cp.size
+    pos_out = np.zeros((cap, R), np.uint64)
+    neg_out = np.zeros((cap, R), np.uint64)
+    can_p = np.uint64(0)
+    can_n = np.uint64(0)
+    for c in range(T):
+        if cp[c] > 0:
+            can_p |= _U1 << np.uint64(c)
+        if cn[c] > 0:
+            can_n |= _U1 << np.uint64(c)
+    pat_p = np.zeros((R, max_patterns), np.uint64)
+    pat_n = np.zeros((R, max_patterns), np.uint64)
+    n_pat = np.zeros(R, np.int64)
+    first = np.zeros(max_patterns, np.uint64)
+    second = np.zeros(max_patterns, np.uint64)
+    for i in range(R):
+        a = _subsets(can_p, rp[i], first, max_patterns)
+        if a < 0:
+            return -1, pos_out, neg_out
+        for x in range(a):
+            b = _subsets(can_n & ~first[x], rn[i], second, max_patterns)
+            if b < 0 or n_pat[i] + b > max_patterns:
+                return -1, pos_out, neg_out
+            for y in range(b):
+                pat_p[i, n_pat[i]] = first[x]
+                pat_n[i, n_pat[i]] = second[y]
+                n_pat[i] += 1
+    used_p = np.zeros(T, np.int64)
+    used_n = np.zeros(T, np.int64)
+    choice = np.full(R + 1, -1, np.int64)
+    count = 0
+    steps = 0
+    i = 0
+    while i >= 0:
+        if i == R:  # every row placed within the column counts, whose totals match: a realization
+            if count == cap:
+                return -1, pos_out, neg_out
+            for r in range(R):
+                pos_out[count, r] = pat_p[r, choice[r]]
+                neg_out[count, r] = pat_n[r, choice[r]]
+            count += 1
+            i -= 1
+            _unplace(pat_p[i, choice[i]], pat_n[i, choice[i]], used_p, used_n)
+            continue
+        full_p = np.uint64(0)
+        full_n = np.uint64(0)
+        for c in range(T):
+            if used_p[c] == cp[c]:
+                full_p |= _U1 << np.uint64(c)
+            if used_n[c] == cn[c]:
+                full_n |= _U1 << np.uint64(c)
+        k = choice[i] + 1
+        while k < n_pat[i] and ((pat_p[i, k] & full_p) | (pat_n[i, k] & full_n)):
+            k += 1
+        steps += 1
+        if steps > budget:
+            return -1, pos_out, neg_out
+        if k == n_pat[i]:
+            choice[i] = -1
+            i -= 1
+            if i >= 0:
+                _unplace(pat_p[i, choice[i]], pat_n[i, choice[i]], used_p, used_n)
+            continue
+        choice[i] = k
+        _place(pat_p[i, k], pat_n[i, k], used_p, used_n, 1)
+        i += 1
+    return count, pos_out, neg_out
+
+
+@nb.njit(cache=True, inline="always")
+def _place(p, q, used_p, used_n, d):
+    while p:
+        low = p & (~p + _U1)
+        p ^= low
+        used_p[_low_bit(low)] += d
+    while q:
+        low = q & (~q + _U1)
+        q ^= low
+        used_n[_low_bit(low)] += d
+
+
+@nb.njit(cache=True, inline="always")
+def _unplace(p, q, used_p, used_n):
+    _place(p, q, used_p, used_n, -1)
 
 
 @nb.njit(cache=True)
@@ -569,7 +707,7 @@ def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
 # still brackets every array handed to an inlined helper with atomic reference-count updates
 # (dozens per signed move); without them the kept-sign chain runs ~1.5-1.8x faster.
 @nb.njit(cache=True, _nrt=False)
-def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
@@ -644,6 +782,46 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         j = _below(rng, E)
         s = sid[j]
         ps = partner[s]
+        n_strata = size.size
+        if ex_int[s] > 0 and not swap_only:
+            # exact redraw: the layer pair (both signs) becomes a realization drawn uniformly from
+            # its enumeration (``SwapChain._exact_tables``), whatever the current one is: a Gibbs
+            # step on the pair, which the other pairs do not constrain. Trades mix such small
+            # pairs slowly (one of 7 x 4 with 16 realizations relaxed over ~450 of its moves).
+            R = ex_int[n_strata + s]
+            k = _below(rng, ex_int[s])
+            base = ex_int[2 * n_strata + s] + k * R
+            rows = 4 * n_strata + ex_int[3 * n_strata + s]
+            visits += size[s] + (size[ps] if ps >= 0 else 0)
+            changed = False
+            for i in range(R):
+                a = ex_int[rows + i]
+                for w in range(W):
+                    m = tmask[s, w]
+                    o_new = (out_b[a, w] & ~m) | ex_bits[0, base + i, w] | ex_bits[1, base + i, w]
+                    n_new = (neg_out[a, w] & ~m) | ex_bits[1, base + i, w]
+                    d_o = out_b[a, w] ^ o_new
+                    d_n = neg_out[a, w] ^ n_new
+                    if d_o | d_n:
+                        changed = True
+                        out_b[a, w] = o_new
+                        neg_out[a, w] = n_new
+                        while d_o:
+                            low = d_o & (~d_o + _U1)
+                            d_o ^= low
+                            _flip(in_b, w * 64 + _low_bit(low), a)
+                        while d_n:
+                            low = d_n & (~d_n + _U1)
+                            d_n ^= low
+                            _flip(neg_in, w * 64 + _low_bit(low), a)
+                if ps < 0:  # a one-sign pair: its slots are kept current, not refreshed on read
+                    lo = off[s]
+                    hi = lo + size[s]
+                    r0 = _run_start(src, lo, hi, a)
+                    _write_run(tgt, r0, _run_end(src, r0, hi, a), out_b, neg_out, a, tmask, s, sneg[s] != 0)
+            if changed:
+                accepted += 1
+            continue
         # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
         if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
             neg_s = sneg[s] != 0
@@ -1033,21 +1211,21 @@ def _signed_scratch(n, W):
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
-    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
@@ -1060,7 +1238,7 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
@@ -1070,9 +1248,9 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the count walks the edge list
             _shuffle(sign, rng)
@@ -1084,13 +1262,13 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
         out[s] = tgt
     return out, acc
