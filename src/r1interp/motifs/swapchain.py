@@ -56,9 +56,10 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   constrain it, and its realizations with the same signed degrees (at most
   ``ChainSchedule.exact_states``) are enumerated once (:func:`signed_realizations`); picking
   the pair draws one of them uniformly, whatever the current one is — a Gibbs step on the pair,
-  which keeps the uniform law. The moves above mix such small pairs slowly (one of 7 sources ×
-  4 targets with 16 realizations relaxed over ~450 of them), and on dense graphs with many
-  layers most pairs are small.
+  which keeps the uniform law (in ``EXACT_SHARE`` of the pair's proposals; trades in the rest).
+  The moves above mix such small pairs slowly (one of 7 sources × 4 targets with 16
+  realizations relaxed over ~450 of them), and on dense graphs with many layers most pairs are
+  small.
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -84,6 +85,13 @@ _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)
 _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
 P_COLUMN = 0.5
+EXACT_SHARE = 0.5
+"""Share of the proposals in a layer pair with an enumeration (``ChainSchedule.exact_states``)
+that redraw it exactly; the rest trade in it as in any pair. A redraw costs more than a trade
+(it rewrites every row of the pair), so where the small pairs are not the slow part (the 6-layer
+dense bench graph) redrawing every time cost 11% more per effective sample, half the time 5%;
+on the 13-layer one, whose small pairs were the slow part, −25% and −21% (kept-sign
+layer_configuration, time per effective sample, 300,000 samples)."""
 """Share of the signed trades that exchange two targets' sources instead of two sources' targets.
 Time per effective sample (cost per E of work × max integrated autocorrelation in E, 100,000
 samples at 1 × E; kept-sign configuration / layer_configuration, µs) with the second target
@@ -783,16 +791,18 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         s = sid[j]
         ps = partner[s]
         n_strata = size.size
-        if ex_int[s] > 0 and not swap_only:
-            # exact redraw: the layer pair (both signs) becomes a realization drawn uniformly from
-            # its enumeration (``SwapChain._exact_tables``), whatever the current one is: a Gibbs
+        if ex_int[s] > 0 and not swap_only and _uniform(rng) < EXACT_SHARE:
+            # exact redraw (EXACT_SHARE of the pair's proposals): the layer pair (both signs)
+            # becomes a realization drawn uniformly from its enumeration (``SwapChain._exact_tables``), whatever the current one is: a Gibbs
             # step on the pair, which the other pairs do not constrain. Trades mix such small
             # pairs slowly (one of 7 x 4 with 16 realizations relaxed over ~450 of its moves).
             R = ex_int[n_strata + s]
             k = _below(rng, ex_int[s])
             base = ex_int[2 * n_strata + s] + k * R
             rows = 4 * n_strata + ex_int[3 * n_strata + s]
-            visits += size[s] + (size[ps] if ps >= 0 else 0)
+            # charged as a signed trade of two average sources of the pair: the visits are one
+            # budget for all pairs, and a charge of the whole pair left the large pairs fewer moves
+            visits += (2 * (size[s] + (size[ps] if ps >= 0 else 0)) + R - 1) // R
             changed = False
             for i in range(R):
                 a = ex_int[rows + i]
