@@ -264,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     warm = EdgeSet.from_igraph(graphs[0][1], graphs[0][2])  # load the compiled kernels before timing
     NullModel(warm).triad_counts(2, np.random.default_rng(0))
     NullModel(warm, signed=True).signed_counts(2, np.random.default_rng(0))
+    for model in ("layer_configuration", "configuration"):  # the kept-sign paths (and their pair enumeration)
+        NullModel(warm, model, "keep", signed=True).signed_counts(2, np.random.default_rng(0))
 
     schedule = ChainSchedule()
     print(f"ours: trade chain, burn-in {schedule.burn_in:g} x E, thinning from a pilot's autocorrelation (target {schedule.target_acf:g} between samples); "
