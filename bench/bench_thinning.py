@@ -73,23 +73,22 @@ def replay_pilots(series: np.ndarray, schedule: ChainSchedule, samples: int) -> 
     if lag != int(lag) or lag < 1:
         raise SystemExit(f"pilot_lag must be a whole number of E to replay on a 1 x E recording, got {lag}")
     step = int(lag)
-    chosen, start = [], 0
-    while True:
-        pos = [start]
+    chosen, pos = [], 0
 
-        def more(k: int) -> np.ndarray:
-            rows = series[pos[0]: pos[0] + k * step: step]
-            pos[0] += k * step
-            if len(rows) < k:
-                raise EOFError
-            return rows
+    def more(k: int) -> np.ndarray:  # the next k counts of the recording, one every pilot_lag
+        nonlocal pos
+        rows = series[pos: pos + k * step: step]
+        pos += k * step
+        if len(rows) < k:
+            raise EOFError
+        return rows
 
+    while True:  # each pilot starts where the last one stopped
         try:
             _, thin, _ = pilot_thinning(schedule, samples, more)
         except EOFError:
             return chosen
         chosen.append(thin)
-        start = pos[0]
 
 
 def measure(name: str, edges: EdgeSet, label: str, model: str, signed: bool, mode: str, args) -> dict:

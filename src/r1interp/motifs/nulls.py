@@ -56,10 +56,10 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 (integrated autocorrelation, max over classes, 86–94 × E vs 11–14 × E on a toy graph and a dense
 13-layer one) and were at best 2× cheaper per unit of work, so the sampler uses signed trades only."""
 P_SIGN_SWAP = 0.2
-EXACT_PATTERNS = 1024  # most candidate rows per source when enumerating a layer pair
-EXACT_BUDGET = 5_000  # most search steps per layer pair (a larger one keeps the trades)
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
+EXACT_PATTERNS = 1024  # most candidate rows per source when enumerating a layer pair
+EXACT_BUDGET = 5_000  # most search steps per layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
 
@@ -432,11 +432,11 @@ class SwapChain:
         counts the statistics that will be sampled (``signed``: their arguments) and grows while
         it costs less than ``pilot_share`` of drawing ``samples`` at the thinning it found."""
         step = max(1, int(round(self.schedule.pilot_lag * self.E)))
-        burn_left = [burn]
 
         def more(count: int) -> np.ndarray:  # the same chain, same lag; burn-in before the first
-            rows = self._pilot(burn_left[0], step, count, signed)
-            burn_left[0] = 0
+            nonlocal burn
+            rows = self._pilot(burn, step, count, signed)
+            burn = 0
             return rows
 
         series, self.thin, self.pilot_acf = pilot_thinning(self.schedule, samples, more)

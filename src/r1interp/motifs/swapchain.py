@@ -787,7 +787,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         j = _below(rng, E)
         s = sid[j]
         ps = partner[s]
-        if ex_int[s] > 0 and not swap_only and _uniform(rng) < EXACT_SHARE:
+        if ex_int[s] > 0 and _uniform(rng) < EXACT_SHARE:  # tables exist only for trade chains
             # exact redraw (EXACT_SHARE of the pair's proposals): the layer pair (both signs)
             # becomes a realization drawn uniformly from its enumeration (``SwapChain._exact_tables``), whatever the current one is: a Gibbs
             # step on the pair, which the other pairs do not constrain. Trades mix such small
