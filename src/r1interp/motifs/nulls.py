@@ -494,7 +494,7 @@ class SwapChain:
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
         acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.ws, self.swap_only)
-        SC.sync_slots(self.src, self.tgt, self.sid, self.run_hi, self.kernel_partner, self.out_b, self.neg_out, self.tmask, self.sneg)
+        SC.sync_slots(self.src, self.tgt, self.off, self.size, self.run_hi, self.kernel_partner, self.out_b, self.neg_out, self.tmask, self.sneg)
         self.accepted += int(acc)
         self.proposed += int(prop)
         return int(acc)

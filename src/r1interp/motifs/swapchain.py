@@ -701,15 +701,21 @@ def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner):
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg):
-    """Rewrite every slot of the strata with a partner from the bits (none unless the chain
-    keeps signs, ``p_sign > 0``). The samplers do it before they read or return the edge list
-    and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that match the
-    bits; between samples no move needs it (each refreshes the runs it reads)."""
-    j = 0
-    while j < src.size:
-        _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner)
-        j = run_hi[j]
+def _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg):
+    """Rewrite every slot of the strata moved on the bits (``partner[s]`` not
+    :data:`KEPT_CURRENT`) from the bits. The samplers do it before they read or return the edge
+    list and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that match
+    the bits; between samples no move needs it (each refreshes the runs it reads). Stratum by
+    stratum: the others are skipped whole (a check per run cost ~40 µs a sample on a 28-layer
+    graph of 1,400 edges)."""
+    for s in range(size.size):
+        if partner[s] == KEPT_CURRENT:
+            continue
+        j = off[s]
+        hi = j + size[s]
+        while j < hi:
+            _write_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, s, sneg[s] != 0)
+            j = run_hi[j]
 
 
 @nb.njit(cache=True, inline="always")
@@ -1000,10 +1006,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
 
 
 @nb.njit(cache=True)
-def sync_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg):
+def sync_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg):
     """Bring the kept-sign slots up to date with the bits after :func:`run_chain` (which leaves
     them behind: see the module doc)."""
-    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+    _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)
 
 
 # ---- census of one graph from its bit matrices -------------------------------------------------
@@ -1261,7 +1267,7 @@ def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)  # the census walks the edge list
+        _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -1287,12 +1293,12 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
-            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)  # the count walks the edge list
+            _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)  # the count walks the edge list
             _shuffle(sign, rng)
             signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
         else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
             signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
-    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+    _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)
     return counts, acc
 
 
@@ -1304,7 +1310,7 @@ def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pi
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg)
+        _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)
         out[s] = tgt
     return out, acc
 
