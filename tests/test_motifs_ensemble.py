@@ -19,8 +19,6 @@ from r1interp.motifs.census import census_edges
 from r1interp.motifs.dense import dense_attribution_graph
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.loader import parse_attribution_graph
-from r1interp.motifs import nulls
-from r1interp.motifs import swapchain as SC
 from r1interp.motifs.nulls import ChainSchedule, NullModel
 from r1interp.motifs.signed import SIGNED_MOTIFS, GapLimits, signed_counts
 
@@ -211,14 +209,6 @@ def tiny_layered() -> EdgeSet:
     return EdgeSet.from_arrays(7, src, dst, neg, layer)
 
 
-def tiny_layered_one_sign_pair() -> EdgeSet:
-    """:func:`tiny_layered` with layer pair 0 → 1 all excitatory (its other pairs have both signs)."""
-    e = tiny_layered()
-    neg = e.neg.copy()
-    neg[1] = False  # 0 → 3
-    return EdgeSet.from_arrays(e.n, e.src, e.dst, neg, e.layer)
-
-
 def random_signed(seed: int) -> EdgeSet:
     rng = np.random.default_rng(seed)
     mask = rng.random((6, 6)) < 0.45
@@ -247,40 +237,6 @@ def test_every_realization_equally_likely_and_mean_census_exact(graph, model, ke
     for k in L.CONNECTED:
         se = got[:, k].std() / np.sqrt(n)
         assert abs(got[:, k].mean() - exact[k]) <= 4.5 * se + 1e-9, L.TRIAD_LABELS[k]
-
-
-@pytest.mark.parametrize("graph, model, keep", [
-    ("general", "configuration", False),
-    ("layered", "layer_configuration", False),
-    ("layered", "configuration", False),
-    ("one-sign pair", "layer_configuration", True),  # the kept-sign chain's one-sign layer pair
-])
-def test_column_trades_sample_every_realization_equally_often(monkeypatch, graph, model, keep):
-    """Column trades (two targets re-deal their sources, on the bits) in every stratum of one
-    sign, not only in those of ``COLUMN_TRADE_EDGES`` edges or more: still the uniform ensemble."""
-    e = {"general": tiny_general(), "layered": tiny_layered()}.get(graph) or tiny_layered_one_sign_pair()
-    monkeypatch.setattr(nulls, "COLUMN_TRADE_EDGES", 1)
-    support = realizations(e, model, keep)
-    nm = NullModel(e, model, "keep", signed=keep, schedule=TRADES)
-    ch = nm.chain(np.random.default_rng(0))
-    assert (ch.kernel_partner == SC.BIT_MOVED).any()  # the move under test is the one made
-    n = 4000
-    assert_uniform(sampled_keys(nm, n, 7), support, n)
-    exact = np.mean([census_edges(as_edges(r, e)) for r in support], axis=0)
-    got = NullModel(e, model, "keep", signed=keep).triad_counts(n, np.random.default_rng(8))
-    for k in L.CONNECTED:
-        se = got[:, k].std() / np.sqrt(n)
-        assert abs(got[:, k].mean() - exact[k]) <= 4.5 * se + 1e-9, L.TRIAD_LABELS[k]
-
-
-def test_column_trades_only_in_large_strata(dense_small):
-    """The configuration null's one stratum (120 edges) makes column trades; the layer pairs of
-    the same graph (a few dozen edges each) keep the slot trades; the reference chains swap."""
-    by_model = {m: NullModel(dense_small, m).chain(np.random.default_rng(0)) for m in ("configuration", "layer_configuration")}
-    assert (by_model["configuration"].kernel_partner == SC.BIT_MOVED).all()
-    layer = by_model["layer_configuration"]
-    assert np.array_equal(layer.kernel_partner == SC.BIT_MOVED, layer.size >= nulls.COLUMN_TRADE_EDGES)
-    assert (NullModel(dense_small, "configuration", schedule=REFERENCE).chain(np.random.default_rng(0)).kernel_partner == SC.KEPT_CURRENT).all()
 
 
 @pytest.mark.parametrize("mode", ["keep", "shuffle"])

@@ -55,19 +55,6 @@ by sign) and the layer pair has both signs; the rest are per-sign trades (and a 
 sign always trades within its stratum). Per-sign trades relax the signed counts 6–9× slower
 (integrated autocorrelation, max over classes, 86–94 × E vs 11–14 × E on a toy graph and a dense
 13-layer one) and were at best 2× cheaper per unit of work, so the sampler uses signed trades only."""
-COLUMN_TRADE_EDGES = 64
-"""Strata of one sign with at least this many edges make column trades (two targets re-deal their
-sources, on the bits; :mod:`.swapchain`) instead of trades of two sources' slots. Time per
-effective sample (cost per E × the slowest class's integrated autocorrelation, 30,000 samples at
-1 × E, µs), trades against column trades: ``configuration`` on toy think graphs of 221 and 276
-edges 12.1 → 6.6 and 13.3 → 5.5, a toy answer graph (1,214 edges) 30.4 → 13.2, the dense 6-, 13-
-and 28-layer bench graphs 50.9 → 20.4, 34.2 → 21.4, 29.0 → 18.7; ``layer_configuration`` on the
-same toy graphs 6.3 → 4.9, 6.8 → 3.5, 34.3 → 20.6 and on the 6-layer dense one (layer pairs of
-~110 edges) 33.2 → 32.6. Column trades in every layer pair were slower where pairs are small
-(13 and 28 layers, ~20 and ~4 edges a pair: 45.3 → 51.1, 38.5 → 44.5): a bit move costs a pass
-over the row words whatever the pair's size, a slot trade only its edges; with the threshold
-those graphs keep the slot trades (45.4, 39.9). Two sources' trades on the bits instead of
-columns were slower than the slot trades (configuration, 276 edges: 16.2)."""
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
@@ -234,15 +221,6 @@ class SwapChain:
         self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
         self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
         self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
-        W = max(1, (self.n + 63) // 64)
-        self.sneg = (raw & 1).astype(np.int64) if sign_pairs else np.zeros(raw.size, np.int64)
-        self.tmask, self.smask, exact = self._layer_masks(raw, np.asarray(edges.layer, dtype=np.int64)[self.node_of], W)
-        self.swap_only = schedule.moves in ("swap", "classic")
-        # strata moved on the bits, whose slots trail them (rewritten when read): kept-sign pairs,
-        # and the large strata of one sign that make column trades (the kernel reads which from
-        # ``kernel_partner``, one array fewer: a call of more than 30 arguments cannot be inlined)
-        self.lazy = (self.partner >= 0) | (exact and not self.swap_only and self.size >= COLUMN_TRADE_EDGES)
-        self.kernel_partner = np.where(self.partner >= 0, self.partner, np.where(self.lazy, SC.BIT_MOVED, SC.KEPT_CURRENT)).astype(np.int64)
         self.picks, self.pick_off, self.pick_size = self._pick_tables()
         if self.E:
             self.alt_lo, self.alt_hi = SC.partner_runs(self.src, self.off, self.size, self.sid, self.partner)
@@ -250,17 +228,21 @@ class SwapChain:
             self.alt_lo, self.alt_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
         longest = int((self.run_hi - self.run_lo).max()) if self.E else 0
         self.scratch = np.zeros((4, max(2 * longest + 2, self.n + 1)), np.int64)
+        W = max(1, (self.n + 63) // 64)
         self.ws = np.zeros((10, W), np.uint64)
         self.out_b = np.zeros((max(self.n, 1), W), np.uint64)
         self.in_b = np.zeros((max(self.n, 1), W), np.uint64)
         SC.fill_bits(self.src, self.tgt, self.out_b, self.in_b)
         # kept signs: the negative edges as bit matrices too, moved with them (stratum parity = sign)
+        self.sneg = (raw & 1).astype(np.int64) if sign_pairs else np.zeros(raw.size, np.int64)
         self.neg_out = np.zeros_like(self.out_b)
         self.neg_in = np.zeros_like(self.in_b)
         if sign_pairs and self.E:
             if not np.array_equal(self.sneg[self.sid].astype(bool), self.neg):
                 raise ValueError("signed strata must be 2 * pair + sign")
             SC.fill_bits(self.src[self.neg], self.tgt[self.neg], self.neg_out, self.neg_in)
+        self.tmask, self.smask = self._layer_masks(raw, np.asarray(edges.layer, dtype=np.int64)[self.node_of], W)
+        self.swap_only = schedule.moves in ("swap", "classic")
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
@@ -281,8 +263,7 @@ class SwapChain:
         0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
            sources, uniform;
         1. its targets that are not frozen (:meth:`_frozen_slots`), as nodes, once each: a
-           two-target signed move's second target (uniform over rows 1 of ``s`` and its partner),
-           a column trade's two targets;
+           two-target signed move's second target (uniform over rows 1 of ``s`` and its partner);
         2. for each source of its layer pair (``s`` and its partner) that is not frozen, one of
            its slots, repeated by its out-degree in the pair: a signed trade's two sources;
         3. its targets that are not frozen, repeated by their in-degree in ``s``: a two-target
@@ -292,8 +273,7 @@ class SwapChain:
            node (a 3-cycle of ``s`` has only such nodes; on the toy think graphs a fifth of the
            slots and a fifth of the nodes).
 
-        Rows 2-3 only where ``s`` has a partner (signed moves), row 1 also where it makes
-        column trades (:attr:`lazy`). Fixed by the chain, so picks from
+        Rows 1-3 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
         without them the moves spend their work where it can: on the toy think graphs, whose
         embedding hub points to every target, the kept-sign chain's slowest class's integrated
@@ -303,7 +283,7 @@ class SwapChain:
         signed = self.partner[self.sid] >= 0
         frozen_src, frozen_tgt = self._frozen_slots()
         run_first = np.flatnonzero((self.run_lo == np.arange(self.E)) & ~frozen_src)
-        distinct = np.unique(tgt_key[self.lazy[self.sid] & ~frozen_tgt])
+        distinct = np.unique(tgt_key[signed & ~frozen_tgt])
         by_in_degree = np.sort(tgt_key[signed & ~frozen_tgt])
         core = np.intersect1d(src_key, tgt_key)
         on_cycles = np.flatnonzero(np.isin(src_key, core))  # slots whose source is in ``core``
@@ -412,7 +392,7 @@ class SwapChain:
             if self.E:
                 tmask[:] = _node_bits(np.unique(self.tgt), W)
                 smask[:] = _node_bits(np.unique(self.src), W)
-            return tmask, smask, True
+            return tmask, smask
         layer = np.asarray(layer, dtype=np.int64)
         seen: dict[tuple[int, int], int] = {}
         for s in range(raw.size):
@@ -421,10 +401,10 @@ class SwapChain:
             if tl.size != 1 or sl.size != 1 or seen.setdefault((int(sl[0]), int(tl[0])), g) != g:
                 if self.signs_kept:
                     raise ValueError("kept-sign strata must be layer pairs (× sign) or one stratum per sign")
-                return tmask, smask, False  # strata the masks do not describe: slot trades only
+                return tmask, smask  # unsigned chains never use the masks
             tmask[s] = _node_bits(np.flatnonzero(layer == tl[0]), W)
             smask[s] = _node_bits(np.flatnonzero(layer == sl[0]), W)
-        return tmask, smask, True
+        return tmask, smask
 
     def _cycles_possible(self) -> bool:
         """Whether some stratum has 3 nodes that are both a source and a target in it."""
@@ -488,13 +468,13 @@ class SwapChain:
         return series
 
     def _args(self):
-        return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.picks, self.pick_off, self.pick_size, self.alt_lo, self.alt_hi, self.kernel_partner, self.ex_int, self.ex_bits,
+        return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.picks, self.pick_off, self.pick_size, self.alt_lo, self.alt_hi, self.partner, self.ex_int, self.ex_bits,
                 self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.p_tri, self.p_sign)
 
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
         acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.ws, self.swap_only)
-        SC.sync_slots(self.src, self.tgt, self.off, self.size, self.run_hi, self.kernel_partner, self.out_b, self.neg_out, self.tmask, self.sneg)
+        SC.sync_slots(self.src, self.tgt, self.sid, self.run_hi, self.partner, self.out_b, self.neg_out, self.tmask, self.sneg, self.p_sign)
         self.accepted += int(acc)
         self.proposed += int(prop)
         return int(acc)

@@ -8,12 +8,11 @@ simple graphs it can reach as its stationary law, never stalls, and is cheap whe
 
 State: edge *slots* sorted by (stratum, source). A slot's source and stratum never change; only
 its target moves, so every node keeps its in- and out-degree within every stratum. The slots of
-the strata moved on the bits (kept-sign strata, those with a partner of the other sign, and the
-strata of column trades) are not kept current by those moves, which work on the bits only: a
-move that reads such a slot rewrites its run from the bits first, and the samplers (and
-:func:`sync_slots` after :func:`run_chain`) rewrite them all before they hand the slots to a
-caller. (Keeping them current cost more than half of a kept-sign chain's time; rewriting them
-after every sample, ~5% of a small graph's.) Moves:
+kept-sign strata (those with a partner of the other sign) are not kept current by the signed
+moves, which work on the bits only: a move that reads such a slot rewrites its run from the
+bits first, and the samplers (and :func:`sync_slots` after :func:`run_chain`) rewrite them all
+before they hand the slots to a caller. (Keeping them current cost more than half of a kept-sign
+chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): a
   stratum by a slot uniform over all edges (so each stratum gets work in proportion to its
@@ -27,16 +26,6 @@ after every sample, ~5% of a small graph's.) Moves:
   symmetric; every double swap ``a→b, c→d ⇒ a→d, c→b`` is one possible deal, so trades reach
   whatever swaps reach, and a trade moves many edges for the price of one pass over two nodes —
   on dense graphs, where most swaps are rejected, it decorrelates far faster.
-* **column trade** (instead of the trade in strata of at least ``nulls.COLUMN_TRADE_EDGES``
-  edges where the bit masks describe the stratum, one sign, trade chains): the trade transposed —
-  targets ``t``, ``u`` uniform over the stratum's targets (frozen ones left out) re-deal the
-  sources only one of them has, each keeping its in-degree, on the in-rows' words (the signed
-  heat bath below, which with one sign draws a uniform subset of the pool). Attribution graphs
-  have a few sources with many targets and many targets with few sources; trading
-  in-neighbourhoods relaxes their triad counts faster per CPU second than trading
-  out-neighbourhoods (see ``COLUMN_TRADE_EDGES`` for the measurements). A bit move costs a pass
-  over row words whatever the stratum's size, so small strata (the layer pairs of graphs with
-  many layers) keep the slot trade.
 * **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): a stratum
   by a slot uniform over all edges, in it slot ``j`` (``a→b``) uniform over those whose source has
   in-edges there too, node ``c`` uniform over the nodes with in- and out-edges there; a cycle
@@ -95,11 +84,6 @@ from r1interp.artifacts import motif_labels as L
 _U1 = np.uint64(1)
 _M32 = np.uint64(0xFFFFFFFF)
 _PATH_CLASS = L.PATH_CODE_CLASS.astype(np.int64)
-KEPT_CURRENT = -1
-"""``partner[s]`` of a stratum without a partner whose moves keep its slots current (slot trades)."""
-BIT_MOVED = -2
-"""``partner[s]`` of a stratum without a partner that makes column trades on the bits: its slots,
-like those of strata with a partner, trail the bits and are rewritten when read."""
 P_COLUMN = 0.5
 """Share of the signed trades that exchange two targets' sources instead of two sources' targets.
 Time per effective sample (cost per E of work × max integrated autocorrelation in E, 100,000
@@ -696,26 +680,22 @@ def _write_run(tgt, lo, hi, O, NG, u, masks, s, negative):
 def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner):
     """Rewrite ``u``'s run ``[lo, hi)`` of stratum ``s`` from the bits if ``s`` has a partner
     (kept signs): the signed moves keep only the bits of those strata, not their slots."""
-    if partner[s] != KEPT_CURRENT:
+    if partner[s] >= 0:
         _write_run(tgt, lo, hi, O, NG, u, masks, s, sneg[s] != 0)
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg):
-    """Rewrite every slot of the strata moved on the bits (``partner[s]`` not
-    :data:`KEPT_CURRENT`) from the bits. The samplers do it before they read or return the edge
-    list and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that match
-    the bits; between samples no move needs it (each refreshes the runs it reads). Stratum by
-    stratum: the others are skipped whole (a check per run cost ~40 µs a sample on a 28-layer
-    graph of 1,400 edges)."""
-    for s in range(size.size):
-        if partner[s] == KEPT_CURRENT:
-            continue
-        j = off[s]
-        hi = j + size[s]
-        while j < hi:
-            _write_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, s, sneg[s] != 0)
-            j = run_hi[j]
+def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
+    """Rewrite every slot of the strata with a partner from the bits (none unless the chain
+    keeps signs, ``p_sign > 0``). The samplers do it before they read or return the edge list
+    and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that match the
+    bits; between samples no move needs it (each refreshes the runs it reads)."""
+    if p_sign <= 0.0:
+        return
+    j = 0
+    while j < src.size:
+        _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner)
+        j = run_hi[j]
 
 
 @nb.njit(cache=True, inline="always")
@@ -740,11 +720,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     ``[10, W]`` row-word work space of the signed moves;
     ``picks[pick_off[i, s] :][: pick_size[i, s]]``: what the moves of stratum ``s`` pick from
     (``SwapChain._pick_tables``): ``i = 0`` the first slots of its source runs (trades' sources),
-    1 its targets once each (signed and column trades), 3 by in-degree (two-target moves' targets), 2 slots of its layer
+    1 its targets once each, 3 by in-degree (two-target moves' targets), 2 slots of its layer
     pair's sources by out-degree (signed trades' sources), frozen nodes left out of 1-3; 4 its
     slots whose source has in-edges in it too, 5 its nodes with in- and out-edges (triangles).
-    ``partner[s]``: the stratum of the same layer pair with the other sign, else
-    :data:`KEPT_CURRENT` (slot trades) or :data:`BIT_MOVED` (column trades);
+    ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
     come from (its target / source layer) — so a source's edges of a layer pair, both signs, are
@@ -786,7 +765,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 continue
             lo = off[s]
             hi = lo + size[s]
-            if partner[s] != KEPT_CURRENT:  # the slots of b and c may be behind the bits
+            if partner[s] >= 0:  # the slots of b and c may be behind the bits
                 for x in (b, c):
                     r0 = _run_start(src, lo, hi, x)
                     _refresh_run(tgt, r0, _run_end(src, r0, hi, x), out_b, neg_out, x, tmask, s, sneg, partner)
@@ -850,23 +829,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 accepted += 1
             continue
         # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
-        signed_pair = ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign)
-        if signed_pair or ps == BIT_MOVED:
+        if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
             neg_s = sneg[s] != 0
-            if not signed_pair:
-                # column trade (one sign, or signs not kept): two targets of the stratum, uniform,
-                # re-deal the sources only one of them has - the trade below, transposed, on row
-                # words by the heat bath (with one sign it draws a uniform subset of the pool)
-                if pick_size[1, s] < 2:
-                    continue
-                x = _pick(rng, picks, pick_off, pick_size, 1, s)
-                y = _pick(rng, picks, pick_off, pick_size, 1, s)
-                if x == y:
-                    continue
-                for w in range(W):  # in-degrees within the stratum: fixed
-                    visits += _popcount(in_b[x, w] & smask[s, w]) + _popcount(in_b[y, w] & smask[s, w])
-                column = True
-            elif _uniform(rng) < P_COLUMN:
+            if _uniform(rng) < P_COLUMN:
                 # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
                 # layer pair; per source x the pair (x's edge to t0, x's edge to u0) may only be
                 # swapped (x keeps its signed out-degree), and t0 keeps its count of each sign.
@@ -1006,10 +971,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
 
 
 @nb.njit(cache=True)
-def sync_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg):
+def sync_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
     """Bring the kept-sign slots up to date with the bits after :func:`run_chain` (which leaves
     them behind: see the module doc)."""
-    _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)
+    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
 
 
 # ---- census of one graph from its bit matrices -------------------------------------------------
@@ -1267,7 +1232,7 @@ def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
-        _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)  # the census walks the edge list
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -1293,12 +1258,12 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
-            _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)  # the count walks the edge list
+            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the count walks the edge list
             _shuffle(sign, rng)
             signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
         else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
             signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
-    _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)
+    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
     return counts, acc
 
 
@@ -1310,7 +1275,7 @@ def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pi
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
-        _refresh_slots(src, tgt, off, size, run_hi, partner, out_b, neg_out, tmask, sneg)
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
         out[s] = tgt
     return out, acc
 
