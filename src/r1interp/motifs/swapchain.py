@@ -789,9 +789,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         ps = partner[s]
         if ex_int[s] > 0 and _uniform(rng) < EXACT_SHARE:  # tables exist only for trade chains
             # exact redraw (EXACT_SHARE of the pair's proposals): the layer pair (both signs)
-            # becomes a realization drawn uniformly from its enumeration (``SwapChain._exact_tables``), whatever the current one is: a Gibbs
-            # step on the pair, which the other pairs do not constrain. Trades mix such small
-            # pairs slowly (one of 7 x 4 with 16 realizations relaxed over ~450 of its moves).
+            # becomes a realization drawn uniformly from its enumeration
+            # (``SwapChain._exact_tables``), whatever the current one is: a Gibbs step on the
+            # pair, which the other pairs do not constrain. Trades mix such small pairs slowly
+            # (one of 7 x 4 with 16 realizations relaxed over ~450 of its moves).
             R = ex_int[n_strata + s]
             k = _below(rng, ex_int[s])
             base = ex_int[2 * n_strata + s] + k * R
