@@ -340,11 +340,11 @@ def test_layer_pair_enumeration_finds_every_realization_and_gives_up_beyond_its_
         M = rng.choice([0, 1, -1], size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))), p=[0.4, 0.35, 0.25])
         rp, rn, cp, cn = ((M == 1).sum(1), (M == -1).sum(1), (M == 1).sum(0), (M == -1).sum(0))
         truth = signed_matrices(rp, rn, cp, cn)
-        count, pos, neg = SC.signed_realizations(rp, rn, cp, cn, 4096, 4096, 10**6)
+        count, pos, neg = SC.signed_realizations(rp, rn, cp, cn, 4096, 10**6)
         got = {tuple((int(pos[k, r]), int(neg[k, r])) for r in range(M.shape[0])) for k in range(count)}
         assert count == len(truth) and got == truth, M
         if len(truth) > 1:  # one fewer allowed than there are: no partial table
-            assert SC.signed_realizations(rp, rn, cp, cn, len(truth) - 1, 4096, 10**6)[0] == -1
+            assert SC.signed_realizations(rp, rn, cp, cn, len(truth) - 1, 10**6)[0] == -1
 
 
 @pytest.mark.parametrize("rows", REDUCIBLE_LAYER_PAIRS[:3])

@@ -58,7 +58,6 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
-EXACT_PATTERNS = 1024  # most candidate rows per source when enumerating a layer pair
 EXACT_BUDGET = 5_000  # most search steps per layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -334,7 +333,7 @@ class SwapChain:
             for g in np.flatnonzero((rows_of > 0) & (rows_of <= 64) & (cols_of <= 64) & ~mixed):
                 r = slice(first_row[g], first_row[g] + rows_of[g])
                 c = slice(first_col[g], first_col[g] + cols_of[g])
-                count, p_loc, n_loc = SC.signed_realizations(rp[r], rn[r], cp[c], cn[c], cap, EXACT_PATTERNS, EXACT_BUDGET)
+                count, p_loc, n_loc = SC.signed_realizations(rp[r], rn[r], cp[c], cn[c], cap, EXACT_BUDGET)
                 if count < 2:
                     continue
                 targets = col_keys[c] % n

@@ -251,129 +251,142 @@ def _find_slot(src, tgt, lo, hi, u, v):
 
 
 # ---- exact draws of small layer pairs --------------------------------------------------------
-@nb.njit(cache=True)
-def _subsets(mask, k, out, limit):
-    """The ``k``-subsets of the set bits of ``mask`` written to ``out``; their number, or -1 if
-    more than ``limit``."""
-    pos = np.empty(64, np.int64)
-    m = 0
-    x = mask
-    while x:
-        low = x & (~x + _U1)
-        x ^= low
-        pos[m] = _low_bit(low)
-        m += 1
-    if k > m:
-        return 0
-    idx = np.arange(k)
-    count = 0
-    while True:
-        if count >= limit:
-            return -1
-        v = np.uint64(0)
-        for i in range(k):
-            v |= _U1 << np.uint64(pos[idx[i]])
-        out[count] = v
-        count += 1
-        i = k - 1
-        while i >= 0 and idx[i] == m - k + i:
-            i -= 1
-        if i < 0:
-            return count
-        idx[i] += 1
-        for j in range(i + 1, k):
-            idx[j] = idx[j - 1] + 1
+@nb.njit(cache=True, inline="always")
+def _next_combination(idx, k, m):
+    """Advance ``idx[:k]`` (increasing indices into ``0..m-1``) to the next combination in
+    lexicographic order; ``False`` after the last."""
+    i = k - 1
+    while i >= 0 and idx[i] == m - k + i:
+        i -= 1
+    if i < 0:
+        return False
+    idx[i] += 1
+    for j in range(i + 1, k):
+        idx[j] = idx[j - 1] + 1
+    return True
+
+
+@nb.njit(cache=True, inline="always")
+def _combination_mask(cand, idx, k):
+    """The column bits ``cand[idx[:k]]``."""
+    mask = np.uint64(0)
+    for i in range(k):
+        mask |= _U1 << np.uint64(cand[idx[i]])
+    return mask
 
 
 @nb.njit(cache=True)
-def signed_realizations(rp, rn, cp, cn, cap, max_patterns, budget):
+def signed_realizations(rp, rn, cp, cn, cap, budget):
     """Every sign matrix (rows: sources, columns: targets, ≤ 64 of each; entries none, +, −)
     with ``rp[i]``/``rn[i]`` excitatory/inhibitory entries in row ``i`` and ``cp[c]``/``cn[c]`` in
     column ``c``: ``(count, pos [cap, R], neg [cap, R])`` as column bit masks per row, or count
-    -1 where there are more than ``cap``, a row has more than ``max_patterns`` candidate rows,
-    or the search takes more than ``budget`` steps (depth-first over rows, columns filled up
-    left out)."""
+    -1 where there are more than ``cap`` or the search tries more than ``budget`` rows.
+
+    Depth-first over the rows, fullest first; each row's + and then − columns are drawn lazily
+    from the columns with room left (a list of every candidate row up front ran out of room on
+    a 6 × 16 pair with 10 realizations: one row alone had C(16, 7) candidates). A placed row is
+    kept only if no column is left with more room than rows below it, so dead branches end
+    early; a row is one step of the budget."""
     R = rp.size
     T = cp.size
     pos_out = np.zeros((cap, R), np.uint64)
     neg_out = np.zeros((cap, R), np.uint64)
-    can_p = np.uint64(0)
-    can_n = np.uint64(0)
-    for c in range(T):
-        if cp[c] > 0:
-            can_p |= _U1 << np.uint64(c)
-        if cn[c] > 0:
-            can_n |= _U1 << np.uint64(c)
-    pat_p = np.zeros((R, max_patterns), np.uint64)
-    pat_n = np.zeros((R, max_patterns), np.uint64)
-    n_pat = np.zeros(R, np.int64)
-    first = np.zeros(max_patterns, np.uint64)
-    second = np.zeros(max_patterns, np.uint64)
-    for i in range(R):
-        a = _subsets(can_p, rp[i], first, max_patterns)
-        if a < 0:
-            return -1, pos_out, neg_out
-        for x in range(a):
-            b = _subsets(can_n & ~first[x], rn[i], second, max_patterns)
-            if b < 0 or n_pat[i] + b > max_patterns:
-                return -1, pos_out, neg_out
-            for y in range(b):
-                pat_p[i, n_pat[i]] = first[x]
-                pat_n[i, n_pat[i]] = second[y]
-                n_pat[i] += 1
-    used_p = np.zeros(T, np.int64)
-    used_n = np.zeros(T, np.int64)
-    choice = np.full(R + 1, -1, np.int64)
+    order = np.argsort(-(rp + rn), kind="mergesort")
+    room_p = cp.copy()
+    room_n = cn.copy()
+    cand_p = np.zeros((R, T), np.int64)
+    cand_n = np.zeros((R, T), np.int64)
+    m_p = np.zeros(R, np.int64)
+    m_n = np.zeros(R, np.int64)
+    idx_p = np.zeros((R, T), np.int64)
+    idx_n = np.zeros((R, T), np.int64)
+    row_p = np.zeros(R, np.uint64)  # the placed row's + / − columns, per depth
+    row_n = np.zeros(R, np.uint64)
     count = 0
     steps = 0
     i = 0
+    phase = 0  # 0: enter depth i; 1: new + combination, list the − candidates; 2: try; 3: next −; 4: next +
     while i >= 0:
-        if i == R:  # every row placed within the column counts, whose totals match: a realization
-            if count == cap:
+        r = order[i]
+        kp = rp[r]
+        kn = rn[r]
+        if phase == 0:
+            m = 0
+            for c in range(T):
+                if room_p[c] > 0:
+                    cand_p[i, m] = c
+                    m += 1
+            m_p[i] = m
+            if kp > m:
+                phase = 5
+                continue
+            for t in range(kp):
+                idx_p[i, t] = t
+            phase = 1
+        elif phase == 1:
+            taken = _combination_mask(cand_p[i], idx_p[i], kp)
+            m = 0
+            for c in range(T):
+                if room_n[c] > 0 and not (taken >> np.uint64(c)) & _U1:
+                    cand_n[i, m] = c
+                    m += 1
+            m_n[i] = m
+            if kn > m:
+                phase = 4
+                continue
+            for t in range(kn):
+                idx_n[i, t] = t
+            row_p[i] = taken
+            phase = 2
+        elif phase == 2:
+            steps += 1
+            if steps > budget:
                 return -1, pos_out, neg_out
-            for r in range(R):
-                pos_out[count, r] = pat_p[r, choice[r]]
-                neg_out[count, r] = pat_n[r, choice[r]]
-            count += 1
-            i -= 1
-            _place(pat_p[i, choice[i]], pat_n[i, choice[i]], used_p, used_n, -1)
-            continue
-        full_p = np.uint64(0)
-        full_n = np.uint64(0)
-        for c in range(T):
-            if used_p[c] == cp[c]:
-                full_p |= _U1 << np.uint64(c)
-            if used_n[c] == cn[c]:
-                full_n |= _U1 << np.uint64(c)
-        k = choice[i] + 1
-        while k < n_pat[i] and ((pat_p[i, k] & full_p) | (pat_n[i, k] & full_n)):
-            k += 1
-        steps += 1
-        if steps > budget:
-            return -1, pos_out, neg_out
-        if k == n_pat[i]:
-            choice[i] = -1
+            row_n[i] = _combination_mask(cand_n[i], idx_n[i], kn)
+            _place(row_p[i], row_n[i], room_p, room_n, -1)
+            below = R - 1 - i  # rows left to fill the room that is left
+            ok = True
+            for c in range(T):
+                if room_p[c] + room_n[c] > below:
+                    ok = False
+                    break
+            if ok and i == R - 1:  # every row placed and every column full: a realization
+                if count == cap:
+                    return -1, pos_out, neg_out
+                for d in range(R):
+                    pos_out[count, order[d]] = row_p[d]
+                    neg_out[count, order[d]] = row_n[d]
+                count += 1
+                ok = False
+            if ok:
+                i += 1
+                phase = 0
+                continue
+            _place(row_p[i], row_n[i], room_p, room_n, 1)
+            phase = 3
+        elif phase == 3:
+            phase = 2 if _next_combination(idx_n[i], kn, m_n[i]) else 4
+        elif phase == 4:
+            phase = 1 if _next_combination(idx_p[i], kp, m_p[i]) else 5
+        else:  # phase 5: depth i exhausted; back to the row above and its next − combination
             i -= 1
             if i >= 0:
-                _place(pat_p[i, choice[i]], pat_n[i, choice[i]], used_p, used_n, -1)
-            continue
-        choice[i] = k
-        _place(pat_p[i, k], pat_n[i, k], used_p, used_n, 1)
-        i += 1
+                _place(row_p[i], row_n[i], room_p, room_n, 1)
+                phase = 3
     return count, pos_out, neg_out
 
 
 @nb.njit(cache=True, inline="always")
-def _place(p, q, used_p, used_n, d):
-    """Add ``d`` (1: place, -1: take back) to the column counts of pattern bits ``p`` / ``q``."""
+def _place(p, q, room_p, room_n, d):
+    """Add ``d`` (-1: place, 1: take back) to the room left in the columns of bits ``p`` / ``q``."""
     while p:
         low = p & (~p + _U1)
         p ^= low
-        used_p[_low_bit(low)] += d
+        room_p[_low_bit(low)] += d
     while q:
         low = q & (~q + _U1)
         q ^= low
-        used_n[_low_bit(low)] += d
+        room_n[_low_bit(low)] += d
 
 
 @nb.njit(cache=True)
