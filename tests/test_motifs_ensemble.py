@@ -18,6 +18,7 @@ from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_edges
 from r1interp.motifs.dense import dense_attribution_graph
 from r1interp.motifs.edges import EdgeSet
+from r1interp.motifs import swapchain as SC
 from r1interp.motifs.loader import parse_attribution_graph
 from r1interp.motifs.nulls import ChainSchedule, NullModel
 from r1interp.motifs.signed import SIGNED_MOTIFS, GapLimits, signed_counts
@@ -358,6 +359,49 @@ def test_exact_redraws_of_small_layer_pairs_sample_every_realization_uniformly(r
     assert_uniform(sampled_keys(nm, n, 5), support, n)
     ch = nm.last_chain
     assert ch.ex_int[0] == len(support)  # the table holds every realization
+
+
+def two_pairs() -> EdgeSet:
+    """Layer pair 0→1 of 2 × 2 nodes with 2 edges (2 realizations) and pair 1→2 of 4 × 4 nodes with
+    8 signed edges (many more): at a cap of 4 only the first has a table."""
+    small = [(0, 2), (1, 3)]
+    big = [(2 + i, 6 + j) for i in range(2) for j in range(4)] + [(4, 6), (4, 7), (5, 8), (5, 9)]
+    edges = small + big
+    neg = [False, False] + [bool((u + v) % 3 == 0) for u, v in big]
+    layer = np.array([0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    return EdgeSet.from_arrays(10, [u for u, _ in edges], [v for _, v in edges], neg, layer)
+
+
+def test_tabled_pairs_are_left_to_the_redraw_and_redrawn_before_every_sample():
+    """The moves never touch a pair that has a table (its work goes to the other pairs); the
+    samplers redraw it before every count, so it is uniform and independent sample to sample,
+    while the untabled pair still moves; a chain whose pairs all have tables needs no moves."""
+    e = two_pairs()
+    support = realizations(e, "layer_configuration", True)
+    nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=2.0, exact_states=4))
+    ch = nm.chain(np.random.default_rng(0))
+    n_strata = ch.size.size
+    tabled = np.flatnonzero(ch.ex_int[:n_strata] > 0)
+    assert tabled.size == 1 and ch.tabled_pairs == 1 and set(ch.node_of[ch.src[ch.sid == tabled[0]]].tolist()) == {0, 1}
+    small, big = np.isin(ch.node_of, [0, 1]), np.isin(ch.node_of, [2, 3, 4, 5])
+    small_changes = big_changes = 0
+    for _ in range(200):  # the moves alone, E of work at a time
+        small_rows, big_rows = ch.out_b[small].copy(), ch.out_b[big].copy()
+        SC.run_chain(*ch._args(), e.m, ch.rng, ch.scratch, ch.ws, ch.swap_only)
+        small_changes += not np.array_equal(ch.out_b[small], small_rows)
+        big_changes += not np.array_equal(ch.out_b[big], big_rows)
+    assert small_changes == 0 and big_changes > 20  # the moves left the tabled pair alone
+    n = 4000
+    keys = sampled_keys(nm, n, 1)
+    assert_uniform(keys, support, n)
+    smalls = [frozenset(zip(b.src[i].tolist(), b.dst[i].tolist())) & {(0, 2), (0, 3), (1, 2), (1, 3)}
+              for b in nm.batches(400, np.random.default_rng(2), chunk=100) for i in range(b.size)]  # in sample order
+    flips = sum(a != b for a, b in zip(smalls, smalls[1:]))
+    assert 0.4 < flips / (len(smalls) - 1) < 0.6  # two realizations, drawn afresh each sample: changes half the time
+    only_small = EdgeSet.from_arrays(4, [0, 1], [2, 3], [False, False], np.array([0, 0, 1, 1]))
+    nm_small = NullModel(only_small, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=2.0, exact_states=4))
+    assert SC.run_chain(*nm_small.chain(np.random.default_rng(0))._args(), 100, nm_small.last_chain.rng, nm_small.last_chain.scratch, nm_small.last_chain.ws, False) == (0, 0)
+    assert_uniform(sampled_keys(nm_small, 2000, 3), realizations(only_small, "layer_configuration", True), 2000)
 
 
 def test_no_stall_when_no_move_is_possible():

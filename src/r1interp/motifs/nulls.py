@@ -58,7 +58,7 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
-EXACT_BUDGET = 5_000  # most search steps per layer pair (a larger one keeps the trades)
+EXACT_BUDGET = 20_000  # most rows tried when enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
 
@@ -105,13 +105,17 @@ class ChainSchedule:
     """Most pilot counts (with ``pilot_share``)."""
     min_thin: float = 2.0
     max_thin: float = 200.0
-    exact_states: int = 64
-    """Kept-sign chains redraw a layer pair with at most this many realizations (of its signed
-    degrees) uniformly from their enumeration in half its proposals (``swapchain.EXACT_SHARE``),
-    trading in it otherwise (0: never redraw). Trades mix such small pairs slowly: on the
-    13-layer dense bench graph, whose layer pairs are small, the slowest class's integrated
-    autocorrelation fell from 24 to 15 × E (time per effective sample −21%); a cap of 2,000 got
-    10 × E for an enumeration that costs more than it saves."""
+    exact_states: int = 256
+    """Kept-sign chains table every layer pair with at most this many realizations (of its
+    signed degrees; the enumeration stops after ``EXACT_BUDGET`` rows tried) and redraw each
+    such pair uniformly from its table before every count (``swapchain.redraw_tables``), so
+    those pairs are independent from sample to sample and the moves spend no work on them
+    (0: no tables, trades everywhere). On the 6-layer toy run's think graphs the moves had left
+    the smallest pairs slowest (a 2 × 2 pair of 2 edges held toy-base addition-0-think-p42's
+    slowest class at τ = 56 × E; 43 with the per-sample redraw at a cap of 64). Raising the cap
+    from 64 to 256 cut τ on three of six slow toy graphs by 11–19% for the same setup time
+    (median 5.5 ms over 64 graphs, max 30); at 1,024 the setup reached 134 ms on one toy
+    graph, more than the null itself."""
     moves: str = "trade"
     """``trade`` (the sampler); ``swap``: double swaps instead of trades, with the same triangle
     and sign moves (the reference chains); ``classic``: double swaps only, as igraph's
@@ -246,6 +250,9 @@ class SwapChain:
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
         self.ex_int, self.ex_bits = self._exact_tables(W)
+        has_table = self.ex_int[: self.size.size] > 0
+        self.tabled_pairs = int((has_table & ((self.partner < 0) | (np.arange(self.size.size) < self.partner))).sum())
+        """Layer pairs with a table (redrawn exactly before every count, left alone by the moves)."""
         self.rng = SC.seed_state(rng)
         self.burnt = False
         self.accepted = 0
@@ -305,8 +312,8 @@ class SwapChain:
 
     def _exact_tables(self, W: int) -> tuple[np.ndarray, np.ndarray]:
         """``(ex_int, ex_bits)``: every realization of each small layer pair of a kept-sign chain,
-        for :func:`swapchain.run_chain`'s exact redraw. ``ex_int``: per stratum its pair's number
-        of realizations (0: none, trades instead), rows, first state row and first row node
+        for :func:`swapchain.redraw_tables` (the moves skip such pairs). ``ex_int``: per stratum
+        its pair's number of realizations (0: none, trades instead), rows, first state row and first row node
         (``[4, strata]`` flattened), then the row nodes; ``ex_bits[0 / 1, state row]``: a row's
         excitatory / inhibitory edges of the pair as a bit row. A pair qualifies when its sources
         and targets are distinct nodes (so no other pair's edges constrain it) and it has at most
@@ -473,6 +480,8 @@ class SwapChain:
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""
         acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.ws, self.swap_only)
+        SC.redraw_tables(self.src, self.tgt, self.sid, self.off, self.size, self.partner, self.ex_int, self.ex_bits,
+                         self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.sneg, self.rng)
         SC.sync_slots(self.src, self.tgt, self.sid, self.run_hi, self.partner, self.out_b, self.neg_out, self.tmask, self.sneg, self.p_sign)
         self.accepted += int(acc)
         self.proposed += int(prop)
@@ -644,8 +653,9 @@ class NullModel:
         return self.last_chain
 
     def _log(self, ch: SwapChain, S: int) -> None:
-        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, signed trades %s), acceptance %.3f, fallback 0",
-                 self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.acceptance)
+        log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, signed trades %s, "
+                 "%d layer pairs redrawn exactly per sample), acceptance %.3f, fallback 0",
+                 self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.tabled_pairs, ch.acceptance)
 
     def triad_counts(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         """``[n_samples, 16]`` triad census of the ensemble."""

@@ -51,15 +51,15 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some
   signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
-* **exact redraw** (kept signs, in place of the moves above where a layer pair has few
-  realizations): the pair's sources and targets are distinct nodes, so no other pair's edges
-  constrain it, and its realizations with the same signed degrees (at most
-  ``ChainSchedule.exact_states``) are enumerated once (:func:`signed_realizations`); picking
-  the pair draws one of them uniformly, whatever the current one is — a Gibbs step on the pair,
-  which keeps the uniform law (in ``EXACT_SHARE`` of the pair's proposals; trades in the rest).
-  The moves above mix such small pairs slowly (one of 7 sources × 4 targets with 16
-  realizations relaxed over ~450 of them), and on dense graphs with many layers most pairs are
-  small.
+* **exact redraw** (kept signs; not a move of this chain but a step of the samplers, see
+  :func:`redraw_tables`): a layer pair whose sources and targets are distinct nodes is
+  constrained by no other pair's edges, and where it has few realizations with its signed
+  degrees (at most ``ChainSchedule.exact_states``) they are enumerated once
+  (:func:`signed_realizations`) and the pair is redrawn uniformly from them before every count —
+  a Gibbs step on the pair, which keeps the uniform law. The moves above skip such pairs: they
+  mix small pairs slowly (one of 7 sources × 4 targets with 16 realizations relaxed over ~450
+  of them, and picked in proportion to its edges a 2-edge pair got few), and on dense graphs
+  with many layers most pairs are small.
 * **double swap** (``swap_only``): the classic move igraph's ``rewire`` makes, used instead of
   trades by the long reference chains that tests and the bench compare the sampler with.
 
@@ -95,13 +95,6 @@ against 24.0/13.7, 18.6/11.3, 15.2/10.2, 25.5/15.6; a toy answer graph 56.9/96.2
 With the uniform second target, 0.3 was slower on most of these graphs (configuration 14.1–65.7)
 and 0.7 about the same for configuration but slower for layer_configuration on the answer graph
 (115.9). Sokal τ is ±7% at this length."""
-EXACT_SHARE = 0.5
-"""Share of the proposals in a layer pair with an enumeration (``ChainSchedule.exact_states``)
-that redraw it exactly; the rest trade in it as in any pair. A redraw costs more than a trade
-(it rewrites every row of the pair), so where the small pairs are not the slow part (the 6-layer
-dense bench graph) redrawing every time cost 11% more per effective sample, half the time 5%;
-on the 13-layer one, whose small pairs were the slow part, −25% and −21% (kept-sign
-layer_configuration, time per effective sample, 300,000 samples)."""
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
@@ -754,6 +747,12 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     idx = scratch[2]
     sel = scratch[3]
     n_strata = size.size  # ex_int's meta rows are n_strata long
+    free = 0  # edges of the pairs without a table: the moves' share
+    for t in range(n_strata):
+        if ex_int[t] == 0:
+            free += size[t]
+    if free == 0:
+        return 0, 0
     visits = 0
     while visits < n_steps:
         proposals += 1
@@ -763,6 +762,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             # and out-edges there and a node c with both (picks rows 4, 5): only such nodes lie
             # on a cycle, and the picks do not depend on the state
             s = sid[_below(rng, E)]
+            while ex_int[s] > 0:
+                s = sid[_below(rng, E)]
             if pick_size[5, s] < 3:
                 continue
             j = _pick(rng, picks, pick_off, pick_size, 4, s)
@@ -798,50 +799,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             accepted += 1
             continue
         j = _below(rng, E)
+        while ex_int[sid[j]] > 0:  # pairs with a table are redrawn exactly at every sample instead
+            j = _below(rng, E)
         s = sid[j]
         ps = partner[s]
-        if ex_int[s] > 0 and _uniform(rng) < EXACT_SHARE:  # tables exist only for trade chains
-            # exact redraw (EXACT_SHARE of the pair's proposals): the layer pair (both signs)
-            # becomes a realization drawn uniformly from its enumeration
-            # (``SwapChain._exact_tables``), whatever the current one is: a Gibbs step on the
-            # pair, which the other pairs do not constrain. Trades mix such small pairs slowly
-            # (one of 7 x 4 with 16 realizations relaxed over ~450 of its moves).
-            R = ex_int[n_strata + s]
-            k = _below(rng, ex_int[s])
-            base = ex_int[2 * n_strata + s] + k * R
-            rows = 4 * n_strata + ex_int[3 * n_strata + s]
-            # charged as a signed trade of two average sources of the pair: the visits are one
-            # budget for all pairs, and a charge of the whole pair left the large pairs fewer moves
-            visits += (2 * (size[s] + (size[ps] if ps >= 0 else 0)) + R - 1) // R
-            changed = False
-            for i in range(R):
-                a = ex_int[rows + i]
-                for w in range(W):
-                    m = tmask[s, w]
-                    o_new = (out_b[a, w] & ~m) | ex_bits[0, base + i, w] | ex_bits[1, base + i, w]
-                    n_new = (neg_out[a, w] & ~m) | ex_bits[1, base + i, w]
-                    d_o = out_b[a, w] ^ o_new
-                    d_n = neg_out[a, w] ^ n_new
-                    if d_o | d_n:
-                        changed = True
-                        out_b[a, w] = o_new
-                        neg_out[a, w] = n_new
-                        while d_o:
-                            low = d_o & (~d_o + _U1)
-                            d_o ^= low
-                            _flip(in_b, w * 64 + _low_bit(low), a)
-                        while d_n:
-                            low = d_n & (~d_n + _U1)
-                            d_n ^= low
-                            _flip(neg_in, w * 64 + _low_bit(low), a)
-                if ps < 0:  # a one-sign pair: its slots are kept current, not refreshed on read
-                    lo = off[s]
-                    hi = lo + size[s]
-                    r0 = _run_start(src, lo, hi, a)
-                    _write_run(tgt, r0, _run_end(src, r0, hi, a), out_b, neg_out, a, tmask, s, sneg[s] != 0)
-            if changed:
-                accepted += 1
-            continue
         # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
         if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
             neg_s = sneg[s] != 0
@@ -982,6 +943,59 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             o += 1
         accepted += 1
     return accepted, proposals
+
+
+@nb.njit(cache=True)
+def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, sneg, rng):
+    """Redraw every layer pair that has a table (``SwapChain._exact_tables``) as a realization
+    drawn uniformly from its enumeration, whatever the current one is; returns how many changed.
+
+    Such a pair's sources and targets are distinct nodes, so no other pair's edges constrain it:
+    the uniform law is a product over pairs, and redrawing a pair from its own uniform law is a
+    Gibbs step that keeps it. The samplers do it before every count, so these pairs are
+    independent from sample to sample, and :func:`run_chain`'s moves spend no work on them. (When
+    the moves also picked them, in proportion to their edges, the smallest were the slowest part:
+    a 2 × 2 pair of 2 edges held a toy think graph's slowest class at 56 × E.)"""
+    n_strata = size.size
+    W = out_b.shape[1]
+    changed_pairs = 0
+    for s in range(n_strata):
+        ps = partner[s]
+        if ex_int[s] == 0 or (ps >= 0 and ps < s):  # no table, or the pair done under its partner
+            continue
+        R = ex_int[n_strata + s]
+        k = _below(rng, ex_int[s])
+        base = ex_int[2 * n_strata + s] + k * R
+        rows = 4 * n_strata + ex_int[3 * n_strata + s]
+        changed = False
+        for i in range(R):
+            a = ex_int[rows + i]
+            for w in range(W):
+                m = tmask[s, w]
+                o_new = (out_b[a, w] & ~m) | ex_bits[0, base + i, w] | ex_bits[1, base + i, w]
+                n_new = (neg_out[a, w] & ~m) | ex_bits[1, base + i, w]
+                d_o = out_b[a, w] ^ o_new
+                d_n = neg_out[a, w] ^ n_new
+                if d_o | d_n:
+                    changed = True
+                    out_b[a, w] = o_new
+                    neg_out[a, w] = n_new
+                    while d_o:
+                        low = d_o & (~d_o + _U1)
+                        d_o ^= low
+                        _flip(in_b, w * 64 + _low_bit(low), a)
+                    while d_n:
+                        low = d_n & (~d_n + _U1)
+                        d_n ^= low
+                        _flip(neg_in, w * 64 + _low_bit(low), a)
+            if ps < 0:  # a one-sign pair: its slots are kept current, not refreshed on read
+                lo = off[s]
+                hi = lo + size[s]
+                r0 = _run_start(src, lo, hi, a)
+                _write_run(tgt, r0, _run_end(src, r0, hi, a), out_b, neg_out, a, tmask, s, sneg[s] != 0)
+        if changed:
+            changed_pairs += 1
+    return changed_pairs
 
 
 @nb.njit(cache=True)
@@ -1235,6 +1249,8 @@ def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_siz
     a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
+    if n_steps > 0:  # not for an empty burn-in (later draws of one chain), or chunked draws would differ
+        acc[2] += redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, sneg, rng)
 
 
 @nb.njit(cache=True)
@@ -1242,7 +1258,7 @@ def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
-    acc = np.zeros(2, np.int64)  # accepted moves, proposals
+    acc = np.zeros(3, np.int64)  # accepted moves, proposals, pairs a redraw changed
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
@@ -1267,7 +1283,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     f_pos_out, f_neg_out, f_pos_in, f_neg_in = _signed_scratch(n, W)
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
-    acc = np.zeros(2, np.int64)  # accepted moves, proposals
+    acc = np.zeros(3, np.int64)  # accepted moves, proposals, pairs a redraw changed
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
@@ -1285,7 +1301,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
 def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
-    acc = np.zeros(2, np.int64)  # accepted moves, proposals
+    acc = np.zeros(3, np.int64)  # accepted moves, proposals, pairs a redraw changed
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
