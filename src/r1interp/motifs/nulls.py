@@ -313,8 +313,8 @@ class SwapChain:
     def _exact_tables(self, W: int) -> tuple[np.ndarray, np.ndarray]:
         """``(ex_int, ex_bits)``: every realization of each small layer pair of a kept-sign chain,
         for :func:`swapchain.redraw_tables` (the moves skip such pairs). ``ex_int``: per stratum
-        its pair's number of realizations (0: none, trades instead), rows, first state row and first row node
-        (``[4, strata]`` flattened), then the row nodes; ``ex_bits[0 / 1, state row]``: a row's
+        its pair's number of realizations (0: none, trades instead), rows, first state row and
+        first row node (``[4, strata]`` flattened), then the row nodes; ``ex_bits[0 / 1, state row]``: a row's
         excitatory / inhibitory edges of the pair as a bit row. A pair qualifies when its sources
         and targets are distinct nodes (so no other pair's edges constrain it) and it has at most
         ``schedule.exact_states`` realizations with its signed degrees (enumerated with a step

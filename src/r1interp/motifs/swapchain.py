@@ -268,6 +268,17 @@ def _combination_mask(cand, idx, k):
     return mask
 
 
+@nb.njit(cache=True, inline="always")
+def _columns_with_room(room, taken, out):
+    """Write to ``out`` the columns with ``room`` left that are not in the bits ``taken``; their number."""
+    m = 0
+    for c in range(room.size):
+        if room[c] > 0 and not (taken >> np.uint64(c)) & _U1:
+            out[m] = c
+            m += 1
+    return m
+
+
 @nb.njit(cache=True)
 def signed_realizations(rp, rn, cp, cn, cap, budget):
     """Every sign matrix (rows: sources, columns: targets, ≤ 64 of each; entries none, +, −)
@@ -304,11 +315,7 @@ def signed_realizations(rp, rn, cp, cn, cap, budget):
         kp = rp[r]
         kn = rn[r]
         if phase == 0:
-            m = 0
-            for c in range(T):
-                if room_p[c] > 0:
-                    cand_p[i, m] = c
-                    m += 1
+            m = _columns_with_room(room_p, np.uint64(0), cand_p[i])
             m_p[i] = m
             if kp > m:
                 phase = 5
@@ -318,11 +325,7 @@ def signed_realizations(rp, rn, cp, cn, cap, budget):
             phase = 1
         elif phase == 1:
             taken = _combination_mask(cand_p[i], idx_p[i], kp)
-            m = 0
-            for c in range(T):
-                if room_n[c] > 0 and not (taken >> np.uint64(c)) & _U1:
-                    cand_n[i, m] = c
-                    m += 1
+            m = _columns_with_room(room_n, taken, cand_n[i])
             m_n[i] = m
             if kn > m:
                 phase = 4
@@ -948,7 +951,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
 @nb.njit(cache=True)
 def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, sneg, rng):
     """Redraw every layer pair that has a table (``SwapChain._exact_tables``) as a realization
-    drawn uniformly from its enumeration, whatever the current one is; returns how many changed.
+    drawn uniformly from its enumeration, whatever the current one is.
 
     Such a pair's sources and targets are distinct nodes, so no other pair's edges constrain it:
     the uniform law is a product over pairs, and redrawing a pair from its own uniform law is a
@@ -958,7 +961,6 @@ def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_
     a 2 × 2 pair of 2 edges held a toy think graph's slowest class at 56 × E.)"""
     n_strata = size.size
     W = out_b.shape[1]
-    changed_pairs = 0
     for s in range(n_strata):
         ps = partner[s]
         if ex_int[s] == 0 or (ps >= 0 and ps < s):  # no table, or the pair done under its partner
@@ -967,7 +969,6 @@ def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_
         k = _below(rng, ex_int[s])
         base = ex_int[2 * n_strata + s] + k * R
         rows = 4 * n_strata + ex_int[3 * n_strata + s]
-        changed = False
         for i in range(R):
             a = ex_int[rows + i]
             for w in range(W):
@@ -977,7 +978,6 @@ def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_
                 d_o = out_b[a, w] ^ o_new
                 d_n = neg_out[a, w] ^ n_new
                 if d_o | d_n:
-                    changed = True
                     out_b[a, w] = o_new
                     neg_out[a, w] = n_new
                     while d_o:
@@ -993,9 +993,6 @@ def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_
                 hi = lo + size[s]
                 r0 = _run_start(src, lo, hi, a)
                 _write_run(tgt, r0, _run_end(src, r0, hi, a), out_b, neg_out, a, tmask, s, sneg[s] != 0)
-        if changed:
-            changed_pairs += 1
-    return changed_pairs
 
 
 @nb.njit(cache=True)
@@ -1250,7 +1247,7 @@ def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_siz
     acc[0] += a
     acc[1] += p
     if n_steps > 0:  # not for an empty burn-in (later draws of one chain), or chunked draws would differ
-        acc[2] += redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, sneg, rng)
+        redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, sneg, rng)
 
 
 @nb.njit(cache=True)
@@ -1258,7 +1255,7 @@ def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
-    acc = np.zeros(3, np.int64)  # accepted moves, proposals, pairs a redraw changed
+    acc = np.zeros(2, np.int64)  # accepted moves, proposals
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
@@ -1283,7 +1280,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     f_pos_out, f_neg_out, f_pos_in, f_neg_in = _signed_scratch(n, W)
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
-    acc = np.zeros(3, np.int64)  # accepted moves, proposals, pairs a redraw changed
+    acc = np.zeros(2, np.int64)  # accepted moves, proposals
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
@@ -1301,7 +1298,7 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
 def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
     out = np.empty((S, src.size), np.int64)
-    acc = np.zeros(3, np.int64)  # accepted moves, proposals, pairs a redraw changed
+    acc = np.zeros(2, np.int64)  # accepted moves, proposals
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
