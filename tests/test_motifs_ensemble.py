@@ -18,6 +18,7 @@ from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_edges
 from r1interp.motifs.dense import dense_attribution_graph
 from r1interp.motifs.edges import EdgeSet
+from r1interp.motifs import nulls as N
 from r1interp.motifs import swapchain as SC
 from r1interp.motifs.loader import parse_attribution_graph
 from r1interp.motifs.nulls import ChainSchedule, NullModel
@@ -193,6 +194,32 @@ def test_signed_trades_reach_every_realization_where_simpler_moves_do_not(rows, 
     n = 100 * len(support)
     nm = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(thin=60.0, moves=moves, exact_states=0))
     assert_uniform(sampled_keys(nm, n, 3), support, n)
+
+
+def test_signed_trade_sources_uniform_in_layer_pairs_and_half_the_time_over_a_whole_graph():
+    """Which share of signed trades draws its sources uniformly is fixed by the strata: all of
+    them where layer pairs join distinct nodes, half where one pair spans the graph."""
+    pair = bipartite_signed(REDUCIBLE_LAYER_PAIRS[0])
+    rng = np.random.default_rng(0)
+    assert NullModel(pair, "layer_configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[0] == 1.0
+    assert NullModel(random_signed(1), "configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[1] == 0.5
+    assert NullModel(pair, "layer_configuration", "shuffle", signed=True).chain(rng).p_uniform == 0.0  # no signed trades
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("graph, model", [("pair", "layer_configuration"), ("random", "configuration")])
+def test_every_share_of_uniform_sources_samples_the_kept_sign_ensemble(monkeypatch, share, graph, model):
+    """Sources by degree, uniform, or either by a coin: each pick is independent of the state, so
+    each keeps the uniform law, and each still links every realization (on a layer pair where
+    two-source moves alone are stuck, and on a general signed digraph)."""
+    monkeypatch.setattr(N, "P_UNIFORM_SOURCES", (share, share))
+    e = bipartite_signed(REDUCIBLE_LAYER_PAIRS[2]) if graph == "pair" else random_signed(1)
+    support = realizations(e, model, True)
+    assert len(support) >= 2
+    n = min(100 * len(support), 4000)
+    nm = NullModel(e, model, "keep", signed=True, schedule=TRADES)
+    assert_uniform(sampled_keys(nm, n, 7), support, n)
+    assert nm.last_chain.p_uniform == share
 
 
 def tiny_general() -> EdgeSet:

@@ -58,6 +58,24 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
+P_UNIFORM_SOURCES = (1.0, 0.5)
+"""Share of the signed trades whose two sources are drawn uniformly over the sources of the
+stratum a slot uniform over all edges fell in (its sign), not by out-degree over the layer pair's
+sources: in a chain whose layer pairs join distinct nodes (``layer_configuration``), and in one
+whose pair is the whole graph (``configuration``). Either pick is independent of the state, so
+the ensemble is the same. Uniform sources reach the few nodes whose rarer-sign edges (or one
+edge of the other sign) carry the slow signed classes far more often than picks by degree,
+which spend most trades on hubs with nested target sets (80% of a toy think graph's
+configuration trades had one admissible state, the current one). Where degrees are as uneven as
+over a whole attribution graph, a uniform pair is cheap in slot visits, so a unit of work holds
+up to 2× more moves and costs as much more CPU; there a half share did better. Measured with
+``bench/bench_motifs.py`` on the 60 graphs of the 6-layer toy run at the motif stage's threshold,
+seeds 0 and 1, against picks by degree (1,000 samples, thinning from each chain's pilot):
+kept-sign ``layer_configuration`` at share 1: smallest speed-up 17.3 → 28.5× and 20.8 → 27.7×,
+largest thinning 57.6 → 46.9 and 62.7 → 46.2 × E, graphs with signed/unsigned above 2: 9 → 6
+and 10 → 2 (at 0.5: 15.3× and 22.5×; 12 and 4 graphs); kept-sign ``configuration`` at 0.5:
+rows under 20× 4 → 2 and 6 → 2 (smallest 17.3 → 18.8×, 14.3 → 17.8×), largest thinning
+135.7 → 80.2 and 164.5 → 138.8 × E (at 1: 5 rows each, one at 8.9×)."""
 EXACT_BUDGET = 20_000  # most rows tried when enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -249,6 +267,7 @@ class SwapChain:
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
+        self.p_uniform = self._uniform_source_share()
         self.ex_int, self.ex_bits = self._exact_tables(W)
         has_table = self.ex_int[: self.size.size] > 0
         self.tabled_pairs = int((has_table & ((self.partner < 0) | (np.arange(self.size.size) < self.partner))).sum())
@@ -263,15 +282,26 @@ class SwapChain:
         self._pilot_rows: np.ndarray | None = None  # the pilot's counts until the first draw takes them
         self._pilot_step = 1
 
+    def _uniform_source_share(self) -> float:
+        """:data:`P_UNIFORM_SOURCES` for this chain: the first where no node is both a source and a
+        target of one layer pair (layer-pair strata), the second otherwise; 0 without signed moves."""
+        if not (self.partner >= 0).any() or not self.E:
+            return 0.0
+        n = max(self.n, 1)
+        pair = np.where(self.partner[self.sid] >= 0, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        shared = np.intersect1d(pair * n + self.src, pair * n + self.tgt).size > 0
+        return P_UNIFORM_SOURCES[1] if shared else P_UNIFORM_SOURCES[0]
+
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(picks, pick_off [6, strata], pick_size [6, strata])``: per stratum ``s``, row by row,
 
         0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
-           sources, uniform;
+           sources, uniform (and a signed trade's, in a share ``p_uniform`` of them);
         1. its targets that are not frozen (:meth:`_frozen_slots`), as nodes, once each: a
            two-target signed move's second target (uniform over rows 1 of ``s`` and its partner);
         2. for each source of its layer pair (``s`` and its partner) that is not frozen, one of
-           its slots, repeated by its out-degree in the pair: a signed trade's two sources;
+           its slots, repeated by its out-degree in the pair: a signed trade's two sources by
+           degree (the other ``1 - p_uniform``);
         3. its targets that are not frozen, repeated by their in-degree in ``s``: a two-target
            signed move's first target;
         4. its slots whose source has in-edges in ``s`` too, and
@@ -475,7 +505,7 @@ class SwapChain:
 
     def _args(self):
         return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.picks, self.pick_off, self.pick_size, self.alt_lo, self.alt_hi, self.partner, self.ex_int, self.ex_bits,
-                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.p_tri, self.p_sign)
+                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, np.array([self.p_tri, self.p_sign, self.p_uniform]))
 
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""

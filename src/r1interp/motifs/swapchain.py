@@ -35,9 +35,12 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   layer-pair strata of forward edges no cycle exists, ``p_tri`` is 0, and swaps alone connect each
   (bipartite) layer pair (Ryser 1957).
 * **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
-  ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` by their
-  out-degree in it (both signs), frozen ones left out (``SwapChain._frozen_slots``: a row no move
-  can change, such as an embedding hub's that points to every target). Per target the pair (a's
+  ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` in a share
+  ``p_uniform`` of the trades uniform over the sources of the slot's stratum (its sign), else by
+  their out-degree in the pair (both signs) — all of them uniform in layer pairs, half over a
+  whole graph (``nulls.P_UNIFORM_SOURCES`` has the measurements) — frozen ones left out
+  (``SwapChain._frozen_slots``: a row no move can change, such as an embedding hub's that points
+  to every target). Per target the pair (a's
   edge, c's edge) ∈ {none, +, −}² may only be swapped, and ``a`` must keep its count of each sign;
   the next state is drawn uniformly from all states that meet this (see the comment in
   :func:`run_chain`) — a heat-bath move on the two sources over both signs at once, symmetric, so
@@ -720,7 +723,7 @@ def _move_signed(out_b, in_b, neg_out, neg_in, negative, u, v, x, y):
 # still brackets every array handed to an inlined helper with atomic reference-count updates
 # (dozens per signed move); without them the kept-sign chain runs ~1.5-1.8x faster.
 @nb.njit(cache=True, _nrt=False)
-def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only=False):
+def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_steps, rng, scratch, ws, swap_only=False):
     """Moves in place until ``n_steps`` *slot visits* are spent; returns ``(accepted, proposals)``.
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
@@ -736,10 +739,15 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
     come from (its target / source layer) — so a source's edges of a layer pair, both signs, are
-    one masked row, and the signed moves run word-parallel.
+    one masked row, and the signed moves run word-parallel. ``shares``: float64 ``[3]``, the share
+    of triangle-reversal proposals, of signed trades on a layer pair with both signs, and of
+    signed trades whose sources are uniform over the slot's stratum's sources (``nulls.P_TRIANGLE``,
+    ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more than 30 arguments as a
+    tuple, which numba cannot inline).
     """
     E = src.size
     W = out_b.shape[1]
+    p_tri, p_sign, p_uniform = shares[0], shares[1], shares[2]
     accepted = 0
     proposals = 0
     if E < 2:
@@ -849,12 +857,21 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # are reducible on some signed degree sequences (tests/test_motifs_ensemble).
                 # A source's edges of one layer pair are its row masked to the target layer, so the
                 # move runs on row words (:func:`_signed_heat_bath`).
-                # Sources a, c by their out-degree in the layer pair, neither frozen (picks row 2:
-                # one slot of each, whose run and partner run are its edges of the pair).
-                if pick_size[2, s] == 0:
-                    continue
-                j = _pick(rng, picks, pick_off, pick_size, 2, s)
-                k = _pick(rng, picks, pick_off, pick_size, 2, s)
+                # Sources a, c (neither frozen) uniform over the sources of stratum s (picks row
+                # 0) in a share p_uniform of the trades, else by their out-degree in the layer pair
+                # (row 2); either way one slot of each, whose run and partner run are its edges of
+                # the pair. A source with edges of one sign only is in one row 0: the pairs this
+                # leaves out (one source of each sign only) have a single admissible state.
+                if p_uniform >= 1.0 or (p_uniform > 0.0 and _uniform(rng) < p_uniform):
+                    if pick_size[0, s] < 2:  # row 0: the sources of stratum s, uniformly
+                        continue
+                    j = _pick(rng, picks, pick_off, pick_size, 0, s)
+                    k = _pick(rng, picks, pick_off, pick_size, 0, s)
+                else:
+                    if pick_size[2, s] == 0:
+                        continue
+                    j = _pick(rng, picks, pick_off, pick_size, 2, s)
+                    k = _pick(rng, picks, pick_off, pick_size, 2, s)
                 a = src[j]
                 c = src[k]
                 if a == c:
@@ -1242,8 +1259,8 @@ def _signed_scratch(n, W):
 
 # ---- samplers: burn-in once, then a census every ``thin`` steps ---------------------------------
 @nb.njit(cache=True, inline="always")
-def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only, acc):
-    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_steps, rng, scratch, ws, swap_only)
+def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_steps, rng, scratch, ws, swap_only, acc):
+    a, p = run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_steps, rng, scratch, ws, swap_only)
     acc[0] += a
     acc[1] += p
     if n_steps > 0:  # not for an empty burn-in (later draws of one chain), or chunked draws would differ
@@ -1251,14 +1268,15 @@ def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_siz
 
 
 @nb.njit(cache=True)
-def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
+def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
+    p_sign = shares[1]
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_thin, rng, scratch, ws, swap_only, acc)
         _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
@@ -1271,19 +1289,20 @@ def _shuffle(a, rng):
 
 
 @nb.njit(cache=True)
-def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
+def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, n_thin, S, rng, scratch, ws, swap_only, neg, shuffle, layer, min_gap, max_gap):
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
+    p_sign = shares[1]
     n, W = out_b.shape
     counts = np.zeros((S, 11), np.int64)
     f_pos_out, f_neg_out, f_pos_in, f_neg_in = _signed_scratch(n, W)
     lidx, gap_out, gap_in = gap_masks(layer, min_gap, max_gap, W)
     sign = neg.copy()
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
             _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the count walks the edge list
             _shuffle(sign, rng)
@@ -1295,13 +1314,14 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
 
 
 @nb.njit(cache=True)
-def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, n_thin, S, rng, scratch, ws, swap_only):
+def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
+    p_sign = shares[1]
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
-    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_burn, rng, scratch, ws, swap_only, acc)
+    _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
-        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, p_tri, p_sign, n_thin, rng, scratch, ws, swap_only, acc)
+        _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_thin, rng, scratch, ws, swap_only, acc)
         _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
         out[s] = tgt
     return out, acc
