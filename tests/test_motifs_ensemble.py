@@ -196,13 +196,13 @@ def test_signed_trades_reach_every_realization_where_simpler_moves_do_not(rows, 
     assert_uniform(sampled_keys(nm, n, 3), support, n)
 
 
-def test_signed_trade_sources_uniform_in_layer_pairs_and_half_the_time_over_a_whole_graph():
+def test_signed_trade_sources_uniform_in_layer_pairs_and_by_degree_over_a_whole_graph():
     """Which share of signed trades draws its sources uniformly is fixed by the strata: all of
-    them where layer pairs join distinct nodes, half where one pair spans the graph."""
+    them where layer pairs join distinct nodes, none where one pair spans the graph."""
     pair = bipartite_signed(REDUCIBLE_LAYER_PAIRS[0])
     rng = np.random.default_rng(0)
     assert NullModel(pair, "layer_configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[0] == 1.0
-    assert NullModel(random_signed(1), "configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[1] == 0.5
+    assert NullModel(random_signed(1), "configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[1] == 0.0
     assert NullModel(pair, "layer_configuration", "shuffle", signed=True).chain(rng).p_uniform == 0.0  # no signed trades
 
 

@@ -58,24 +58,26 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
-P_UNIFORM_SOURCES = (1.0, 0.5)
+P_UNIFORM_SOURCES = (1.0, 0.0)
 """Share of the signed trades whose two sources are drawn uniformly over the sources of the
 stratum a slot uniform over all edges fell in (its sign), not by out-degree over the layer pair's
 sources: in a chain whose layer pairs join distinct nodes (``layer_configuration``), and in one
 whose pair is the whole graph (``configuration``). Either pick is independent of the state, so
-the ensemble is the same. Uniform sources reach the few nodes whose rarer-sign edges (or one
-edge of the other sign) carry the slow signed classes far more often than picks by degree,
-which spend most trades on hubs with nested target sets (80% of a toy think graph's
-configuration trades had one admissible state, the current one). Where degrees are as uneven as
-over a whole attribution graph, a uniform pair is cheap in slot visits, so a unit of work holds
-up to 2× more moves and costs as much more CPU; there a half share did better. Measured with
-``bench/bench_motifs.py`` on the 60 graphs of the 6-layer toy run at the motif stage's threshold,
-seeds 0 and 1, against picks by degree (1,000 samples, thinning from each chain's pilot):
-kept-sign ``layer_configuration`` at share 1: smallest speed-up 17.3 → 28.5× and 20.8 → 27.7×,
-largest thinning 57.6 → 46.9 and 62.7 → 46.2 × E, graphs with signed/unsigned above 2: 9 → 6
-and 10 → 2 (at 0.5: 15.3× and 22.5×; 12 and 4 graphs); kept-sign ``configuration`` at 0.5:
-rows under 20× 4 → 2 and 6 → 2 (smallest 17.3 → 18.8×, 14.3 → 17.8×), largest thinning
-135.7 → 80.2 and 164.5 → 138.8 × E (at 1: 5 rows each, one at 8.9×)."""
+the ensemble is the same. Uniform sources reach the few nodes whose rarer-sign edges carry the
+slow signed classes more often than picks by degree, which spend most trades on hubs with nested
+target sets (80% of a toy think graph's configuration trades had one admissible state, the
+current one); but a uniform pair is cheap in slot visits, so a unit of work holds more moves
+and costs more CPU. Measured on the 60 graphs of the 6-layer toy run at the motif stage's
+threshold (``bench/bench_motifs.py``, 1,000 samples, thinning from each chain's pilot), seeds 0
+and 1, against picks by degree, kept-sign ``layer_configuration`` at share 1: smallest speed-up
+17.3 → 28.5× and 20.8 → 27.7×, largest thinning 57.6 → 46.9 and 62.7 → 46.2 × E, the samples'
+lag-1 autocorrelation (max over classes) p90 0.24 → 0.20 and 0.22 → 0.20, max 0.33 → 0.30 and
+0.37 → 0.23, graphs with signed/unsigned time above 2: 9 → 6 and 10 → 2 (at share 0.5: smallest
+15.3× and 22.5×, 12 and 4 graphs). Kept-sign ``configuration`` stays by degree: at 0.5 its
+thinning fell (largest 135.7 → 80.2 and 164.5 → 138.8 × E) but on its slowest graph the pilot
+missed more of the slow mode (lag-1 autocorrelation 0.52 → 0.63), and time per effective sample
+measured directly (CPU per E × integrated autocorrelation over 40,000 counts one E apart) was
+lower on 3 and higher on 5 of 8 slow think graphs; at 1 it was 5 rows under 20× at each seed."""
 EXACT_BUDGET = 20_000  # most rows tried when enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])

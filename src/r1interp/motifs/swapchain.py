@@ -37,7 +37,7 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 * **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
   ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` in a share
   ``p_uniform`` of the trades uniform over the sources of the slot's stratum (its sign), else by
-  their out-degree in the pair (both signs) — all of them uniform in layer pairs, half over a
+  their out-degree in the pair (both signs) — all of them uniform in layer pairs, none over a
   whole graph (``nulls.P_UNIFORM_SOURCES`` has the measurements) — frozen ones left out
   (``SwapChain._frozen_slots``: a row no move can change, such as an embedding hub's that points
   to every target). Per target the pair (a's
