@@ -40,8 +40,8 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   their out-degree in the pair (both signs) — all of them uniform in layer pairs, none over a
   whole graph (``nulls.P_UNIFORM_SOURCES`` has the measurements) — frozen ones left out
   (``SwapChain._frozen_slots``: a row no move can change, such as an embedding hub's that points
-  to every target). Per target the pair (a's
-  edge, c's edge) ∈ {none, +, −}² may only be swapped, and ``a`` must keep its count of each sign;
+  to every target). Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
+  swapped, and ``a`` must keep its count of each sign;
   the next state is drawn uniformly from all states that meet this (see the comment in
   :func:`run_chain`) — a heat-bath move on the two sources over both signs at once, symmetric, so
   the uniform law is kept. Per-sign trades cannot change which of two sources reaches a shared
