@@ -244,6 +244,8 @@ class SwapChain:
         self.size = np.bincount(self.sid).astype(np.int64) if self.E else np.zeros(0, np.int64)
         self.off = (np.cumsum(self.size) - self.size).astype(np.int64)
         self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.slot_pair = np.where(self.partner[self.sid] >= 0, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        """Per slot its layer pair, named by the pair's lower stratum (both signs of a kept-sign pair share it)."""
         self.picks, self.pick_off, self.pick_size = self._pick_tables()
         if self.E:
             self.alt_lo, self.alt_hi = SC.partner_runs(self.src, self.off, self.size, self.sid, self.partner)
@@ -290,7 +292,7 @@ class SwapChain:
         if not (self.partner >= 0).any() or not self.E:
             return 0.0
         n = max(self.n, 1)
-        pair = np.where(self.partner[self.sid] >= 0, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        pair = self.slot_pair
         shared = np.intersect1d(pair * n + self.src, pair * n + self.tgt).size > 0
         return P_UNIFORM_SOURCES[1] if shared else P_UNIFORM_SOURCES[0]
 
@@ -327,7 +329,7 @@ class SwapChain:
         on_cycles = np.flatnonzero(np.isin(src_key, core))  # slots whose source is in ``core``
         # row 2: one slot per (layer pair, source), the pair's first; the two strata of a pair
         # share one segment (they are adjacent, so their slots are)
-        pair = np.where(signed, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        pair = self.slot_pair
         _, first, inverse = np.unique(pair * n + self.src, return_index=True, return_inverse=True)
         trade = signed & ~frozen_src
         per_pair = np.bincount(pair[trade], minlength=n_strata)
@@ -357,7 +359,7 @@ class SwapChain:
         cap = self.schedule.exact_states
         if self.signs_kept and cap > 0 and self.schedule.moves == "trade" and self.E:
             # per slot its pair (both signs) and its row / column within the pair, all pairs at once
-            pair = np.where(self.partner[self.sid] >= 0, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+            pair = self.slot_pair
             row_keys, row = np.unique(pair * n + self.src, return_inverse=True)
             col_keys, col = np.unique(pair * n + self.tgt, return_inverse=True)
             row, col = row.reshape(-1), col.reshape(-1)
@@ -400,8 +402,7 @@ class SwapChain:
         such a row — and with it the other row — as it is; a triangle reversal would give it an
         edge it has. (Nodes with both signs are kept: sign re-deals may still change them.)"""
         n, n_strata = max(self.n, 1), self.size.size
-        signed = self.partner[self.sid] >= 0
-        pair = np.where(signed, np.minimum(self.sid, self.partner[self.sid]), self.sid)
+        pair = self.slot_pair
         sign = self.neg.astype(np.int64) if self.signs_kept else np.zeros(self.E, np.int64)
         frozen = []
         for a, b in ((self.src, self.tgt), (self.tgt, self.src)):  # sources (out-rows), then targets
