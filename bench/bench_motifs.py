@@ -33,6 +33,7 @@ with more samples, so it does not pass a re-run); ≥ 20× faster than the circu
 
     python bench/bench_motifs.py                               # 4 dense graphs, ~3 min on 2 busy cores
     python bench/bench_motifs.py --graph results/toy-reasoner/graphs/toy-addition-0-answer-p121.json --dense 0
+    python bench/bench_motifs.py --dense 0 --threshold 0.02 --graph results/toy-*/graphs/toy-*.json   # a toy run's 60 graphs at the motif stage's threshold, ~14 min
 """
 
 from __future__ import annotations
@@ -218,7 +219,8 @@ def print_graph(res: dict, args) -> None:
 
 def add_graph_arguments(ap: argparse.ArgumentParser) -> None:
     """The graph options this bench and ``bench_thinning.py`` share."""
-    ap.add_argument("--graph", action="append", default=[], type=Path, help="circuit-tracer graph JSON (repeatable)")
+    ap.add_argument("--graph", action="extend", nargs="+", default=[], type=Path, metavar="PATH",
+                    help="circuit-tracer graph JSON; several per flag (a shell glob) and repeatable")
     ap.add_argument("--dense", type=int, default=4, help="generated dense pruned-like graphs (80 nodes, 1300-1700 edges, 6-28 layers)")
     ap.add_argument("--sparse", action="store_true", help="also the sparse random layered graph (~500 nodes, 3000 edges)")
     ap.add_argument("--threshold-mode", default="relative", choices=["absolute", "relative", "top_k"], help="link threshold for --graph files")

@@ -375,6 +375,18 @@ def test_layer_pair_enumeration_finds_every_realization_and_gives_up_beyond_its_
             assert SC.signed_realizations(rp, rn, cp, cn, len(truth) - 1, 10**6)[0] == -1
 
 
+def test_layer_pair_enumeration_counts_dead_excitatory_choices_against_its_budget():
+    """A row of 8 excitatory and 1 inhibitory entries over 24 columns with no inhibitory room:
+    every + choice leaves its − entry nowhere to go. The search must stop after ``budget``
+    steps, not walk all C(24, 8) = 735,471 + choices uncounted (a 13 × 42 toy layer pair spent
+    0.23 s so before it gave up; larger ones would run for hours)."""
+    from r1interp.motifs import swapchain as SC
+
+    rp, rn, cp, cn = np.array([8]), np.array([1]), np.ones(24, np.int64), np.zeros(24, np.int64)
+    assert SC.signed_realizations(rp, rn, cp, cn, 256, 1000)[0] == -1
+    assert SC.signed_realizations(rp, rn, cp, cn, 256, 10**7)[0] == 0  # the whole walk: nothing fits
+
+
 @pytest.mark.parametrize("rows", REDUCIBLE_LAYER_PAIRS[:3])
 def test_exact_redraws_of_small_layer_pairs_sample_every_realization_uniformly(rows):
     """The default kept-sign chain redraws these pairs from their enumeration: every realization,

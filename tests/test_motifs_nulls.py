@@ -301,3 +301,23 @@ def test_bench_dense_graph_specs_count_what_is_asked():
     assert [s["n_layers"] for s in one] == [12]
     assert [s["n_layers"] for s in four] == [6, 13, 21, 28]
     assert all(s["n_nodes"] == 80 and 1300 <= s["n_edges"] <= 1700 for s in one + four)
+
+
+def test_bench_takes_several_graphs_per_flag_and_names_a_missing_one(tmp_path):
+    """``--graph`` takes a shell glob's many paths and repeats; a missing file stops the bench
+    before any work, naming the file."""
+    import argparse
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import bench_motifs as BM
+
+    ap = argparse.ArgumentParser()
+    BM.add_graph_arguments(ap)
+    a, b, c = (tmp_path / f"g{i}.json" for i in range(3))
+    args = ap.parse_args(["--graph", str(a), str(b), "--graph", str(c), "--dense", "0"])
+    assert args.graph == [a, b, c]
+    with pytest.raises(SystemExit, match="g1.json"):
+        BM.bench_graphs(args)
