@@ -33,7 +33,7 @@ with more samples, so it does not pass a re-run); ≥ 20× faster than the circu
 
     python bench/bench_motifs.py                               # 4 dense graphs, ~3 min on 2 busy cores
     python bench/bench_motifs.py --graph results/toy-reasoner/graphs/toy-addition-0-answer-p121.json --dense 0
-    python bench/bench_motifs.py --dense 0 --threshold 0.02 --graph results/toy-*/graphs/toy-*.json   # a toy run's 60 graphs at the motif stage's threshold, ~14 min
+    python bench/bench_motifs.py --dense 0 --threshold 0.02 --graph results/toy-*/graphs/toy-*.json   # a toy run's 60 graphs at the motif stage's threshold, ~16 min
 """
 
 from __future__ import annotations
