@@ -78,7 +78,7 @@ thinning fell (largest 135.7 → 80.2 and 164.5 → 138.8 × E) but on its slowe
 missed more of the slow mode (lag-1 autocorrelation 0.52 → 0.63), and time per effective sample
 measured directly (CPU per E × integrated autocorrelation over 40,000 counts one E apart) was
 lower on 3 and higher on 5 of 8 slow think graphs; at 1 it was 5 rows under 20× at each seed."""
-EXACT_BUDGET = 20_000  # most rows tried when enumerating a layer pair (a larger one keeps the trades)
+EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
 
@@ -127,7 +127,7 @@ class ChainSchedule:
     max_thin: float = 200.0
     exact_states: int = 256
     """Kept-sign chains table every layer pair with at most this many realizations (of its
-    signed degrees; the enumeration stops after ``EXACT_BUDGET`` rows tried) and redraw each
+    signed degrees; the enumeration stops after ``EXACT_BUDGET`` steps) and redraw each
     such pair uniformly from its table before every count (``swapchain.redraw_tables``), so
     those pairs are independent from sample to sample and the moves spend no work on them
     (0: no tables, trades everywhere). On the 6-layer toy run's think graphs the moves had left
