@@ -196,30 +196,38 @@ def test_signed_trades_reach_every_realization_where_simpler_moves_do_not(rows, 
     assert_uniform(sampled_keys(nm, n, 3), support, n)
 
 
-def test_signed_trade_sources_uniform_in_layer_pairs_and_by_degree_over_a_whole_graph():
+def test_signed_trade_sources_uniform_in_layer_pairs_and_over_a_whole_graph_only_in_the_sign_with_fewer_sources():
     """Which share of signed trades draws its sources uniformly is fixed by the strata: all of
-    them where layer pairs join distinct nodes, none where one pair spans the graph."""
+    them where layer pairs join distinct nodes; where one pair spans the graph, those in the
+    stratum (sign) with fewer sources than the other, and none in the other."""
     pair = bipartite_signed(REDUCIBLE_LAYER_PAIRS[0])
     rng = np.random.default_rng(0)
-    assert NullModel(pair, "layer_configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[0] == 1.0
-    assert NullModel(random_signed(1), "configuration", "keep", signed=True).chain(rng).p_uniform == N.P_UNIFORM_SOURCES[1] == 0.0
-    assert NullModel(pair, "layer_configuration", "shuffle", signed=True).chain(rng).p_uniform == 0.0  # no signed trades
+    ch = NullModel(pair, "layer_configuration", "keep", signed=True).chain(rng)
+    assert (ch.p_uniform, ch.p_uniform_few) == N.P_UNIFORM_SOURCES[0] == (1.0, 1.0)
+    ch = NullModel(random_signed(1), "configuration", "keep", signed=True).chain(rng)
+    assert (ch.p_uniform, ch.p_uniform_few) == N.P_UNIFORM_SOURCES[1] == (0.0, 1.0)
+    ch = NullModel(pair, "layer_configuration", "shuffle", signed=True).chain(rng)
+    assert (ch.p_uniform, ch.p_uniform_few) == (0.0, 0.0)  # no signed trades
 
 
-@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("shares", [(0.0, 0.0), (0.5, 0.5), (1.0, 1.0), (0.0, 1.0), (1.0, 0.0)])
 @pytest.mark.parametrize("graph, model", [("pair", "layer_configuration"), ("random", "configuration")])
-def test_every_share_of_uniform_sources_samples_the_kept_sign_ensemble(monkeypatch, share, graph, model):
-    """Sources by degree, uniform, or either by a coin: each pick is independent of the state, so
-    each keeps the uniform law, and each still links every realization (on a layer pair where
-    two-source moves alone are stuck, and on a general signed digraph)."""
-    monkeypatch.setattr(N, "P_UNIFORM_SOURCES", (share, share))
+def test_every_share_of_uniform_sources_samples_the_kept_sign_ensemble(monkeypatch, shares, graph, model):
+    """Sources by degree, uniform, either by a coin, or one way in the sign with fewer sources and
+    the other in the other sign: each pick is independent of the state, so each keeps the uniform
+    law, and each still links every realization (on a layer pair where two-source moves alone
+    are stuck, and on a general signed digraph). Both graphs have fewer sources of one sign."""
+    monkeypatch.setattr(N, "P_UNIFORM_SOURCES", (shares, shares))
     e = bipartite_signed(REDUCIBLE_LAYER_PAIRS[2]) if graph == "pair" else random_signed(1)
     support = realizations(e, model, True)
     assert len(support) >= 2
     n = min(100 * len(support), 4000)
     nm = NullModel(e, model, "keep", signed=True, schedule=TRADES)
     assert_uniform(sampled_keys(nm, n, 7), support, n)
-    assert nm.last_chain.p_uniform == share
+    ch = nm.last_chain
+    assert (ch.p_uniform, ch.p_uniform_few) == shares
+    sources = ch.pick_size[0]
+    assert sources[0] != sources[1]  # the two signs take different branches
 
 
 def tiny_general() -> EdgeSet:

@@ -58,12 +58,13 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
-P_UNIFORM_SOURCES = (1.0, 0.0)
+P_UNIFORM_SOURCES = ((1.0, 1.0), (0.0, 1.0))
 """Share of the signed trades whose two sources are drawn uniformly over the sources of the
 stratum a slot uniform over all edges fell in (its sign), not by out-degree over the layer pair's
-sources: in a chain whose layer pairs join distinct nodes (``layer_configuration``), and in one
-whose pair is the whole graph (``configuration``). Either pick is independent of the state, so
-the ensemble is the same. Uniform sources reach the few nodes whose rarer-sign edges carry the
+sources, as ``(in a stratum with as many sources as its partner or more, in one with fewer)``:
+in a chain whose layer pairs join distinct nodes (``layer_configuration``), and in one whose
+pair is the whole graph (``configuration``). Either pick is independent of the state, so the
+ensemble is the same. Uniform sources reach the few nodes whose rarer-sign edges carry the
 slow signed classes more often than picks by degree, which spend most trades on hubs with nested
 target sets (80% of a toy think graph's configuration trades had one admissible state, the
 current one); but a uniform pair is cheap in slot visits, so a unit of work holds more moves
@@ -73,11 +74,18 @@ and 1, against picks by degree, kept-sign ``layer_configuration`` at share 1: sm
 17.3 → 28.5× and 20.8 → 27.7×, largest thinning 57.6 → 46.9 and 62.7 → 46.2 × E, the samples'
 lag-1 autocorrelation (max over classes) p90 0.24 → 0.20 and 0.22 → 0.20, max 0.33 → 0.30 and
 0.37 → 0.23, graphs with signed/unsigned time above 2: 9 → 6 and 10 → 2 (at share 0.5: smallest
-15.3× and 22.5×, 12 and 4 graphs). Kept-sign ``configuration`` stays by degree: at 0.5 its
-thinning fell (largest 135.7 → 80.2 and 164.5 → 138.8 × E) but on its slowest graph the pilot
-missed more of the slow mode (lag-1 autocorrelation 0.52 → 0.63), and time per effective sample
-measured directly (CPU per E × integrated autocorrelation over 40,000 counts one E apart) was
-lower on 3 and higher on 5 of 8 slow think graphs; at 1 it was 5 rows under 20× at each seed."""
+15.3× and 22.5×, 12 and 4 graphs). Kept-sign ``configuration`` draws them uniformly only in the
+sign with fewer sources — on the toy graphs the inhibitory one: 11–17 sources, most of whose
+rows hold every logit hub, so a hub has few free inhibitory slots, and which nodes hold them
+(those with both signs or the others) is that chain's slow mode (τ = 540 × E on toy-base
+chain-0-think-p61 with picks by degree). It moves only through trades of two inhibiting rows, which picks by degree
+over both signs seldom pair. The slowest signed class's integrated autocorrelation (400,000
+counts one E apart) on six slow toy graphs went 129, 188, 116, 86, 51, 419 → 127, 170, 86, 47,
+40, 332 × E; with uniform sources in both signs 166, 332, 42, 29, 39, 267 (worse on two), and
+at a share of 0.5 in both, time per effective sample was lower on 3 and higher on 5 of 8 slow
+think graphs. On the 60-graph sweep at seeds 0 and 1: smallest speed-up 17.3 → 20.5× and
+17.9 → 20.3×, largest thinning 111 → 109 and 131 → 114 × E, the samples' lag-1
+autocorrelation p90 0.33 → 0.28 and 0.34 → 0.33, max 0.51 → 0.48 and 0.59 → 0.53."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -271,7 +279,7 @@ class SwapChain:
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
-        self.p_uniform = self._uniform_source_share()
+        self.p_uniform, self.p_uniform_few = self._uniform_source_share()
         self.ex_int, self.ex_bits = self._exact_tables(W)
         has_table = self.ex_int[: self.size.size] > 0
         self.tabled_pairs = int((has_table & ((self.partner < 0) | (np.arange(self.size.size) < self.partner))).sum())
@@ -286,15 +294,17 @@ class SwapChain:
         self._pilot_rows: np.ndarray | None = None  # the pilot's counts until the first draw takes them
         self._pilot_step = 1
 
-    def _uniform_source_share(self) -> float:
-        """:data:`P_UNIFORM_SOURCES` for this chain: the first where no node is both a source and a
-        target of one layer pair (layer-pair strata), the second otherwise; 0 without signed moves."""
+    def _uniform_source_share(self) -> tuple[float, float]:
+        """``(p_uniform, p_uniform_few)``: :data:`P_UNIFORM_SOURCES` for this chain — the first
+        pair where no node is both a source and a target of one layer pair (layer-pair strata),
+        the second otherwise; ``(0, 0)`` without signed moves."""
         if not (self.partner >= 0).any() or not self.E:
-            return 0.0
+            return 0.0, 0.0
         n = max(self.n, 1)
         pair = self.slot_pair
         shared = np.intersect1d(pair * n + self.src, pair * n + self.tgt).size > 0
-        return P_UNIFORM_SOURCES[1] if shared else P_UNIFORM_SOURCES[0]
+        many, few = P_UNIFORM_SOURCES[1] if shared else P_UNIFORM_SOURCES[0]
+        return float(many), float(few)
 
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(picks, pick_off [6, strata], pick_size [6, strata])``: per stratum ``s``, row by row,
@@ -508,7 +518,7 @@ class SwapChain:
 
     def _args(self):
         return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.picks, self.pick_off, self.pick_size, self.alt_lo, self.alt_hi, self.partner, self.ex_int, self.ex_bits,
-                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, np.array([self.p_tri, self.p_sign, self.p_uniform]))
+                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, np.array([self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few]))
 
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""

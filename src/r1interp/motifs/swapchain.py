@@ -37,8 +37,9 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 * **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
   ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` in a share
   ``p_uniform`` of the trades uniform over the sources of the slot's stratum (its sign), else by
-  their out-degree in the pair (both signs) — all of them uniform in layer pairs, none over a
-  whole graph (``nulls.P_UNIFORM_SOURCES`` has the measurements) — frozen ones left out
+  their out-degree in the pair (both signs) — all of them uniform in layer pairs; over a whole
+  graph, those in the sign with fewer sources uniform and the others by degree
+  (``nulls.P_UNIFORM_SOURCES`` has the measurements) — frozen ones left out
   (``SwapChain._frozen_slots``: a row no move can change, such as an embedding hub's that points
   to every target). Per target the pair (a's edge, c's edge) ∈ {none, +, −}² may only be
   swapped, and ``a`` must keep its count of each sign;
@@ -744,15 +745,16 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
     come from (its target / source layer) — so a source's edges of a layer pair, both signs, are
-    one masked row, and the signed moves run word-parallel. ``shares``: float64 ``[3]``, the share
+    one masked row, and the signed moves run word-parallel. ``shares``: float64 ``[4]``, the share
     of triangle-reversal proposals, of signed trades on a layer pair with both signs, and of
-    signed trades whose sources are uniform over the slot's stratum's sources (``nulls.P_TRIANGLE``,
-    ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more than 30 arguments as a
-    tuple, which numba cannot inline).
+    signed trades whose sources are uniform over the slot's stratum's sources — where that
+    stratum has as many sources as its partner or more, and where it has fewer
+    (``nulls.P_TRIANGLE``, ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more
+    than 30 arguments as a tuple, which numba cannot inline).
     """
     E = src.size
     W = out_b.shape[1]
-    p_tri, p_sign, p_uniform = shares[0], shares[1], shares[2]
+    p_tri, p_sign, p_uniform, p_uniform_few = shares[0], shares[1], shares[2], shares[3]
     accepted = 0
     proposals = 0
     if E < 2:
@@ -863,11 +865,13 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # A source's edges of one layer pair are its row masked to the target layer, so the
                 # move runs on row words (:func:`_signed_heat_bath`).
                 # Sources a, c (neither frozen) uniform over the sources of stratum s (picks row
-                # 0) in a share p_uniform of the trades, else by their out-degree in the layer pair
+                # 0) in a share p_uniform of the trades (p_uniform_few where s has fewer sources
+                # than its partner: fixed per stratum), else by their out-degree in the layer pair
                 # (row 2); either way one slot of each, whose run and partner run are its edges of
                 # the pair. A source with edges of one sign only is in one row 0: the pairs this
                 # leaves out (one source of each sign only) have a single admissible state.
-                if p_uniform >= 1.0 or (p_uniform > 0.0 and _uniform(rng) < p_uniform):
+                pu = p_uniform_few if pick_size[0, s] < pick_size[0, ps] else p_uniform
+                if pu >= 1.0 or (pu > 0.0 and _uniform(rng) < pu):
                     if pick_size[0, s] < 2:  # row 0: the sources of stratum s, uniformly
                         continue
                     j = _pick(rng, picks, pick_off, pick_size, 0, s)
