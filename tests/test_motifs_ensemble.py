@@ -451,6 +451,40 @@ def test_tabled_pairs_are_left_to_the_redraw_and_redrawn_before_every_sample():
     assert_uniform(sampled_keys(nm_small, 2000, 3), realizations(only_small, "layer_configuration", True), 2000)
 
 
+def nested_and_live_pairs() -> EdgeSet:
+    """Layer pair 0→1 with one realization (node 0 points to all three targets, node 1 inhibits
+    the one target with an inhibitory in-edge) and pair 1→2 of 2 × 2 nodes with 2 edges
+    (2 realizations)."""
+    src = [0, 0, 0, 1, 2, 3]
+    dst = [2, 3, 4, 2, 5, 6]
+    neg = [False, False, False, True, False, False]
+    layer = np.array([0, 0, 1, 1, 1, 2, 2])
+    return EdgeSet.from_arrays(7, src, dst, neg, layer)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_layer_pairs_with_one_realization_take_no_moves(signed):
+    """A layer pair that admits one graph (signed or not) is marked at setup and no proposal is
+    spent on it: on the toy think graphs such pairs (nested rows into the logits, two-source
+    pairs) held half the edges, so they took half the chain's work for nothing. The rest still
+    samples the uniform law, and a chain with nothing but such pairs makes no proposal at all."""
+    e = nested_and_live_pairs()
+    support = realizations(e, "layer_configuration", signed)
+    assert len(support) == 2
+    nm = NullModel(e, "layer_configuration", "keep", signed=signed, schedule=SPACED)
+    ch = nm.chain(np.random.default_rng(0))
+    n_strata = ch.size.size
+    first_pair = np.isin(ch.node_of[ch.src], [0, 1])
+    fixed = np.unique(ch.sid[first_pair])
+    assert (ch.ex_int[fixed] == 1).all() and (ch.ex_int[np.setdiff1d(np.arange(n_strata), fixed)] != 1).all()
+    assert ch.fixed_pairs == 1 and ch.tabled_pairs == (1 if signed else 0)  # kept signs: the live pair gets a table
+    n = 2000
+    assert_uniform(sampled_keys(nm, n, 4), support, n)
+    only_fixed = EdgeSet.from_arrays(5, [0, 0, 0, 1], [2, 3, 4, 2], [False, False, False, True], np.array([0, 0, 1, 1, 1]))
+    ch = NullModel(only_fixed, "layer_configuration", "keep", signed=signed).chain(np.random.default_rng(0))
+    assert SC.run_chain(*ch._args(), 100 * only_fixed.m, ch.rng, ch.scratch, ch.ws, False) == (0, 0)
+
+
 def test_no_stall_when_no_move_is_possible():
     """A complete layer pair admits one graph: the chain returns it every time, at once."""
     layer = np.array([0, 0, 0, 1, 1, 1])

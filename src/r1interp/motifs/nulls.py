@@ -143,7 +143,10 @@ class ChainSchedule:
     slowest class at τ = 56 × E; 43 with the per-sample redraw at a cap of 64). Raising the cap
     from 64 to 256 cut τ on three of six slow toy graphs by 11–19% for the same setup time
     (median 5.5 ms over 64 graphs, max 30); at 1,024 the setup reached 134 ms on one toy
-    graph, more than the null itself."""
+    graph, more than the null itself. A pair with a single realization is marked in every chain
+    (signed or not) and takes no moves: on toy-base word_problem-0-think-p70 such pairs hold 419
+    of 821 edges (kept signs) and 407 (unsigned), work the moves had spent on proposals that
+    could only be rejected."""
     moves: str = "trade"
     """``trade`` (the sampler); ``swap``: double swaps instead of trades, with the same triangle
     and sign moves (the reference chains); ``classic``: double swaps only, as igraph's
@@ -281,9 +284,12 @@ class SwapChain:
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
         self.ex_int, self.ex_bits = self._exact_tables(W)
-        has_table = self.ex_int[: self.size.size] > 0
-        self.tabled_pairs = int((has_table & ((self.partner < 0) | (np.arange(self.size.size) < self.partner))).sum())
+        count = self.ex_int[: self.size.size]
+        first = (self.partner < 0) | (np.arange(self.size.size) < self.partner)  # a kept-sign pair counted once
+        self.tabled_pairs = int(((count > 1) & first).sum())
         """Layer pairs with a table (redrawn exactly before every count, left alone by the moves)."""
+        self.fixed_pairs = int(((count == 1) & first).sum())
+        """Layer pairs with a single realization (left alone by the moves, nothing to redraw)."""
         self.rng = SC.seed_state(rng)
         self.burnt = False
         self.accepted = 0
@@ -362,12 +368,14 @@ class SwapChain:
         excitatory / inhibitory edges of the pair as a bit row. A pair qualifies when its sources
         and targets are distinct nodes (so no other pair's edges constrain it) and it has at most
         ``schedule.exact_states`` realizations with its signed degrees (enumerated with a step
-        budget: larger pairs give up early and keep the trades)."""
+        budget: larger pairs give up early and keep the trades). A pair with one realization gets
+        count 1 and no table, in unsigned chains too (enumerated as one sign): the moves skip it
+        and there is nothing to redraw."""
         n_strata, n = self.size.size, max(self.n, 1)
         meta = np.zeros((4, n_strata), np.int64)
         row_nodes, pos, neg = [], [], []
         cap = self.schedule.exact_states
-        if self.signs_kept and cap > 0 and self.schedule.moves == "trade" and self.E:
+        if cap > 0 and self.schedule.moves == "trade" and self.E:
             # per slot its pair (both signs) and its row / column within the pair, all pairs at once
             pair = self.slot_pair
             row_keys, row = np.unique(pair * n + self.src, return_inverse=True)
@@ -378,21 +386,25 @@ class SwapChain:
             first_row = np.cumsum(rows_of) - rows_of
             first_col = np.cumsum(cols_of) - cols_of
             mixed = np.bincount(pair[np.isin(pair * n + self.src, col_keys)], minlength=n_strata) > 0  # a node both sends and receives
-            rp, rn = (np.bincount(row[self.neg == sg], minlength=row_keys.size) for sg in (False, True))
-            cp, cn = (np.bincount(col[self.neg == sg], minlength=col_keys.size) for sg in (False, True))
+            sign = self.neg if self.signs_kept else np.zeros(self.E, bool)  # unsigned: all one sign
+            rp, rn = (np.bincount(row[sign == sg], minlength=row_keys.size) for sg in (False, True))
+            cp, cn = (np.bincount(col[sign == sg], minlength=col_keys.size) for sg in (False, True))
             state_rows = 0
             for g in np.flatnonzero((rows_of > 0) & (rows_of <= 64) & (cols_of <= 64) & ~mixed):
                 r = slice(first_row[g], first_row[g] + rows_of[g])
                 c = slice(first_col[g], first_col[g] + cols_of[g])
-                count, p_loc, n_loc = SC.signed_realizations(rp[r], rn[r], cp[c], cn[c], cap, EXACT_BUDGET)
-                if count < 2:
+                count, p_loc, n_loc = SC.signed_realizations(rp[r], rn[r], cp[c], cn[c], cap if self.signs_kept else 1, EXACT_BUDGET)
+                group = [g] if self.partner[g] < 0 else [g, int(self.partner[g])]
+                if count == 1:  # one realization: no move can change the pair, so none spends work on it
+                    meta[:, group] = np.array([1, 0, state_rows, sum(x.size for x in row_nodes)])[:, None]
+                    continue
+                if count < 2 or not self.signs_kept:
                     continue
                 targets = col_keys[c] % n
                 bits = np.zeros((2, count, rows_of[g], W), np.uint64)
                 for k, t in enumerate(targets):  # local column k is target label t
                     for side, loc in ((0, p_loc[:count]), (1, n_loc[:count])):
                         bits[side, :, :, t >> 6] |= ((loc >> np.uint64(k)) & np.uint64(1)) << np.uint64(t & 63)
-                group = [g] if self.partner[g] < 0 else [g, int(self.partner[g])]
                 meta[:, group] = np.array([count, rows_of[g], state_rows, sum(x.size for x in row_nodes)])[:, None]
                 row_nodes.append(row_keys[r] % n)
                 pos.append(bits[0].reshape(-1, W))
@@ -697,8 +709,8 @@ class NullModel:
 
     def _log(self, ch: SwapChain, S: int) -> None:
         log.info("%s null: %d samples from one chain (E=%d, burn-in %g×E, thin %.1f×E from pilot autocorrelation %.2f at lag E, triangle moves %s, signed trades %s, "
-                 "%d layer pairs redrawn exactly per sample), acceptance %.3f, fallback 0",
-                 self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.tabled_pairs, ch.acceptance)
+                 "%d layer pairs redrawn exactly per sample, %d with one realization left alone), acceptance %.3f, fallback 0",
+                 self.model, S, ch.E, self.schedule.burn_in, ch.thin or 0.0, ch.pilot_acf, "on" if ch.p_tri else "off", "on" if ch.p_sign else "off", ch.tabled_pairs, ch.fixed_pairs, ch.acceptance)
 
     def triad_counts(self, n_samples: int, rng: np.random.Generator) -> np.ndarray:
         """``[n_samples, 16]`` triad census of the ensemble."""
