@@ -78,8 +78,8 @@ lag-1 autocorrelation (max over classes) p90 0.24 → 0.20 and 0.22 → 0.20, ma
 sign with fewer sources — on the toy graphs the inhibitory one: 11–17 sources, most of whose
 rows hold every logit hub, so a hub has few free inhibitory slots, and which nodes hold them
 (those with both signs or the others) is that chain's slow mode (τ = 540 × E on toy-base
-chain-0-think-p61 with picks by degree). It moves only through trades of two inhibiting rows, which picks by degree
-over both signs seldom pair. The slowest signed class's integrated autocorrelation (400,000
+chain-0-think-p61 with picks by degree). It moves only through trades of two inhibiting rows,
+which picks by degree over both signs seldom pair. The slowest signed class's integrated autocorrelation (400,000
 counts one E apart) on six slow toy graphs went 129, 188, 116, 86, 51, 419 → 127, 170, 86, 47,
 40, 332 × E; with uniform sources in both signs 166, 332, 42, 29, 39, 267 (worse on two), and
 at a share of 0.5 in both, time per effective sample was lower on 3 and higher on 5 of 8 slow
@@ -396,9 +396,9 @@ class SwapChain:
                 count, p_loc, n_loc = SC.signed_realizations(rp[r], rn[r], cp[c], cn[c], cap if self.signs_kept else 1, EXACT_BUDGET)
                 group = [g] if self.partner[g] < 0 else [g, int(self.partner[g])]
                 if count == 1:  # one realization: no move can change the pair, so none spends work on it
-                    meta[:, group] = np.array([1, 0, state_rows, sum(x.size for x in row_nodes)])[:, None]
+                    meta[0, group] = 1  # no rows, no states: nothing to redraw
                     continue
-                if count < 2 or not self.signs_kept:
+                if count < 2:  # gave up, or (unsigned, cap 1) more than one: the trades keep it
                     continue
                 targets = col_keys[c] % n
                 bits = np.zeros((2, count, rows_of[g], W), np.uint64)
