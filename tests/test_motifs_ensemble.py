@@ -485,6 +485,50 @@ def test_layer_pairs_with_one_realization_take_no_moves(signed):
     assert SC.run_chain(*ch._args(), 100 * only_fixed.m, ch.rng, ch.scratch, ch.ws, False) == (0, 0)
 
 
+def dense_beside_sparse() -> EdgeSet:
+    """Two layer pairs, neither small enough for a table: 4 sources with 18 of 24 targets each
+    (72 edges), and 10 edges among 8 × 8 nodes; 40% inhibitory."""
+    gen = np.random.default_rng(0)
+    layer = np.array([0] * 4 + [1] * 24 + [2] * 8 + [3] * 8)
+    src, dst = [], []
+    for a in range(4):
+        for t in gen.choice(np.arange(4, 28), size=18, replace=False):
+            src.append(a)
+            dst.append(int(t))
+    sparse: set[tuple[int, int]] = set()
+    while len(sparse) < 10:
+        sparse.add((int(gen.integers(28, 36)), int(gen.integers(36, 44))))
+    for a, b in sorted(sparse):
+        src.append(a)
+        dst.append(b)
+    return EdgeSet.from_arrays(44, src, dst, gen.random(len(src)) < 0.4, layer)
+
+
+def test_kept_sign_layer_chains_give_pairs_moves_by_rows_and_columns_not_edges(monkeypatch):
+    """A trade re-deals two rows and a two-target move two columns, so a layer pair needs moves
+    in proportion to its rows and columns; picked by edges, a sparse pair beside a dense one got
+    so few that it held a toy answer graph's slowest signed class at 86 × E (28 by rows and
+    columns). Here the sparse pair changes between consecutive samples (0.25 × E apart) more than
+    twice as often as with picks by edges, the dense one still in most, and the weights are its
+    trading sources plus targets per stratum."""
+    e = dense_beside_sparse()
+    sparse = None
+    changed = {}
+    for rule in ("rows and columns", "edges"):
+        if rule == "edges":
+            monkeypatch.setattr(N.SwapChain, "_move_weights", lambda self: np.where(self.ex_int[: self.size.size] == 0, self.size, 0).astype(float))
+        ch = NullModel(e, "layer_configuration", "keep", signed=True, schedule=ChainSchedule(burn_in=50, thin=0.25)).chain(np.random.default_rng(1))
+        assert ch.tabled_pairs == 0 and ch.fixed_pairs == 0
+        if rule == "rows and columns":
+            rows = np.where(ch.pick_size[0] >= 2, ch.pick_size[0], 0)
+            assert np.allclose(np.diff(ch.shares[4:], prepend=0.0), rows + ch.pick_size[1])
+        sparse = ch.sources >= 28
+        T = ch.targets(2000)
+        changed[rule] = [float(np.mean(np.any(T[1:, part] != T[:-1, part], 1))) for part in (sparse, ~sparse)]
+    assert changed["rows and columns"][0] > 2 * changed["edges"][0]
+    assert changed["rows and columns"][1] > 0.6
+
+
 def test_no_stall_when_no_move_is_possible():
     """A complete layer pair admits one graph: the chain returns it every time, at once."""
     layer = np.array([0, 0, 0, 1, 1, 1])

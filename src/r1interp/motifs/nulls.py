@@ -60,7 +60,7 @@ P_SIGN_SWAP = 0.2
 reference shares as few moves as possible with the sampler it checks."""
 P_UNIFORM_SOURCES = ((1.0, 1.0), (0.0, 1.0))
 """Share of the signed trades whose two sources are drawn uniformly over the sources of the
-stratum a slot uniform over all edges fell in (its sign), not by out-degree over the layer pair's
+stratum the move picked (its sign; ``SwapChain._move_weights``), not by out-degree over the layer pair's
 sources, as ``(in a stratum with as many sources as its partner or more, in one with fewer)``:
 in a chain whose layer pairs join distinct nodes (``layer_configuration``), and in one whose
 pair is the whole graph (``configuration``). Either pick is independent of the state, so the
@@ -86,6 +86,11 @@ at a share of 0.5 in both, time per effective sample was lower on 3 and higher o
 think graphs. On the 60-graph sweep at seeds 0 and 1: smallest speed-up 17.3 → 20.5× and
 17.9 → 20.3×, largest thinning 111 → 109 and 131 → 114 × E, the samples' lag-1
 autocorrelation p90 0.33 → 0.28 and 0.34 → 0.33, max 0.51 → 0.48 and 0.59 → 0.53."""
+NEG_WORK = 2.0
+"""Kept-sign ``configuration`` (one pair split by sign): the moves pick the inhibitory
+stratum with this weight per edge against 1 for the excitatory one. The inhibitory edges are
+the scarce ones whose placement at the logit hubs is that chain's slow mode (see
+:data:`P_UNIFORM_SOURCES`)."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -290,6 +295,7 @@ class SwapChain:
         """Layer pairs with a table (redrawn exactly before every count, left alone by the moves)."""
         self.fixed_pairs = int(((count == 1) & first).sum())
         """Layer pairs with a single realization (left alone by the moves, nothing to redraw)."""
+        self.shares = self._shares()
         self.rng = SC.seed_state(rng)
         self.burnt = False
         self.accepted = 0
@@ -504,6 +510,30 @@ class SwapChain:
         self.pilot_counts = len(series)
         self._pilot_rows, self._pilot_step = series, step
 
+    def _move_weights(self) -> np.ndarray:
+        """Per stratum, the share of the moves that pick it (up to a constant; 0 for the pairs
+        with a table or a single realization). A layer-pair null is a product of independent
+        uniform laws, one per pair (pairs join distinct node pairs), and a chain relaxes no
+        faster than its slowest pair. A trade re-deals two rows and a two-target move two
+        columns, so a pair needs moves in proportion to its rows and columns, not its edges:
+        kept-sign layer-pair chains pick a stratum by its sources that can trade (two or more)
+        plus its targets (see :data:`PAIR_WORK`); one pair split by sign (``configuration``)
+        gives each inhibitory edge :data:`NEG_WORK` times an excitatory one's share; unsigned
+        chains pick by edges."""
+        free = self.ex_int[: self.size.size] == 0
+        if not self.signs_kept:
+            base = self.size.astype(np.float64)
+        elif np.unique(self.slot_pair).size > 1:
+            rows = np.where(self.pick_size[0] >= 2, self.pick_size[0], 0)
+            base = (rows + self.pick_size[1]).astype(np.float64)
+        else:
+            base = self.size * np.where(self.sneg > 0, NEG_WORK, 1.0)
+        return np.where(free, base, 0.0)
+
+    def _shares(self) -> np.ndarray:
+        """:func:`swapchain.run_chain`'s ``shares``: the move shares, then the cumulative move weight per stratum."""
+        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few], np.cumsum(self._move_weights())])
+
     def _take_pilot(self, S: int, thin: int) -> np.ndarray | None:
         """Up to ``S`` counts of the pilot just run, ``thin`` visits or more apart and ending
         with its last (the next sample is ``thin`` after it), or ``None``. They are samples of
@@ -530,7 +560,7 @@ class SwapChain:
 
     def _args(self):
         return (self.src, self.tgt, self.sid, self.off, self.size, self.run_lo, self.run_hi, self.picks, self.pick_off, self.pick_size, self.alt_lo, self.alt_hi, self.partner, self.ex_int, self.ex_bits,
-                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, np.array([self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few]))
+                self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.smask, self.sneg, self.shares)
 
     def run(self, n_steps: int) -> int:
         """Advance the chain by ``n_steps`` slot visits of work (no samples); returns the accepted count."""

@@ -15,8 +15,9 @@ before they hand the slots to a caller. (Keeping them current cost more than hal
 chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): a
-  stratum by a slot uniform over all edges (so each stratum gets work in proportion to its
-  edges), then sources ``a``, ``c`` uniform over that stratum's sources — not by degree, which
+  stratum drawn by its move weight (``SwapChain._move_weights``: its edges in unsigned chains; in
+  kept-sign layer-pair chains its trading sources plus targets, as a pair needs moves in
+  proportion to its rows and columns, not its edges), then sources ``a``, ``c`` uniform over that stratum's sources — not by degree, which
   spends most trades on hubs whose many shared targets leave little to trade: uniform sources
   relax the configuration null's triad counts 1.4–3× faster per CPU second (integrated
   autocorrelation × cost per unit of work, toy and dense graphs), ``layer_configuration``'s
@@ -27,7 +28,7 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   whatever swaps reach, and a trade moves many edges for the price of one pass over two nodes —
   on dense graphs, where most swaps are rejected, it decorrelates far faster.
 * **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): a stratum
-  by a slot uniform over all edges, in it slot ``j`` (``a→b``) uniform over those whose source has
+  by its move weight, in it slot ``j`` (``a→b``) uniform over those whose source has
   in-edges there too, node ``c`` uniform over the nodes with in- and out-edges there; a cycle
   ``a→b→c→a`` of one stratum whose reverse edges are all absent is reversed. Swaps alone cannot
   reach every digraph with given degrees (the 3-cycle and its reverse are the classic pair); with
@@ -35,7 +36,7 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   layer-pair strata of forward edges no cycle exists, ``p_tri`` is 0, and swaps alone connect each
   (bipartite) layer pair (Ryser 1957).
 * **signed trade** (instead of the trade where signs are kept, i.e. strata split by sign;
-  ``p_sign`` = 1): a layer pair by a slot uniform over all edges, sources ``a``, ``c`` in a share
+  ``p_sign`` = 1): a stratum (layer pair and sign) by its move weight, sources ``a``, ``c`` in a share
   ``p_uniform`` of the trades uniform over the sources of the slot's stratum (its sign), else by
   their out-degree in the pair (both signs) — all of them uniform in layer pairs; over a whole
   graph, those in the sign with fewer sources uniform and the others by degree
@@ -485,6 +486,22 @@ def _draw_r(rng, r_lo, r_hi, nP, nN, nM, p0, q0, r0):
 
 
 @nb.njit(cache=True, inline="always")
+def _pick_stratum(rng, cum, total):
+    """A stratum drawn with probability proportional to its weight: the first ``s`` with
+    ``cum[s] > u · total`` (binary search; strata of weight 0 are never drawn)."""
+    u = _uniform(rng) * total
+    lo = 0
+    hi = cum.size - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if cum[mid] > u:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@nb.njit(cache=True, inline="always")
 def _flip(bits, u, v):
     bits[u, v >> 6] ^= _U1 << np.uint64(v & 63)
 
@@ -754,7 +771,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     signed trades whose sources are uniform over the slot's stratum's sources — where that
     stratum has as many sources as its partner or more, and where it has fewer
     (``nulls.P_TRIANGLE``, ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more
-    than 30 arguments as a tuple, which numba cannot inline).
+    than 30 arguments as a tuple, which numba cannot inline), then per stratum the cumulative
+    weight with which a move picks it (``[4 + strata]``; 0 for the pairs with a table or a single
+    realization; ``SwapChain._move_weights``).
     """
     E = src.size
     W = out_b.shape[1]
@@ -768,24 +787,20 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     slots = scratch[1]
     idx = scratch[2]
     sel = scratch[3]
-    n_strata = size.size  # ex_int's meta rows are n_strata long
-    free = 0  # edges of the pairs without a table: the moves' share
-    for t in range(n_strata):
-        if ex_int[t] == 0:
-            free += size[t]
-    if free == 0:
+    n_strata = size.size
+    cum = shares[4:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
+    total = cum[n_strata - 1] if n_strata > 0 else 0.0
+    if total <= 0.0:
         return 0, 0
     visits = 0
     while visits < n_steps:
         proposals += 1
         visits += 1
         if p_tri > 0.0 and _uniform(rng) < p_tri:
-            # a stratum by a slot uniform over all edges; in it a slot a->b whose source has in-
+            # a stratum by its move weight; in it a slot a->b whose source has in-
             # and out-edges there and a node c with both (picks rows 4, 5): only such nodes lie
             # on a cycle, and the picks do not depend on the state
-            s = sid[_below(rng, E)]
-            while ex_int[s] > 0:
-                s = sid[_below(rng, E)]
+            s = _pick_stratum(rng, cum, total)
             if pick_size[5, s] < 3:
                 continue
             j = _pick(rng, picks, pick_off, pick_size, 4, s)
@@ -820,10 +835,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             tgt[m] = b
             accepted += 1
             continue
-        j = _below(rng, E)
-        while ex_int[sid[j]] > 0:  # pairs with a table are redrawn exactly at every sample instead
-            j = _below(rng, E)
-        s = sid[j]
+        s = _pick_stratum(rng, cum, total)  # pairs with a table are redrawn exactly at every sample instead
+        j = off[s] + _below(rng, size[s])
         ps = partner[s]
         # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
         if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
