@@ -86,11 +86,6 @@ at a share of 0.5 in both, time per effective sample was lower on 3 and higher o
 think graphs. On the 60-graph sweep at seeds 0 and 1: smallest speed-up 17.3 → 20.5× and
 17.9 → 20.3×, largest thinning 111 → 109 and 131 → 114 × E, the samples' lag-1
 autocorrelation p90 0.33 → 0.28 and 0.34 → 0.33, max 0.51 → 0.48 and 0.59 → 0.53."""
-NEG_WORK = 2.0
-"""Kept-sign ``configuration`` (one pair split by sign): the moves pick the inhibitory
-stratum with this weight per edge against 1 for the excitatory one. The inhibitory edges are
-the scarce ones whose placement at the logit hubs is that chain's slow mode (see
-:data:`P_UNIFORM_SOURCES`)."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -516,18 +511,20 @@ class SwapChain:
         uniform laws, one per pair (pairs join distinct node pairs), and a chain relaxes no
         faster than its slowest pair. A trade re-deals two rows and a two-target move two
         columns, so a pair needs moves in proportion to its rows and columns, not its edges:
-        kept-sign layer-pair chains pick a stratum by its sources that can trade (two or more)
-        plus its targets (see :data:`PAIR_WORK`); one pair split by sign (``configuration``)
-        gives each inhibitory edge :data:`NEG_WORK` times an excitatory one's share; unsigned
-        chains pick by edges."""
+        kept-sign layer-pair chains pick a stratum by its sources that can trade (two or more;
+        fewer make no trade) plus its targets (the two-target moves'). Other chains pick by
+        edges: unsigned layer-pair chains, where rows moved the slowest class's τ both ways
+        (toy reasoner comparison-1-answer-p60 14.6 → 6.0 × E, word_problem-1-think-p67 4.6 →
+        7.0; 20,000 counts), and the kept-sign ``configuration`` chain, one pair split by
+        sign, where twice the work per inhibitory edge took τ 143/151 → 183/182 × E on
+        word_problem-0-think-p87 and 139/159 → 160/149 on addition-1-think-p80 (200,000
+        counts, two seeds) — those two graphs are its slowest."""
         free = self.ex_int[: self.size.size] == 0
-        if not self.signs_kept:
-            base = self.size.astype(np.float64)
-        elif np.unique(self.slot_pair).size > 1:
+        if self.signs_kept and np.unique(self.slot_pair).size > 1:
             rows = np.where(self.pick_size[0] >= 2, self.pick_size[0], 0)
             base = (rows + self.pick_size[1]).astype(np.float64)
         else:
-            base = self.size * np.where(self.sneg > 0, NEG_WORK, 1.0)
+            base = self.size.astype(np.float64)
         return np.where(free, base, 0.0)
 
     def _shares(self) -> np.ndarray:
