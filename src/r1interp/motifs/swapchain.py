@@ -15,10 +15,10 @@ before they hand the slots to a caller. (Keeping them current cost more than hal
 chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): a
-  stratum drawn by its move weight (``SwapChain._move_weights``: its edges in unsigned chains; in
-  kept-sign layer-pair chains its trading sources plus targets, as a pair needs moves in
-  proportion to its rows and columns, not its edges), then sources ``a``, ``c`` uniform over that stratum's sources — not by degree, which
-  spends most trades on hubs whose many shared targets leave little to trade: uniform sources
+  stratum drawn by its move weight (``SwapChain._move_weights``: its edges, except in kept-sign
+  layer-pair chains, where a pair needs moves in proportion to its rows and columns and gets
+  its trading sources plus targets), then sources ``a``, ``c`` uniform over that stratum's
+  sources — not by degree, which spends most trades on hubs whose many shared targets leave little to trade: uniform sources
   relax the configuration null's triad counts 1.4–3× faster per CPU second (integrated
   autocorrelation × cost per unit of work, toy and dense graphs), ``layer_configuration``'s
   ~1.1–1.3×. Either way the pair's probability does not depend on the state. The targets only one of them may hold (``a``'s targets that ``c`` does not point to in any
