@@ -507,12 +507,11 @@ def dense_beside_sparse() -> EdgeSet:
 def test_kept_sign_layer_chains_give_pairs_moves_by_rows_and_columns_not_edges(monkeypatch):
     """A trade re-deals two rows and a two-target move two columns, so a layer pair needs moves
     in proportion to its rows and columns; picked by edges, a sparse pair beside a dense one got
-    so few that it held a toy answer graph's slowest signed class at 86 × E (28 by rows and
+    so few that it held a toy answer graph's slowest signed class at 86 × E (33 by rows and
     columns). Here the sparse pair changes between consecutive samples (0.25 × E apart) more than
     twice as often as with picks by edges, the dense one still in most, and the weights are its
     trading sources plus targets per stratum."""
     e = dense_beside_sparse()
-    sparse = None
     changed = {}
     for rule in ("rows and columns", "edges"):
         if rule == "edges":
