@@ -282,6 +282,10 @@ class SwapChain:
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
+        n = max(self.n, 1)
+        self.pairs_distinct = np.intersect1d(self.slot_pair * n + self.src, self.slot_pair * n + self.tgt).size == 0
+        """Whether no node is both a source and a target of one layer pair (layer-pair strata,
+        not one pair that is the whole graph): the choice of source picks and of move weights."""
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
         self.ex_int, self.ex_bits = self._exact_tables(W)
         count = self.ex_int[: self.size.size]
@@ -307,10 +311,7 @@ class SwapChain:
         the second otherwise; ``(0, 0)`` without signed moves."""
         if not (self.partner >= 0).any() or not self.E:
             return 0.0, 0.0
-        n = max(self.n, 1)
-        pair = self.slot_pair
-        shared = np.intersect1d(pair * n + self.src, pair * n + self.tgt).size > 0
-        many, few = P_UNIFORM_SOURCES[1] if shared else P_UNIFORM_SOURCES[0]
+        many, few = P_UNIFORM_SOURCES[0] if self.pairs_distinct else P_UNIFORM_SOURCES[1]
         return float(many), float(few)
 
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -520,7 +521,7 @@ class SwapChain:
         word_problem-0-think-p87 and 139/159 → 160/149 on addition-1-think-p80 (200,000
         counts, two seeds) — those two graphs are its slowest."""
         free = self.ex_int[: self.size.size] == 0
-        if self.signs_kept and np.unique(self.slot_pair).size > 1:
+        if self.signs_kept and self.pairs_distinct:
             rows = np.where(self.pick_size[0] >= 2, self.pick_size[0], 0)
             base = (rows + self.pick_size[1]).astype(np.float64)
         else:

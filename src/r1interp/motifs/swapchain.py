@@ -836,7 +836,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             accepted += 1
             continue
         s = _pick_stratum(rng, cum, total)  # pairs with a table are redrawn exactly at every sample instead
-        j = off[s] + _below(rng, size[s])
+        j = off[s] + _below(rng, size[s])  # a slot uniform in s: the double swap's first edge (the trades pick their own)
         ps = partner[s]
         # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
         if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
