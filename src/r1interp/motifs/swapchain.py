@@ -103,7 +103,10 @@ against 24.0/13.7, 18.6/11.3, 15.2/10.2, 25.5/15.6; a toy answer graph 56.9/96.2
 74.7/104.2; dense 6- and 21-layer graphs 57.9/78.8, 52.9/115.1 against 57.6/85.4, 53.1/118.7.
 With the uniform second target, 0.3 was slower on most of these graphs (configuration 14.1–65.7)
 and 0.7 about the same for configuration but slower for layer_configuration on the answer graph
-(115.9). Sokal τ is ±7% at this length."""
+(115.9). Sokal τ is ±7% at this length. On the 60 graphs of a later toy run (kept-sign
+configuration only, 100,000 counts at 1 × E), 0.25 took 0.95× the time per effective sample on
+toy-base's graphs (geometric mean; 0.57–1.40×) but 1.31× on toy-reasoner's (0.88–2.18×, 28 of 30
+slower), though it cut τ 15–25% on the four slowest toy-base graphs (README, Benchmarks)."""
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
