@@ -520,12 +520,56 @@ def test_kept_sign_layer_chains_give_pairs_moves_by_rows_and_columns_not_edges(m
         assert ch.tabled_pairs == 0 and ch.fixed_pairs == 0
         if rule == "rows and columns":
             rows = np.where(ch.pick_size[0] >= 2, ch.pick_size[0], 0)
-            assert np.allclose(np.diff(ch.shares[4:], prepend=0.0), rows + ch.pick_size[1])
+            assert np.allclose(np.diff(ch.shares[5:], prepend=0.0), rows + ch.pick_size[1])
         sparse = ch.sources >= 28
         T = ch.targets(2000)
         changed[rule] = [float(np.mean(np.any(T[1:, part] != T[:-1, part], 1))) for part in (sparse, ~sparse)]
     assert changed["rows and columns"][0] > 2 * changed["edges"][0]
     assert changed["rows and columns"][1] > 0.6
+
+
+def one_three_row_move() -> EdgeSet:
+    """Node 0 excites 4 and inhibits 3, node 1 inhibits 5, node 2 excites 3 (and 4 excites 1, so
+    that some node is both a source and a target: one pair spans the graph). The three-row move
+    with X = 0, u = 1, v = 2, h = 3, Z = 4, Z' = 5 gives 0 → 3 (+), 0 → 5 (−), 1 → 3 (−),
+    2 → 4 (+)."""
+    return EdgeSet.from_arrays(6, [0, 0, 1, 2, 4], [3, 4, 5, 3, 1], [True, False, True, False, False])
+
+
+@pytest.mark.parametrize("graph", ["random", "general"])
+def test_three_row_moves_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
+    """The three-row move is a Metropolis-Hastings move whose sources are drawn without reading
+    the state and whose targets are uniform over the state's candidates, so its acceptance
+    (candidate counts before over after) keeps the uniform law: with it in half of the signed
+    proposals every realization comes up equally often. Only the kept-sign chain whose pair
+    spans the graph has it (not layer pairs, not the reference swap chains, not unsigned)."""
+    monkeypatch.setattr(N, "P_THREE_ROW", 0.5)
+    e = random_signed(1) if graph == "random" else tiny_general()
+    support = realizations(e, "configuration", True)
+    assert len(support) >= 2
+    n = min(100 * len(support), 4000)
+    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
+    assert_uniform(sampled_keys(nm, n, 3), support, n)
+    assert nm.last_chain.p_three == 0.5 and nm.last_chain.shares[4] == 0.5
+    rng = np.random.default_rng(0)
+    assert NullModel(e, "configuration", "keep", signed=True, schedule=REFERENCE).chain(rng).p_three == 0.0
+    assert NullModel(tiny_layered(), "layer_configuration", "keep", signed=True).chain(rng).p_three == 0.0
+    assert NullModel(e, "configuration", "keep", signed=False).chain(rng).p_three == 0.0
+
+
+def test_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally(monkeypatch):
+    """Every signed proposal a three-row move (triangle reversals beside them): from the graph
+    built for it the chain reaches the one move's result, stays in the ensemble, and visits the
+    states it reaches equally often (a wrong acceptance ratio would tilt them). It reaches fewer
+    than all: the trades are what link the rest."""
+    monkeypatch.setattr(N, "P_THREE_ROW", 1.0)
+    e = one_three_row_move()
+    support = realizations(e, "configuration", True)
+    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
+    got = sampled_keys(nm, 2000, 5)
+    moved = frozenset({(0, 3, False), (0, 5, True), (1, 3, True), (2, 4, False), (4, 1, False)})
+    assert moved in got and set(got) <= set(support) and 2 <= len(got) < len(support)
+    assert_uniform(got, sorted(got, key=sorted), 2000)
 
 
 def test_no_stall_when_no_move_is_possible():

@@ -86,6 +86,18 @@ at a share of 0.5 in both, time per effective sample was lower on 3 and higher o
 think graphs. On the 60-graph sweep at seeds 0 and 1: smallest speed-up 17.3 → 20.5× and
 17.9 → 20.3×, largest thinning 111 → 109 and 131 → 114 × E, the samples' lag-1
 autocorrelation p90 0.33 → 0.28 and 0.34 → 0.33, max 0.51 → 0.48 and 0.59 → 0.53."""
+P_THREE_ROW = 0.65
+"""Share of the signed proposals that are three-row moves (``swapchain.run_chain``) in a kept-sign
+chain whose one layer pair spans the whole graph (``configuration``); 0 in layer-pair chains
+(not measured there) and in the reference chains. On the toy think graphs a few embedding
+nodes have both signs and the logit hubs take edges from most sources; which sign those nodes
+send to each hub relaxed over 140–450 × E, because two-row and two-column moves change it only
+through a rare intermediate state (the node without an edge to the hub) that is mostly undone.
+The slowest signed class's τ (200,000 counts one E apart, seed 11), shares 0 / 0.5 / 0.65 / 0.8:
+toy-base word_problem-0-think-p87 143 / 82 / 72 / 87 × E, addition-1-think-p80 139 / 92 / 73 /
+100, chain-0-think-p61 355 / 156 / 93 / 83; toy-reasoner addition-1-think-p42 ~50 / – / 48 / 42,
+word_problem-0-answer-p100 38–45 / – / 30 / 30. At 0.8 the slowest class on p87 and p80 became
+``ffl_C1`` (too few trades left)."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -287,6 +299,8 @@ class SwapChain:
         """Whether no node is both a source and a target of one layer pair (layer-pair strata,
         not one pair that is the whole graph): the choice of source picks and of move weights."""
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
+        self.p_three = P_THREE_ROW if self.signs_kept and self.E and not self.pairs_distinct and (self.partner >= 0).any() and not self.swap_only else 0.0
+        """Share of the signed proposals that are three-row moves (:data:`P_THREE_ROW`)."""
         self.ex_int, self.ex_bits = self._exact_tables(W)
         count = self.ex_int[: self.size.size]
         first = (self.partner < 0) | (np.arange(self.size.size) < self.partner)  # a kept-sign pair counted once
@@ -530,7 +544,7 @@ class SwapChain:
 
     def _shares(self) -> np.ndarray:
         """:func:`swapchain.run_chain`'s ``shares``: the move shares, then the cumulative move weight per stratum."""
-        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few], np.cumsum(self._move_weights())])
+        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three], np.cumsum(self._move_weights())])
 
     def _take_pilot(self, S: int, thin: int) -> np.ndarray | None:
         """Up to ``S`` counts of the pilot just run, ``thin`` visits or more apart and ending

@@ -56,6 +56,17 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some
   signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
+* **three-row move** (``nulls.P_THREE_ROW`` of the signed proposals, in the kept-sign chain whose
+  one pair spans the graph, ``configuration``): a source ``X`` with both signs, a sign A and the
+  other B, sources ``u`` (sign A) and ``v`` (sign B) drawn without reading the state; then
+  targets ``h`` (X: A, u: none, v: B), ``Z`` (X: B, v: none), ``Z'`` (u: A, X: none) uniform over
+  the candidates. X's edge to ``h`` turns to B, X's B edge to ``Z`` goes to ``v`` and ``v``'s to
+  ``h`` goes; ``u``'s A edge to ``Z'`` goes to X and ``u`` takes one to ``h``. Every signed degree
+  is kept; the reverse is the same move with A/B and u/v swapped, and a Metropolis-Hastings
+  ratio (candidate counts before over after) keeps the uniform law. On the toy think graphs a
+  few embedding nodes have both signs and the logit hubs take edges from most sources, so
+  which sign those nodes send to a hub is the kept-sign chain's slow mode: the trades change it
+  only through rare intermediate states (the node without an edge to the hub), mostly undone.
 * **exact redraw** (kept signs; not a move of this chain but a step of the samplers, see
   :func:`redraw_tables`): a layer pair whose sources and targets are distinct nodes is
   constrained by no other pair's edges, and where it has few realizations with its signed
@@ -107,6 +118,10 @@ and 0.7 about the same for configuration but slower for layer_configuration on t
 configuration only, 100,000 counts at 1 × E), 0.25 took 0.95× the time per effective sample on
 toy-base's graphs (geometric mean; 0.57–1.40×) but 1.31× on toy-reasoner's (0.88–2.18×, 28 of 30
 slower), though it cut τ 15–25% on the four slowest toy-base graphs (README, Benchmarks)."""
+THREE_ROW_VISITS = 8
+"""Work charged for one three-row move (a fixed charge: the meter must not depend on the state).
+The move reads a few row words of three rows, about what a signed trade on two short rows
+costs."""
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
@@ -691,6 +706,83 @@ def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
 
 
 @nb.njit(cache=True, inline="always")
+def _signrow(O, NG, u, w, neg):
+    """Word ``w`` of ``u``'s edges of one sign (negative iff ``neg``)."""
+    return NG[u, w] if neg else (O[u, w] & ~NG[u, w])
+
+
+@nb.njit(cache=True, inline="always")
+def _clear_bit(ws, row, v):
+    """Clear bit ``v`` of the row words ``ws[row]``."""
+    ws[row, v >> 6] &= ~(_U1 << np.uint64(v & 63))
+
+
+@nb.njit(cache=True, inline="always")
+def _three_row_sets(O, NG, X, u, v, negA, negB, mask, s, ws, base):
+    """The three-row move's candidates as row words, and their sizes ``(nH, nZ, nZp)``:
+    ``ws[base]`` the targets ``h`` where ``X`` has sign A, ``u`` nothing, ``v`` sign B (``h ≠ u``);
+    ``ws[base + 1]`` the targets ``Z`` where ``X`` has sign B and ``v`` nothing (``Z ≠ v``);
+    ``ws[base + 2]`` the targets ``Z'`` where ``u`` has sign A and ``X`` nothing (``Z' ≠ X``),
+    all within ``mask[s]`` (the stratum's target layer)."""
+    W = O.shape[1]
+    nH = 0
+    nZ = 0
+    nZp = 0
+    for w in range(W):
+        m = mask[s, w]
+        ws[base, w] = _signrow(O, NG, X, w, negA) & ~O[u, w] & _signrow(O, NG, v, w, negB) & m
+        ws[base + 1, w] = _signrow(O, NG, X, w, negB) & ~O[v, w] & m
+        ws[base + 2, w] = _signrow(O, NG, u, w, negA) & ~O[X, w] & m
+    _clear_bit(ws, base, u)
+    _clear_bit(ws, base + 1, v)
+    _clear_bit(ws, base + 2, X)
+    for w in range(W):
+        nH += _popcount(ws[base, w])
+        nZ += _popcount(ws[base + 1, w])
+        nZp += _popcount(ws[base + 2, w])
+    return nH, nZ, nZp
+
+
+@nb.njit(cache=True, inline="always")
+def _three_row_apply(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB):
+    """``X``'s edge to ``h`` turns from sign A to B, its B edge to ``Z`` goes to ``v`` (whose B edge
+    to ``h`` goes), it takes ``u``'s A edge to ``Z'`` (``u``'s goes to ``h``)."""
+    _flip(neg_out, X, h)  # X's sign at h turns
+    _flip(neg_in, h, X)
+    _flip(out_b, X, Z)  # X loses its B edge at Z
+    _flip(in_b, Z, X)
+    if negB:
+        _flip(neg_out, X, Z)
+        _flip(neg_in, Z, X)
+    _flip(out_b, X, Zp)  # X gains an A edge at Z'
+    _flip(in_b, Zp, X)
+    if negA:
+        _flip(neg_out, X, Zp)
+        _flip(neg_in, Zp, X)
+    _move_signed(out_b, in_b, neg_out, neg_in, negA, u, Zp, u, h)
+    _move_signed(out_b, in_b, neg_out, neg_in, negB, v, h, v, Z)
+
+
+@nb.njit(cache=True, inline="always")
+def _three_row_undo(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB):
+    """The inverse of :func:`_three_row_apply` (a rejected proposal)."""
+    _move_signed(out_b, in_b, neg_out, neg_in, negB, v, Z, v, h)
+    _move_signed(out_b, in_b, neg_out, neg_in, negA, u, h, u, Zp)
+    _flip(out_b, X, Zp)
+    _flip(in_b, Zp, X)
+    if negA:
+        _flip(neg_out, X, Zp)
+        _flip(neg_in, Zp, X)
+    _flip(out_b, X, Z)
+    _flip(in_b, Z, X)
+    if negB:
+        _flip(neg_out, X, Z)
+        _flip(neg_in, Z, X)
+    _flip(neg_out, X, h)
+    _flip(neg_in, h, X)
+
+
+@nb.njit(cache=True, inline="always")
 def _mirror_changes(T, TN, ws, a, c):
     """Mirror the changed bits ``ws[6:10]`` of rows ``a`` and ``c`` into the transposed matrices."""
     for w in range(T.shape[1]):
@@ -769,18 +861,19 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
     come from (its target / source layer) — so a source's edges of a layer pair, both signs, are
-    one masked row, and the signed moves run word-parallel. ``shares``: float64 ``[4]``, the share
+    one masked row, and the signed moves run word-parallel. ``shares``: float64, the share
     of triangle-reversal proposals, of signed trades on a layer pair with both signs, and of
     signed trades whose sources are uniform over the slot's stratum's sources — where that
     stratum has as many sources as its partner or more, and where it has fewer
     (``nulls.P_TRIANGLE``, ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more
-    than 30 arguments as a tuple, which numba cannot inline), then per stratum the cumulative
-    weight with which a move picks it (``[4 + strata]``; 0 for the pairs with a table or a single
+    than 30 arguments as a tuple, which numba cannot inline), the share of signed proposals that
+    are three-row moves (``nulls.P_THREE_ROW``), then per stratum the cumulative weight with
+    which a move picks it (``[5 + strata]``; 0 for the pairs with a table or a single
     realization; ``SwapChain._move_weights``).
     """
     E = src.size
     W = out_b.shape[1]
-    p_tri, p_sign, p_uniform, p_uniform_few = shares[0], shares[1], shares[2], shares[3]
+    p_tri, p_sign, p_uniform, p_uniform_few, p_three = shares[0], shares[1], shares[2], shares[3], shares[4]
     accepted = 0
     proposals = 0
     if E < 2:
@@ -791,7 +884,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     idx = scratch[2]
     sel = scratch[3]
     n_strata = size.size
-    cum = shares[4:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
+    cum = shares[5:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
     total = cum[n_strata - 1] if n_strata > 0 else 0.0
     if total <= 0.0:
         return 0, 0
@@ -844,6 +937,55 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         # a layer pair with both signs (no draw when p_sign is 1: ~3% of a kept-sign chain)
         if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
             neg_s = sneg[s] != 0
+            if p_three > 0.0 and _uniform(rng) < p_three:
+                # three-row move (Metropolis-Hastings): X, a source with both signs in the pair
+                # (uniform: the sign with fewer sources, sources without the other sign
+                # rejected), a sign A and the other B (a coin), u uniform over the sources of
+                # sign A and v over those of B (picks rows 0; no state read). Then h, Z, Z'
+                # uniform over the candidates (_three_row_sets): X's edge to h turns from A to B
+                # (u takes the A edge to h and gives X its A edge to Z'; v gives its B edge to h
+                # and takes X's B edge to Z). Every degree of every sign is kept. The reverse is
+                # the same move with A and B, and u and v, swapped, so the ratio of proposal
+                # probabilities is the product of the candidate counts after over before.
+                # Two-row and two-column moves change a saturated hub's signs only through
+                # intermediate states that are rare and mostly undone (README, Benchmarks).
+                visits += THREE_ROW_VISITS
+                sm = s if pick_size[0, s] <= pick_size[0, ps] else ps
+                if pick_size[0, sm] == 0:
+                    continue
+                jx = _pick(rng, picks, pick_off, pick_size, 0, sm)
+                if alt_hi[jx] == alt_lo[jx]:  # one sign only
+                    continue
+                X = src[jx]
+                if _uniform(rng) < 0.5:
+                    sA, sB = s, ps
+                else:
+                    sA, sB = ps, s
+                if pick_size[0, sA] == 0 or pick_size[0, sB] == 0:
+                    continue
+                negA = sneg[sA] != 0
+                negB = sneg[sB] != 0
+                u = src[_pick(rng, picks, pick_off, pick_size, 0, sA)]
+                v = src[_pick(rng, picks, pick_off, pick_size, 0, sB)]
+                if u == X or v == X or u == v:
+                    continue
+                nH, nZ, nZp = _three_row_sets(out_b, neg_out, X, u, v, negA, negB, tmask, s, ws, 0)
+                if nH == 0 or nZ == 0 or nZp == 0:
+                    continue
+                wq, bq = _select_bit(ws, 0, _below(rng, nH))
+                h = wq * 64 + _low_bit(bq)
+                wq, bq = _select_bit(ws, 1, _below(rng, nZ))
+                Z = wq * 64 + _low_bit(bq)
+                wq, bq = _select_bit(ws, 2, _below(rng, nZp))
+                Zp = wq * 64 + _low_bit(bq)
+                _three_row_apply(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB)
+                rH, rZ, rZp = _three_row_sets(out_b, neg_out, X, v, u, negB, negA, tmask, s, ws, 3)  # the reverse's candidates
+                ratio = (nH * nZ * nZp) / (rH * rZ * rZp)
+                if ratio >= 1.0 or _uniform(rng) < ratio:
+                    accepted += 1
+                    continue
+                _three_row_undo(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB)
+                continue
             if _uniform(rng) < P_COLUMN:
                 # two-target signed trade: the transpose of the move below. Targets t0, u0 of one
                 # layer pair; per source x the pair (x's edge to t0, x's edge to u0) may only be
