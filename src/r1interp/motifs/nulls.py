@@ -19,8 +19,9 @@ stratum; circuit-motifs' ``preserve_signs``), and the ER models keep the sign co
 stratum; ``shuffle`` — the real sign multiset is permuted over each null graph's edges.
 
 The two configuration models are one sampler: the compiled chain of :mod:`.swapchain` (trades,
-triangle reversals where cycles can occur, signed trades where signs are kept; strata: one,
-layer pairs, × sign for ``keep``), started from the real graph, burnt in, then counted every
+triangle reversals where cycles can occur, signed trades where signs are kept, three-row sign
+moves in the kept-sign ``configuration`` chain; strata: one, layer pairs, × sign for ``keep``),
+started from the real graph, burnt in, then counted every
 ``thin × E`` of chain work, ``thin`` measured per chain from a pilot's autocorrelation
 (:class:`ChainSchedule`, :func:`thinning_from_acf`; ``bench/bench_motifs.py`` prints it).
 Every sample comes from that chain: there is no second, faster-but-different path and nothing
@@ -86,7 +87,7 @@ at a share of 0.5 in both, time per effective sample was lower on 3 and higher o
 think graphs. On the 60-graph sweep at seeds 0 and 1: smallest speed-up 17.3 → 20.5× and
 17.9 → 20.3×, largest thinning 111 → 109 and 131 → 114 × E, the samples' lag-1
 autocorrelation p90 0.33 → 0.28 and 0.34 → 0.33, max 0.51 → 0.48 and 0.59 → 0.53."""
-P_THREE_ROW = 0.65
+P_THREE_ROW = 0.25
 """Share of the signed proposals that are three-row moves (``swapchain.run_chain``) in a kept-sign
 chain whose one layer pair spans the whole graph (``configuration``); 0 in layer-pair chains
 (not measured there) and in the reference chains. On the toy think graphs a few embedding
@@ -95,9 +96,14 @@ send to each hub relaxed over 140–450 × E, because two-row and two-column mov
 through a rare intermediate state (the node without an edge to the hub) that is mostly undone.
 The slowest signed class's τ (200,000 counts one E apart, seed 11), shares 0 / 0.5 / 0.65 / 0.8:
 toy-base word_problem-0-think-p87 143 / 82 / 72 / 87 × E, addition-1-think-p80 139 / 92 / 73 /
-100, chain-0-think-p61 355 / 156 / 93 / 83; toy-reasoner addition-1-think-p42 ~50 / – / 48 / 42,
-word_problem-0-answer-p100 38–45 / – / 30 / 30. At 0.8 the slowest class on p87 and p80 became
-``ffl_C1`` (too few trades left)."""
+100, chain-0-think-p61 355 / 156 / 93 / 83 (at 0.8 the slowest class became ``ffl_C1``: too few
+trades left). The moves cost CPU the trades then lack: chain time per E of work on the 60 toy
+graphs rose by a median 9% at 0.25, 17% at 0.45, 27% at 0.65 (up to 22%, 53%, 61%), so graphs
+whose slow modes the trades handle got slower. ``bench/bench_motifs.py`` on toy-base's 30
+graphs at seed 0 (kept-sign ``configuration`` rows; share 0 from an earlier day's run), shares
+0 / 0.25 / 0.45 / 0.65: smallest speed-up 12.5 / 19.4 / 19.3 / 16.8×, median 37.7 / 38.2 /
+32.9 / 27.8×, largest thinning 180 / 85 / 82 / 73 × E, graphs with signed/unsigned time above
+2: 6 / 11 / 19 / 21 (worst 3.47 / 2.99 / 3.39 / 3.34)."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])

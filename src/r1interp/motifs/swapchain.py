@@ -723,22 +723,30 @@ def _three_row_sets(O, NG, X, u, v, negA, negB, mask, s, ws, base):
     ``ws[base]`` the targets ``h`` where ``X`` has sign A, ``u`` nothing, ``v`` sign B (``h ≠ u``);
     ``ws[base + 1]`` the targets ``Z`` where ``X`` has sign B and ``v`` nothing (``Z ≠ v``);
     ``ws[base + 2]`` the targets ``Z'`` where ``u`` has sign A and ``X`` nothing (``Z' ≠ X``),
-    all within ``mask[s]`` (the stratum's target layer)."""
+    all within ``mask[s]`` (the stratum's target layer). Stops at the first empty one (most
+    proposals), returning zeros from there."""
     W = O.shape[1]
     nH = 0
-    nZ = 0
-    nZp = 0
     for w in range(W):
-        m = mask[s, w]
-        ws[base, w] = _signrow(O, NG, X, w, negA) & ~O[u, w] & _signrow(O, NG, v, w, negB) & m
-        ws[base + 1, w] = _signrow(O, NG, X, w, negB) & ~O[v, w] & m
-        ws[base + 2, w] = _signrow(O, NG, u, w, negA) & ~O[X, w] & m
+        ws[base, w] = _signrow(O, NG, X, w, negA) & ~O[u, w] & _signrow(O, NG, v, w, negB) & mask[s, w]
     _clear_bit(ws, base, u)
-    _clear_bit(ws, base + 1, v)
-    _clear_bit(ws, base + 2, X)
     for w in range(W):
         nH += _popcount(ws[base, w])
+    if nH == 0:
+        return 0, 0, 0
+    nZ = 0
+    for w in range(W):
+        ws[base + 1, w] = _signrow(O, NG, X, w, negB) & ~O[v, w] & mask[s, w]
+    _clear_bit(ws, base + 1, v)
+    for w in range(W):
         nZ += _popcount(ws[base + 1, w])
+    if nZ == 0:
+        return nH, 0, 0
+    nZp = 0
+    for w in range(W):
+        ws[base + 2, w] = _signrow(O, NG, u, w, negA) & ~O[X, w] & mask[s, w]
+    _clear_bit(ws, base + 2, X)
+    for w in range(W):
         nZp += _popcount(ws[base + 2, w])
     return nH, nZ, nZp
 
