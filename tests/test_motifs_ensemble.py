@@ -13,6 +13,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+import scipy.stats
 
 from r1interp.artifacts import motif_labels as L
 from r1interp.motifs.census import census_edges
@@ -88,8 +89,12 @@ def assert_uniform(counts: Counter, support: list[frozenset], n: int) -> None:
     k = len(support)
     obs = np.array([counts.get(r, 0) for r in support], dtype=float)
     chi2 = float(((obs - n / k) ** 2 / (n / k)).sum())
-    # chi-square with k-1 dof: mean k-1, sd sqrt(2(k-1)); 6 sd is far outside noise
-    assert chi2 <= (k - 1) + 6 * np.sqrt(2 * (k - 1)), (chi2, k, obs.min(), obs.max())
+    # chi-square with k-1 dof: mean k-1, sd sqrt(2(k-1)); 6 sd is far outside noise for many
+    # dof, but its tail is heavy for few: at k = 2, 6 sd is exceeded with P = 0.002 (a seeded
+    # chain whose random stream moved hit that once), so the limit is also the P = 1e-6 quantile.
+    # A bias still fails: its chi-square grows with n (45/55 at n = 4000 gives 40, limit 24).
+    limit = max((k - 1) + 6 * np.sqrt(2 * (k - 1)), float(scipy.stats.chi2.isf(1e-6, k - 1)))
+    assert chi2 <= limit, (chi2, k, obs.min(), obs.max())
 
 
 def test_three_cycle_needs_triangle_reversal():

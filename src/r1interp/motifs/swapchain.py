@@ -712,9 +712,13 @@ def _signrow(O, NG, u, w, neg):
 
 
 @nb.njit(cache=True, inline="always")
-def _clear_bit(ws, row, v):
-    """Clear bit ``v`` of the row words ``ws[row]``."""
+def _count_without(ws, row, v):
+    """Clear bit ``v`` of the row words ``ws[row]`` and count the bits left."""
     ws[row, v >> 6] &= ~(_U1 << np.uint64(v & 63))
+    n = 0
+    for w in range(ws.shape[1]):
+        n += _popcount(ws[row, w])
+    return n
 
 
 @nb.njit(cache=True, inline="always")
@@ -725,48 +729,44 @@ def _three_row_sets(O, NG, X, u, v, negA, negB, mask, s, ws, base):
     ``ws[base + 2]`` the targets ``Z'`` where ``u`` has sign A and ``X`` nothing (``Z' ≠ X``),
     all within ``mask[s]`` (the stratum's target layer). Stops at the first empty one (most
     proposals), returning zeros from there."""
-    W = O.shape[1]
-    nH = 0
-    for w in range(W):
+    for w in range(O.shape[1]):
         ws[base, w] = _signrow(O, NG, X, w, negA) & ~O[u, w] & _signrow(O, NG, v, w, negB) & mask[s, w]
-    _clear_bit(ws, base, u)
-    for w in range(W):
-        nH += _popcount(ws[base, w])
+    nH = _count_without(ws, base, u)
     if nH == 0:
         return 0, 0, 0
-    nZ = 0
-    for w in range(W):
+    for w in range(O.shape[1]):
         ws[base + 1, w] = _signrow(O, NG, X, w, negB) & ~O[v, w] & mask[s, w]
-    _clear_bit(ws, base + 1, v)
-    for w in range(W):
-        nZ += _popcount(ws[base + 1, w])
+    nZ = _count_without(ws, base + 1, v)
     if nZ == 0:
         return nH, 0, 0
-    nZp = 0
-    for w in range(W):
+    for w in range(O.shape[1]):
         ws[base + 2, w] = _signrow(O, NG, u, w, negA) & ~O[X, w] & mask[s, w]
-    _clear_bit(ws, base + 2, X)
-    for w in range(W):
-        nZp += _popcount(ws[base + 2, w])
-    return nH, nZ, nZp
+    return nH, nZ, _count_without(ws, base + 2, X)
 
 
 @nb.njit(cache=True, inline="always")
-def _three_row_apply(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB):
-    """``X``'s edge to ``h`` turns from sign A to B, its B edge to ``Z`` goes to ``v`` (whose B edge
-    to ``h`` goes), it takes ``u``'s A edge to ``Z'`` (``u``'s goes to ``h``)."""
-    _flip(neg_out, X, h)  # X's sign at h turns
+def _three_row_turn(out_b, in_b, neg_out, neg_in, X, h, Z, Zp, negA, negB):
+    """``X``'s part of the three-row move (bit flips: its own inverse): its edge to ``h`` turns
+    from sign A to B, its B edge to ``Z`` goes, an A edge to ``Z'`` comes."""
+    _flip(neg_out, X, h)
     _flip(neg_in, h, X)
-    _flip(out_b, X, Z)  # X loses its B edge at Z
+    _flip(out_b, X, Z)
     _flip(in_b, Z, X)
     if negB:
         _flip(neg_out, X, Z)
         _flip(neg_in, Z, X)
-    _flip(out_b, X, Zp)  # X gains an A edge at Z'
+    _flip(out_b, X, Zp)
     _flip(in_b, Zp, X)
     if negA:
         _flip(neg_out, X, Zp)
         _flip(neg_in, Zp, X)
+
+
+@nb.njit(cache=True, inline="always")
+def _three_row_apply(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB):
+    """The three-row move: ``X`` turns (:func:`_three_row_turn`), ``u``'s A edge moves from ``Z'``
+    to ``h`` and ``v``'s B edge from ``h`` to ``Z``."""
+    _three_row_turn(out_b, in_b, neg_out, neg_in, X, h, Z, Zp, negA, negB)
     _move_signed(out_b, in_b, neg_out, neg_in, negA, u, Zp, u, h)
     _move_signed(out_b, in_b, neg_out, neg_in, negB, v, h, v, Z)
 
@@ -776,18 +776,7 @@ def _three_row_undo(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB)
     """The inverse of :func:`_three_row_apply` (a rejected proposal)."""
     _move_signed(out_b, in_b, neg_out, neg_in, negB, v, Z, v, h)
     _move_signed(out_b, in_b, neg_out, neg_in, negA, u, h, u, Zp)
-    _flip(out_b, X, Zp)
-    _flip(in_b, Zp, X)
-    if negA:
-        _flip(neg_out, X, Zp)
-        _flip(neg_in, Zp, X)
-    _flip(out_b, X, Z)
-    _flip(in_b, Z, X)
-    if negB:
-        _flip(neg_out, X, Z)
-        _flip(neg_in, Z, X)
-    _flip(neg_out, X, h)
-    _flip(neg_in, h, X)
+    _three_row_turn(out_b, in_b, neg_out, neg_in, X, h, Z, Zp, negA, negB)
 
 
 @nb.njit(cache=True, inline="always")
