@@ -119,9 +119,10 @@ configuration only, 100,000 counts at 1 × E), 0.25 took 0.95× the time per eff
 toy-base's graphs (geometric mean; 0.57–1.40×) but 1.31× on toy-reasoner's (0.88–2.18×, 28 of 30
 slower), though it cut τ 15–25% on the four slowest toy-base graphs (README, Benchmarks)."""
 THREE_ROW_VISITS = 8
-"""Work charged for one three-row move (a fixed charge: the meter must not depend on the state).
-The move reads a few row words of three rows, about what a signed trade on two short rows
-costs."""
+"""Work charged for one three-row move (a fixed charge: the meter must not depend on the state;
+any fixed charge gives the same law, only the unit of the thinning moves). It is less than the
+move's CPU next to a trade's: at ``nulls.P_THREE_ROW`` = 0.25 the chain's CPU per E of work rose
+by a median 9% on the toy graphs."""
 
 
 # ---- random numbers (xoshiro256**) -----------------------------------------------------------
