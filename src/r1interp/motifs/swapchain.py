@@ -707,15 +707,9 @@ def _signed_heat_bath(rng, O, NG, a, c, masks, s, neg_s, ws, lP, lN, lM):
 
 
 @nb.njit(cache=True, inline="always")
-def _signrow(O, NG, u, w, neg):
-    """Word ``w`` of ``u``'s edges of one sign (negative iff ``neg``)."""
-    return NG[u, w] if neg else (O[u, w] & ~NG[u, w])
-
-
-@nb.njit(cache=True, inline="always")
 def _count_without(ws, row, v):
     """Clear bit ``v`` of the row words ``ws[row]`` and count the bits left."""
-    ws[row, v >> 6] &= ~(_U1 << np.uint64(v & 63))
+    _clear(ws, row, v)
     n = 0
     for w in range(ws.shape[1]):
         n += _popcount(ws[row, w])
@@ -731,17 +725,17 @@ def _three_row_sets(O, NG, X, u, v, negA, negB, mask, s, ws, base):
     all within ``mask[s]`` (the stratum's target layer). Stops at the first empty one (most
     proposals), returning zeros from there."""
     for w in range(O.shape[1]):
-        ws[base, w] = _signrow(O, NG, X, w, negA) & ~O[u, w] & _signrow(O, NG, v, w, negB) & mask[s, w]
+        ws[base, w] = _sign_split(O[X, w], NG[X, w], negA)[0] & ~O[u, w] & _sign_split(O[v, w], NG[v, w], negB)[0] & mask[s, w]
     nH = _count_without(ws, base, u)
     if nH == 0:
         return 0, 0, 0
     for w in range(O.shape[1]):
-        ws[base + 1, w] = _signrow(O, NG, X, w, negB) & ~O[v, w] & mask[s, w]
+        ws[base + 1, w] = _sign_split(O[X, w], NG[X, w], negB)[0] & ~O[v, w] & mask[s, w]
     nZ = _count_without(ws, base + 1, v)
     if nZ == 0:
         return nH, 0, 0
     for w in range(O.shape[1]):
-        ws[base + 2, w] = _signrow(O, NG, u, w, negA) & ~O[X, w] & mask[s, w]
+        ws[base + 2, w] = _sign_split(O[u, w], NG[u, w], negA)[0] & ~O[X, w] & mask[s, w]
     return nH, nZ, _count_without(ws, base + 2, X)
 
 
