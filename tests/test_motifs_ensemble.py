@@ -547,8 +547,11 @@ def test_three_row_moves_keep_the_kept_sign_configuration_ensemble_uniform(monke
     the state and whose targets are uniform over the state's candidates, so its acceptance
     (candidate counts before over after) keeps the uniform law: with it in half of the signed
     proposals every realization comes up equally often. Only the kept-sign chain whose pair
-    spans the graph has it (not layer pairs, not the reference swap chains, not unsigned)."""
+    spans the graph has it (not layer pairs, not the reference swap chains, not unsigned). Any
+    node with both signs may be X here (the default takes only those with a rare sign, which
+    these small graphs lack): the law must not depend on which nodes qualify."""
     monkeypatch.setattr(N, "P_THREE_ROW", 0.5)
+    monkeypatch.setattr(N, "THREE_ROW_MINORITY", 1.0)
     e = random_signed(1) if graph == "random" else tiny_general()
     support = realizations(e, "configuration", True)
     assert len(support) >= 2
@@ -568,6 +571,7 @@ def test_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally
     states it reaches equally often (a wrong acceptance ratio would tilt them). It reaches fewer
     than all: the trades are what link the rest."""
     monkeypatch.setattr(N, "P_THREE_ROW", 1.0)
+    monkeypatch.setattr(N, "THREE_ROW_MINORITY", 1.0)
     e = one_three_row_move()
     support = realizations(e, "configuration", True)
     nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
@@ -575,6 +579,25 @@ def test_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally
     moved = frozenset({(0, 3, False), (0, 5, True), (1, 3, True), (2, 4, False), (4, 1, False)})
     assert moved in got and set(got) <= set(support) and 2 <= len(got) < len(support)
     assert_uniform(got, sorted(got, key=sorted), 2000)
+
+
+def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare():
+    """X is drawn from the nodes with both signs whose rarer sign has at most
+    ``THREE_ROW_MINORITY`` of the other's edges (fixed by the signed degrees, so the pick reads
+    no state); a chain without such a node makes no three-row move and no draw for one."""
+    # node 0: 1 excitatory, 8 inhibitory edges (rare); node 1: 3 and 3; node 2: excitatory only
+    src = [0] * 9 + [1] * 6 + [2] * 4 + [9]
+    dst = [1, 2, 3, 4, 5, 6, 7, 8, 9] + [3, 4, 5, 6, 7, 8] + [3, 4, 5, 6] + [0]
+    neg = [False] + [True] * 8 + [False, False, False, True, True, True] + [False] * 4 + [False]
+    e = EdgeSet.from_arrays(10, src, dst, neg)
+    rng = np.random.default_rng(0)
+    ch = NullModel(e, "configuration", "keep", signed=True).chain(rng)
+    row = ch.picks[ch.pick_off[6, 0]:][: ch.pick_size[6, 0]]
+    assert sorted(ch.node_of[row]) == [0] and ch.pick_size[6, 1] == 0
+    assert ch.p_three == N.P_THREE_ROW > 0
+    balanced = EdgeSet.from_arrays(10, src[9:] + [3], dst[9:] + [1], neg[9:] + [False])  # 3 -> 1: a pair that spans the graph
+    ch = NullModel(balanced, "configuration", "keep", signed=True).chain(rng)
+    assert not ch.pairs_distinct and ch.pick_size[6].sum() == 0 and ch.p_three == 0.0 and ch.shares[4] == 0.0
 
 
 def test_no_stall_when_no_move_is_possible():

@@ -110,7 +110,24 @@ samples' lag-1 autocorrelation was 0.40 (target 0.1), so its 24× there rests on
 But at 0.45 the documented dense bench's kept-sign ``configuration`` null took 2.12× the
 unsigned one's time on its 21-layer graph (1.92× at 0.25), failing that bench's signed ≤ 2×
 target, which 0.25 passes; the dense graphs have no such slow mode, so the moves there are only
-cost. Hence 0.25."""
+cost. Hence 0.25. (These shares are from before :data:`THREE_ROW_MINORITY`, when ``X`` was any
+node with both signs, drawn by rejection from the sign with fewer sources.)"""
+THREE_ROW_MINORITY = 0.35
+"""A three-row move's ``X`` is uniform over the sources with both signs whose rarer sign has at
+most this share of the other's edges (the toy think graphs' embedding nodes: 1–6 excitatory
+against 19–87 inhibitory edges). Those few rarer-sign edges on saturated hubs are the slow
+mode; a node with both signs in like numbers (most sources of the dense graphs) has its signs
+moved by the trades, and a move on it only costs. Which nodes qualify is fixed by the signed
+degrees, so the pick does not read the state. Measured (slowest signed class's τ, 100,000
+counts one E apart, seed 7; chain CPU per E of work, best of five, µs), share 0.25, X drawn
+as before (by rejection from the sign with fewer sources) / uniform over all nodes with both
+signs / uniform over those with a rare sign (0.15): toy-base word_problem-0-think-p87 τ 163 /
+73 / 73 × E at 1.61 / 2.60 / 1.83 µs, addition-1-think-p80 133 / 83 / 53 at 1.74 / 2.74 /
+1.96, chain-0-think-p61 191 / 118 / 126 at 1.45 / 2.23 / 1.52, addition-0-answer-p84 38 / 32 /
+34 at 3.56 / 5.38 / 3.83, multiplication-0-answer-p70 37 / 35 / 31 at 3.54 / 4.43 / 3.62; the
+dense bench's 21- and 6-layer graphs τ 5.9 / 5.9 / 5.9 and 7.8 / 8.1 / 8.7 at 9.14 / 12.39 /
+8.81 and 7.10 / 8.62 / 7.07 µs. With the rare-sign pick at shares 0.45 and 0.65 τ × cost was
+higher than at 0.25 on four of the five toy graphs and both dense ones."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -312,8 +329,9 @@ class SwapChain:
         """Whether no node is both a source and a target of one layer pair (layer-pair strata,
         not one pair that is the whole graph): the choice of source picks and of move weights."""
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
-        self.p_three = P_THREE_ROW if self.signs_kept and self.E and not self.pairs_distinct and (self.partner >= 0).any() and not self.swap_only else 0.0
-        """Share of the signed proposals that are three-row moves (:data:`P_THREE_ROW`)."""
+        self.p_three = P_THREE_ROW if self.signs_kept and self.E and not self.pairs_distinct and self.pick_size[6].any() and not self.swap_only else 0.0
+        """Share of the signed proposals that are three-row moves (:data:`P_THREE_ROW`; 0 without
+        a node for ``X``)."""
         self.ex_int, self.ex_bits = self._exact_tables(W)
         count = self.ex_int[: self.size.size]
         first = (self.partner < 0) | (np.arange(self.size.size) < self.partner)  # a kept-sign pair counted once
@@ -342,7 +360,7 @@ class SwapChain:
         return float(many), float(few)
 
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(picks, pick_off [6, strata], pick_size [6, strata])``: per stratum ``s``, row by row,
+        """``(picks, pick_off [7, strata], pick_size [7, strata])``: per stratum ``s``, row by row,
 
         0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
            sources, uniform (and a signed trade's, in a share ``p_uniform`` of them);
@@ -356,9 +374,11 @@ class SwapChain:
         4. its slots whose source has in-edges in ``s`` too, and
         5. its nodes with in- and out-edges in ``s``: a triangle reversal's first edge and third
            node (a 3-cycle of ``s`` has only such nodes; on the toy think graphs a fifth of the
-           slots and a fifth of the nodes).
+           slots and a fifth of the nodes);
+        6. the three-row move's node ``X`` (:meth:`_three_row_sources`), under the pair's lower
+           stratum.
 
-        Rows 1-3 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
+        Rows 1-3 and 6 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
         without them the moves spend their work where it can: on the toy think graphs, whose
         embedding hub points to every target, the kept-sign chain's slowest class's integrated
@@ -378,9 +398,11 @@ class SwapChain:
         _, first, inverse = np.unique(pair * n + self.src, return_index=True, return_inverse=True)
         trade = signed & ~frozen_src
         per_pair = np.bincount(pair[trade], minlength=n_strata)
-        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n]
+        rare = self._three_row_sources()
+        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n, rare % n]
         sizes = [np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(distinct // n, minlength=n_strata), per_pair,
-                 np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata)]
+                 np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata),
+                 np.bincount(rare // n, minlength=n_strata)]
         base = np.cumsum([0] + [v.size for v in values])[:-1]
         pick_off = np.stack([b + np.cumsum(z) - z for b, z in zip(base, sizes)])
         pick_size = np.stack(sizes)
@@ -442,6 +464,21 @@ class SwapChain:
         ex_int = np.concatenate([meta.ravel()] + row_nodes).astype(np.int64)
         ex_bits = np.stack([np.concatenate(pos), np.concatenate(neg)]) if pos else np.zeros((2, 1, W), np.uint64)
         return ex_int, np.ascontiguousarray(ex_bits, dtype=np.uint64)
+
+    def _three_row_sources(self) -> np.ndarray:
+        """Keys ``pair * n + node`` of the nodes a three-row move may take as ``X``: sources with
+        both signs in the pair whose rarer sign has at most :data:`THREE_ROW_MINORITY` times the
+        other's edges. Their few edges of the rarer sign are the slow mode the move is for; on a
+        node with both signs in like numbers the trades move them, and the move only costs."""
+        n = max(self.n, 1)
+        signed = self.partner[self.sid] >= 0
+        if not signed.any():
+            return np.zeros(0, np.int64)
+        keys, inverse = np.unique(self.slot_pair[signed] * n + self.src[signed], return_inverse=True)
+        negative = np.bincount(inverse.reshape(-1), weights=self.neg[signed], minlength=keys.size)
+        positive = np.bincount(inverse.reshape(-1), minlength=keys.size) - negative
+        rarer, other = np.minimum(positive, negative), np.maximum(positive, negative)
+        return keys[(rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)].astype(np.int64)
 
     def _frozen_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """Per slot, whether its source / its target is frozen in its stratum (with its partner,

@@ -57,8 +57,9 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
 * **three-row move** (``nulls.P_THREE_ROW`` of the signed proposals, in the kept-sign chain whose
-  one pair spans the graph, ``configuration``): a source ``X`` with both signs, a sign A and the
-  other B, sources ``u`` (sign A) and ``v`` (sign B) drawn without reading the state; then
+  one pair spans the graph, ``configuration``): a source ``X`` with both signs, one of them rare
+  (``nulls.THREE_ROW_MINORITY``), a sign A and the other B, sources ``u`` (sign A) and ``v``
+  (sign B) drawn without reading the state; then
   targets ``h`` (X: A, u: none, v: B), ``Z`` (X: B, v: none), ``Z'`` (u: A, X: none) uniform over
   the candidates. X's edge to ``h`` turns to B, X's B edge to ``Z`` goes to ``v`` and ``v``'s to
   ``h`` goes; ``u``'s A edge to ``Z'`` goes to X and ``u`` takes one to ``h``. Every signed degree
@@ -848,7 +849,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     (``SwapChain._pick_tables``): ``i = 0`` the first slots of its source runs (trades' sources),
     1 its targets once each, 3 by in-degree (two-target moves' targets), 2 slots of its layer
     pair's sources by out-degree (signed trades' sources), frozen nodes left out of 1-3; 4 its
-    slots whose source has in-edges in it too, 5 its nodes with in- and out-edges (triangles).
+    slots whose source has in-edges in it too, 5 its nodes with in- and out-edges (triangles),
+    6 (under a pair's lower stratum) the nodes a three-row move takes as ``X``.
     ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
@@ -930,10 +932,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         if ps >= 0 and p_sign > 0.0 and (p_sign >= 1.0 or _uniform(rng) < p_sign):
             neg_s = sneg[s] != 0
             if p_three > 0.0 and _uniform(rng) < p_three:
-                # three-row move (Metropolis-Hastings): X, a source with both signs in the pair
-                # (uniform: the sign with fewer sources, sources without the other sign
-                # rejected), a sign A and the other B (a coin), u uniform over the sources of
-                # sign A and v over those of B (picks rows 0; no state read). Then h, Z, Z'
+                # three-row move (Metropolis-Hastings): X uniform over the pair's sources with
+                # both signs, one of them rare (picks row 6: nulls.THREE_ROW_MINORITY), a sign A
+                # and the other B (a coin), u uniform over the sources of sign A and v over
+                # those of B (picks rows 0; no state read). Then h, Z, Z'
                 # uniform over the candidates (_three_row_sets): X's edge to h turns from A to B
                 # (u takes the A edge to h and gives X its A edge to Z'; v gives its B edge to h
                 # and takes X's B edge to Z). Every degree of every sign is kept. The reverse is
@@ -942,13 +944,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # Two-row and two-column moves change a saturated hub's signs only through
                 # intermediate states that are rare and mostly undone (README, Benchmarks).
                 visits += THREE_ROW_VISITS
-                sm = s if pick_size[0, s] <= pick_size[0, ps] else ps
-                if pick_size[0, sm] == 0:
-                    continue
-                jx = _pick(rng, picks, pick_off, pick_size, 0, sm)
-                if alt_hi[jx] == alt_lo[jx]:  # one sign only
-                    continue
-                X = src[jx]
+                X = _pick(rng, picks, pick_off, pick_size, 6, s if s < ps else ps)
                 if _uniform(rng) < 0.5:
                     sA, sB = s, ps
                 else:
