@@ -114,20 +114,27 @@ cost. Hence 0.25. (These shares are from before :data:`THREE_ROW_MINORITY`, when
 node with both signs, drawn by rejection from the sign with fewer sources.)"""
 THREE_ROW_MINORITY = 0.35
 """A three-row move's ``X`` is uniform over the sources with both signs whose rarer sign has at
-most this share of the other's edges (the toy think graphs' embedding nodes: 1–6 excitatory
-against 19–87 inhibitory edges). Those few rarer-sign edges on saturated hubs are the slow
-mode; a node with both signs in like numbers (most sources of the dense graphs) has its signs
-moved by the trades, and a move on it only costs. Which nodes qualify is fixed by the signed
-degrees, so the pick does not read the state. Measured (slowest signed class's τ, 100,000
-counts one E apart, seed 7; chain CPU per E of work, best of five, µs), share 0.25, X drawn
-as before (by rejection from the sign with fewer sources) / uniform over all nodes with both
-signs / uniform over those with a rare sign (0.15): toy-base word_problem-0-think-p87 τ 163 /
-73 / 73 × E at 1.61 / 2.60 / 1.83 µs, addition-1-think-p80 133 / 83 / 53 at 1.74 / 2.74 /
-1.96, chain-0-think-p61 191 / 118 / 126 at 1.45 / 2.23 / 1.52, addition-0-answer-p84 38 / 32 /
-34 at 3.56 / 5.38 / 3.83, multiplication-0-answer-p70 37 / 35 / 31 at 3.54 / 4.43 / 3.62; the
-dense bench's 21- and 6-layer graphs τ 5.9 / 5.9 / 5.9 and 7.8 / 8.1 / 8.7 at 9.14 / 12.39 /
-8.81 and 7.10 / 8.62 / 7.07 µs. With the rare-sign pick at shares 0.45 and 0.65 τ × cost was
-higher than at 0.25 on four of the five toy graphs and both dense ones."""
+most this share of the other's edges (the toy think graphs' embedding nodes, 1–6 excitatory
+against 19–87 inhibitory edges; on comparison-0-think-p33, nodes of 5 against 15 and 13 against
+43). Those few rarer-sign edges, next to hubs that most sources reach, are the slow mode; a
+node with both signs in like numbers (most sources of the dense bench graphs, where about a
+third qualify) has its signs moved by the trades, and a move on it mostly costs. Which nodes qualify is fixed by the signed
+degrees, so the pick reads no state. Before, ``X`` was any node with both signs, drawn by
+rejection from the sign with fewer sources: on most of toy-base's think graphs 2–9 of 14–24 rows,
+so an eighth to a third of the moves had one. Measured (slowest signed class's τ, 100,000–
+200,000 counts one E apart, seed 7; chain CPU per E of work, best of five), share 0.25, ``X``
+as before / uniform over all nodes with both signs / over those with a rarer sign at most 0.15
+/ 0.35 of the other: toy-base word_problem-0-think-p87 τ 163 / 73 / 73 / 73 × E at 1.60 / 2.60
+/ 1.82 / 1.77 µs, addition-1-think-p80 133 / 83 / 53 / 58 at 1.76 / 2.74 / 1.88 / 1.88,
+chain-0-think-p61 191 / 118 / 126 / 139 at 1.47 / 2.23 / 1.49 / 1.55, comparison-0-think-p33
+64.5 / – / 91 / 56.5 at 0.82 / – / 0.86 / 1.16, comparison-1-think-p33 50 / – / 76 / 48 at 0.98 /
+– / 0.99 / 1.34, addition-0-answer-p84 38 / 32 / 34 / 35 at 3.61 / 5.38 / 3.80 / 3.76; the dense
+bench's 21- and 6-layer graphs τ 5.9 / 5.9 / 5.9 / 6.0 and 7.8 / 8.1 / 8.7 / 7.9 at 9.19 / 12.39 /
+8.94 / 9.06 and 7.13 / 8.62 / 6.92 / 7.03 µs. At 0.15 the p33 graphs kept their slow class
+(their rarer-sign nodes are the 0.3 ones); in ``bench/bench_motifs.py`` at seed 0 their
+kept-sign ``configuration`` thinning went 96 → 51 and 73 → 45 × E from 0.15 to 0.35. With the
+0.15 pick at shares 0.45 and 0.65, τ × cost was higher than at 0.25 on four of five toy graphs
+and both dense ones."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
