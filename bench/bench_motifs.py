@@ -12,7 +12,7 @@ Per graph, printed:
 * per null — ``configuration``, ``layer_configuration`` (triads) and the signed nulls
   ``layer_configuration`` keep / shuffle and ``configuration`` keep — our sampler's wall and
   CPU time for ``--samples`` samples (pilot and burn-in included; the median of ``--repeat``
-  runs with the same seed, which draw the same samples), the speed ratio (baseline
+  runs with the same seed, which draw the same samples, taken in rounds over the nulls), the speed ratio (baseline
   CPU / ours, same sample count), the largest distance of any class's null mean from a
   converged reference chain (double swaps instead of trades — plus the triangle and sign moves
   without which swaps are reducible —, burn-in and thinning ``100 × E`` swaps:
@@ -84,23 +84,26 @@ def draw(edges: EdgeSet, model: str, signed: bool, mode: str, n: int, seed: int,
     return out, nm.last_chain
 
 
-def timed_draw(edges: EdgeSet, model: str, signed: bool, mode: str, n: int, seed: int, repeat: int):
-    """``(samples, chain, cpu_s, wall_s)``: our sampler run ``repeat`` times with one seed (the
-    same draws, checked), timed by the median run. A null takes ~0.1 s, where one timing on a
-    shared 2-core machine swings by a third (toy-base word_problem-0-think-p87: the same draws
-    timed 0.145 s and 0.20 s in two sweeps); the circuit-motifs way's one run takes 20-40× as long.
-    The pilot's own variance stays in: every repeat makes the same pilot."""
-    cpus, walls, first = [], [], None
+def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int) -> dict:
+    """``{label: (samples, chain, cpu_s, wall_s)}`` for every null of :data:`NULLS`: each run
+    ``repeat`` times with its one seed (the same draws, checked), in rounds that visit every null
+    once, and timed by its median run. A null takes ~0.1 s, and this 2-core machine's speed moves
+    by 20–40% over windows of seconds (toy-base word_problem-0-think-p87's kept-sign
+    ``configuration``: the same draws timed 0.145 s and 0.20 s in two sweeps), so nulls timed one
+    after the other saw different machines; in rounds, a slow window slows all of them. The
+    pilot's own variance stays in: every repeat makes the same pilot."""
+    runs: dict = {}
     for _ in range(max(repeat, 1)):
-        with Clock() as t:
-            out, ch = draw(edges, model, signed, mode, n, seed)
-        cpus.append(t.cpu)
-        walls.append(t.wall)
-        if first is None:
-            first = out
-        elif not np.array_equal(out, first):
-            raise RuntimeError(f"{model} (signed={signed}, {mode}): repeated runs at seed {seed} drew different samples")
-    return first, ch, float(np.median(cpus)), float(np.median(walls))
+        for k, (label, model, signed, mode) in enumerate(NULLS):
+            with Clock() as t:
+                out, ch = draw(edges, model, signed, mode, samples, seed + k)
+            if label not in runs:
+                runs[label] = (out, ch, [], [])
+            elif not np.array_equal(out, runs[label][0]):
+                raise RuntimeError(f"{label}: repeated runs at seed {seed + k} drew different samples")
+            runs[label][2].append(t.cpu)
+            runs[label][3].append(t.wall)
+    return {label: (out, ch, float(np.median(cpus)), float(np.median(walls))) for label, (out, ch, cpus, walls) in runs.items()}
 
 
 def circuit_motifs_way(g, n: int, factor: int = 10) -> np.ndarray:
@@ -182,8 +185,9 @@ def bench_graph(name: str, g, n_layers: int, args) -> dict:
     res["baseline_cpu_s"], res["baseline_wall_s"] = tb.cpu * scale, tb.wall * scale
     res["acf_scan"] = {m: acf_scan(edges, m, args.seed + 7) for m in ("configuration", "layer_configuration")}
     times = {}
+    timed = timed_draws(edges, args.samples, args.seed, args.repeat)
     for k, (label, model, signed, mode) in enumerate(NULLS):
-        ours, ch, cpu, wall = timed_draw(edges, model, signed, mode, args.samples, args.seed + k, args.repeat)
+        ours, ch, cpu, wall = timed[label]
         with Clock() as tr:
             ref, _ = draw(edges, model, signed, mode, args.ref_samples, args.seed + 100 + k, REFERENCE)
         cols = list(range(len(SIGNED_MOTIFS))) if signed else list(L.CONNECTED)
@@ -276,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=1000, help="null samples (circuit-motifs' default)")
     ap.add_argument("--baseline-samples", type=int, default=None, help="samples run the circuit-motifs way (default: --samples; fewer: time extrapolated)")
     ap.add_argument("--ref-samples", type=int, default=500, help="samples of the 100 x E reference swap chain")
-    ap.add_argument("--repeat", type=int, default=3, help="our sampler's runs per null, same seed and draws; its time is their median")
+    ap.add_argument("--repeat", type=int, default=3, help="our sampler's runs per null (in rounds over the nulls), same seed and draws; its time is their median")
     ap.add_argument("--recheck", type=int, default=4, help="a row beyond 3 SE is re-run at fresh seeds with this many times the samples (1: no re-run)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
