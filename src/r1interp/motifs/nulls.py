@@ -118,8 +118,8 @@ most this share of the other's edges (the toy think graphs' embedding nodes, 1�
 against 19–87 inhibitory edges; on comparison-0-think-p33, nodes of 5 against 15 and 13 against
 43). Those few rarer-sign edges, next to hubs that most sources reach, are the slow mode; a
 node with both signs in like numbers (most sources of the dense bench graphs, where about a
-third qualify) has its signs moved by the trades, and a move on it mostly costs. Which nodes qualify is fixed by the signed
-degrees, so the pick reads no state. Before, ``X`` was any node with both signs, drawn by
+third qualify) has its signs moved by the trades, and a move on it mostly costs. Which nodes
+qualify is fixed by the signed degrees, so the pick reads no state. Before, ``X`` was any node with both signs, drawn by
 rejection from the sign with fewer sources: on most of toy-base's think graphs 2–9 of 14–24 rows,
 so an eighth to a third of the moves had one. Measured (slowest signed class's τ, 100,000–
 200,000 counts one E apart, seed 7; chain CPU per E of work, best of five), share 0.25, ``X``

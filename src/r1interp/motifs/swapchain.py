@@ -944,7 +944,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # Two-row and two-column moves change a saturated hub's signs only through
                 # intermediate states that are rare and mostly undone (README, Benchmarks).
                 visits += THREE_ROW_VISITS
-                X = _pick(rng, picks, pick_off, pick_size, 6, s if s < ps else ps)
+                sx = s if s < ps else ps  # the pair's X candidates sit under its lower stratum
+                if pick_size[6, sx] == 0:
+                    continue
+                X = _pick(rng, picks, pick_off, pick_size, 6, sx)
                 if _uniform(rng) < 0.5:
                     sA, sB = s, ps
                 else:
