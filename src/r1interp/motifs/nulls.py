@@ -382,8 +382,8 @@ class SwapChain:
         5. its nodes with in- and out-edges in ``s``: a triangle reversal's first edge and third
            node (a 3-cycle of ``s`` has only such nodes; on the toy think graphs a fifth of the
            slots and a fifth of the nodes);
-        6. the three-row move's node ``X`` (:meth:`_three_row_sources`), under the pair's lower
-           stratum.
+        6. the three-row move's node ``X`` (:meth:`_three_row_sources`); like row 2, one segment
+           that both strata of the pair share.
 
         Rows 1-3 and 6 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
@@ -415,6 +415,7 @@ class SwapChain:
         pick_size = np.stack(sizes)
         owner = np.where(self.partner >= 0, np.minimum(np.arange(n_strata), self.partner), np.arange(n_strata))
         pick_off[2], pick_size[2] = pick_off[2][owner], np.where(self.partner >= 0, per_pair[owner], 0)
+        pick_off[6], pick_size[6] = pick_off[6][owner], pick_size[6][owner]  # keyed by pair, as row 2
         picks = np.concatenate(values).astype(np.int64) if self.E else np.zeros(0, np.int64)
         return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size, dtype=np.int64)
 

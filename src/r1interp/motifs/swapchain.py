@@ -850,7 +850,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     1 its targets once each, 3 by in-degree (two-target moves' targets), 2 slots of its layer
     pair's sources by out-degree (signed trades' sources), frozen nodes left out of 1-3; 4 its
     slots whose source has in-edges in it too, 5 its nodes with in- and out-edges (triangles),
-    6 (under a pair's lower stratum) the nodes a three-row move takes as ``X``.
+    6 the nodes a three-row move takes as ``X`` (one segment per pair, as row 2).
     ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
@@ -944,10 +944,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # Two-row and two-column moves change a saturated hub's signs only through
                 # intermediate states that are rare and mostly undone (README, Benchmarks).
                 visits += THREE_ROW_VISITS
-                sx = s if s < ps else ps  # the pair's X candidates sit under its lower stratum
-                if pick_size[6, sx] == 0:
+                if pick_size[6, s] == 0:
                     continue
-                X = _pick(rng, picks, pick_off, pick_size, 6, sx)
+                X = _pick(rng, picks, pick_off, pick_size, 6, s)
                 if _uniform(rng) < 0.5:
                     sA, sB = s, ps
                 else:
