@@ -13,7 +13,8 @@ Per graph, printed:
   ``layer_configuration`` keep / shuffle and ``configuration`` keep — our sampler's wall and
   CPU time for ``--samples`` samples (pilot and burn-in included; the median of ``--repeat``
   runs with the same seed, which draw the same samples, taken in rounds over the nulls), the speed ratio (baseline
-  CPU / ours, same sample count), the largest distance of any class's null mean from a
+  CPU / ours, same sample count; the baseline's samples are drawn in one chunk per round, so both
+  are timed over the same stretch of the run), the largest distance of any class's null mean from a
   converged reference chain (double swaps instead of trades — plus the triangle and sign moves
   without which swaps are reducible —, burn-in and thinning ``100 × E`` swaps:
   ``--ref-samples`` samples) in standard errors (each side's SE from its variance × its
@@ -44,6 +45,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -84,16 +86,29 @@ def draw(edges: EdgeSet, model: str, signed: bool, mode: str, n: int, seed: int,
     return out, nm.last_chain
 
 
-def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int) -> dict:
-    """``{label: (samples, chain, cpu_s, wall_s)}`` for every null of :data:`NULLS`: each run
+def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int, baseline: Callable[[int], np.ndarray] | None = None,
+                baseline_samples: int = 0) -> tuple[dict, tuple[np.ndarray, float, float] | None]:
+    """``({label: (samples, chain, cpu_s, wall_s)}, baseline)``: every null of :data:`NULLS` run
     ``repeat`` times with its one seed (the same draws, checked), in rounds that visit every null
-    once, and timed by its median run. A null takes ~0.1 s, and this 2-core machine's speed moves
-    by 20–40% over windows of seconds (toy-base word_problem-0-think-p87's kept-sign
-    ``configuration``: the same draws timed 0.145 s and 0.20 s in two sweeps), so nulls timed one
-    after the other saw different machines; in rounds, a slow window slows all of them. The
-    pilot's own variance stays in: every repeat makes the same pilot."""
+    once, and timed by its median run; ``baseline(k)`` (the circuit-motifs way, ``k`` samples)
+    draws its ``baseline_samples`` in ``repeat`` chunks, one at the start of each round, and is
+    timed by their sum (``(samples, cpu_s, wall_s)``, or ``None`` without it). A null takes
+    ~0.1 s, and this 2-core machine's speed moves by 20–40% over windows of seconds (toy-base
+    word_problem-0-think-p87's kept-sign ``configuration``: the same draws timed 0.145 s and
+    0.20 s in two sweeps), so nulls timed one after the other saw different machines; in rounds,
+    a slow window slows all of them, and the speed ratio compares times taken over the same
+    windows (with the baseline timed whole before the rounds, one graph's slowest ratio read
+    23.0× and 17.3× in two sweeps of identical draws: ours 0.168 s and 0.201 s, the baseline
+    3.87 s and 3.47 s). The pilot's own variance stays in: every repeat makes the same pilot."""
     runs: dict = {}
-    for _ in range(max(repeat, 1)):
+    rounds = max(repeat, 1)
+    chunks = [len(c) for c in np.array_split(np.arange(baseline_samples), rounds)] if baseline is not None else []
+    base_rows, base_cpu, base_wall = [], 0.0, 0.0
+    for r in range(rounds):
+        if chunks and chunks[r]:
+            with Clock() as tb:
+                base_rows.append(baseline(chunks[r]))
+            base_cpu, base_wall = base_cpu + tb.cpu, base_wall + tb.wall
         for k, (label, model, signed, mode) in enumerate(NULLS):
             with Clock() as t:
                 out, ch = draw(edges, model, signed, mode, samples, seed + k)
@@ -103,7 +118,8 @@ def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int) -> dict:
                 raise RuntimeError(f"{label}: repeated runs at seed {seed + k} drew different samples")
             runs[label][2].append(t.cpu)
             runs[label][3].append(t.wall)
-    return {label: (out, ch, float(np.median(cpus)), float(np.median(walls))) for label, (out, ch, cpus, walls) in runs.items()}
+    nulls = {label: (out, ch, float(np.median(cpus)), float(np.median(walls))) for label, (out, ch, cpus, walls) in runs.items()}
+    return nulls, ((np.concatenate(base_rows), base_cpu, base_wall) if base_rows else None)
 
 
 def circuit_motifs_way(g, n: int, factor: int = 10) -> np.ndarray:
@@ -179,13 +195,11 @@ def bench_graph(name: str, g, n_layers: int, args) -> dict:
     res: dict = {"graph": name, "n_nodes": g.vcount(), "n_edges": E, "n_layers": n_layers, "density": g.density(), "nulls": []}
     real = census_igraph(g)
     res["census_identical"] = bool(np.array_equal(census_edges(edges), real) and np.array_equal(census_of_edge_lists(edges.src[None], edges.dst[None], edges.n)[0], real))
-    with Clock() as tb:
-        base = circuit_motifs_way(g, args.baseline_samples)
+    timed, (base, base_cpu, base_wall) = timed_draws(edges, args.samples, args.seed, args.repeat, lambda k: circuit_motifs_way(g, k), args.baseline_samples)
     scale = args.samples / args.baseline_samples
-    res["baseline_cpu_s"], res["baseline_wall_s"] = tb.cpu * scale, tb.wall * scale
+    res["baseline_cpu_s"], res["baseline_wall_s"] = base_cpu * scale, base_wall * scale
     res["acf_scan"] = {m: acf_scan(edges, m, args.seed + 7) for m in ("configuration", "layer_configuration")}
     times = {}
-    timed = timed_draws(edges, args.samples, args.seed, args.repeat)
     for k, (label, model, signed, mode) in enumerate(NULLS):
         ours, ch, cpu, wall = timed[label]
         with Clock() as tr:

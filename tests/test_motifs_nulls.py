@@ -321,3 +321,35 @@ def test_bench_takes_several_graphs_per_flag_and_names_a_missing_one(tmp_path):
     assert args.graph == [a, b, c]
     with pytest.raises(SystemExit, match="g1.json"):
         BM.bench_graphs(args)
+
+
+def test_bench_times_the_baseline_in_the_same_rounds_as_the_nulls(monkeypatch):
+    """The speed ratio compares times over the same stretch of the run: the circuit-motifs way's
+    samples are drawn in one chunk at the start of each round, all of them, and every null runs
+    once per round with its one seed."""
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import bench_motifs as BM
+
+    calls = []
+
+    def fake_draw(edges, model, signed, mode, n, seed, schedule=None):
+        calls.append(("null", seed))
+        return np.full((n, 3), seed), None
+
+    def baseline(k):
+        calls.append(("base", k))
+        return np.zeros((k, 16))
+
+    monkeypatch.setattr(BM, "draw", fake_draw)
+    nulls, (base, cpu, wall) = BM.timed_draws(None, 5, 10, 3, baseline, 1000)
+    per_round = 1 + len(BM.NULLS)
+    assert len(calls) == 3 * per_round
+    assert [c for c in calls[::per_round]] == [("base", 334), ("base", 333), ("base", 333)]
+    assert all(c[0] == "null" for i, c in enumerate(calls) if i % per_round)
+    assert base.shape == (1000, 16) and cpu >= 0 and wall >= 0
+    assert set(nulls) == {n[0] for n in BM.NULLS} and all(v[0].shape == (5, 3) for v in nulls.values())
+    assert BM.timed_draws(None, 5, 10, 2)[1] is None  # no baseline: only the nulls
