@@ -19,21 +19,30 @@ null is then worth fewer independent samples); chosen > needed means time spent 
 Needs ``pilot_lag`` to be a whole number of E (the recording's step). No exit status targets:
 this is a measurement.
 
+With ``--timed``, each measured null is also timed (``--samples`` samples, the median of
+``--repeat`` rounds over the nulls) at its pilot's thinning and at its needed one, and the
+signed/unsigned time of each pair (kept-sign ``configuration`` over ``configuration``, kept-sign
+``layer_configuration`` over ``layer_configuration``) is printed both ways: the second compares
+the two nulls at equal autocorrelation between samples, where the first also compares how far
+each one's pilot falls short.
+
     python bench/bench_thinning.py --dense 2
     python bench/bench_thinning.py --graph results/toy-base/graphs/toy-comparison-0-think-p58.json --dense 0 --null "signed configuration/keep"
+    python bench/bench_thinning.py --dense 0 --threshold 0.02 --graph results/toy-base/graphs/toy-*.json --null configuration --null "signed configuration/keep" --series 100000 --timed
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bench_motifs import NULLS, add_graph_arguments, bench_graphs, tau
+from bench_motifs import NULLS, Clock, add_graph_arguments, bench_graphs, draw, tau
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.nulls import ChainSchedule, NullModel, pilot_thinning
 from r1interp.motifs.signed import GapLimits
@@ -111,6 +120,43 @@ def measure(name: str, edges: EdgeSet, label: str, model: str, signed: bool, mod
     }
 
 
+PAIRS = (("signed configuration/keep", "configuration"), ("signed layer_conf/keep", "layer_configuration"))
+"""(signed, unsigned) nulls whose times ``--timed`` compares, as ``bench_motifs.py`` does."""
+KIND_TEXT = {"pilot": "the pilot's thinning", "needed": "the needed thinning"}
+
+
+def timing_schedules(row: dict) -> dict[str, ChainSchedule]:
+    """The schedules ``--timed`` runs a measured null with: the default (its pilot's thinning)
+    and, where the recording reached it, the needed thinning fixed (no pilot)."""
+    out = {"pilot": ChainSchedule()}
+    if row["needed_thin"] is not None:
+        out["needed"] = ChainSchedule(thin=float(row["needed_thin"]))
+    return out
+
+
+def timed_at_both_thinnings(edges: EdgeSet, rows: list[dict], samples: int, seed: int, repeat: int) -> dict[tuple[str, str], float]:
+    """``{(null, "pilot" | "needed"): cpu_s}``: each of one graph's measured nulls (``rows``)
+    drawing ``samples`` samples with each of its :func:`timing_schedules`, the median of
+    ``repeat`` rounds over all of them (this machine's speed moves over seconds; see
+    ``bench_motifs.timed_draws``)."""
+    spec = {label: (model, signed, mode) for label, model, signed, mode in NULLS}
+    runs: dict[tuple[str, str], list[float]] = {}
+    for _ in range(max(repeat, 1)):
+        for row in rows:
+            model, signed, mode = spec[row["null"]]
+            for kind, schedule in timing_schedules(row).items():
+                with Clock() as t:
+                    draw(edges, model, signed, mode, samples, seed, schedule)
+                runs.setdefault((row["null"], kind), []).append(t.cpu)
+    return {key: float(np.median(v)) for key, v in runs.items()}
+
+
+def signed_over_unsigned(times: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    """``{(signed null, kind): signed time / unsigned time}`` for the :data:`PAIRS` timed both ways."""
+    return {(s, kind): times[(s, kind)] / max(times[(u, kind)], 1e-9)
+            for s, u in PAIRS for kind in ("pilot", "needed") if (s, kind) in times and (u, kind) in times}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_graph_arguments(ap)
@@ -118,27 +164,46 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--series", type=int, default=200_000, help="counts recorded per chain, one every 1 x E")
     ap.add_argument("--samples", type=int, default=1000, help="samples the replayed pilots plan for (their extension rule depends on it)")
     ap.add_argument("--max-lag", type=int, default=300, help="longest lag (x E) of the autocorrelation curve")
+    ap.add_argument("--timed", action="store_true", help="also time each null at its pilot's and at its needed thinning, and print signed/unsigned both ways")
+    ap.add_argument("--repeat", type=int, default=3, help="rounds of --timed (its times are their medians)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)
     wanted = args.null or [n[0] for n in NULLS if n[3] != "shuffle"]
     graphs = bench_graphs(args)
     rows = []
     print(f"{'graph':<34} {'E':>5} {'null':<26} {'tau':>5} {'needed':>6} {'chosen p10/med/p90':>19} {'acf at choice med/p90/max':>26} {'pilots':>6}")
+    ratios: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for name, g, n_layers in graphs:
         edges = EdgeSet.from_igraph(g, n_layers)
+        mine = []
         for label, model, signed, mode in NULLS:
             if label not in wanted:
                 continue
             r = measure(name, edges, label, model, signed, mode, args)
-            rows.append(r)
+            mine.append(r)
             need = "> max" if r["needed_thin"] is None else str(r["needed_thin"])
             print(f"{name[-34:]:<34} {r['n_edges']:>5} {label:<26} {r['tau_int']:>5.1f} {need:>6} "
                   f"{r['chosen_p10']:>6.1f} {r['chosen_median']:>5.1f} {r['chosen_p90']:>6.1f} "
                   f"{r['acf_at_choice_median']:>8.3f} {r['acf_at_choice_p90']:>6.3f} {r['acf_at_choice_max']:>6.3f} {r['pilots']:>8}", flush=True)
+        if args.timed:
+            times = timed_at_both_thinnings(edges, mine, args.samples, args.seed, args.repeat)
+            for r in mine:
+                r["cpu_s_at_pilot_thin"], r["cpu_s_at_needed_thin"] = times.get((r["null"], "pilot")), times.get((r["null"], "needed"))
+            so = signed_over_unsigned(times)
+            for (s, kind), v in so.items():
+                ratios.setdefault((s, kind), []).append((v, name))
+                next(r for r in mine if r["null"] == s)[f"signed_over_unsigned_at_{kind}_thin"] = v
+            print("    signed/unsigned time, " + "; ".join(f"{s}: {v:.2f}x at the pilot's thinning, {so.get((s, 'needed'), math.nan):.2f}x at the needed one"
+                                                       for (s, kind), v in so.items() if kind == "pilot"), flush=True)
+        rows += mine
     ratios = [r["chosen_median"] / r["needed_thin"] for r in rows if r["needed_thin"] and r["pilots"]]
     if ratios:
         print(f"chosen (median) / needed thinning: {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} chains; "
               f"true autocorrelation at the choice, median over chains {np.median([r['acf_at_choice_median'] for r in rows if r['pilots']]):.3f} (target {ChainSchedule().target_acf:g})")
+    for (s, kind), vals in ratios.items():
+        worst = max(vals)
+        print(f"signed/unsigned time ({s}, at {KIND_TEXT[kind]}): above 2 on {sum(v > 2 for v, _ in vals)} of {len(vals)} graphs, "
+              f"median {np.median([v for v, _ in vals]):.2f}, worst {worst[0]:.2f} ({worst[1]})")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2, default=float))
     return 0

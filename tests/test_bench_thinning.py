@@ -62,3 +62,27 @@ def test_measure_on_a_real_chain_reports_a_needed_thinning_and_pilots():
     assert r["needed_thin"] is not None and 1 <= r["needed_thin"] <= 100
     assert r["acf_curve"][r["needed_thin"]] <= 0.1 < r["acf_curve"][r["needed_thin"] - 1]
     assert r["chosen_p10"] <= r["chosen_median"] <= r["chosen_p90"]
+
+
+def test_timed_runs_each_null_at_its_pilots_and_at_its_needed_thinning():
+    """``--timed`` compares signed with unsigned at equal autocorrelation: the second schedule
+    fixes the needed thinning (no pilot), and a null whose recording never reached the target
+    is timed only as its pilot thins it; the ratios pair the nulls ``bench_motifs.py`` pairs."""
+    both = BT.timing_schedules({"needed_thin": 37})
+    assert both["pilot"] == ChainSchedule() and both["needed"].thin == 37.0
+    assert both["needed"].burn_in == ChainSchedule().burn_in
+    assert set(BT.timing_schedules({"needed_thin": None})) == {"pilot"}
+    times = {("configuration", "pilot"): 1.0, ("configuration", "needed"): 4.0,
+             ("signed configuration/keep", "pilot"): 3.0, ("signed configuration/keep", "needed"): 6.0,
+             ("layer_configuration", "pilot"): 2.0, ("signed layer_conf/keep", "pilot"): 3.0}
+    assert BT.signed_over_unsigned(times) == {("signed configuration/keep", "pilot"): 3.0, ("signed configuration/keep", "needed"): 1.5,
+                                             ("signed layer_conf/keep", "pilot"): 1.5}
+
+
+def test_timed_times_every_measured_null_at_each_of_its_schedules():
+    g = parse_attribution_graph(random_attribution_graph(n_layers=4, n_pos=4, features_per_layer=6, n_edges=120, seed=3))
+    edges = EdgeSet.from_igraph(g, 4)
+    rows = [{"null": "configuration", "needed_thin": 7}, {"null": "signed configuration/keep", "needed_thin": None}]
+    times = BT.timed_at_both_thinnings(edges, rows, samples=30, seed=2, repeat=2)
+    assert set(times) == {("configuration", "pilot"), ("configuration", "needed"), ("signed configuration/keep", "pilot")}
+    assert all(v > 0 for v in times.values())
