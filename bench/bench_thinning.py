@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     graphs = bench_graphs(args)
     rows = []
     print(f"{'graph':<34} {'E':>5} {'null':<26} {'tau':>5} {'needed':>6} {'chosen p10/med/p90':>19} {'acf at choice med/p90/max':>26} {'pilots':>6}")
-    ratios: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    su_ratios: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for name, g, n_layers in graphs:
         edges = EdgeSet.from_igraph(g, n_layers)
         mine = []
@@ -191,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 r["cpu_s_at_pilot_thin"], r["cpu_s_at_needed_thin"] = times.get((r["null"], "pilot")), times.get((r["null"], "needed"))
             so = signed_over_unsigned(times)
             for (s, kind), v in so.items():
-                ratios.setdefault((s, kind), []).append((v, name))
+                su_ratios.setdefault((s, kind), []).append((v, name))
                 next(r for r in mine if r["null"] == s)[f"signed_over_unsigned_at_{kind}_thin"] = v
             print("    signed/unsigned time, " + "; ".join(f"{s}: {v:.2f}x at the pilot's thinning, {so.get((s, 'needed'), math.nan):.2f}x at the needed one"
                                                        for (s, kind), v in so.items() if kind == "pilot"), flush=True)
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     if ratios:
         print(f"chosen (median) / needed thinning: {min(ratios):.2f}-{max(ratios):.2f} over {len(ratios)} chains; "
               f"true autocorrelation at the choice, median over chains {np.median([r['acf_at_choice_median'] for r in rows if r['pilots']]):.3f} (target {ChainSchedule().target_acf:g})")
-    for (s, kind), vals in ratios.items():
+    for (s, kind), vals in su_ratios.items():
         worst = max(vals)
         print(f"signed/unsigned time ({s}, at {KIND_TEXT[kind]}): above 2 on {sum(v > 2 for v, _ in vals)} of {len(vals)} graphs, "
               f"median {np.median([v for v, _ in vals]):.2f}, worst {worst[0]:.2f} ({worst[1]})")

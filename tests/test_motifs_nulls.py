@@ -237,6 +237,26 @@ def test_auto_thinning_follows_the_measured_autocorrelation():
     assert thinning_from_acf(const, 0.05, 2.0, 60.0) == (2.0, 0.0)
 
 
+def test_a_class_seen_in_one_burst_does_not_set_the_thinning():
+    """A rare class present in one run of consecutive pilot counts (2 changes) reads as a very
+    slow mode; its autocorrelation is unmeasured, not large, so with ``min_changes`` the thinning
+    rests on the classes the pilot did measure — and a class that changes often enough still counts."""
+    from r1interp.motifs.nulls import thinning_from_acf
+
+    rng = np.random.default_rng(1)
+    x = np.zeros((1600, 3))
+    noise = rng.standard_normal((1600, 2))
+    for t in range(1, len(x)):
+        x[t, :2] = (0.5, 0.6) * x[t - 1, :2] + noise[t]
+    x[700:724, 2] = 1  # one burst: 24 counts
+    measured = thinning_from_acf(x[:, :2], 0.1, 2.0, 200.0, 2.0)
+    assert thinning_from_acf(x, 0.1, 2.0, 200.0, 2.0, min_changes=10) == measured
+    assert thinning_from_acf(x, 0.1, 2.0, 200.0, 2.0)[0] > 5 * measured[0]  # without the rule the burst sets it
+    x[:, 2] = (np.arange(1600) // 60) % 2  # a slow class seen in 26 runs (25 changes): it counts
+    slow = thinning_from_acf(x, 0.1, 2.0, 200.0, 2.0, min_changes=10)
+    assert slow == thinning_from_acf(x, 0.1, 2.0, 200.0, 2.0) and slow[0] > 5 * measured[0]
+
+
 def test_chain_picks_more_thinning_on_a_dense_graph_than_on_a_sparse_one(edges):
     from r1interp.motifs.dense import dense_attribution_graph
 
@@ -270,7 +290,7 @@ def test_slow_chains_get_a_longer_pilot_within_its_share_of_the_sampling(edges):
     sch = ChainSchedule(pilot_share=0.5, **base)
     nm = NullModel(edges, "configuration", schedule=sch)
     nm.triad_counts(1000, np.random.default_rng(3))
-    assert nm.last_chain.thin == thinning_from_acf(short, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag)[0]
+    assert nm.last_chain.thin == thinning_from_acf(short, sch.target_acf, sch.min_thin, sch.max_thin, sch.pilot_lag, sch.min_changes)[0]
     with pytest.raises(ValueError):
         ChainSchedule(pilot=400, max_pilot=100)
 
