@@ -86,40 +86,55 @@ def draw(edges: EdgeSet, model: str, signed: bool, mode: str, n: int, seed: int,
     return out, nm.last_chain
 
 
+def in_rounds(jobs: dict, repeat: int, each_round: Callable[[int], None] | None = None) -> dict:
+    """``{key: (samples, chain, cpu_s, wall_s)}``: every job (``key: () -> (samples, chain)``,
+    seeded) run ``repeat`` times in rounds that visit every job once, ``each_round(r)`` first in
+    round ``r``; timed by its median run, its repeats checked to draw the same samples. A null
+    takes ~0.1 s, and this 2-core machine's speed moves by 20–40% over windows of seconds
+    (toy-base word_problem-0-think-p87's kept-sign ``configuration``: the same draws timed
+    0.145 s and 0.20 s in two sweeps), so jobs timed one after the other saw different machines;
+    in rounds, a slow window slows all of them. The pilot's own variance stays in: every repeat
+    makes the same pilot."""
+    runs: dict = {}
+    for r in range(max(repeat, 1)):
+        if each_round is not None:
+            each_round(r)
+        for key, job in jobs.items():
+            with Clock() as t:
+                out, ch = job()
+            if key not in runs:
+                runs[key] = (out, ch, [], [])
+            elif not np.array_equal(out, runs[key][0]):
+                raise RuntimeError(f"{key}: repeated runs with one seed drew different samples")
+            runs[key][2].append(t.cpu)
+            runs[key][3].append(t.wall)
+    return {key: (out, ch, float(np.median(cpus)), float(np.median(walls))) for key, (out, ch, cpus, walls) in runs.items()}
+
+
 def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int, baseline: Callable[[int], np.ndarray] | None = None,
                 baseline_samples: int = 0) -> tuple[dict, tuple[np.ndarray, float, float] | None]:
-    """``({label: (samples, chain, cpu_s, wall_s)}, baseline)``: every null of :data:`NULLS` run
-    ``repeat`` times with its one seed (the same draws, checked), in rounds that visit every null
-    once, and timed by its median run; ``baseline(k)`` (the circuit-motifs way, ``k`` samples)
-    draws its ``baseline_samples`` in ``repeat`` chunks, one at the start of each round, and is
-    timed by their sum (``(samples, cpu_s, wall_s)``, or ``None`` without it). A null takes
-    ~0.1 s, and this 2-core machine's speed moves by 20–40% over windows of seconds (toy-base
-    word_problem-0-think-p87's kept-sign ``configuration``: the same draws timed 0.145 s and
-    0.20 s in two sweeps), so nulls timed one after the other saw different machines; in rounds,
-    a slow window slows all of them, and the speed ratio compares times taken over the same
-    windows (with the baseline timed whole before the rounds, one graph's slowest ratio read
-    23.0× and 17.3× in two sweeps of identical draws: ours 0.168 s and 0.201 s, the baseline
-    3.87 s and 3.47 s). The pilot's own variance stays in: every repeat makes the same pilot."""
-    runs: dict = {}
+    """``({label: (samples, chain, cpu_s, wall_s)}, baseline)``: every null of :data:`NULLS`
+    (seed ``seed`` + its index) :func:`in_rounds`; ``baseline(k)`` (the circuit-motifs way, ``k``
+    samples) draws its ``baseline_samples`` in ``repeat`` chunks, one at the start of each round,
+    and is timed by their sum (``(samples, cpu_s, wall_s)``, or ``None`` without it), so the speed
+    ratio compares times taken over the same windows (with the baseline timed whole before the
+    rounds, one graph's slowest ratio read 23.0× and 17.3× in two sweeps of identical draws: ours
+    0.168 s and 0.201 s, the baseline 3.87 s and 3.47 s)."""
     rounds = max(repeat, 1)
     chunks = [len(c) for c in np.array_split(np.arange(baseline_samples), rounds)] if baseline is not None else []
-    base_rows, base_cpu, base_wall = [], 0.0, 0.0
-    for r in range(rounds):
+    base_rows, base_time = [], [0.0, 0.0]
+
+    def baseline_chunk(r: int) -> None:
         if chunks and chunks[r]:
             with Clock() as tb:
                 base_rows.append(baseline(chunks[r]))
-            base_cpu, base_wall = base_cpu + tb.cpu, base_wall + tb.wall
-        for k, (label, model, signed, mode) in enumerate(NULLS):
-            with Clock() as t:
-                out, ch = draw(edges, model, signed, mode, samples, seed + k)
-            if label not in runs:
-                runs[label] = (out, ch, [], [])
-            elif not np.array_equal(out, runs[label][0]):
-                raise RuntimeError(f"{label}: repeated runs at seed {seed + k} drew different samples")
-            runs[label][2].append(t.cpu)
-            runs[label][3].append(t.wall)
-    nulls = {label: (out, ch, float(np.median(cpus)), float(np.median(walls))) for label, (out, ch, cpus, walls) in runs.items()}
-    return nulls, ((np.concatenate(base_rows), base_cpu, base_wall) if base_rows else None)
+            base_time[0] += tb.cpu
+            base_time[1] += tb.wall
+
+    jobs = {label: (lambda k=k, model=model, signed=signed, mode=mode: draw(edges, model, signed, mode, samples, seed + k))
+            for k, (label, model, signed, mode) in enumerate(NULLS)}
+    nulls = in_rounds(jobs, rounds, baseline_chunk)
+    return nulls, ((np.concatenate(base_rows), base_time[0], base_time[1]) if base_rows else None)
 
 
 def circuit_motifs_way(g, n: int, factor: int = 10) -> np.ndarray:

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench_motifs import NULLS, Clock, add_graph_arguments, bench_graphs, draw, tau
+from bench_motifs import NULLS, add_graph_arguments, bench_graphs, draw, in_rounds, tau
 from r1interp.motifs.edges import EdgeSet
 from r1interp.motifs.nulls import ChainSchedule, NullModel, pilot_thinning
 from r1interp.motifs.signed import GapLimits
@@ -121,7 +121,9 @@ def measure(name: str, edges: EdgeSet, label: str, model: str, signed: bool, mod
 
 
 PAIRS = (("signed configuration/keep", "configuration"), ("signed layer_conf/keep", "layer_configuration"))
-"""(signed, unsigned) nulls whose times ``--timed`` compares, as ``bench_motifs.py`` does."""
+"""(signed, unsigned) nulls whose times ``--timed`` compares: the kept-sign pairs of
+``bench_motifs.py``'s ratios (its ``layer_configuration`` ratio also takes the shuffled-sign null,
+which this bench leaves out by default)."""
 KIND_TEXT = {"pilot": "the pilot's thinning", "needed": "the needed thinning"}
 
 
@@ -136,19 +138,12 @@ def timing_schedules(row: dict) -> dict[str, ChainSchedule]:
 
 def timed_at_both_thinnings(edges: EdgeSet, rows: list[dict], samples: int, seed: int, repeat: int) -> dict[tuple[str, str], float]:
     """``{(null, "pilot" | "needed"): cpu_s}``: each of one graph's measured nulls (``rows``)
-    drawing ``samples`` samples with each of its :func:`timing_schedules`, the median of
-    ``repeat`` rounds over all of them (this machine's speed moves over seconds; see
-    ``bench_motifs.timed_draws``)."""
+    drawing ``samples`` samples with each of its :func:`timing_schedules`, timed as
+    ``bench_motifs.in_rounds`` times (median of ``repeat`` rounds over all of them)."""
     spec = {label: (model, signed, mode) for label, model, signed, mode in NULLS}
-    runs: dict[tuple[str, str], list[float]] = {}
-    for _ in range(max(repeat, 1)):
-        for row in rows:
-            model, signed, mode = spec[row["null"]]
-            for kind, schedule in timing_schedules(row).items():
-                with Clock() as t:
-                    draw(edges, model, signed, mode, samples, seed, schedule)
-                runs.setdefault((row["null"], kind), []).append(t.cpu)
-    return {key: float(np.median(v)) for key, v in runs.items()}
+    jobs = {(row["null"], kind): (lambda m=spec[row["null"]], sch=schedule: draw(edges, *m, samples, seed, sch))
+            for row in rows for kind, schedule in timing_schedules(row).items()}
+    return {key: cpu for key, (_, _, cpu, _) in in_rounds(jobs, repeat).items()}
 
 
 def signed_over_unsigned(times: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
