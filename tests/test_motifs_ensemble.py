@@ -525,7 +525,7 @@ def test_kept_sign_layer_chains_give_pairs_moves_by_rows_and_columns_not_edges(m
         assert ch.tabled_pairs == 0 and ch.fixed_pairs == 0
         if rule == "rows and columns":
             rows = np.where(ch.pick_size[0] >= 2, ch.pick_size[0], 0)
-            assert np.allclose(np.diff(ch.shares[5:], prepend=0.0), rows + ch.pick_size[1])
+            assert np.allclose(np.diff(ch.shares[6:], prepend=0.0), rows + ch.pick_size[1])
         sparse = ch.sources >= 28
         T = ch.targets(2000)
         changed[rule] = [float(np.mean(np.any(T[1:, part] != T[:-1, part], 1))) for part in (sparse, ~sparse)]
@@ -644,3 +644,56 @@ def test_word_subsets_match_fisher_yates_over_the_listed_bits():
                 state = rng_a
             if take in (1, npool - 1):
                 assert len(seen) == npool  # 200 draws miss one of <= 8 subsets with p < 1e-10
+
+
+def all_excitatory_general() -> EdgeSet:
+    e = tiny_general()
+    return EdgeSet.from_arrays(e.n, e.src, e.dst, np.zeros(e.m, bool), e.layer)
+
+
+@pytest.mark.parametrize("graph, keep", [("general", False), ("layered", False), ("random", False), ("hub", False), ("one sign", True)])
+def test_two_target_trades_alone_sample_the_configuration_ensemble_uniformly(monkeypatch, graph, keep):
+    """With every move within a stratum a two-target trade (and the triangle reversals), the
+    configuration chain — unsigned, or kept-sign on a graph of one sign — still visits every
+    realization equally often: the move is symmetric and, with the reversals, connects them. A
+    no-op or biased move fails this (only the reversals would be left, or one side favoured)."""
+    monkeypatch.setattr(N, "P_COLUMN_ONE_STRATUM", 1.0)
+    e = {"general": tiny_general(), "layered": tiny_layered(), "random": random_signed(2), "hub": hub_graph(), "one sign": all_excitatory_general()}[graph]
+    support = realizations(e, "configuration", keep)
+    assert 2 <= len(support) <= 3000
+    nm = NullModel(e, "configuration", "keep", signed=keep, schedule=SPACED)
+    assert nm.chain(np.random.default_rng(0)).p_column == 1.0
+    assert_uniform(sampled_keys(nm, 4000, 4), support, 4000)
+
+
+def hub_and_logits(seed: int) -> EdgeSet:
+    """Six layers of eight nodes with sparse forward edges, an embedding-like hub reaching every
+    node past its layer and two logit-like hubs reached from every node: the toy graphs' shape."""
+    rng = np.random.default_rng(seed)
+    layer = np.r_[np.repeat(np.arange(6), 8), [6, 6]]
+    edges = {(0, v) for v in range(8, 50)} | {(u, t) for u in range(48) for t in (48, 49)}
+    edges |= {(u, v) for u in range(48) for v in range(48) if layer[v] > layer[u] and rng.random() < 0.15}
+    src, dst = zip(*sorted(edges))
+    return EdgeSet.from_arrays(50, list(src), list(dst), None, layer)
+
+
+def test_two_target_trades_relax_which_targets_the_big_sources_reach(monkeypatch):
+    """The configuration chain's slow mode with row trades alone: the sum over edges of
+    out-degree(source) × out-degree(target) (which targets the high-out-degree sources reach; it
+    moves the FFL count). Half the trades as two-target trades cut its autocorrelation 5 × E
+    apart from 0.36–0.38 to 0.13–0.14 here (on toy-base chain-0-answer-p75, 10 × E apart: 0.63 →
+    0.15). Only the unsigned one-stratum chain takes them: not the layer-pair or reference chains."""
+    e = hub_and_logits(1)
+    out_degree = np.bincount(e.src, minlength=e.n).astype(float)
+    acf = {}
+    for share in (0.0, N.P_COLUMN_ONE_STRATUM):
+        monkeypatch.setattr(N, "P_COLUMN_ONE_STRATUM", share)
+        ch = NullModel(e, "configuration", schedule=ChainSchedule(thin=1.0)).chain(np.random.default_rng(0))
+        assert ch.p_column == share
+        T = ch.targets(6000)
+        x = (out_degree[ch.sources][None, :] * out_degree[T]).sum(1)
+        x = (x - x.mean()) / x.std()
+        acf[share] = float(np.mean(x[:-5] * x[5:]))
+    assert N.P_COLUMN_ONE_STRATUM > 0 and acf[N.P_COLUMN_ONE_STRATUM] < 0.6 * acf[0.0], acf
+    assert NullModel(e, "layer_configuration").chain(np.random.default_rng(0)).p_column == 0.0
+    assert NullModel(e, "configuration", schedule=REFERENCE).chain(np.random.default_rng(0)).p_column == 0.0

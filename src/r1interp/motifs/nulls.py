@@ -56,6 +56,10 @@ by sign) and the layer pair has both signs; the rest are per-sign trades (and a 
 sign always trades within its stratum). Per-sign trades relax the signed counts 6–9× slower
 (integrated autocorrelation, max over classes, 86–94 × E vs 11–14 × E on a toy graph and a dense
 13-layer one) and were at best 2× cheaper per unit of work, so the sampler uses signed trades only."""
+P_COLUMN_ONE_STRATUM = 0.5
+"""Share of the trades that are two-target trades (``swapchain``'s module doc) in a chain with
+one stratum per sign (``configuration``; where signs are kept and the graph has both, every
+move is a signed one and ``swapchain.P_COLUMN`` plays this part). Measurements below."""
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""
@@ -304,6 +308,11 @@ class SwapChain:
             hit = (other < raw.size) & (raw[np.minimum(other, raw.size - 1)] == (raw ^ 1))
             self.partner[hit] = other[hit]
         self.signs_kept = bool(sign_pairs)
+        one_group = np.unique(raw >> 1 if sign_pairs else raw).size == 1
+        self.p_column = P_COLUMN_ONE_STRATUM if schedule.moves == "trade" and one_group else 0.0
+        """Share of the moves within one stratum that are two-target trades
+        (:data:`P_COLUMN_ONE_STRATUM` where the chain has one stratum per sign — the unsigned
+        ``configuration`` null; 0 elsewhere: layer-pair chains, and the reference chains)."""
         # the chain's own node labels (see bit_order); src/tgt/bits use them, callers get nodes back
         self.node_of = bit_order(edges)
         label = np.empty(self.n, np.int64)
@@ -325,7 +334,7 @@ class SwapChain:
         else:
             self.alt_lo, self.alt_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
         longest = int((self.run_hi - self.run_lo).max()) if self.E else 0
-        self.scratch = np.zeros((4, max(2 * longest + 2, self.n + 1)), np.int64)
+        self.scratch = np.zeros((5, max(2 * longest + 2, self.n + 1)), np.int64)
         W = max(1, (self.n + 63) // 64)
         self.ws = np.zeros((10, W), np.uint64)
         self.out_b = np.zeros((max(self.n, 1), W), np.uint64)
@@ -385,7 +394,8 @@ class SwapChain:
         0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
            sources, uniform (and a signed trade's, in a share ``p_uniform`` of them);
         1. its targets that are not frozen (:meth:`_frozen_slots`), as nodes, once each: a
-           two-target signed move's second target (uniform over rows 1 of ``s`` and its partner);
+           two-target signed move's second target (uniform over rows 1 of ``s`` and its partner),
+           and both targets of a two-target trade (:attr:`p_column`);
         2. for each source of its layer pair (``s`` and its partner) that is not frozen, one of
            its slots, repeated by its out-degree in the pair: a signed trade's two sources by
            degree (the other ``1 - p_uniform``);
@@ -398,7 +408,8 @@ class SwapChain:
         6. the three-row move's node ``X`` (:meth:`_three_row_sources`); like row 2, one segment
            that both strata of the pair share.
 
-        Rows 1-3 and 6 only where ``s`` has a partner (signed moves). Fixed by the chain, so picks from
+        Rows 2, 3 and 6 only where ``s`` has a partner (signed moves), row 1 also where
+        :attr:`p_column` is not 0. Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
         without them the moves spend their work where it can: on the toy think graphs, whose
         embedding hub points to every target, the kept-sign chain's slowest class's integrated
@@ -408,7 +419,7 @@ class SwapChain:
         signed = self.partner[self.sid] >= 0
         frozen_src, frozen_tgt = self._frozen_slots()
         run_first = np.flatnonzero((self.run_lo == np.arange(self.E)) & ~frozen_src)
-        distinct = np.unique(tgt_key[signed & ~frozen_tgt])
+        distinct = np.unique(tgt_key[(signed | (self.p_column > 0)) & ~frozen_tgt])
         by_in_degree = np.sort(tgt_key[signed & ~frozen_tgt])
         core = np.intersect1d(src_key, tgt_key)
         on_cycles = np.flatnonzero(np.isin(src_key, core))  # slots whose source is in ``core``
@@ -615,7 +626,7 @@ class SwapChain:
 
     def _shares(self) -> np.ndarray:
         """:func:`swapchain.run_chain`'s ``shares``: the move shares, then the cumulative move weight per stratum."""
-        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three], np.cumsum(self._move_weights())])
+        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three, self.p_column], np.cumsum(self._move_weights())])
 
     def _take_pilot(self, S: int, thin: int) -> np.ndarray | None:
         """Up to ``S`` counts of the pilot just run, ``thin`` visits or more apart and ending
@@ -650,7 +661,7 @@ class SwapChain:
         acc, prop = SC.run_chain(*self._args(), int(n_steps), self.rng, self.scratch, self.ws, self.swap_only)
         SC.redraw_tables(self.src, self.tgt, self.sid, self.off, self.size, self.partner, self.ex_int, self.ex_bits,
                          self.out_b, self.in_b, self.neg_out, self.neg_in, self.tmask, self.sneg, self.rng)
-        SC.sync_slots(self.src, self.tgt, self.sid, self.run_hi, self.partner, self.out_b, self.neg_out, self.tmask, self.sneg, self.p_sign)
+        SC.sync_slots(self.src, self.tgt, self.sid, self.run_hi, self.partner, self.out_b, self.neg_out, self.tmask, self.sneg, self.shares, self.scratch[4])
         self.accepted += int(acc)
         self.proposed += int(prop)
         return int(acc)

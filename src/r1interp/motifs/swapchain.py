@@ -11,7 +11,9 @@ its target moves, so every node keeps its in- and out-degree within every stratu
 kept-sign strata (those with a partner of the other sign) are not kept current by the signed
 moves, which work on the bits only: a move that reads such a slot rewrites its run from the
 bits first, and the samplers (and :func:`sync_slots` after :func:`run_chain`) rewrite them all
-before they hand the slots to a caller. (Keeping them current cost more than half of a kept-sign
+before they hand the slots to a caller. The two-target trades of one-stratum chains do the same
+with the runs they touch (marked stale; finding each moved slot in its run cost those trades
+2-4× a row trade's time per unit of work). (Keeping them current cost more than half of a kept-sign
 chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): a
@@ -27,6 +29,12 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   symmetric; every double swap ``a→b, c→d ⇒ a→d, c→b`` is one possible deal, so trades reach
   whatever swaps reach, and a trade moves many edges for the price of one pass over two nodes —
   on dense graphs, where most swaps are rejected, it decorrelates far faster.
+* **two-target trade** (``SwapChain.p_column`` of the trades within one stratum; the unsigned
+  ``configuration`` chain): the trade's transpose — targets ``t0``, ``u0`` uniform over the
+  stratum's targets re-deal the sources only one of them has, each target keeping its count.
+  Row trades change which targets a source reaches one source pair at a time; which targets
+  the high-out-degree sources reach then relaxes over ~30 × E on the toy graphs, a slow tail in
+  the census (the FFL class above all) that the pilot extrapolates short.
 * **triangle reversal** (``p_tri``; only where a stratum can hold a directed 3-cycle): a stratum
   by its move weight, in it slot ``j`` (``a→b``) uniform over those whose source has
   in-edges there too, node ``c`` uniform over the nodes with in- and out-edges there; a cycle
@@ -804,24 +812,28 @@ def _write_run(tgt, lo, hi, O, NG, u, masks, s, negative):
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner):
+def _refresh_run(tgt, lo, hi, O, NG, u, masks, s, sneg, partner, stale):
     """Rewrite ``u``'s run ``[lo, hi)`` of stratum ``s`` from the bits if ``s`` has a partner
-    (kept signs): the signed moves keep only the bits of those strata, not their slots."""
-    if partner[s] >= 0:
+    (kept signs: the signed moves keep only the bits of those strata, not their slots) or
+    ``stale[u]`` (a two-target trade moved one of its edges: those move bits only, and run only
+    in chains with one stratum per sign, so a node has one run there)."""
+    if partner[s] >= 0 or stale[u]:
         _write_run(tgt, lo, hi, O, NG, u, masks, s, sneg[s] != 0)
+        stale[u] = 0
 
 
 @nb.njit(cache=True, inline="always")
-def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
-    """Rewrite every slot of the strata with a partner from the bits (none unless the chain
-    keeps signs, ``p_sign > 0``). The samplers do it before they read or return the edge list
-    and :func:`sync_slots` after :func:`run_chain`, so callers always see slots that match the
-    bits; between samples no move needs it (each refreshes the runs it reads)."""
-    if p_sign <= 0.0:
+def _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, stale):
+    """Rewrite every slot of the strata with a partner, and every stale run, from the bits (none
+    unless the chain keeps signs or makes two-target trades, ``shares[1]`` or ``shares[5]`` > 0).
+    The samplers do it before they read or return the edge list and :func:`sync_slots` after
+    :func:`run_chain`, so callers always see slots that match the bits; between samples no move
+    needs it (each refreshes the runs it reads)."""
+    if shares[1] <= 0.0 and shares[5] <= 0.0:
         return
     j = 0
     while j < src.size:
-        _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner)
+        _refresh_run(tgt, j, run_hi[j], out_b, neg_out, src[j], tmask, sid[j], sneg, partner, stale)
         j = run_hi[j]
 
 
@@ -843,7 +855,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
-    ``scratch``: int64 ``[4, max(2 * (longest run) + 2, n + 1)]`` work space; ``ws``: uint64
+    ``scratch``: int64 ``[5, max(2 * (longest run) + 2, n + 1)]`` work space (row 4: the
+    nodes whose run a two-target trade left behind the bits; kept between calls); ``ws``: uint64
     ``[10, W]`` row-word work space of the signed moves;
     ``picks[pick_off[i, s] :][: pick_size[i, s]]``: what the moves of stratum ``s`` pick from
     (``SwapChain._pick_tables``): ``i = 0`` the first slots of its source runs (trades' sources),
@@ -861,13 +874,14 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     stratum has as many sources as its partner or more, and where it has fewer
     (``nulls.P_TRIANGLE``, ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more
     than 30 arguments as a tuple, which numba cannot inline), the share of signed proposals that
-    are three-row moves (``nulls.P_THREE_ROW``), then per stratum the cumulative weight with
-    which a move picks it (``[5 + strata]``; 0 for the pairs with a table or a single
+    are three-row moves (``nulls.P_THREE_ROW``), the share of the moves within one stratum
+    that are two-target trades (``SwapChain.p_column``), then per stratum the cumulative weight
+    with which a move picks it (``[6 + strata]``; 0 for the pairs with a table or a single
     realization; ``SwapChain._move_weights``).
     """
     E = src.size
     W = out_b.shape[1]
-    p_tri, p_sign, p_uniform, p_uniform_few, p_three = shares[0], shares[1], shares[2], shares[3], shares[4]
+    p_tri, p_sign, p_uniform, p_uniform_few, p_three, p_column = shares[0], shares[1], shares[2], shares[3], shares[4], shares[5]
     accepted = 0
     proposals = 0
     if E < 2:
@@ -877,8 +891,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     slots = scratch[1]
     idx = scratch[2]
     sel = scratch[3]
+    stale = scratch[4]  # per node: its run is behind the bits (moved by a two-target trade)
     n_strata = size.size
-    cum = shares[5:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
+    cum = shares[6:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
     total = cum[n_strata - 1] if n_strata > 0 else 0.0
     if total <= 0.0:
         return 0, 0
@@ -895,7 +910,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 continue
             j = _pick(rng, picks, pick_off, pick_size, 4, s)
             a = src[j]
-            _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner)
+            _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner, stale)
             b = tgt[j]
             c = _pick(rng, picks, pick_off, pick_size, 5, s)
             if c == a or c == b:
@@ -906,10 +921,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 continue
             lo = off[s]
             hi = lo + size[s]
-            if partner[s] >= 0:  # the slots of b and c may be behind the bits
-                for x in (b, c):
+            for x in (b, c):  # the slots of b and c may be behind the bits
+                if partner[s] >= 0 or stale[x]:
                     r0 = _run_start(src, lo, hi, x)
-                    _refresh_run(tgt, r0, _run_end(src, r0, hi, x), out_b, neg_out, x, tmask, s, sneg, partner)
+                    _refresh_run(tgt, r0, _run_end(src, r0, hi, x), out_b, neg_out, x, tmask, s, sneg, partner, stale)
             k = _find_slot(src, tgt, lo, hi, b, c)
             if k < 0:
                 continue
@@ -1049,6 +1064,69 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             _mirror_changes(cols, cols_neg, ws, x, y)  # the slots follow when read (refresh_run) or synced
             continue
         # one sign, or signs not kept: a move within the stratum
+        negative = sneg[s] != 0
+        if p_column > 0.0 and _uniform(rng) < p_column:
+            # two-target trade (the trade's transpose): targets t0, u0 uniform over the
+            # stratum's targets (picks row 1, no state read) re-deal the sources only one of them
+            # has (not t0 or u0 themselves: no loops), t0 keeping its in-degree. Row trades alone
+            # leave which targets the high-out-degree sources reach (the sum over edges of
+            # out-degree × out-degree, tied to the FFL count) relaxing over ~30 × E on the toy
+            # graphs, a slow tail the pilot misses (SwapChain.p_column has the measurements).
+            if pick_size[1, s] < 2:
+                continue
+            t0 = _pick(rng, picks, pick_off, pick_size, 1, s)
+            u0 = _pick(rng, picks, pick_off, pick_size, 1, s)
+            if t0 == u0:
+                continue
+            for w in range(W):  # fixed: the two targets' in-degrees in the stratum
+                visits += _popcount(in_b[t0, w] & smask[s, w]) + _popcount(in_b[u0, w] & smask[s, w])
+            na = 0
+            m = 0
+            for side in range(2):  # t0's sources that u0 lacks, then u0's that t0 lacks
+                x, y = (t0, u0) if side == 0 else (u0, t0)
+                for w in range(W):
+                    word = in_b[x, w] & ~in_b[y, w] & smask[s, w]
+                    while word:
+                        low = word & (~word + _U1)
+                        word ^= low
+                        v = w * 64 + _low_bit(low)
+                        pool[m] = v
+                        m += np.int64(v != t0) & np.int64(v != u0)
+                if side == 0:
+                    na = m
+                    if na == 0:
+                        break
+            if na == 0 or m == na:
+                continue
+            nmin = na if na <= m - na else m - na
+            small_lo = 0 if na <= m - na else na
+            small_hi = na if na <= m - na else m
+            for i in range(m):
+                idx[i] = i
+                sel[i] = 0
+            for i in range(nmin):
+                _swap(idx, i, i + _below(rng, m - i))
+                sel[idx[i]] = 1
+            if small_lo == 0:
+                x, y = t0, u0  # x: the smaller side's target
+            else:
+                x, y = u0, t0
+            o = small_lo
+            for q in range(nmin):
+                p = idx[q]
+                if small_lo <= p < small_hi:
+                    continue
+                while sel[o]:
+                    o += 1
+                vin = pool[p]  # its edge moves from y to x
+                vout = pool[o]  # its edge moves from x to y
+                stale[vin] = 1  # the bits move; their runs are rewritten when next read
+                stale[vout] = 1
+                _move_signed(out_b, in_b, neg_out, neg_in, negative, vin, y, vin, x)
+                _move_signed(out_b, in_b, neg_out, neg_in, negative, vout, x, vout, y)
+                o += 1
+            accepted += 1
+            continue
         if swap_only:  # two edges uniform over the stratum, as igraph's rewire picks them
             k = off[s] + _below(rng, size[s])
         else:  # two sources uniform over the stratum's sources (not by degree, see the module doc)
@@ -1060,9 +1138,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
         c = src[k]
         if a == c:
             continue
-        negative = sneg[s] != 0
-        _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner)
-        _refresh_run(tgt, run_lo[k], run_hi[k], out_b, neg_out, c, tmask, s, sneg, partner)
+        _refresh_run(tgt, run_lo[j], run_hi[j], out_b, neg_out, a, tmask, s, sneg, partner, stale)
+        _refresh_run(tgt, run_lo[k], run_hi[k], out_b, neg_out, c, tmask, s, sneg, partner, stale)
         if swap_only:  # the classic double swap a->b, c->d => a->d, c->b (reference chains)
             b = tgt[j]
             d = tgt[k]
@@ -1174,10 +1251,10 @@ def redraw_tables(src, tgt, sid, off, size, partner, ex_int, ex_bits, out_b, in_
 
 
 @nb.njit(cache=True)
-def sync_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign):
+def sync_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, stale):
     """Bring the kept-sign slots up to date with the bits after :func:`run_chain` (which leaves
     them behind: see the module doc)."""
-    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
+    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, stale)
 
 
 # ---- census of one graph from its bit matrices -------------------------------------------------
@@ -1431,14 +1508,13 @@ def _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_siz
 @nb.njit(cache=True)
 def sample_triads(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, n_thin, S, rng, scratch, ws, swap_only, path_class):
     """``(tally [S,16], wedges [S,6], (accepted, proposals))`` of ``S`` samples of the chain."""
-    p_sign = shares[1]
     tally = np.zeros((S, 16), np.int64)
     wedges = np.zeros((S, 6), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_thin, rng, scratch, ws, swap_only, acc)
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the census walks the edge list
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, scratch[4])  # the census walks the edge list
         triad_tally(src, tgt, out_b, in_b, path_class, tally[s], wedges[s])
     return tally, wedges, acc
 
@@ -1454,7 +1530,6 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     """``(counts [S, 11], (accepted, proposals))``: signed counts (raw FFL patterns first) of ``S`` samples;
     ``shuffle``: the sign multiset ``neg`` is permuted over the edges of every sample; otherwise
     the signs are the chain's (``neg_out``/``neg_in``, a kept-sign chain)."""
-    p_sign = shares[1]
     n, W = out_b.shape
     counts = np.zeros((S, 11), np.int64)
     f_pos_out, f_neg_out, f_pos_in, f_neg_in = _signed_scratch(n, W)
@@ -1465,25 +1540,24 @@ def sample_signed(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pic
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_thin, rng, scratch, ws, swap_only, acc)
         if shuffle:
-            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)  # the count walks the edge list
+            _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, scratch[4])  # the count walks the edge list
             _shuffle(sign, rng)
             signed_tally(src, tgt, sign, layer, min_gap, max_gap, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
         else:  # signs travel with the edges: the chain's own bit matrices, masked to the gaps
             signed_tally_bits(out_b, in_b, neg_out, neg_in, lidx, gap_out, gap_in, f_pos_out, f_neg_out, f_pos_in, f_neg_in, counts[s])
-    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
+    _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, scratch[4])
     return counts, acc
 
 
 @nb.njit(cache=True)
 def sample_targets(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, n_thin, S, rng, scratch, ws, swap_only):
     """``(targets [S, E], (accepted, proposals))``: the slot targets of ``S`` samples (edge lists)."""
-    p_sign = shares[1]
     out = np.empty((S, src.size), np.int64)
     acc = np.zeros(2, np.int64)  # accepted moves, proposals
     _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_burn, rng, scratch, ws, swap_only, acc)
     for s in range(S):
         _advance(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_size, alt_lo, alt_hi, partner, ex_int, ex_bits, out_b, in_b, neg_out, neg_in, tmask, smask, sneg, shares, n_thin, rng, scratch, ws, swap_only, acc)
-        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, p_sign)
+        _refresh_slots(src, tgt, sid, run_hi, partner, out_b, neg_out, tmask, sneg, shares, scratch[4])
         out[s] = tgt
     return out, acc
 
