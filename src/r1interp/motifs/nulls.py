@@ -19,6 +19,7 @@ stratum; circuit-motifs' ``preserve_signs``), and the ER models keep the sign co
 stratum; ``shuffle`` — the real sign multiset is permuted over each null graph's edges.
 
 The two configuration models are one sampler: the compiled chain of :mod:`.swapchain` (trades,
+two-target trades in the one-stratum ``configuration`` chain (:data:`P_COLUMN_ONE_STRATUM`),
 triangle reversals where cycles can occur, signed trades where signs are kept, three-row sign
 moves in the kept-sign ``configuration`` chain; strata: one, layer pairs, × sign for ``keep``),
 started from the real graph, burnt in, then counted every
@@ -59,7 +60,18 @@ sign always trades within its stratum). Per-sign trades relax the signed counts 
 P_COLUMN_ONE_STRATUM = 0.5
 """Share of the trades that are two-target trades (``swapchain``'s module doc) in a chain with
 one stratum per sign (``configuration``; where signs are kept and the graph has both, every
-move is a signed one and ``swapchain.P_COLUMN`` plays this part). Measurements below."""
+move is a signed one and ``swapchain.P_COLUMN`` plays this part). With row trades alone, the
+sum over edges of out-degree(source) × out-degree(target) — which targets the big sources
+reach — was this chain's slow mode: on toy-base chain-0-answer-p75 its autocorrelation at 10 /
+20 / 40 × E was 0.63 / 0.45 / 0.25 (0.15 / -0.01 / 0.00 at this share), and it carried the
+census's slow tail (transitive triangles ρ(20 × E) = 0.14), which a pilot at 2 and 4 × E
+extrapolates short. ``bench/bench_thinning.py`` on 46 toy graphs (100,000 counts at 1 × E):
+the lag the census needs fell from a median 27.5 to 12.0 × E (toy-base, max 59 → 22) and 22 →
+8 (toy-reasoner, max 47 → 10); the pilot's choice went from 0.55 / 0.49 of it to 0.83 / 0.87,
+its true autocorrelation at the choice from a median 0.195 / 0.204 to 0.127 / 0.114. At this
+share the chain costs 1.2–1.6× the row-trade chain per unit of work (a two-target trade moves
+bits only and its moved runs are rewritten when next read; searching each moved slot in its run
+instead made it 1.4–2.7×)."""
 P_SIGN_SWAP = 0.2
 """The same share in the reference chains (``moves="swap"``): mostly double swaps, so the
 reference shares as few moves as possible with the sampler it checks."""

@@ -13,7 +13,7 @@ moves, which work on the bits only: a move that reads such a slot rewrites its r
 bits first, and the samplers (and :func:`sync_slots` after :func:`run_chain`) rewrite them all
 before they hand the slots to a caller. The two-target trades of one-stratum chains do the same
 with the runs they touch (marked stale; finding each moved slot in its run cost those trades
-2-4× a row trade's time per unit of work). (Keeping them current cost more than half of a kept-sign
+1.7–4× a row trade's time per unit of work). (Keeping them current cost more than half of a kept-sign
 chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 
 * **trade** (``1 − p_tri``; the "curveball" move of Strona et al. 2014 / Carstens 2016): a
@@ -1071,7 +1071,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
             # has (not t0 or u0 themselves: no loops), t0 keeping its in-degree. Row trades alone
             # leave which targets the high-out-degree sources reach (the sum over edges of
             # out-degree × out-degree, tied to the FFL count) relaxing over ~30 × E on the toy
-            # graphs, a slow tail the pilot misses (SwapChain.p_column has the measurements).
+            # graphs, a slow tail the pilot misses (nulls.P_COLUMN_ONE_STRATUM has the measurements).
             if pick_size[1, s] < 2:
                 continue
             t0 = _pick(rng, picks, pick_off, pick_size, 1, s)
