@@ -646,19 +646,20 @@ def test_word_subsets_match_fisher_yates_over_the_listed_bits():
                 assert len(seen) == npool  # 200 draws miss one of <= 8 subsets with p < 1e-10
 
 
-def all_excitatory_general() -> EdgeSet:
+def one_sign_general(inhibitory: bool) -> EdgeSet:
     e = tiny_general()
-    return EdgeSet.from_arrays(e.n, e.src, e.dst, np.zeros(e.m, bool), e.layer)
+    return EdgeSet.from_arrays(e.n, e.src, e.dst, np.full(e.m, inhibitory), e.layer)
 
 
-@pytest.mark.parametrize("graph, keep", [("general", False), ("layered", False), ("random", False), ("hub", False), ("one sign", True)])
+@pytest.mark.parametrize("graph, keep", [("general", False), ("layered", False), ("random", False), ("hub", False), ("excitatory", True), ("inhibitory", True)])
 def test_two_target_trades_alone_sample_the_configuration_ensemble_uniformly(monkeypatch, graph, keep):
     """With every move within a stratum a two-target trade (and the triangle reversals), the
-    configuration chain — unsigned, or kept-sign on a graph of one sign — still visits every
+    configuration chain — unsigned, or kept-sign on a graph of one sign (either) — still visits every
     realization equally often: the move is symmetric and, with the reversals, connects them. A
     no-op or biased move fails this (only the reversals would be left, or one side favoured)."""
     monkeypatch.setattr(N, "P_COLUMN_ONE_STRATUM", 1.0)
-    e = {"general": tiny_general(), "layered": tiny_layered(), "random": random_signed(2), "hub": hub_graph(), "one sign": all_excitatory_general()}[graph]
+    e = {"general": tiny_general(), "layered": tiny_layered(), "random": random_signed(2), "hub": hub_graph(),
+         "excitatory": one_sign_general(False), "inhibitory": one_sign_general(True)}[graph]
     support = realizations(e, "configuration", keep)
     assert 2 <= len(support) <= 3000
     nm = NullModel(e, "configuration", "keep", signed=keep, schedule=SPACED)
