@@ -346,7 +346,7 @@ class SwapChain:
         else:
             self.alt_lo, self.alt_hi = np.zeros(0, np.int64), np.zeros(0, np.int64)
         longest = int((self.run_hi - self.run_lo).max()) if self.E else 0
-        self.scratch = np.zeros((5, max(2 * longest + 2, self.n + 1)), np.int64)
+        self.scratch = np.zeros((6, max(2 * longest + 2, self.n + 1)), np.int64)
         W = max(1, (self.n + 63) // 64)
         self.ws = np.zeros((10, W), np.uint64)
         self.out_b = np.zeros((max(self.n, 1), W), np.uint64)

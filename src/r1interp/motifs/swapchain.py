@@ -472,6 +472,55 @@ def _swap(a, i, j):
 
 
 @nb.njit(cache=True, inline="always")
+def _only_sources(in_b, smask, s, x, y, pool, m):
+    """Append to ``pool[m:]`` the sources of stratum ``s`` (``smask``) with an edge to ``x`` and
+    none to ``y``, other than ``x`` and ``y`` (an edge between them cannot move: no loops);
+    returns the new length."""
+    for w in range(in_b.shape[1]):
+        word = in_b[x, w] & ~in_b[y, w] & smask[s, w]
+        while word:
+            low = word & (~word + _U1)
+            word ^= low
+            v = w * 64 + _low_bit(low)
+            pool[m] = v
+            m += np.int64(v != x) & np.int64(v != y)
+    return m
+
+
+@nb.njit(cache=True, inline="always")
+def _redeal(rng, m, na, idx, sel, back):
+    """A uniform re-deal of a pool of ``m`` items, the first ``na`` held by one side and the rest
+    by the other, each side keeping its count (a trade's targets, a two-target trade's sources):
+    the smaller side draws a uniform subset of the pool (partial Fisher-Yates over positions), and
+    only items that change side move. Returns ``(k, first)``: for ``i < k`` item ``idx[i]`` goes
+    to the smaller side and item ``back[i]`` leaves it; ``first``: the first ``na`` are the
+    smaller side's."""
+    first = na <= m - na
+    nmin = na if first else m - na
+    small_lo = 0 if first else na  # pool positions the smaller side came from
+    small_hi = na if first else m
+    for i in range(m):
+        idx[i] = i
+        sel[i] = 0
+    for i in range(nmin):
+        _swap(idx, i, i + _below(rng, m - i))
+        sel[idx[i]] = 1
+    k = 0
+    o = small_lo  # next position of the smaller side not drawn (it leaves)
+    for q in range(nmin):
+        p = idx[q]
+        if small_lo <= p < small_hi:
+            continue  # drawn and already the smaller side's
+        while sel[o]:
+            o += 1
+        idx[k] = p
+        back[k] = o
+        k += 1
+        o += 1
+    return k, first
+
+
+@nb.njit(cache=True, inline="always")
 def _pick(rng, picks, pick_off, pick_size, row, s):
     """An entry uniform over row ``row`` of stratum ``s``'s pick table (non-empty)."""
     return picks[pick_off[row, s] + _below(rng, pick_size[row, s])]
@@ -855,7 +904,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
 
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
-    ``scratch``: int64 ``[5, max(2 * (longest run) + 2, n + 1)]`` work space (row 4: the
+    ``scratch``: int64 ``[6, max(2 * (longest run) + 2, n + 1)]`` work space (row 4: the
     nodes whose run a two-target trade left behind the bits; kept between calls); ``ws``: uint64
     ``[10, W]`` row-word work space of the signed moves;
     ``picks[pick_off[i, s] :][: pick_size[i, s]]``: what the moves of stratum ``s`` pick from
@@ -892,6 +941,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     idx = scratch[2]
     sel = scratch[3]
     stale = scratch[4]  # per node: its run is behind the bits (moved by a two-target trade)
+    back = scratch[5]
     n_strata = size.size
     cum = shares[6:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
     total = cum[n_strata - 1] if n_strata > 0 else 0.0
@@ -1080,51 +1130,22 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 continue
             for w in range(W):  # fixed: the two targets' in-degrees in the stratum
                 visits += _popcount(in_b[t0, w] & smask[s, w]) + _popcount(in_b[u0, w] & smask[s, w])
-            na = 0
-            m = 0
-            for side in range(2):  # t0's sources that u0 lacks, then u0's that t0 lacks
-                x, y = (t0, u0) if side == 0 else (u0, t0)
-                for w in range(W):
-                    word = in_b[x, w] & ~in_b[y, w] & smask[s, w]
-                    while word:
-                        low = word & (~word + _U1)
-                        word ^= low
-                        v = w * 64 + _low_bit(low)
-                        pool[m] = v
-                        m += np.int64(v != t0) & np.int64(v != u0)
-                if side == 0:
-                    na = m
-                    if na == 0:
-                        break
+            na = _only_sources(in_b, smask, s, t0, u0, pool, 0)  # t0's sources that u0 lacks
+            m = _only_sources(in_b, smask, s, u0, t0, pool, na) if na else 0  # then u0's that t0 lacks
             if na == 0 or m == na:
                 continue
-            nmin = na if na <= m - na else m - na
-            small_lo = 0 if na <= m - na else na
-            small_hi = na if na <= m - na else m
-            for i in range(m):
-                idx[i] = i
-                sel[i] = 0
-            for i in range(nmin):
-                _swap(idx, i, i + _below(rng, m - i))
-                sel[idx[i]] = 1
-            if small_lo == 0:
+            k, first = _redeal(rng, m, na, idx, sel, back)
+            if first:
                 x, y = t0, u0  # x: the smaller side's target
             else:
                 x, y = u0, t0
-            o = small_lo
-            for q in range(nmin):
-                p = idx[q]
-                if small_lo <= p < small_hi:
-                    continue
-                while sel[o]:
-                    o += 1
-                vin = pool[p]  # its edge moves from y to x
-                vout = pool[o]  # its edge moves from x to y
+            for i in range(k):
+                vin = pool[idx[i]]  # its edge moves from y to x
+                vout = pool[back[i]]  # its edge moves from x to y
                 stale[vin] = 1  # the bits move; their runs are rewritten when next read
                 stale[vout] = 1
                 _move_signed(out_b, in_b, neg_out, neg_in, negative, vin, y, vin, x)
                 _move_signed(out_b, in_b, neg_out, neg_in, negative, vout, x, vout, y)
-                o += 1
             accepted += 1
             continue
         if swap_only:  # two edges uniform over the stratum, as igraph's rewire picks them
@@ -1170,35 +1191,18 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                     break
         if na == 0 or m == na:
             continue
-        # the smaller side draws its new targets: a uniform subset of the pool (partial
-        # Fisher-Yates over pool positions); only targets that change side are rewritten
-        nmin = na if na <= m - na else m - na
-        small_lo = 0 if na <= m - na else na  # pool positions the smaller side came from
-        small_hi = na if na <= m - na else m
-        for i in range(m):
-            idx[i] = i
-            sel[i] = 0
-        for i in range(nmin):
-            _swap(idx, i, i + _below(rng, m - i))
-            sel[idx[i]] = 1
-        if small_lo == 0:
+        k, first = _redeal(rng, m, na, idx, sel, back)  # only targets that change side are rewritten
+        if first:
             x, y = a, c  # x: the smaller side's source
         else:
             x, y = c, a
-        o = small_lo  # next small-origin position not drawn (outgoing)
-        for q in range(nmin):
-            p = idx[q]
-            if small_lo <= p < small_hi:
-                continue  # drawn and already the smaller side's
-            while sel[o]:
-                o += 1
-            tin = pool[p]  # moves y -> x
-            tout = pool[o]  # moves x -> y
+        for i in range(k):
+            tin = pool[idx[i]]  # moves y -> x
+            tout = pool[back[i]]  # moves x -> y
             _move_signed(out_b, in_b, neg_out, neg_in, negative, y, tin, x, tin)
             _move_signed(out_b, in_b, neg_out, neg_in, negative, x, tout, y, tout)
-            tgt[slots[o]] = tin
-            tgt[slots[p]] = tout
-            o += 1
+            tgt[slots[back[i]]] = tin
+            tgt[slots[idx[i]]] = tout
         accepted += 1
     return accepted, proposals
 
