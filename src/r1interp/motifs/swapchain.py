@@ -905,7 +905,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     Work is metered in slot visits (a trade visits the slots of both its sources, a triangle
     proposal counts 1) so one schedule fits graphs whose strata have very different degrees.
     ``scratch``: int64 ``[6, max(2 * (longest run) + 2, n + 1)]`` work space (row 4: the
-    nodes whose run a two-target trade left behind the bits; kept between calls); ``ws``: uint64
+    nodes whose run a two-target trade left behind the bits, kept between calls; row 5: what a
+    re-deal moves back, :func:`_redeal`); ``ws``: uint64
     ``[10, W]`` row-word work space of the signed moves;
     ``picks[pick_off[i, s] :][: pick_size[i, s]]``: what the moves of stratum ``s`` pick from
     (``SwapChain._pick_tables``): ``i = 0`` the first slots of its source runs (trades' sources),
