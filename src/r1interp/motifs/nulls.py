@@ -320,11 +320,13 @@ class SwapChain:
             hit = (other < raw.size) & (raw[np.minimum(other, raw.size - 1)] == (raw ^ 1))
             self.partner[hit] = other[hit]
         self.signs_kept = bool(sign_pairs)
-        one_group = np.unique(raw >> 1 if sign_pairs else raw).size == 1
-        self.p_column = P_COLUMN_ONE_STRATUM if schedule.moves == "trade" and one_group else 0.0
+        one_stratum = raw.size == 1  # one stratum and no partner: unsigned, or kept signs of one sign
+        self.p_column = P_COLUMN_ONE_STRATUM if schedule.moves == "trade" and one_stratum else 0.0
         """Share of the moves within one stratum that are two-target trades
-        (:data:`P_COLUMN_ONE_STRATUM` where the chain has one stratum per sign — the unsigned
-        ``configuration`` null; 0 elsewhere: layer-pair chains, and the reference chains)."""
+        (:data:`P_COLUMN_ONE_STRATUM` where the chain has a single stratum — the unsigned
+        ``configuration`` null, or a kept-sign one on a graph of one sign; 0 elsewhere: layer-pair
+        chains, kept-sign chains with both signs, whose signed moves have their own two-target
+        trade, and the reference chains)."""
         # the chain's own node labels (see bit_order); src/tgt/bits use them, callers get nodes back
         self.node_of = bit_order(edges)
         label = np.empty(self.n, np.int64)
