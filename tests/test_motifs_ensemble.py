@@ -525,7 +525,7 @@ def test_kept_sign_layer_chains_give_pairs_moves_by_rows_and_columns_not_edges(m
         assert ch.tabled_pairs == 0 and ch.fixed_pairs == 0
         if rule == "rows and columns":
             rows = np.where(ch.pick_size[0] >= 2, ch.pick_size[0], 0)
-            assert np.allclose(np.diff(ch.shares[6:], prepend=0.0), rows + ch.pick_size[1])
+            assert np.allclose(np.diff(ch.shares[7:], prepend=0.0), rows + ch.pick_size[1])
         sparse = ch.sources >= 28
         T = ch.targets(2000)
         changed[rule] = [float(np.mean(np.any(T[1:, part] != T[:-1, part], 1))) for part in (sparse, ~sparse)]
@@ -579,6 +579,32 @@ def test_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally
     moved = frozenset({(0, 3, False), (0, 5, True), (1, 3, True), (2, 4, False), (4, 1, False)})
     assert moved in got and set(got) <= set(support) and 2 <= len(got) < len(support)
     assert_uniform(got, sorted(got, key=sorted), 2000)
+
+
+@pytest.mark.parametrize("graph", ["random", "general", "random2"])
+def test_anchored_two_target_trades_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
+    """An anchored two-target trade takes its first target from the state (one of the rarer-sign
+    targets of a node X, uniformly), its second uniformly, and re-deals the two columns by the
+    same heat bath as any two-target trade. The pair's probability is the same before and after
+    (the heat bath keeps every row's pattern over the two columns, so X's rarer-sign edges among
+    them), which is what keeps the law uniform with no acceptance step: with every signed
+    two-target trade anchored (and no three-row moves, to see this move alone beside the
+    trades), every realization comes up equally often. Only the kept-sign chain whose pair spans
+    the graph has it."""
+    monkeypatch.setattr(N, "P_ANCHOR", 1.0)
+    monkeypatch.setattr(N, "P_THREE_ROW", 0.0)
+    monkeypatch.setattr(N, "THREE_ROW_MINORITY", 1.0)
+    e = {"random": random_signed(1), "random2": random_signed(4), "general": tiny_general()}[graph]
+    support = realizations(e, "configuration", True)
+    assert len(support) >= 2
+    n = min(100 * len(support), 4000)
+    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
+    assert_uniform(sampled_keys(nm, n, 3), support, n)
+    assert nm.last_chain.p_anchor == 1.0 and nm.last_chain.shares[6] == 1.0
+    rng = np.random.default_rng(0)
+    assert NullModel(e, "configuration", "keep", signed=True, schedule=REFERENCE).chain(rng).p_anchor == 0.0
+    assert NullModel(tiny_layered(), "layer_configuration", "keep", signed=True).chain(rng).p_anchor == 0.0
+    assert NullModel(e, "configuration", "keep", signed=False).chain(rng).p_anchor == 0.0
 
 
 def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare():

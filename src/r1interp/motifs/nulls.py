@@ -128,6 +128,24 @@ unsigned one's time on its 21-layer graph (1.92× at 0.25), failing that bench's
 target, which 0.25 passes; the dense graphs have no such slow mode, so the moves there are only
 cost. Hence 0.25. (These shares are from before :data:`THREE_ROW_MINORITY`, when ``X`` was any
 node with both signs, drawn by rejection from the sign with fewer sources.)"""
+P_ANCHOR = 0.5
+"""Share of the signed two-target trades that are *anchored* in the kept-sign chain whose one
+layer pair spans the graph (``configuration``; 0 in layer-pair chains and the reference chains):
+the first target is one of the rarer-sign targets of a node ``X`` of :data:`THREE_ROW_MINORITY`
+(``X`` uniform, then one of its rarer-sign edges uniformly) instead of a target by in-degree; the
+second is uniform as in every two-target trade, and the same heat bath re-deals the two columns.
+No acceptance step: the heat bath keeps every row's pattern over the two columns up to a swap,
+so ``X``'s rarer-sign edges among them, and with them the pair's probability, are the same
+before and after (``tests/test_motifs_ensemble``). Why: a big source with one edge of its rarer
+sign (toy-base chain-1-think-p51 of the 2026-12-07 toy run: a node with 79 excitatory edges and
+one inhibitory one) carries a signed class through *where* that one edge points — its
+``ffl_I4`` share had τ 178 × E, the class 131 — and a two-target trade moves it only when it
+draws that edge's target, one in a few hundred. Slowest signed class's τ (60,000 counts one E
+apart) at shares 0 / 0.3 / 0.5 / 0.7 on that graph: 151 / 50 / 45 / 40 × E, and chain CPU per
+effective sample 3.2× lower at 0.5. On seven other slow toy graphs and the four dense bench
+graphs the slowest τ moved within its noise (±7%) and the time per effective sample by 0.92–1.20×
+(median 1.05) at 0.5; at 0.7 the dense 21-layer graph's rose 1.18× (docs/motif-nulls.md,
+"Anchored two-target trades")."""
 THREE_ROW_MINORITY = 0.35
 """A three-row move's ``X`` is uniform over the sources with both signs whose rarer sign has at
 most this share of the other's edges (the toy think graphs' embedding nodes, 1–6 excitatory
@@ -372,9 +390,13 @@ class SwapChain:
         """Whether no node is both a source and a target of one layer pair (layer-pair strata,
         not one pair that is the whole graph): the choice of source picks and of move weights."""
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
-        self.p_three = P_THREE_ROW if self.signs_kept and self.E and not self.pairs_distinct and self.pick_size[6].any() and not self.swap_only else 0.0
+        has_x = self.signs_kept and self.E and not self.pairs_distinct and self.pick_size[6].any() and not self.swap_only
+        self.p_three = P_THREE_ROW if has_x else 0.0
         """Share of the signed proposals that are three-row moves (:data:`P_THREE_ROW`; 0 without
         a node for ``X``)."""
+        self.p_anchor = P_ANCHOR if has_x else 0.0
+        """Share of the signed two-target trades that are anchored (:data:`P_ANCHOR`; 0 without a
+        node for ``X``)."""
         self.ex_int, self.ex_bits = self._exact_tables(W)
         count = self.ex_int[: self.size.size]
         first = (self.partner < 0) | (np.arange(self.size.size) < self.partner)  # a kept-sign pair counted once
@@ -640,7 +662,7 @@ class SwapChain:
 
     def _shares(self) -> np.ndarray:
         """:func:`swapchain.run_chain`'s ``shares``: the move shares, then the cumulative move weight per stratum."""
-        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three, self.p_column], np.cumsum(self._move_weights())])
+        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three, self.p_column, self.p_anchor], np.cumsum(self._move_weights())])
 
     def _take_pilot(self, S: int, thin: int) -> np.ndarray | None:
         """Up to ``S`` counts of the pilot just run, ``thin`` visits or more apart and ending

@@ -64,6 +64,13 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some
   signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
+* **anchored two-target signed trade** (``nulls.P_ANCHOR`` of the two-target signed trades, in
+  the kept-sign chain whose one pair spans the graph): ``t0`` is one of the rarer-sign targets
+  of a node ``X`` with a rare sign (as the three-row move's, below), drawn from the state, ``u0``
+  uniform as above, the same heat bath. The heat bath keeps each source's pattern over the two
+  targets up to a swap, so X's rarer-sign edges among them — and the pair's probability — are
+  the same before and after: symmetric with no acceptance step. Where one edge of a big
+  source's rarer sign points is otherwise moved only when a two-target trade draws its target.
 * **three-row move** (``nulls.P_THREE_ROW`` of the signed proposals, in the kept-sign chain whose
   one pair spans the graph, ``configuration``): a source ``X`` with both signs, one of them rare
   (``nulls.THREE_ROW_MINORITY``), a sign A and the other B, sources ``u`` (sign A) and ``v``
@@ -925,13 +932,14 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     (``nulls.P_TRIANGLE``, ``P_SIGN``, ``P_UNIFORM_SOURCES``; one array, as CPython passes more
     than 30 arguments as a tuple, which numba cannot inline), the share of signed proposals that
     are three-row moves (``nulls.P_THREE_ROW``), the share of the moves within one stratum
-    that are two-target trades (``SwapChain.p_column``), then per stratum the cumulative weight
-    with which a move picks it (``[6 + strata]``; 0 for the pairs with a table or a single
+    that are two-target trades (``SwapChain.p_column``), the share of the signed two-target
+    trades that are anchored (``nulls.P_ANCHOR``), then per stratum the cumulative weight
+    with which a move picks it (``[7 + strata]``; 0 for the pairs with a table or a single
     realization; ``SwapChain._move_weights``).
     """
     E = src.size
     W = out_b.shape[1]
-    p_tri, p_sign, p_uniform, p_uniform_few, p_three, p_column = shares[0], shares[1], shares[2], shares[3], shares[4], shares[5]
+    p_tri, p_sign, p_uniform, p_uniform_few, p_three, p_column, p_anchor = shares[0], shares[1], shares[2], shares[3], shares[4], shares[5], shares[6]
     accepted = 0
     proposals = 0
     if E < 2:
@@ -944,7 +952,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     stale = scratch[4]  # per node: its run is behind the bits (moved by a two-target trade)
     back = scratch[5]
     n_strata = size.size
-    cum = shares[6:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
+    cum = shares[7:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
     total = cum[n_strata - 1] if n_strata > 0 else 0.0
     if total <= 0.0:
         return 0, 0
@@ -1053,9 +1061,26 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # of the state, and the pair's probability symmetric in the two. Two targets by
                 # in-degree pair the hubs (a logit with most sources as in-neighbours) with each
                 # other, where there is little to exchange.
-                if pick_size[3, s] == 0:
-                    continue
-                t0 = _pick(rng, picks, pick_off, pick_size, 3, s)
+                if p_anchor > 0.0 and pick_size[6, s] > 0 and _uniform(rng) < p_anchor:
+                    # anchored (nulls.P_ANCHOR): t0 one of the rarer-sign targets of a node X
+                    # of picks row 6, uniformly (its signed degrees tell which sign is rarer);
+                    # symmetric because the heat bath keeps X's rarer-sign edges among t0, u0
+                    X = _pick(rng, picks, pick_off, pick_size, 6, s)
+                    nr = 0
+                    npos = 0
+                    for w in range(W):
+                        nr += _popcount(neg_out[X, w] & tmask[s, w])
+                        npos += _popcount(out_b[X, w] & tmask[s, w])
+                    npos -= nr
+                    rare_neg = nr <= npos
+                    for w in range(W):
+                        ws[0, w] = _sign_split(out_b[X, w], neg_out[X, w], rare_neg)[0] & tmask[s, w]
+                    wq, bq = _select_bit(ws, 0, _below(rng, nr if rare_neg else npos))
+                    t0 = wq * 64 + _low_bit(bq)
+                else:
+                    if pick_size[3, s] == 0:
+                        continue
+                    t0 = _pick(rng, picks, pick_off, pick_size, 3, s)
                 r = _below(rng, pick_size[1, s] + pick_size[1, ps])
                 if r < pick_size[1, s]:
                     u0 = picks[pick_off[1, s] + r]
