@@ -21,7 +21,8 @@ stratum; ``shuffle`` — the real sign multiset is permuted over each null graph
 The two configuration models are one sampler: the compiled chain of :mod:`.swapchain` (trades,
 two-target trades in the one-stratum ``configuration`` chain (:data:`P_COLUMN_ONE_STRATUM`),
 triangle reversals where cycles can occur, signed trades where signs are kept, three-row sign
-moves in the kept-sign ``configuration`` chain; strata: one, layer pairs, × sign for ``keep``),
+moves and anchored two-target trades in the kept-sign ``configuration`` chain (:data:`P_THREE_ROW`,
+:data:`P_ANCHOR`); strata: one, layer pairs, × sign for ``keep``),
 started from the real graph, burnt in, then counted every
 ``thin × E`` of chain work, ``thin`` measured per chain from a pilot's autocorrelation
 (:class:`ChainSchedule`, :func:`thinning_from_acf`; ``bench/bench_motifs.py`` prints it).

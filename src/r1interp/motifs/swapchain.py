@@ -133,7 +133,7 @@ and 0.7 about the same for configuration but slower for layer_configuration on t
 (115.9). Sokal τ is ±7% at this length. On the 60 graphs of a later toy run (kept-sign
 configuration only, 100,000 counts at 1 × E), 0.25 took 0.95× the time per effective sample on
 toy-base's graphs (geometric mean; 0.57–1.40×) but 1.31× on toy-reasoner's (0.88–2.18×, 28 of 30
-slower), though it cut τ 15–25% on the four slowest toy-base graphs (README, Benchmarks)."""
+slower), though it cut τ 15–25% on the four slowest toy-base graphs (docs/motif-nulls.md)."""
 THREE_ROW_VISITS = 8
 """Work charged for one three-row move (a fixed charge: the meter must not depend on the state;
 any fixed charge gives the same law, only the unit of the thinning moves). It is less than the
@@ -1016,7 +1016,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # the same move with A and B, and u and v, swapped, so the ratio of proposal
                 # probabilities is the product of the candidate counts after over before.
                 # Two-row and two-column moves change a saturated hub's signs only through
-                # intermediate states that are rare and mostly undone (README, Benchmarks).
+                # intermediate states that are rare and mostly undone (docs/motif-nulls.md).
                 visits += THREE_ROW_VISITS
                 if pick_size[6, s] == 0:
                     continue
