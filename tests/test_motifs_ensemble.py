@@ -541,6 +541,22 @@ def one_three_row_move() -> EdgeSet:
     return EdgeSet.from_arrays(6, [0, 0, 1, 2, 4], [3, 4, 5, 3, 1], [True, False, True, False, False])
 
 
+def assert_kept_sign_configuration_uniform_with(e: EdgeSet, share: str, index: int, value: float) -> None:
+    """Every realization of ``e``'s kept-sign ``configuration`` ensemble comes up equally often
+    from a chain whose move share ``share`` (``shares[index]``) is ``value``; and the share is 0
+    where the move does not exist: the reference swap chain, a layer-pair chain, an unsigned one."""
+    support = realizations(e, "configuration", True)
+    assert len(support) >= 2
+    n = min(100 * len(support), 4000)
+    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
+    assert_uniform(sampled_keys(nm, n, 3), support, n)
+    assert getattr(nm.last_chain, share) == value and nm.last_chain.shares[index] == value
+    rng = np.random.default_rng(0)
+    assert getattr(NullModel(e, "configuration", "keep", signed=True, schedule=REFERENCE).chain(rng), share) == 0.0
+    assert getattr(NullModel(tiny_layered(), "layer_configuration", "keep", signed=True).chain(rng), share) == 0.0
+    assert getattr(NullModel(e, "configuration", "keep", signed=False).chain(rng), share) == 0.0
+
+
 @pytest.mark.parametrize("graph", ["random", "general"])
 def test_three_row_moves_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
     """The three-row move is a Metropolis-Hastings move whose sources are drawn without reading
@@ -552,17 +568,7 @@ def test_three_row_moves_keep_the_kept_sign_configuration_ensemble_uniform(monke
     these small graphs lack): the law must not depend on which nodes qualify."""
     monkeypatch.setattr(N, "P_THREE_ROW", 0.5)
     monkeypatch.setattr(N, "THREE_ROW_MINORITY", 1.0)
-    e = random_signed(1) if graph == "random" else tiny_general()
-    support = realizations(e, "configuration", True)
-    assert len(support) >= 2
-    n = min(100 * len(support), 4000)
-    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
-    assert_uniform(sampled_keys(nm, n, 3), support, n)
-    assert nm.last_chain.p_three == 0.5 and nm.last_chain.shares[4] == 0.5
-    rng = np.random.default_rng(0)
-    assert NullModel(e, "configuration", "keep", signed=True, schedule=REFERENCE).chain(rng).p_three == 0.0
-    assert NullModel(tiny_layered(), "layer_configuration", "keep", signed=True).chain(rng).p_three == 0.0
-    assert NullModel(e, "configuration", "keep", signed=False).chain(rng).p_three == 0.0
+    assert_kept_sign_configuration_uniform_with(random_signed(1) if graph == "random" else tiny_general(), "p_three", 4, 0.5)
 
 
 def test_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally(monkeypatch):
@@ -595,16 +601,7 @@ def test_anchored_two_target_trades_keep_the_kept_sign_configuration_ensemble_un
     monkeypatch.setattr(N, "P_THREE_ROW", 0.0)
     monkeypatch.setattr(N, "THREE_ROW_MINORITY", 1.0)
     e = {"random": random_signed(1), "random2": random_signed(4), "general": tiny_general()}[graph]
-    support = realizations(e, "configuration", True)
-    assert len(support) >= 2
-    n = min(100 * len(support), 4000)
-    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
-    assert_uniform(sampled_keys(nm, n, 3), support, n)
-    assert nm.last_chain.p_anchor == 1.0 and nm.last_chain.shares[6] == 1.0
-    rng = np.random.default_rng(0)
-    assert NullModel(e, "configuration", "keep", signed=True, schedule=REFERENCE).chain(rng).p_anchor == 0.0
-    assert NullModel(tiny_layered(), "layer_configuration", "keep", signed=True).chain(rng).p_anchor == 0.0
-    assert NullModel(e, "configuration", "keep", signed=False).chain(rng).p_anchor == 0.0
+    assert_kept_sign_configuration_uniform_with(e, "p_anchor", 6, 1.0)
 
 
 def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare():
