@@ -141,7 +141,7 @@ before and after (``tests/test_motifs_ensemble``). Why: a big source with one ed
 sign (toy-base chain-1-think-p51 of the 2026-12-07 toy run: a node with 79 excitatory edges and
 one inhibitory one) carries a signed class through *where* that one edge points — its
 ``ffl_I4`` share had τ 178 × E, the class 131 — and a two-target trade moves it only when it
-draws that edge's target, one in a few hundred. Slowest signed class's τ (60,000 counts one E
+draws that edge's target, about one in the ~130 targets. Slowest signed class's τ (60,000 counts one E
 apart) at shares 0 / 0.3 / 0.5 / 0.7 on that graph: 151 / 50 / 45 / 40 × E, and chain CPU per
 effective sample 3.2× lower at 0.5. On seven other slow toy graphs and the four dense bench
 graphs the slowest τ moved within its noise (±7%) and the time per effective sample by 0.92–1.20×
