@@ -135,3 +135,28 @@ def test_graph_nodes_that_cannot_fit_host_memory():
     cfg["graphs"]["max_feature_nodes"] = 8192
     raises(cfg, r"graphs\.max_feature_nodes: 8192 needs ~\d+ GB of host memory", r"resources\.rules\.graphs_build\.mem_mb: \d+",
            r"graphs\.max_feature_nodes: \d+ \(or less\)")
+
+
+def test_a_selection_made_on_other_models_does_not_size_the_real_run(tmp_path, monkeypatch):
+    """A checkout that ran the toy default holds the toy's ``results/sweep/selected.yaml`` (k 16);
+    the real config's guardrails and plans must not size the real pair's dictionaries by it."""
+    import yaml
+
+    from r1interp.core.dims import dict_dims
+
+    cfg = real_config()
+    grid = cfg["sweep"]["grid"]
+    worst = (max(grid["expansion_factor"]) * 1536, max(grid["k"]))
+    sweep = tmp_path / "results" / "sweep"
+    sweep.mkdir(parents=True)
+    toy_pick = {"expansion_factor": 16, "k": 16, "lr": 0.003, "skip_connection": True}
+    (sweep / "selected.yaml").write_text(yaml.safe_dump({"sweep_model": "toy-reasoner", "selected": toy_pick}))
+    dd = dict_dims(cfg, 1536, results=tmp_path / "results")
+    assert (dd.n_latents, dd.k) == worst
+    monkeypatch.chdir(tmp_path)  # the guardrails read results/ from the working directory, as the workflow runs
+    cfg["graphs"]["max_feature_nodes"] = 8192
+    raises(cfg, r"graphs\.max_feature_nodes: 8192 needs ~\d+ GB of host memory")
+    # a selection made on one of the real pair's models is the real run's own, and is used
+    (sweep / "selected.yaml").write_text(yaml.safe_dump({"sweep_model": cfg["run"]["models"][0], "selected": {**toy_pick, "expansion_factor": 32}}))
+    dd = dict_dims(cfg, 1536, results=tmp_path / "results")
+    assert (dd.n_latents, dd.k) == (32 * 1536, 16)

@@ -106,8 +106,11 @@ class DictDims:
 
 
 def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path = "results") -> DictDims:
-    """The selected sweep point (``results/sweep/selected.yaml``) when it exists, else the grid's
-    largest expansion and k (``worst_case``) or its median point (a typical plan)."""
+    """The selected sweep point (``results/sweep/selected.yaml``) when it exists and was selected
+    on one of this config's models, else the grid's largest expansion and k (``worst_case``) or
+    its median point (a typical plan). A selection from another run (the toy default's, left in
+    ``results/`` of a checkout that is then pointed at the real config) says nothing about this
+    one's dictionaries: taken as is, it sized the real pair's graphs with the toy's k of 16."""
     import yaml
 
     from r1interp.core.settings import read_selected
@@ -116,7 +119,11 @@ def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path
     if sel.is_file():
         try:
             s = read_selected(sel)
-            return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))
+            made_on = (yaml.safe_load(sel.read_text()) or {}).get("sweep_model")
+            models = list((config.get("run") or {}).get("models") or [])
+            if made_on is None or made_on in models:
+                return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))
+            _warn_once("%s was selected on %s, not one of run.models (%s): using the sweep grid", str(sel), made_on, ", ".join(models))
         except (OSError, yaml.YAMLError, TypeError, ValueError) as e:
             log.warning("cannot read %s (%s): using the sweep grid", sel, e)
     grid = (config.get("sweep") or {}).get("grid") or {}
