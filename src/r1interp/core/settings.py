@@ -81,3 +81,11 @@ def read_selected(path: str | Path) -> dict[str, Any]:
     if missing:
         raise ValueError(f"{path}: 'selected' lacks keys {missing}")
     return sel
+
+
+def selection_model(path: str | Path) -> str | None:
+    """The model a ``selected.yaml`` was selected on (its ``sweep_model``; ``None`` where the file
+    does not record one), so that a reader can tell a selection of another run from its own."""
+    data = yaml.safe_load(Path(path).read_text())
+    made_on = data.get("sweep_model") if isinstance(data, dict) else None
+    return None if made_on is None else str(made_on)
