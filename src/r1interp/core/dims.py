@@ -113,13 +113,12 @@ def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path
     one's dictionaries: taken as is, it sized the real pair's graphs with the toy's k of 16."""
     import yaml
 
-    from r1interp.core.settings import read_selected, selection_model
+    from r1interp.core.settings import read_selection
 
     sel = Path(results) / "sweep" / "selected.yaml"
     if sel.is_file():
         try:
-            s = read_selected(sel)
-            made_on = selection_model(sel)
+            s, made_on = read_selection(sel)
             models = list((config.get("run") or {}).get("models") or [])
             if made_on is None or made_on in models:
                 return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))

@@ -68,8 +68,10 @@ class TrainSettings:
         return replace(self, **{k: selected[k] for k in SELECTED_KEYS if k in selected})
 
 
-def read_selected(path: str | Path) -> dict[str, Any]:
-    """Read ``selected.yaml`` (written by the sweep); fail naming the file and the key."""
+def read_selection(path: str | Path) -> tuple[dict[str, Any], str | None]:
+    """``(selected, sweep_model)`` of a ``selected.yaml`` (written by the sweep), read once; fail
+    naming the file and the key. ``sweep_model`` (``None`` where the file does not record one) lets
+    a reader tell a selection of another run from its own."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"sweep selection not found: {path}")
@@ -80,12 +82,10 @@ def read_selected(path: str | Path) -> dict[str, Any]:
     missing = [k for k in SELECTED_KEYS if k not in sel]
     if missing:
         raise ValueError(f"{path}: 'selected' lacks keys {missing}")
-    return sel
+    made_on = data.get("sweep_model")
+    return sel, None if made_on is None else str(made_on)
 
 
-def selection_model(path: str | Path) -> str | None:
-    """The model a ``selected.yaml`` was selected on (its ``sweep_model``; ``None`` where the file
-    does not record one), so that a reader can tell a selection of another run from its own."""
-    data = yaml.safe_load(Path(path).read_text())
-    made_on = data.get("sweep_model") if isinstance(data, dict) else None
-    return None if made_on is None else str(made_on)
+def read_selected(path: str | Path) -> dict[str, Any]:
+    """The selected settings of a ``selected.yaml`` (:func:`read_selection`)."""
+    return read_selection(path)[0]
