@@ -105,6 +105,17 @@ moves that run on row words (a source's edges of one layer pair, both signs, are
 masked to the target layer), and word-parallel counts for the census of each sample
 (:func:`triad_tally`, :func:`signed_tally`). Random numbers come from xoshiro256** seeded by the
 caller's :class:`numpy.random.Generator`, so a run is reproducible from its seed.
+
+Why every compiled function is in this one file (random numbers, bit rows, the exact pair
+tables, the moves, the census kernels, the samplers): numba's on-disk cache (``cache=True``)
+is invalidated only when the compiled function's *own* source file changes — a documented
+limitation ("Notes on Caching": changes to symbols defined in another file are not
+recognized; the numba pull requests that would track them, #8396 and #9563, were not merged).
+A sampler's cached machine code holds the moves and census kernels it calls (linked or
+inlined), so with those in other modules an edit to a kernel would leave the samplers running
+the old code until ``__pycache__`` was cleared, silently (checked with numba 0.68.1: a cached
+function calling one from another file kept returning the old callee's result after that file
+changed). Here any edit recompiles everything that could depend on it.
 """
 
 from __future__ import annotations
