@@ -18,13 +18,14 @@ COMPARE_PARAMS = {"n_stages": stage_params("motifs").get("n_stages", 3), **{k: v
 rule compare:
     input:
         models=expand("results/{model}/motifs/{f}", model=MODELS, f=["profiles.parquet", "ffl_instances.parquet", "graphs.parquet"]),
+        graph_indexes=expand("results/{model}/graphs/index.parquet", model=MODELS),  # prompts without graphs (unfinished traces)
         external=expand("results/compare/external/{e}/profiles.parquet", e=list(EXTERNAL_SETS)),
     output:
         tables=expand("results/compare/{f}", f=COMPARE_TABLES),
         plots=report(expand("results/compare/{f}", f=COMPARE_PLOTS), caption="../report/compare_plots.rst", category="Motifs"),
         cascades=report(expand("results/compare/ffl_cascade_{s}.png", s=COMPARE_SOURCES), caption="../report/ffl_cascade.rst", category="Motifs"),
     params:
-        models=" ".join(f"--model {m}=results/{m}/motifs" for m in MODELS),
+        models=" ".join(f"--model {m}=results/{m}/motifs --graph-index {m}=results/{m}/graphs/index.parquet" for m in MODELS),
         external=" ".join(f"--external {e}=results/compare/external/{e}" for e in EXTERNAL_SETS),
         pairs=as_json(config["run"].get("pairs", [])),
         cfg=as_json(COMPARE_PARAMS),

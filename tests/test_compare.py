@@ -137,6 +137,54 @@ def test_correct_vs_incorrect_is_compared_within_category():
     assert res2["p_value"] < 0.01 and res2["statistic"] == pytest.approx(0.3, abs=0.05)
 
 
+def test_correct_vs_incorrect_n_and_means_describe_the_prompts_it_tests(tmp_path):
+    """A category with correct prompts only is not in the test, so it is not in its n or means either;
+    unfinished traces (no graphs) are counted from the graph index; the table says whose correctness."""
+    from r1interp.compare.pipeline import load_source
+
+    layout = [("easy", "correct", [0.50, 0.52, 0.54, 0.56]), ("easy", "incorrect", [0.40, 0.42]), ("hard", "correct", [-2.0, -2.2, -2.4])]
+    rows = [graph_row("b", f"q{i}", "answer", 20, "A", v, category=c, status=st) for i, (c, st, v) in enumerate((c, st, v) for c, st, vs in layout for v in vs)]
+    motif_dir = tmp_path / "motifs"
+    motif_dir.mkdir()
+    prof = pd.DataFrame(rows)
+    prof.to_parquet(motif_dir / "profiles.parquet")
+    pd.DataFrame({"graph_id": prof["graph_id"], "a": 0, "b": 0, "c": 0}).to_parquet(motif_dir / "ffl_instances.parquet")
+    prof.drop_duplicates("graph_id").to_parquet(motif_dir / "graphs.parquet")
+    index = prof.drop_duplicates("graph_id")[["graph_id", "prompt_id", "category", "phase", "status"]].assign(built=True)
+    unfinished = pd.DataFrame({"graph_id": ["", ""], "prompt_id": ["u0", "u1"], "category": "hard", "phase": "", "status": "unfinished", "built": False})
+    pd.concat([index, unfinished]).to_parquet(tmp_path / "index.parquet")
+
+    res = correct_vs_incorrect({"b": load_source("b", motif_dir, "model", tmp_path / "index.parquet")}, CompareConfig(n_permutations=500)).iloc[0]
+    assert (res["n_correct"], res["n_incorrect"], res["n_unmatched"], res["n_strata"]) == (4, 2, 3, 1)
+    assert json.loads(res["cells"]) == {"easy": [4, 2], "hard": [3, 0]}
+    assert res["mean_correct"] == pytest.approx(0.53) and res["mean_incorrect"] == pytest.approx(0.41)
+    assert res["statistic"] == pytest.approx(res["mean_correct"] - res["mean_incorrect"])  # the means and the test agree in sign and size
+    assert res["n_unfinished"] == 2  # unfinished traces have no graphs: only the index knows them
+    assert res["correctness_of"] == "r"  # a teacher-forced base is judged on its reasoner's trace
+
+
+def test_category_tests_use_the_prompt_as_unit():
+    """Two think graphs of one prompt read one trace: Kruskal–Wallis runs on per-prompt means."""
+    from scipy.stats import kruskal as scipy_kruskal
+
+    from r1interp.compare.pipeline import category_tests
+
+    rng = np.random.default_rng(3)
+    rows, per_prompt = [], {"arith": [], "multi": []}
+    for category, level in (("arith", 0.0), ("multi", 0.4)):
+        for i in range(5):
+            values = level + rng.normal(0, 0.3, size=2)
+            per_prompt[category].append(values.mean())
+            rows += [graph_row("r", f"{category}{i}", "think", pos, "A", v, category=category) for pos, v in zip((5, 9), values)]
+    prof = pd.DataFrame(rows).assign(source="r")
+    kw, pairwise = category_tests(prof, CompareConfig())
+    row = kw.iloc[0]
+    assert json.loads(row["n_prompts"]) == {"arith": 5, "multi": 5}
+    assert row["H"] == pytest.approx(scipy_kruskal(per_prompt["arith"], per_prompt["multi"]).statistic)
+    assert row["null_model"] == "layer_configuration/shuffle" and row["positions"] == "result (20)"
+    assert (pairwise[["n_a", "n_b"]].to_numpy() == 5).all()
+
+
 def test_cosine_and_average_linkage():
     mat = pd.DataFrame([[1, 0, 0], [0.9, 0.1, 0], [0, 0, 1], [0, 0, 0]], index=list("abcd"), columns=list("xyz"))
     sim = cosine_matrix(mat)

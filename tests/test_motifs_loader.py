@@ -35,6 +35,20 @@ def test_semantics_errors_dropped_embeddings_minus_one(tmp_path, graph_json):
     assert (lay[logit] == 4).all() and infer_n_layers(g) == 4
 
 
+def test_layer_count_comes_from_the_logits_when_the_last_layers_were_pruned(tmp_path):
+    """Two graphs of one 18-layer model, one without any feature above layer 11: the same count,
+    so their logits sit at the same layer (external graph sets carry no layer count)."""
+    full = random_attribution_graph(n_layers=18, n_edges=300, seed=5)
+    kept = {n["node_id"] for n in full["nodes"] if n["feature_type"] != "cross layer transcoder" or int(n["layer"]) < 12}
+    pruned = dict(full, nodes=[n for n in full["nodes"] if n["node_id"] in kept],
+                  links=[l for l in full["links"] if l["source"] in kept and l["target"] in kept])
+    for graph in (full, pruned):
+        g = load_attribution_graph(write_graph(graph, tmp_path / "g.json"))
+        assert infer_n_layers(g) == 18
+        logit = np.asarray(g.vs["feature_type"]) == "logit"
+        assert (effective_layers(g)[logit] == 18).all()
+
+
 def test_include_errors(tmp_path, graph_json):
     g = load_attribution_graph(write_graph(graph_json, tmp_path / "g.json"), exclude_node_types=())
     assert "mlp reconstruction error" in set(g.vs["feature_type"])

@@ -1,10 +1,11 @@
 """CLI of the comparison stage.
 
-``r1interp compare run --model NAME=results/NAME/motifs [...] [--external NAME=DIR ...]
---pairs '[{"reasoner": "...", "base": "..."}]' --params '<compare config JSON>' --out-dir results/compare``
+``r1interp compare run --model NAME=results/NAME/motifs [...] [--graph-index NAME=results/NAME/graphs/index.parquet ...]
+[--external NAME=DIR ...] --pairs '[{"reasoner": "...", "base": "..."}]' --params '<compare config JSON>' --out-dir results/compare``
 
 Each ``DIR`` holds the motif stage's ``profiles.parquet``, ``ffl_instances.parquet`` and
-``graphs.parquet``. Outputs: see :mod:`r1interp.compare.pipeline`. Everything is read and checked
+``graphs.parquet``; a model's graph index lists the prompts without graphs (unfinished traces),
+which the correct-vs-incorrect table counts. Outputs: see :mod:`r1interp.compare.pipeline`. Everything is read and checked
 before the first output is written.
 """
 
@@ -26,7 +27,7 @@ def _named(values: list[str], flag: str) -> dict[str, Path]:
     for v in values:
         name, sep, path = v.partition("=")
         if not sep or not name or not path:
-            raise SystemExit(f"{flag}: expected NAME=DIR, got {v!r}")
+            raise SystemExit(f"{flag}: expected NAME={'PATH' if flag == '--graph-index' else 'DIR'}, got {v!r}")
         if name in out:
             raise SystemExit(f"{flag}: {name!r} given twice")
         out[name] = Path(path)
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="all comparisons, tables, summary and plots")
     r.add_argument("--model", action="append", default=[], help="NAME=DIR of a model's motif tables (repeat)")
+    r.add_argument("--graph-index", action="append", default=[], help="NAME=PATH of a model's graphs/index.parquet (repeat)")
     r.add_argument("--external", action="append", default=[], help="NAME=DIR of an external collection's motif tables (repeat)")
     r.add_argument("--pairs", default="[]", help="JSON list of {reasoner, base} (config run.pairs)")
     r.add_argument("--params", default="{}", help="the compare config section as JSON")
@@ -56,6 +58,10 @@ def main(argv: list[str] | None = None) -> None:
     setup_logging()
 
     models = _named(args.model, "--model")
+    indexes = _named(args.graph_index, "--graph-index")
+    stray = sorted(set(indexes) - set(models))
+    if stray:
+        raise SystemExit(f"--graph-index: {stray} not among --model names {sorted(models)}")
     externals = _named(args.external, "--external")
     if not models and not externals:
         raise SystemExit("give at least one --model or --external")
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     except CompareConfigError as e:
         raise SystemExit(f"--params: {e}")
     try:
-        sources = {n: load_source(n, d, "model") for n, d in models.items()}
+        sources = {n: load_source(n, d, "model", indexes.get(n)) for n, d in models.items()}
         sources.update({n: load_source(n, d, "external") for n, d in externals.items()})
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(str(e))

@@ -21,16 +21,22 @@ and the other DAG triads' rows, which only mirror it, are dropped (see :mod:`.me
     p_value, null_model, positions, q_value, significant`` — a prompt's think graphs (mean) vs its
     answer graph, paired by prompt; BH within (model, family).
 ``correct_vs_incorrect.parquet``
-    ``model, phase, family, motif, measure, n_correct, n_incorrect, n_unfinished, n_strata, cells,
-    mean_correct, mean_incorrect, statistic, p_value, null_model, positions, test, q_value,
-    significant`` — within category (stratified permutation test; ``cells`` = JSON of n correct /
-    n incorrect per category); unfinished traces are neither and are counted apart.
+    ``model, phase, family, motif, measure, n_correct, n_incorrect, n_unmatched, n_unfinished, n_strata,
+    cells, mean_correct, mean_incorrect, statistic, p_value, null_model, positions, correctness_of,
+    test, q_value, significant`` — within category (stratified permutation test over the ``n_strata``
+    categories that have both groups; ``n_correct``/``n_incorrect`` and the category-weighted
+    ``mean_*`` are of those prompts, ``statistic`` = ``mean_correct − mean_incorrect``;
+    ``n_unmatched`` prompts sit in categories without the other group; ``cells`` = JSON of n correct /
+    n incorrect per category); unfinished traces are neither and are counted apart (from the graph
+    index: they have no graphs); ``correctness_of`` names whose generation was judged.
 ``category_profiles.parquet``
     ``source, phase, category, family, motif, motif_index, n_graphs, mean_sp, std_sp, mean_z,
     mean_count, profile, measure`` (``profile = source:phase:category``; sources = models + externals).
 ``category_tests.parquet``
-    Kruskal–Wallis across categories on the measure per (source, phase, family, motif): ``H, p_value, q_value,
-    significant``; and pairwise category Mann–Whitney U tests go to the summary.
+    Kruskal–Wallis across categories on the measure per (source, phase, family, motif), the unit the
+    prompt (mean over its graphs of the phase): ``n_categories, n_prompts`` (JSON per category),
+    ``H, p_value, null_model, positions, q_value, significant``; the pairwise category Mann–Whitney U
+    tests (same unit) go to the summary.
 ``similarity.parquet`` (``profile_a, profile_b, cosine, basis``: triad-family mean SP, or the
 signed family's where the triad SP is degenerate and signed motifs are analysed) and
 ``clustering.parquet`` (scipy linkage rows ``left, right, distance, size`` + ``leaf_order``).
@@ -57,12 +63,13 @@ import numpy as np
 import pandas as pd
 
 from r1interp.artifacts import motif_labels as L
+from r1interp.artifacts.graphs import read_graph_index
 from r1interp.artifacts.motifs import read_motif_tables, tier_names
 from r1interp.artifacts.write import write_json, write_parquet
 from r1interp.compare import plots
 from r1interp.compare.measure import Z_FFL, measure_of, with_measure
 from r1interp.compare.profiles import average_linkage, category_profiles, cosine_matrix, informative, profile_matrix, similarity_long
-from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_permutation, unpaired_motif_tests
+from r1interp.compare.stats import add_fdr, kruskal, paired_motif_tests, stratified_means, stratified_permutation, unpaired_motif_tests
 
 log = logging.getLogger(__name__)
 
@@ -123,14 +130,22 @@ class Source:
     profiles: pd.DataFrame
     instances: pd.DataFrame
     graphs: pd.DataFrame
+    unfinished: frozenset[str] = frozenset()
+    """Prompts whose trace never closed, from the graph stage's index: they have no graphs, so
+    the motif tables cannot list them (empty when no index was given)."""
 
 
-def load_source(name: str, motif_dir: str | Path, kind: str = "model") -> Source:
-    """Read ``profiles/ffl_instances/graphs.parquet`` of a motif output dir (errors name the file)."""
+def load_source(name: str, motif_dir: str | Path, kind: str = "model", graph_index: str | Path | None = None) -> Source:
+    """Read ``profiles/ffl_instances/graphs.parquet`` of a motif output dir, and the unfinished
+    prompts of the graph stage's ``index.parquet`` where given (errors name the file)."""
     tables = read_motif_tables(motif_dir, f"{kind} {name!r}")
     prof = tables["profiles"].copy()
     prof["source"] = name
-    return Source(name, kind, prof, tables["ffl_instances"], tables["graphs"])
+    unfinished = frozenset()
+    if graph_index is not None:
+        index = read_graph_index(graph_index, ("prompt_id", "status"))
+        unfinished = frozenset(index.loc[index["status"] == "unfinished", "prompt_id"].astype(str))
+    return Source(name, kind, prof, tables["ffl_instances"], tables["graphs"], unfinished)
 
 
 def _wide_fdr(df: pd.DataFrame, by: list[str], alpha: float) -> pd.DataFrame:
@@ -248,8 +263,13 @@ def think_vs_answer(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFr
 def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
     """Per model and phase: correct vs incorrect prompts *within category* (stratified permutation test).
 
-    Unfinished traces are neither (their count is reported); the unit is the prompt (mean SP of its
-    graphs of the phase); ``cells`` gives n correct / n incorrect per category.
+    Unfinished traces are neither (their count is reported: the graph index's, as they have no
+    graphs); the unit is the prompt (mean measure of its graphs of the phase). ``n_*`` and
+    ``mean_*`` describe the prompts the test uses — those in categories with both groups
+    (``n_strata``), the means weighted per category as the statistic is, so that it equals their
+    difference —; ``n_unmatched`` counts the others, ``cells`` gives every category's n correct /
+    n incorrect, and ``correctness_of`` says whose generation was judged (a teacher-forced base
+    reads its reasoner's).
     """
     rows = []
     for name, src in sources.items():
@@ -257,49 +277,67 @@ def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.D
         if "status" not in p.columns or p["status"].isna().all():
             continue
         graphs = _graph_level(p)
+        judged = ", ".join(sorted(set(graphs["generation"].map(_generation_owner(name))))) if "generation" in graphs.columns else name
         for phase in sorted(p["phase"].unique()):
             q = p[p["phase"] == phase]
             status = graphs[graphs["phase"] == phase].drop_duplicates("prompt_id").set_index("prompt_id")["status"]
             unit = by_prompt(q)
             unit["status"] = unit["prompt_id"].map(status)
-            n_unfinished = int((status == "unfinished").sum())
+            n_unfinished = len(src.unfinished | set(status[status == "unfinished"].index.astype(str)))
             measure = measure_of(q)
             for (fam, motif), g in unit.groupby(["family", "motif"], sort=True):
                 ok, bad = g[g["status"] == "correct"], g[g["status"] == "incorrect"]
                 if ok.empty or bad.empty:
                     continue
-                stat, pv, cells = stratified_permutation(ok["value"].to_numpy(), bad["value"].to_numpy(), ok["category"].to_numpy(),
-                                                         bad["category"].to_numpy(), n_perm=cfg.n_permutations, seed=cfg.seed)
-                rows.append({"model": name, "phase": phase, "family": fam, "motif": motif, "measure": measure[fam], "n_correct": len(ok), "n_incorrect": len(bad),
-                             "n_unfinished": n_unfinished, "n_strata": sum(1 for a, b in cells.values() if a and b),
-                             "cells": json.dumps(cells), "mean_correct": float(ok["value"].mean()), "mean_incorrect": float(bad["value"].mean()),
-                             "statistic": stat, "p_value": pv, "null_model": q.loc[q["family"] == fam, "null_model"].iloc[0],
-                             "positions": describe(graphs[graphs["phase"] == phase]["rule"]),
-                             "test": "stratified permutation within category (weighted mean difference of the measure)"})
-    cols = ["model", "phase", "family", "motif", "measure", "n_correct", "n_incorrect", "n_unfinished", "n_strata", "cells", "mean_correct",
-            "mean_incorrect", "statistic", "p_value", "null_model", "positions", "test"]
+                args = (ok["value"].to_numpy(), bad["value"].to_numpy(), ok["category"].to_numpy(), bad["category"].to_numpy())
+                stat, pv, cells = stratified_permutation(*args, n_perm=cfg.n_permutations, seed=cfg.seed)
+                mean_ok, mean_bad, n_ok, n_bad = stratified_means(*args)
+                rows.append({"model": name, "phase": phase, "family": fam, "motif": motif, "measure": measure[fam], "n_correct": n_ok, "n_incorrect": n_bad,
+                             "n_unmatched": sum(a + b for a, b in cells.values()) - n_ok - n_bad, "n_unfinished": n_unfinished,
+                             "n_strata": sum(1 for a, b in cells.values() if a and b), "cells": json.dumps(cells),
+                             "mean_correct": mean_ok, "mean_incorrect": mean_bad, "statistic": stat, "p_value": pv,
+                             "null_model": q.loc[q["family"] == fam, "null_model"].iloc[0], "positions": describe(graphs[graphs["phase"] == phase]["rule"]),
+                             "correctness_of": judged, "test": "stratified permutation within category (weighted mean difference of the measure)"})
+    cols = ["model", "phase", "family", "motif", "measure", "n_correct", "n_incorrect", "n_unmatched", "n_unfinished", "n_strata", "cells",
+            "mean_correct", "mean_incorrect", "statistic", "p_value", "null_model", "positions", "correctness_of", "test"]
     df = pd.DataFrame(rows, columns=cols)
     return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha)
 
 
+def _generation_owner(model: str):
+    """``generation`` value → the model whose generation it is (``own``: ``model``'s)."""
+    return lambda g: model if g in ("own", "", None) or pd.isna(g) else str(g).split(":", 1)[-1]
+
+
 def category_tests(profiles: pd.DataFrame, cfg: CompareConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kruskal–Wallis across categories, and pairwise category Mann–Whitney U (BH each)."""
+    """Kruskal–Wallis across categories, and pairwise category Mann–Whitney U (BH each).
+
+    The unit is the prompt (mean measure of its graphs of the phase), as in every other test:
+    a prompt's think graphs read one trace and are not independent samples of its category."""
     p = measured(profiles)
     kw, pw = [], []
     for (src, phase, fam), grp in p.groupby(["source", "phase", "family"], sort=True):
         cats = sorted(grp["category"].unique())
         measure = str(grp["measure"].iloc[0])
-        for motif, g in grp.groupby("motif", sort=True):
-            h, pv = kruskal([g.loc[g["category"] == c, "value"].to_numpy() for c in cats])
-            kw.append({"source": src, "phase": phase, "family": fam, "motif": motif, "motif_index": int(g["motif_index"].iloc[0]), "measure": measure,
-                       "n_categories": len(cats), "H": h, "p_value": pv})
+        unit = by_prompt(grp)
+        graph_rows = _graph_level(grp)
+        info = {"null_model": ", ".join(sorted(set(grp["null_model"].astype(str)))),
+                "positions": describe(graph_rows["rule"]) if "rule" in graph_rows.columns else "not recorded"}
+        for motif, g in unit.groupby("motif", sort=True):
+            groups = [g.loc[g["category"] == c, "value"].to_numpy() for c in cats]
+            h, pv = kruskal(groups)
+            kw.append({"source": src, "phase": phase, "family": fam, "motif": motif, "motif_index": int(grp.loc[grp["motif"] == motif, "motif_index"].iloc[0]),
+                       "measure": measure, "n_categories": len(cats), "n_prompts": json.dumps({c: int(np.isfinite(x).sum()) for c, x in zip(cats, groups)}),
+                       "H": h, "p_value": pv, **info})
         for i, a in enumerate(cats):
             for b in cats[i + 1 :]:
-                t = unpaired_motif_tests(grp[grp["category"] == a], grp[grp["category"] == b], ["motif"], "value", 2, ("a", "b"))
+                t = unpaired_motif_tests(unit[unit["category"] == a], unit[unit["category"] == b], ["motif"], "value", 2, ("a", "b"))
                 if len(t):
-                    pw.append(_renamed(t, ("a", "b")).assign(source=src, phase=phase, family=fam, measure=measure, task_a=a, task_b=b))
-    kw_df = pd.DataFrame(kw, columns=["source", "phase", "family", "motif", "motif_index", "measure", "n_categories", "H", "p_value"])
-    pw_df = pd.concat(pw, ignore_index=True) if pw else pd.DataFrame(columns=["source", "phase", "family", "measure", "task_a", "task_b", "motif", "statistic", "p_value"])
+                    pw.append(_renamed(t, ("a", "b")).assign(source=src, phase=phase, family=fam, measure=measure, task_a=a, task_b=b, **info))
+    kw_df = pd.DataFrame(kw, columns=["source", "phase", "family", "motif", "motif_index", "measure", "n_categories", "n_prompts", "H", "p_value",
+                                      "null_model", "positions"])
+    pw_df = pd.concat(pw, ignore_index=True) if pw else pd.DataFrame(columns=["source", "phase", "family", "measure", "task_a", "task_b", "motif", "statistic",
+                                                                             "p_value", "null_model", "positions"])
     return _wide_fdr(kw_df, ["source", "phase", "family"], cfg.fdr_alpha), _wide_fdr(pw_df, ["source", "phase", "family", "task_a", "task_b"], cfg.fdr_alpha)
 
 

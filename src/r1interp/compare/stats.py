@@ -134,18 +134,14 @@ def stratified_permutation(x: np.ndarray, y: np.ndarray, strata_x: np.ndarray, s
     as in van Elteren's stratified test); only strata with both groups present count. Returns
     ``(statistic, two-sided p, {stratum: (n_x, n_y)})``; NaN when no stratum has both groups.
     """
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    sx, sy = np.asarray(strata_x).astype(str), np.asarray(strata_y).astype(str)
-    okx, oky = np.isfinite(x), np.isfinite(y)
-    x, sx, y, sy = x[okx], sx[okx], y[oky], sy[oky]
-    cells = {str(s): (int((sx == s).sum()), int((sy == s).sum())) for s in sorted(set(sx) | set(sy))}
-    usable = [s for s, (a, b) in cells.items() if a >= min_n and b >= min_n]
-    if not usable:
+    x, sx, y, sy, cells = _finite_cells(x, y, strata_x, strata_y)
+    stratum_w = stratum_weights(cells, min_n)
+    if not stratum_w:
         return np.nan, np.nan, cells
+    usable = list(stratum_w)
     values = [np.concatenate([x[sx == s], y[sy == s]]) for s in usable]
     n_x = [cells[s][0] for s in usable]
-    weights = np.array([cells[s][0] * cells[s][1] / (cells[s][0] + cells[s][1]) for s in usable])
-    weights = weights / weights.sum()
+    weights = np.array([stratum_w[s] for s in usable])
 
     observed = float(sum(w * (v[:k].mean() - v[k:].mean()) for w, v, k in zip(weights, values, n_x)))
     rng = np.random.default_rng(seed)
@@ -155,3 +151,36 @@ def stratified_permutation(x: np.ndarray, y: np.ndarray, strata_x: np.ndarray, s
         null += w * (perm[:, :k].mean(axis=1) - perm[:, k:].mean(axis=1))
     extreme = int((np.abs(null) >= abs(observed) - 1e-12).sum())
     return observed, (extreme + 1) / (n_perm + 1), cells
+
+
+def _finite_cells(x, y, strata_x, strata_y):
+    """The finite values of each group with their strata, and ``{stratum: (n_x, n_y)}``."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    sx, sy = np.asarray(strata_x).astype(str), np.asarray(strata_y).astype(str)
+    okx, oky = np.isfinite(x), np.isfinite(y)
+    x, sx, y, sy = x[okx], sx[okx], y[oky], sy[oky]
+    cells = {str(s): (int((sx == s).sum()), int((sy == s).sum())) for s in sorted(set(sx) | set(sy))}
+    return x, sx, y, sy, cells
+
+
+def stratum_weights(cells: dict[str, tuple[int, int]], min_n: int = 1) -> dict[str, float]:
+    """Normalised weights ``n_x n_y / (n_x + n_y)`` of the strata where both groups have ``min_n``
+    members (the ones :func:`stratified_permutation` tests); the others get none."""
+    raw = {s: a * b / (a + b) for s, (a, b) in cells.items() if a >= min_n and b >= min_n}
+    total = sum(raw.values())
+    return {s: w / total for s, w in raw.items()} if total else {}
+
+
+def stratified_means(x: np.ndarray, y: np.ndarray, strata_x: np.ndarray, strata_y: np.ndarray, min_n: int = 1) -> tuple[float, float, int, int]:
+    """``(mean_x, mean_y, n_x, n_y)`` over the strata :func:`stratified_permutation` tests: the
+    stratum-weighted group means (their difference is its statistic) and the members counted.
+
+    Why: a table that shows the means and n of every member next to a statistic made from some
+    strata only describes a different population than it tests (the two can point opposite ways)."""
+    x, sx, y, sy, cells = _finite_cells(x, y, strata_x, strata_y)
+    w = stratum_weights(cells, min_n)
+    if not w:
+        return np.nan, np.nan, 0, 0
+    mean_x = float(sum(ws * x[sx == s].mean() for s, ws in w.items()))
+    mean_y = float(sum(ws * y[sy == s].mean() for s, ws in w.items()))
+    return mean_x, mean_y, sum(cells[s][0] for s in w), sum(cells[s][1] for s in w)

@@ -236,13 +236,19 @@ def _merge_repeats(src: np.ndarray, dst: np.ndarray, w: np.ndarray, n: int, sour
 
 
 def infer_n_layers(g: ig.Graph) -> int:
-    """Transformer layer count when not given: 1 + the highest non-logit layer in the graph."""
+    """Transformer layer count when not given: the logits' layer − 1 (circuit-tracer writes logit
+    nodes at ``n_layers + 1``), else 1 + the highest non-logit layer.
+
+    Why the logits first: a pruned graph often keeps no feature of the last layers, and a count
+    read off its features would differ from graph to graph of one model — moving its logits, the
+    early/middle/late bands of its FFLs and its layer gaps with whatever pruning left."""
     if g.vcount() == 0:
         return 0
     layers = np.asarray(g.vs["layer"])
     logit = np.asarray(g.vs["feature_type"]) == FEATURE_TYPE_LOGIT
     body = layers[~logit]
-    return int(body.max()) + 1 if body.size and body.max() >= 0 else 0
+    from_body = int(body.max()) + 1 if body.size and body.max() >= 0 else 0
+    return max(int(layers[logit].max()) - 1, from_body) if logit.any() else from_body
 
 
 def effective_layers(g: ig.Graph, n_layers: int | None = None) -> np.ndarray:

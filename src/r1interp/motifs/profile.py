@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from r1interp.artifacts import motif_labels as L
+from r1interp.artifacts.graphs import read_graph_index
 from r1interp.motifs import signed as SG
 from r1interp.motifs.census import census_edges, census_igraph
 from r1interp.motifs.config import MotifsConfig
@@ -146,13 +147,7 @@ def analyse_file(path: str | Path, ids: dict[str, Any], cfg: MotifsConfig, seed:
 def read_index(path: str | Path) -> pd.DataFrame:
     """The graph stage's ``index.parquet``, checked for the columns this stage needs."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--index: file not found: {path}")
-    df = pd.read_parquet(path)
-    need = ["graph_id", "prompt_id", "category", "phase"]
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing} (has {list(df.columns)})")
+    df = read_graph_index(path)
     if "built" in df.columns:  # graphs the graph stage could not build are listed with their reason
         skipped = df[~df["built"].astype(bool)]
         for r in skipped.itertuples():

@@ -196,8 +196,10 @@ def comparison_statement(name: str, df: pd.DataFrame) -> str:
         ns = df.groupby(by)["n_pairs"].max().items()
         parts.append("n (paired prompts): " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,)))} = {int(v)}" for k, v in ns))
     if "n_correct" in df.columns:
-        g = df.groupby(["model", "phase"]).agg(c=("n_correct", "max"), i=("n_incorrect", "max"), u=("n_unfinished", "max"), cells=("cells", "first"))
-        parts.append("n: " + "; ".join(f"{m} {ph}: {r.c} correct, {r.i} incorrect, {r.u} unfinished (excluded); per category {r.cells}"
+        g = df.groupby(["model", "phase"]).agg(c=("n_correct", "max"), i=("n_incorrect", "max"), u=("n_unfinished", "max"), cells=("cells", "first"),
+                                               x=("n_unmatched", "max"), by=("correctness_of", "first"))
+        parts.append("n: " + "; ".join(f"{m} {ph}: {r.c} correct, {r.i} incorrect tested (categories with both), {r.x} in categories without "
+                                       f"the other group, {r.u} unfinished (excluded); per category {r.cells}; correctness of {r.by}'s generation"
                                        for (m, ph), r in g.iterrows()))
     if "pairing" in df.columns:
         parts.append("pairing: " + str(df["pairing"].iloc[0]))
