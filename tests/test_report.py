@@ -17,6 +17,7 @@ import pytest
 from r1interp.report.build import ReportError, ReportInputs, build_report, caption_for
 
 CHROMIUM = next((shutil.which(n) for n in ("chromium-headless-shell", "chromium", "chromium-browser") if shutil.which(n)), None)
+PAIRS = [{"reasoner": "toy-reasoner", "base": "toy-base"}]
 SECTIONS = ["models", "sweep", "faithfulness", "features", "graphs", "motifs", "heads", "patching", "modeldiff"]
 
 
@@ -54,13 +55,26 @@ def results(tmp_path):
 
 def test_report_has_every_section_and_figure(results, tmp_path):
     out = tmp_path / "report.html"
-    html = build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], []), out)
+    html = build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], PAIRS), out)
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in html
     # stage figures + the report's own figures, each embedded with a caption
     assert html.count("<figure") == 8 + 4
     assert html.count("<figcaption></figcaption>") == 0
     assert "http://" not in html.replace("http://www.w3.org", "") and "https://" not in html
+
+
+def test_figures_of_another_runs_models_are_left_out(results, tmp_path):
+    """results/compare/ is shared by the runs of one checkout: a toy run's cascade and model-diff
+    figures stay there when the real pair runs, and must not appear in the real pair's report."""
+    for rel in ["compare/ffl_cascade_r1-distill-qwen-1.5b.png", "compare/modeldiff/r1-distill-qwen-1.5b__qwen2.5-math-1.5b/residual_diff.png"]:
+        _png(results / rel)
+    real = [{"reasoner": "r1-distill-qwen-1.5b", "base": "qwen2.5-math-1.5b"}]
+    html = build_report(ReportInputs(results, ["r1-distill-qwen-1.5b", "qwen2.5-math-1.5b"], real), tmp_path / "real.html")
+    assert 'id="fig-compare-ffl-cascade-r1-distill-qwen-1-5b-png"' in html
+    assert 'id="fig-compare-modeldiff-r1-distill-qwen-1-5b-qwen2-5-math-1-5b-residual-diff-png"' in html
+    assert "toy-reasoner" not in html and "toy-base" not in html
+    assert 'id="fig-compare-sp-heatmap-png"' in html  # the run's own comparison plots stay
 
 
 def test_uncaptioned_figure_fails_the_build(results, tmp_path):
@@ -73,7 +87,7 @@ def test_uncaptioned_figure_fails_the_build(results, tmp_path):
 @pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium (apt-get install chromium-headless-shell)")
 def test_report_renders_in_headless_chromium(results, tmp_path):
     out = tmp_path / "report.html"
-    build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], []), out)
+    build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], PAIRS), out)
     # Count figures whose image actually decoded (naturalWidth > 0) inside the browser.
     probe = tmp_path / "probe.html"
     probe.write_text(out.read_text().replace("</body>", """<script>

@@ -227,6 +227,22 @@ def stream_rows(inp: ReportInputs) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def compare_figures(results: Path, inp: ReportInputs) -> list[str]:
+    """This run's comparison figures, relative to ``results``.
+
+    ``results/compare/`` is shared by every run of the checkout, and figures named after a model
+    (``ffl_cascade_{source}.png``, ``modeldiff/{reasoner}__{base}/``, ``external/{set}/``) outlive a
+    run on other models — a real run's report would show the toy pair's cascades. So only this
+    run's sources (models, and the external sets in its ``category_profiles.parquet``) count."""
+    sources = set(inp.models)
+    if (cat := _read_parquet(results / "compare" / "category_profiles.parquet")) is not None and "source" in cat.columns:
+        sources |= set(cat["source"].astype(str))
+    cascade = "ffl_cascade_"
+    own = [p.name for p in sorted((results / "compare").glob("*.png")) if not p.stem.startswith(cascade)]
+    return ([f"compare/{name}" for name in own] + [f"compare/{cascade}{s}.png" for s in sorted(sources)]
+            + [f"compare/external/{s}/**/*.png" for s in sorted(sources - set(inp.models))])
+
+
 def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp report") -> str:
     r = inp.results
     own = r / "report"
@@ -327,7 +343,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     sections.append(s)
 
     s = Section("motifs", "Network motifs", "Triad census against null models, signed feed-forward loops, and the comparisons.")
-    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + ["compare/*.png", "compare/external/**/*.png"])
+    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + compare_figures(r, inp))
     for path in sorted((r / "compare").glob("*.parquet")):
         df = pd.read_parquet(path)
         if path.stem in COMPARISON_TABLES:
@@ -355,7 +371,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     sections.append(s)
 
     s = Section("modeldiff", "Model diff", "Reasoning model vs its base, layer by layer.")
-    s.parts += _figures(r, ["compare/modeldiff/**/*.png"])
+    s.parts += _figures(r, [f"compare/modeldiff/{p['reasoner']}__{p['base']}/*.png" for p in inp.pairs])
     sections.append(s)
 
     from r1interp.report.rule_costs import cost_table
