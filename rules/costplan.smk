@@ -8,6 +8,11 @@ localrules:
 
 
 rule costplan:
+    input:
+        # The plan is computed from the configuration alone, and the rerun policy ignores params: the
+        # config files as inputs rerun it when one is edited or another is given (a toy plan left in
+        # results/ would otherwise stand for the real run's). `--config KEY=VALUE` needs --forcerun costplan.
+        configs=[str(p) for p in workflow.configfiles],
     output:
         json="results/costplan/plan.json",
         md=report("results/costplan/plan.md", caption="../report/costplan.rst", category="Cost plan"),

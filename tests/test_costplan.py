@@ -122,3 +122,23 @@ def test_cli_writes_the_same_numbers_as_json_and_markdown(tmp_path):
 
     stages = plan_tables(data)[0][1]
     assert list(stages["stage"])[-1] == "total" and stages["usd"].iloc[-1] == pytest.approx(data["total"]["usd"])
+
+
+def test_the_plan_is_rebuilt_for_another_or_edited_config_file(tmp_path):
+    """The workflow's plan depends on nothing but the configuration, which the rerun policy does not
+    watch as params: a toy plan in results/ must not stand for a run with another config file."""
+    from conftest import copy_workflow, run_snakemake
+
+    wd = copy_workflow(tmp_path)
+    target = "results/costplan/plan.json"
+    first = run_snakemake(wd, "--cores", "1", target)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert "Nothing to be done" in run_snakemake(wd, "-n", "--cores", "1", target).stdout
+    (wd / "other.yaml").write_text("autointerp:\n  max_features_per_layer: 7\n")
+    plan = run_snakemake(wd, target, "-n", "--cores", "1", "--configfile", "other.yaml")
+    assert plan.returncode == 0 and "rule costplan" in plan.stdout, plan.stdout[-2000:] + plan.stderr[-2000:]
+    ran = run_snakemake(wd, target, "--cores", "1", "--configfile", "other.yaml")
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "Nothing to be done" in run_snakemake(wd, target, "-n", "--cores", "1", "--configfile", "other.yaml").stdout
+    (wd / "other.yaml").write_text("autointerp:\n  max_features_per_layer: 9\n")  # edited: newer than the plan
+    assert "rule costplan" in run_snakemake(wd, target, "-n", "--cores", "1", "--configfile", "other.yaml").stdout
