@@ -173,10 +173,9 @@ SWEEP_TRAIN_KEYS = ("seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_fe
 
 def sweep_model():
     """The model the pilot sweep runs on: ``sweep.model``, else the first reasoner of the run."""
-    name = stage_params("sweep").get("model")
-    if not name:
-        reasoners = [m for m in MODELS if entry(m)["role"] == "reasoner"]
-        return (reasoners or MODELS)[0]
+    from r1interp.core.settings import sweep_model as configured_sweep_model
+
+    name = configured_sweep_model(config)
     if name not in MODELS:
         raise WorkflowError(f"config sweep.model: {name!r} is not in run.models {MODELS}")
     return name

@@ -56,7 +56,8 @@ def test_real_config_plans_the_whole_real_dag_offline(tmp_path, standin_configs,
     counts = job_counts(proc.stdout)
     assert counts["train_transcoders"] == 8  # 28 layers in groups of 7, both models
     assert counts["transcoder_layer"] == 56 and counts["evaluate_layer"] == 56
-    assert counts["sweep_point"] == 9 and counts["sweep_select"] == 1
+    grid = yaml.safe_load((REPO / REAL).read_text())["sweep"]["grid"]
+    assert counts["sweep_point"] == len(grid["expansion_factor"]) * len(grid["k"]) and counts["sweep_select"] == 1
     assert counts["graphs_build"] == 48  # the 24 benchmark prompts, both models
     assert counts["generations"] == 2
     assert counts["data_shards"] == 1 and counts.get("data_shards_mapped", 0) == 1  # one stream, read by the base via the token map

@@ -119,7 +119,7 @@ def test_training_budget_beyond_the_stated_corpus():
 def test_graph_batch_that_cannot_fit_the_gpu():
     cfg = real_config()
     cfg["graphs"]["batch_size"] = 32
-    msg = raises(cfg, r"graphs\.batch_size: 32 needs ~\d+ GB", r"resources\.gpu\.gpu_model 'h100' has 80 GB")
+    msg = raises(cfg, r"graphs\.batch_size: 32 does not fit .* k 32 \(~\d+ GB\)", r"resources\.gpu\.gpu_model 'h100' has 80 GB")
     fits = int(re.search(r"Set graphs\.batch_size: (\d+)", msg).group(1))
     assert 1 <= fits < 32
     cfg["graphs"]["batch_size"] = fits
@@ -128,6 +128,73 @@ def test_graph_batch_that_cannot_fit_the_gpu():
     check_graph_memory(cfg, Guardrails.from_config(cfg))
     cfg["resources"]["gpu"]["gpu_model"] = "l4"  # 24 GB: the same budget no longer fits
     raises(cfg, r"graphs\.batch_size", r"'l4' has 24 GB")
+
+
+def test_every_grid_point_must_fit_its_graphs():
+    """Before the sweep has chosen, it may choose any grid point: one whose graphs cannot fit the GPU
+    at any batch size (the active features' rows: context x layers x k of them) fails at start,
+    naming the points and the grid key, and the suggested grid passes."""
+    cfg = real_config()
+    cfg["sweep"]["grid"]["k"] = [16, 32, 64, 128]
+    msg = raises(cfg, r"expansion 32 k 64 \(~\d+ GB\)", r"expansion 64 k 128", r"Set sweep\.grid\.k without \[64, 128\]",
+                 r"graphs\.max_context: \d+ \(or less\), which k 128 allows at graphs\.batch_size: 1")
+    from r1interp.config import ConfigError
+    from r1interp.guardrails import Guardrails, check_graph_memory, check_guardrails
+
+    context = int(re.search(r"graphs\.max_context: (\d+)", msg).group(1))
+    short = {**cfg, "graphs": {**cfg["graphs"], "max_context": context, "batch_size": 1}}
+    check_graph_memory(short, Guardrails.from_config(short))  # the suggested context fits every grid point
+    short["graphs"]["max_context"] = context + 64
+    with pytest.raises(ConfigError, match="k 128"):
+        check_graph_memory(short, Guardrails.from_config(short))
+    cfg["sweep"]["grid"]["k"] = [16, 32]
+    check_guardrails(cfg)
+    cfg["graphs"]["max_context"] = 6912  # twice the context: k 32 no longer fits either
+    raises(cfg, r"k 32 \(~\d+ GB\)")
+
+
+def test_every_grid_point_must_train_in_one_group_per_job():
+    """Seven 197k-latent transcoders with gradients and ScheduleFree's z, plus one layer's dense
+    pre-activations, do not fit one 80 GB GPU: a grid with expansion 128 fails at start naming a group
+    size that fits, and the doctor reports the same estimate as the guardrail."""
+    from pathlib import Path
+
+    from r1interp.config import load_config
+    from r1interp.doctor.checks import memory_checks, model_shapes
+    from r1interp.guardrails import check_guardrails, training_memory
+
+    cfg = real_config()
+    cfg["sweep"]["grid"]["expansion_factor"] = [32, 64, 128]
+    msg = raises(cfg, r"transcoders\.group_size \(7 layers per job\) does not fit", r"expansion 128 \(~\d+ GB\)",
+                 r"sweep\.grid\.expansion_factor without \[128\]")
+    fits = int(re.search(r"Set transcoders\.group_size: (\d+)", msg).group(1))
+    assert 1 <= fits < 7
+    cfg["transcoders"]["group_size"] = fits
+    check_guardrails(cfg)
+    shape = model_shapes(cfg, lambda path: None)[0]
+    doctor = next(c for c in memory_checks(cfg, [shape], [("H100", 80 * 2**30)], Path("/nonexistent")) if c.area == "GPU memory (training)")
+    expected = training_memory(shape.model_dims, 128 * 1536, fits, cfg["transcoders"], 2).gpu_gb * 1e9 / 2**30
+    assert f"~{expected:.1f} GiB" in doctor.detail and doctor.status == "ok"
+
+
+def test_the_feature_row_term_is_what_circuit_tracer_allocates():
+    """``V`` of the memory model against the encoder and decoder rows circuit-tracer's
+    ``compute_attribution_components`` returns, on real-width transcoders (d 1536, TopK k 32)."""
+    import torch
+    from circuit_tracer.transcoder import TranscoderSet
+
+    from r1interp.core.dims import ModelDims
+    from r1interp.graphs.adapter import FEATURE_INPUT_HOOK, FEATURE_OUTPUT_HOOK, to_single_layer
+    from r1interp.guardrails import active_feature_vector_bytes
+    from transcoders_helpers import random_transcoder
+
+    d, n_layers, k, context = 1536, 2, 32, 40
+    layers = {i: to_single_layer(random_transcoder(d, 2 * d, k, seed=i), i) for i in range(n_layers)}
+    tset = TranscoderSet(layers, feature_input_hook=FEATURE_INPUT_HOOK, feature_output_hook=FEATURE_OUTPUT_HOOK)
+    parts = tset.compute_attribution_components(torch.randn(n_layers, context, d, generator=torch.Generator().manual_seed(0)))
+    held = sum(parts[key].numel() * parts[key].element_size() for key in ("encoder_vecs", "decoder_vecs"))
+    dims = ModelDims(n_layers=n_layers, d=d)
+    assert held == 2 * active_feature_vector_bytes(dims, k, context, 4)
 
 
 def test_graph_nodes_that_cannot_fit_host_memory():

@@ -7,11 +7,27 @@ Each check raises :class:`r1interp.config.ConfigError` naming the key and a valu
 
 The memory model of attribution graphs (circuit-tracer 0.5, our skip transcoders):
   GPU  = weights + transcoder encoders (+ decoders unless ``lazy_decoder``)
-         + ``ACT_BYTES_PER_TOKEN_LAYER`` × context × layers × batch_size (backward buffers);
+         + max(4 V, 2 V + ``ACT_BYTES_PER_TOKEN_LAYER`` × context × layers × batch_size);
   host = the dense edge matrix, (max_feature_nodes + max_n_logits) × (active features + error and
          token nodes) × 4 bytes, with active features = context × layers × k.
+``V`` is one d-wide vector per active feature — (context − 1) × layers × k of them (TopK; the first
+position is zeroed) — in the graph dtype: ``TranscoderSet.compute_attribution_components`` keeps the
+active features' encoder rows and their scaled decoder rows (2 V, with ``lazy_decoder`` too) for the
+whole attribution, and while it concatenates them the per-layer pieces are still alive (4 V at that
+moment, before the backward batches start). At the real run's context (3,456 tokens × 28 layers) V
+is 9.5 GB at k = 32 and 38 GB at k = 128: the term that decides which dictionaries can be explained.
 ``ACT_BYTES_PER_TOKEN_LAYER`` is measured (README "Attribution graphs at scale": ~108 MB per batch
 element for 2 layers × 256 tokens at d=1536, fp32) and scaled by width and dtype.
+
+The memory model of transcoder training (sparsify's ``Trainer``, one group of layers per job):
+  GPU  = model weights + the group's transcoders in fp32 × (weights, gradients and the optimizer's
+         copies: ScheduleFree's z for signum, two moments for Adam/Muon)
+         + one layer's dense pre-activations at a time (tokens per step × latents, bf16 under the
+         trainer's autocast; AuxK's masked copy of them doubles it while latents are dead) + the
+         hooked layers' MLP inputs and outputs and the forward's MLP intermediates.
+One layer at a time because sparsify backpropagates each transcoder's loss inside its forward hook.
+At the real run's step (32 × 1,024 tokens) a 197k-latent layer's pre-activations are 12.9 GB, and
+seven such transcoders with their gradients and z are 51 GB.
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from r1interp.config import ConfigError
-from r1interp.core.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_of
+from r1interp.core.dims import DTYPE_BYTES, ModelDims, dict_choices, dims_of
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +253,21 @@ class GraphMemory:
     gpu_gb: float
     host_gb: float
     gpu_fixed_gb: float
+    """Weights and transcoders."""
     gpu_per_batch_gb: float
+    feature_vectors_gb: float
+    """``V``: one d-wide vector per active feature (the module docstring)."""
+
+    def batches_that_fit(self, usable_gb: float) -> int:
+        """The largest ``graphs.batch_size`` within ``usable_gb`` (0: none, not even 1)."""
+        if self.gpu_fixed_gb + 4 * self.feature_vectors_gb > usable_gb or self.gpu_per_batch_gb <= 0:
+            return 0
+        return int((usable_gb - self.gpu_fixed_gb - 2 * self.feature_vectors_gb) // self.gpu_per_batch_gb)
+
+
+def active_feature_vector_bytes(dims: ModelDims, k: int, context: int, dtype_bytes: int) -> int:
+    """``V``: bytes of one d-wide vector per active feature of a graph over ``context`` tokens."""
+    return max(context - 1, 0) * dims.n_layers * k * dims.d * dtype_bytes
 
 
 def graph_memory(dims: ModelDims, n_latents: int, k: int, graphs: dict) -> GraphMemory:
@@ -246,13 +276,81 @@ def graph_memory(dims: ModelDims, n_latents: int, k: int, graphs: dict) -> Graph
     context = int(graphs.get("max_context", 512))
     weights = dims.params() * b
     tc = dims.n_layers * (dims.d * n_latents * (1 if graphs.get("lazy_decoder") else 2) + dims.d * dims.d) * b
+    vectors = active_feature_vector_bytes(dims, k, context, b)
     per_batch = ACT_BYTES_PER_TOKEN_LAYER * (dims.d / 1536) * (b / 4) * context * dims.n_layers
     batch = int(graphs.get("batch_size", 64))
     rows = int(graphs.get("max_feature_nodes", 512)) + int(graphs.get("max_n_logits", 10))
     cols = context * dims.n_layers * (k + 1) + context + int(graphs.get("max_n_logits", 10))
     host = rows * cols * 4 + dims.params() * 4  # edge matrix (fp32) + the model while loading
     gb = 1e9
-    return GraphMemory((weights + tc + per_batch * batch) / gb, host / gb, (weights + tc) / gb, per_batch / gb)
+    gpu = weights + tc + max(4 * vectors, 2 * vectors + per_batch * batch)
+    return GraphMemory(gpu / gb, host / gb, (weights + tc) / gb, per_batch / gb, vectors / gb)
+
+
+OPTIMIZER_COPIES = {"signum": 1, "adam": 2, "muon": 2}
+"""fp32 copies of every transcoder weight that the optimizer keeps, besides the weight and its gradient."""
+
+
+@dataclass(frozen=True)
+class TrainMemory:
+    gpu_gb: float
+    coders_gb: float
+    """The group's transcoders: weights, gradients, optimizer copies."""
+    dense_gb: float
+    """One layer's dense pre-activation buffers."""
+
+
+def training_memory(dims: ModelDims, n_latents: int, group: int, transcoders: dict, model_bytes: int = 2) -> TrainMemory:
+    """Peak GPU memory of one training job of ``group`` layers (the module docstring's model)."""
+    tokens = int(transcoders.get("batch_size", 16)) * int(transcoders.get("seq_len", 128))
+    per_layer = 2 * n_latents * dims.d + dims.d * dims.d + n_latents + dims.d  # W_enc, W_dec, W_skip, biases
+    coders = group * per_layer * 4 * (2 + OPTIMIZER_COPIES.get(str(transcoders.get("optimizer", "signum")), 2))
+    dense = (2 if float(transcoders.get("auxk_alpha", 0.03125)) > 0 else 1) * tokens * n_latents * 2
+    activations = (2 * group * dims.d + 3 * dims.d_mlp) * tokens * model_bytes
+    gb = 1e9
+    return TrainMemory((dims.params() * model_bytes + coders + dense + activations) / gb, coders / gb, dense / gb)
+
+
+def check_training_memory(config: dict, g: Guardrails) -> None:
+    """Every dictionary the run may train — its sweep selection, else every grid point — must fit
+    a training job of ``transcoders.group_size`` layers, and each grid point the sweep's pilot job."""
+    from r1interp.core.costplan import pilot_layers
+    from r1interp.core.groups import layer_groups
+    from r1interp.core.settings import sweep_model
+
+    limit, where = gpu_memory_gb(config, g)
+    usable = 0.9 * limit
+    tc = config.get("transcoders") or {}
+    group_size = int(tc.get("group_size", 0))
+    pilot_model = sweep_model(config)
+    for m in config["run"]["models"]:
+        if (config["models"].get(m) or {}).get("source") == "toy":
+            continue  # the toy trains on CPU
+        dims = dims_of(config, m)
+        model_bytes = DTYPE_BYTES.get(str((config["models"].get(m) or {}).get("dtype", "auto")), 2)
+        group = max(len(x) for x in layer_groups(dims.n_layers, group_size))
+        choices, selected = dict_choices(config, dims.d)
+        widths = sorted({dd.n_latents for dd in choices})  # training memory does not depend on k
+        jobs = [("transcoders.group_size", group)]
+        if not selected and m == pilot_model:
+            jobs.append(("the sweep's pilot layers", len(pilot_layers(config, dims.n_layers))))
+        for what, n_layers in jobs:
+            too_big = [(n, training_memory(dims, n, n_layers, tc, model_bytes)) for n in widths]
+            too_big = [(n, mem) for n, mem in too_big if mem.gpu_gb > usable]
+            if not too_big:
+                continue
+            names = ", ".join(f"expansion {n // dims.d} (~{mem.gpu_gb:.0f} GB)" for n, mem in too_big)
+            widest, widest_mem = too_big[-1]
+            fits = [size for size in range(n_layers - 1, 0, -1) if training_memory(dims, widest, size, tc, model_bytes).gpu_gb <= usable]
+            fix = [f"transcoders.group_size: {fits[0]} (or less)"] if fits and what == "transcoders.group_size" else []
+            if not selected:
+                fix.append(f"sweep.grid.expansion_factor without {[n // dims.d for n, _ in too_big]}")
+            fix.append(f"transcoders.batch_size below {tc.get('batch_size')} (one layer's dense pre-activation buffers are "
+                       f"{widest_mem.dense_gb:.0f} GB at expansion {widest // dims.d})")
+            raise ConfigError(
+                f"{what} ({n_layers} layers per job) does not fit {m}'s transcoder training on the GPU for "
+                f"{'the selected dictionary' if selected else 'sweep.grid points the sweep may select'}: {names}; "
+                f"{where} has {limit:g} GB ({usable:.0f} usable). Set " + ", or ".join(fix))
 
 
 def graph_host_mem_mb(config: dict) -> int:
@@ -262,34 +360,73 @@ def graph_host_mem_mb(config: dict) -> int:
 
 
 def check_graph_memory(config: dict, g: Guardrails) -> None:
+    """Every dictionary the run may explain — its sweep selection, else every grid point (the
+    sweep may pick any) — must fit one graph on the GPU and its edge matrix in host memory."""
     graphs = config.get("graphs") or {}
     if not graphs:
         return
     limit, where = gpu_memory_gb(config, g)
+    usable = 0.9 * limit  # CUDA context, allocator fragmentation
     host_mb = graph_host_mem_mb(config)
+    context = int(graphs.get("max_context", 512))
     for m in config["run"]["models"]:
         dims = dims_of(config, m)
-        dd = dict_dims(config, dims.d, worst_case=True)
-        mem = graph_memory(dims, dd.n_latents, dd.k, graphs)
-        usable = 0.9 * limit  # CUDA context, allocator fragmentation
-        if mem.gpu_gb > usable:
-            fits = int((usable - mem.gpu_fixed_gb) // mem.gpu_per_batch_gb) if mem.gpu_per_batch_gb > 0 else 0
-            fix = (f"graphs.batch_size: {fits} (or less)" if fits >= 1 else
-                   f"graphs.lazy_decoder: true and a smaller graphs.max_context (1 batch element needs {mem.gpu_per_batch_gb:.1f} GB)")
-            raise ConfigError(
-                f"graphs.batch_size: {graphs.get('batch_size')} needs ~{mem.gpu_gb:.0f} GB of GPU memory for {m} "
-                f"(context {graphs.get('max_context')}, {dd.n_latents} latents, dtype {graphs.get('dtype', 'float32')}); "
-                f"{where} has {limit:g} GB. Set {fix}"
-            )
+        choices, selected = dict_choices(config, dims.d)
+        mems = [graph_memory(dims, dd.n_latents, dd.k, graphs) for dd in choices]
+        too_big = [(dd, mem) for dd, mem in zip(choices, mems) if mem.gpu_gb > usable]
+        if too_big:
+            raise ConfigError(_gpu_misfit(m, graphs, too_big, choices, selected, dims, usable, limit, where))
+        dd, mem = max(zip(choices, mems), key=lambda x: x[1].host_gb)
         if mem.host_gb * 1000 > host_mb:
             rows_ok = int((host_mb / 1000 - dims.params() * 4 / 1e9) * 1e9 / 4 /
-                          (int(graphs.get("max_context", 512)) * dims.n_layers * (dd.k + 1))) - int(graphs.get("max_n_logits", 10))
+                          (context * dims.n_layers * (dd.k + 1))) - int(graphs.get("max_n_logits", 10))
             raise ConfigError(
                 f"graphs.max_feature_nodes: {graphs.get('max_feature_nodes')} needs ~{mem.host_gb:.0f} GB of host memory for "
                 f"{m}'s edge matrix (context {graphs.get('max_context')}, k {dd.k}); resources.gpu.mem_mb (or "
                 f"resources.rules.graphs_build.mem_mb) is {host_mb}. Set resources.rules.graphs_build.mem_mb: "
                 f"{math.ceil(mem.host_gb * 1.1) * 1000} or graphs.max_feature_nodes: {max(rows_ok, 1)} (or less)"
             )
+
+
+def _gpu_misfit(model: str, graphs: dict, too_big: list, choices: list, selected: bool, dims: ModelDims, usable: float,
+                limit: float, where: str) -> str:
+    """The message for dictionaries whose graphs cannot fit: which, how much, and settings that fit."""
+    d = dims.d
+    dd, mem = max(too_big, key=lambda x: x[1].gpu_gb)
+    names = ", ".join(f"expansion {c.n_latents // d} k {c.k} (~{m.gpu_gb:.0f} GB)" for c, m in too_big)
+    what = f"the selected dictionary ({names})" if selected else f"sweep.grid points the sweep may select: {names}"
+    head = (f"graphs.batch_size: {graphs.get('batch_size')} does not fit {model}'s attribution graphs on the GPU for {what} "
+            f"(context {graphs.get('max_context')}, dtype {graphs.get('dtype', 'float32')}; the active features' encoder and decoder "
+            f"rows alone are {2 * mem.feature_vectors_gb:.0f} GB at k {dd.k}, twice that while circuit-tracer gathers them); "
+            f"{where} has {limit:g} GB ({usable:.0f} usable).")
+    fits = [m.batches_that_fit(usable) for _, m in too_big]
+    if min(fits) >= 1:
+        return f"{head} Set graphs.batch_size: {min(fits)} (or less)"
+    never = sorted({c.k for (c, _), f in zip(too_big, fits) if f == 0})
+    smaller_batch = min((f for f in fits if f >= 1), default=0)
+    fixes = []
+    if not selected and len(too_big) < len(choices):
+        fixes.append(f"sweep.grid.k without {never} (no batch size fits them)"
+                     + (f" and graphs.batch_size: {smaller_batch} (or less)" if smaller_batch else ""))
+    widest = max((c for (c, _), f in zip(too_big, fits) if f == 0), key=lambda c: (c.k, c.n_latents))
+    context = _largest_context(dims, widest, graphs, usable)
+    if context > 1:
+        fixes.append(f"graphs.max_context: {context} (or less), which k {widest.k} allows at graphs.batch_size: 1")
+    if not graphs.get("lazy_decoder"):
+        fixes.append("graphs.lazy_decoder: true")
+    return f"{head} Set " + ", or ".join(fixes or ["a GPU with more memory (resources.gpu.gpu_model)"])
+
+
+def _largest_context(dims: ModelDims, dd, graphs: dict, usable: float) -> int:
+    """The longest ``graphs.max_context`` at which one graph of ``dd`` fits ``usable`` GB with batches of 1 (0: none)."""
+    lo, hi = 0, int(graphs.get("max_context", 512))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if graph_memory(dims, dd.n_latents, dd.k, {**graphs, "max_context": mid, "batch_size": 1}).gpu_gb <= usable:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def check_guardrails(config: dict) -> None:
@@ -303,3 +440,4 @@ def check_guardrails(config: dict) -> None:
     check_loops(config, g)
     check_seq_len_holds_traces(config, g)
     check_graph_memory(config, g)
+    check_training_memory(config, g)

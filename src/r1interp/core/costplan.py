@@ -17,6 +17,7 @@ from pathlib import Path
 from r1interp.core import flops as F
 from r1interp.core.dims import dict_dims, dims_of
 from r1interp.core.groups import layer_groups
+from r1interp.core.settings import sweep_model
 
 # Dense bf16 peak TFLOP/s (vendor datasheets, without sparsity).
 GPUS = {
@@ -124,7 +125,7 @@ def stage_costs(config: dict, results: Path = Path("results")) -> list[StageCost
     stages: list[StageCost] = []
 
     # pilot sweep: every grid point trains the pilot layers as one group
-    sm = sweep.get("model") or next((m for m in models if config["models"][m]["role"] == "reasoner"), models[0])
+    sm = sweep_model(config)
     sd = dims_of(config, sm)
     grid = sweep.get("grid") or {}
     points = [(ef, k) for ef in grid.get("expansion_factor", [32]) for k in grid.get("k", [32])
@@ -260,7 +261,7 @@ def seed_comparison(plan: Plan) -> list[dict]:
                 "sweep": "3 pilot layers trained together from one forward per batch, 50M tokens per point, early stop after layer 26",
                 "training": "7 layers per model forward (grouped, early stop) instead of one forward per layer; bf16 at the stated utilisation",
                 "features+autointerp": "one forward per model for all 28 layers; labels through the Batches API at half price",
-                "graphs": "3 graphs per prompt and model (not per sample), 1,024 feature nodes, batch 4",
+                "graphs": f"graphs of one sample per prompt, not of every sample: {by['graphs'].notes}" if "graphs" in by else "",
             }[cat]
             verdict = f"below the seed range: {why}"
         elif ours > hi:

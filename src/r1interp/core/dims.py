@@ -105,10 +105,10 @@ class DictDims:
     k: int
 
 
-def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path = "results") -> DictDims:
-    """The selected sweep point (``results/sweep/selected.yaml``) when it exists and was selected
-    on one of this config's models, else the grid's largest expansion and k (``worst_case``) or
-    its median point (a typical plan). A selection from another run (the toy default's, left in
+def dict_choices(config: dict, d: int, results: str | Path = "results") -> tuple[list[DictDims], bool]:
+    """``(choices, selected)``: the selected sweep point (``results/sweep/selected.yaml``) when it
+    exists and was selected on one of this config's models, else every point of the sweep grid
+    (``selected`` False), largest last. A selection from another run (the toy default's, left in
     ``results/`` of a checkout that is then pointed at the real config) says nothing about this
     one's dictionaries: taken as is, it sized the real pair's graphs with the toy's k of 16."""
     import yaml
@@ -121,13 +121,22 @@ def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path
             s, made_on = read_selection(sel)
             models = list((config.get("run") or {}).get("models") or [])
             if made_on is None or made_on in models:
-                return DictDims(int(s["expansion_factor"]) * d, int(s["k"]))
+                return [DictDims(int(s["expansion_factor"]) * d, int(s["k"]))], True
             _warn_once("%s was selected on %s, not one of run.models (%s): using the sweep grid", str(sel), made_on, ", ".join(models))
         except (OSError, yaml.YAMLError, TypeError, ValueError) as e:
             log.warning("cannot read %s (%s): using the sweep grid", sel, e)
     grid = (config.get("sweep") or {}).get("grid") or {}
-    ef = sorted(grid.get("expansion_factor") or [32])
+    efs = sorted(grid.get("expansion_factor") or [32])
     ks = sorted(grid.get("k") or [32])
-    if worst_case:
-        return DictDims(ef[-1] * d, ks[-1])
-    return DictDims(ef[len(ef) // 2] * d, ks[len(ks) // 2])
+    return [DictDims(ef * d, k) for ef in efs for k in ks], False
+
+
+def dict_dims(config: dict, d: int, worst_case: bool = True, results: str | Path = "results") -> DictDims:
+    """The selected sweep point (see :func:`dict_choices`), else the grid's largest expansion and k
+    (``worst_case``) or its median point (a typical plan)."""
+    choices, selected = dict_choices(config, d, results)
+    if selected or worst_case:
+        return choices[-1]
+    efs = sorted({c.n_latents for c in choices})
+    ks = sorted({c.k for c in choices})
+    return DictDims(efs[len(efs) // 2], ks[len(ks) // 2])

@@ -89,3 +89,12 @@ def read_selection(path: str | Path) -> tuple[dict[str, Any], str | None]:
 def read_selected(path: str | Path) -> dict[str, Any]:
     """The selected settings of a ``selected.yaml`` (:func:`read_selection`)."""
     return read_selection(path)[0]
+
+
+def sweep_model(config: dict) -> str:
+    """The model the pilot sweep runs on: ``sweep.model``, else the run's first reasoner (else its first model)."""
+    models = list(config["run"]["models"])
+    name = (config.get("sweep") or {}).get("model")
+    if name:
+        return str(name)
+    return next((m for m in models if (config.get("models", {}).get(m) or {}).get("role") == "reasoner"), models[0])

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from r1interp.core.dims import DTYPE_BYTES, ModelDims, dict_dims, dims_from_config, dims_of
-from r1interp.guardrails import graph_memory
+from r1interp.core.groups import layer_groups
+from r1interp.guardrails import graph_memory, training_memory
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
 GIB = 1024**3
@@ -159,11 +160,9 @@ def memory_checks(config: dict, shapes: list[ModelShape], gpus: list[tuple[str, 
     for s in shapes:
         dd = dict_dims(config, s.d_model, worst_case=True, results=results)
         n = dd.n_latents
-        tc = transcoder_params(s.d_model, n)
-        graph = graph_memory(s.model_dims, dd.n_latents, dd.k, g).gpu_gb * 1e9  # the guardrails' estimate
-        group = t.get("group_size", 1) or s.n_layers
-        train = s.n_params * s.dtype_bytes + group * tc * 4 * 4  # fp32 params, grads, 2 optimizer moments
-        train += t.get("batch_size", 16) * t.get("seq_len", 128) * (s.d_model * group + n * group) * 4
+        graph = graph_memory(s.model_dims, dd.n_latents, dd.k, g).gpu_gb * 1e9  # the guardrails' estimates
+        group = max(len(x) for x in layer_groups(s.n_layers, int(t.get("group_size", 0))))
+        train = training_memory(s.model_dims, n, group, t, s.dtype_bytes).gpu_gb * 1e9
         for what, need, key in (("graph", graph, "graphs.batch_size / max_feature_nodes / lazy_decoder"),
                                 ("training", train, "transcoders.group_size / batch_size")):
             detail = f"{s.key}: {what} job needs ~{need / GIB:.1f} GiB (estimate; {n} latents/layer)"
