@@ -152,18 +152,45 @@ def test_position_sets_never_include_the_read_position(model, manual_pair):
         for name in POSITION_SETS:
             pos = clean_positions(pair, name, 3)
             assert pair.decision_pos not in pos and all(q < pair.decision_pos for q in pos), (name, pos)
-    assert clean_positions(p, "reasoning_end", 3) == [p.think_end - 2, p.think_end - 1, p.think_end]
-    assert clean_positions(at_close, "reasoning_end", 3) == [p.think_end - 3, p.think_end - 2, p.think_end - 1]
+    unedited = lambda qs: [q for q in qs if not p.edit_lo <= q < p.edit_hi]  # noqa: E731 - the headline never holds an edited token
+    assert clean_positions(p, "reasoning_end", 3) == unedited([p.think_end - 2, p.think_end - 1, p.think_end])
+    assert clean_positions(at_close, "reasoning_end", 3) == unedited([p.think_end - 3, p.think_end - 2, p.think_end - 1])
     assert clean_positions(p, "answer", 3) == list(range(p.think_end + 1, p.decision_pos))
     assert clean_positions(p, "all", 3) == list(range(p.decision_pos))
     df = pd.DataFrame(pair_effects(model, at_close, [0, 1, 2], list(POSITION_SETS), n_reasoning=3).rows)
     assert (df.loc[df["position_set"] == "answer", "n_positions"] == 0).all()  # nothing between </think> and the read
-    assert (df.loc[df["position_set"] == "reasoning_end", "n_positions"] == 3).all()
-    assert {n: position_role(n) for n in POSITION_SETS} == {"reasoning_end": "headline", "answer": "sanity_check", "all": "sanity_check"}
+    head = df[df["position_set"] == "reasoning_end"]
+    assert (head["n_positions"] + head["n_edited_left_out"] == 3).all()
+    assert {n: position_role(n) for n in POSITION_SETS} == {"reasoning_end": "headline", "answer": "sanity_check", "edit": "sanity_check",
+                                                             "all": "sanity_check"}
     assert (df["role"] == df["position_set"].map(position_role)).all()
 
 
 # ----------------------------------------------------------------------------- pair building
+def test_the_headline_set_leaves_out_the_edited_tokens(model, manual_pair):
+    """When the edit lies in the last think tokens (the trace's final restated result), patching it
+    back restores the input itself: ``reasoning_end`` leaves it out and says how many it left out,
+    and the ``edit`` set shows that trivial effect apart."""
+    from dataclasses import replace
+
+    from r1interp.patching.effects import clean_positions, excluded_edit_positions
+
+    p = manual_pair
+    window = 3 + (p.think_end - p.edit_lo)  # a window that reaches back over the edited number
+    assert p.edit_hi <= p.think_end
+    near = clean_positions(p, "reasoning_end", window)
+    assert near == [q for q in range(p.think_end - window + 1, p.think_end + 1) if not p.edit_lo <= q < p.edit_hi]
+    assert clean_positions(p, "edit", window) == list(range(p.edit_lo, p.edit_hi))
+    df = pd.DataFrame(pair_effects(model, p, [0, 1, 2], ["reasoning_end", "edit"], n_reasoning=window).rows).set_index(["position_set", "layer"])
+    assert (df.loc["reasoning_end", "n_edited_left_out"] == p.edit_hi - p.edit_lo).all()
+    assert (df.loc["reasoning_end", "n_positions"] == window - (p.edit_hi - p.edit_lo)).all()
+    assert (df.loc["edit", "n_positions"] == p.edit_hi - p.edit_lo).all()
+    assert np.isfinite(df.loc["edit", "norm_logit_diff"]).all() and (df.loc["edit", "role"] == "sanity_check").all()
+    # a window after the edit leaves nothing out
+    after = replace(p, edit_lo=0, edit_hi=1)
+    assert excluded_edit_positions(after, "reasoning_end", 3) == 0 and len(clean_positions(after, "reasoning_end", 3)) == 3
+
+
 def test_build_pair_drop_reasons(model, tok):
     from r1interp.artifacts.generations import Trace
 
@@ -231,7 +258,8 @@ def test_cli_end_to_end(model_dir, tok, tmp_path):
     assert summary["headline_position_set"] == "reasoning_end" and summary["roles"]["answer"] == "sanity_check"
     assert {m["role"] for m in summary["mean_norm_logit_diff"] if m["position_set"] == "answer"} == {"sanity_check"}
     # the read position is never patched: the last layer changes nothing in any set (no recovery by construction)
-    assert (eff.query("position_set == 'reasoning_end'")["n_positions"] == 3).all()
+    head = eff.query("position_set == 'reasoning_end'")
+    assert (head["n_positions"] + head["n_edited_left_out"] == 3).all()  # the window, edited tokens left out and counted
     assert np.allclose(eff.query("layer == 2")["norm_logit_diff"].dropna(), 0.0, atol=1e-4)
     assert (out / "heatmap.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -46,7 +46,7 @@ PAIR_DTYPES = {
     "ld_clean": "float64",
     "ld_corrupt": "float64",
 }
-EFFECT_COLUMNS = ["pair_id", "layer", "position_set", "role", "norm_logit_diff", "logit_diff", "n_positions"]
+EFFECT_COLUMNS = ["pair_id", "layer", "position_set", "role", "norm_logit_diff", "logit_diff", "n_positions", "n_edited_left_out"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ class PatchingConfig:
     only_correct: bool = False
     position_sets: tuple[str, ...] = ("reasoning_end", "answer")
     n_reasoning_tokens: int = 4
-    """Size of the "reasoning_end" set: the last N think tokens, ``</think>`` included."""
+    """Size of the "reasoning_end" window: the last N think tokens, ``</think>`` included (edited tokens in it are left out)."""
     batch_size: int = 16
     """Patched forwards per batch (rows = (layer, position set) interventions)."""
 
@@ -96,7 +96,8 @@ def run_patching(model: nn.Module, tokenizer, traces: list[Trace], cfg: Patching
                 rec.update(status="dropped", reason="oom")
         pair_rows.append(rec)
     effects = pd.DataFrame(rows, columns=EFFECT_COLUMNS)
-    effects = effects.astype({"layer": "int64", "role": "string", "n_positions": "int64", "norm_logit_diff": "float64", "logit_diff": "float64"})
+    effects = effects.astype({"layer": "int64", "role": "string", "n_positions": "int64", "n_edited_left_out": "int64", "norm_logit_diff": "float64",
+                              "logit_diff": "float64"})
     pairs = pd.DataFrame(pair_rows, columns=list(_pair_record(PairOutcome("", "", None, "")).keys())).astype(PAIR_DTYPES)
     return PatchingResult(effects, pairs)
 
