@@ -11,7 +11,7 @@ import pytest
 from conftest import INSTRUCTION
 from r1interp.artifacts.segments import ANSWER, OTHER, PROMPT, THINK
 from r1interp.core.render import Example, render_example, tokenize_with_segments
-from r1interp.data.shards import ShardConfig, build_shards, split_of
+from r1interp.data.shards import ShardConfig, build_shards, split_key, split_of
 
 
 def _labelled(tok, ids, segs):
@@ -72,6 +72,21 @@ def test_shards_respect_budgets_and_are_reproducible(toy_tokenizer, toy_problems
         assert max(lens) <= 64
         assert sum(lens) - lens[-1] < {"train": 5000, "eval": 1000}[split]
     assert not set(a["train"].column("doc_id").to_pylist()) & set(a["eval"].column("doc_id").to_pylist())
+
+
+def test_a_problem_asked_twice_never_sits_in_both_splits(toy_tokenizer, toy_problems):
+    """The toy's problem space repeats problems under different ids (as real corpora do): the split
+    follows the problem, so no eval document is a training document."""
+    exs = [Example(p.id, p.kind, p.question, p.think, p.answer_text) for p in toy_problems]
+    questions = [e.question for e in exs]
+    assert len(set(questions)) < len(questions)  # the corpus does repeat problems: the case under test
+    tables = build_shards(toy_tokenizer, exs, ShardConfig(instruction=INSTRUCTION, train_tokens=10**9, eval_tokens=10**9, eval_fraction=0.3))
+    docs = {s: {tuple(x) for x in tables[s].column("input_ids").to_pylist()} for s in ("train", "eval")}
+    assert docs["eval"] and not docs["train"] & docs["eval"]
+    by_doc = {s: {exs[i].question for i in tables[s].column("doc_id").to_pylist()} for s in ("train", "eval")}
+    assert not by_doc["train"] & by_doc["eval"]
+    twin = Example("other-id", exs[0].kind, "  " + exs[0].question.replace(" ", "  ") + "\n", exs[0].think, exs[0].answer)
+    assert split_of(split_key(twin), 0.3, 0) == split_of(split_key(exs[0]), 0.3, 0)  # whitespace does not matter
 
 
 def test_openr1_fixture_through_datasets(tmp_path, toy_tokenizer):
