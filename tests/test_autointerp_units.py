@@ -103,6 +103,29 @@ def test_split_detection_fuzzing_samples(layer0):
     assert [(s.example.doc_id, s.marked) for s in again] == [(s.example.doc_id, s.marked) for s in fuz]
 
 
+def test_the_strongest_windows_are_shown_first_even_when_also_quantile_samples(tmp_path, layer0):
+    """A window that is both a top example and a quantile sample is kept as the top one, and the
+    table is read top examples first (an alphabetical sort had put them last, after quantiles)."""
+    import pandas as pd
+
+    from r1interp.autointerp.inputs import KINDS
+
+    table = pd.read_parquet(layer0[1])
+    feature = int(table["feature_id"].iloc[0])
+    rows = table[table["feature_id"] == feature]
+    strongest = rows[rows["kind"] == "top"].sort_values("rank").iloc[0]
+    twin = strongest.copy()
+    twin["kind"], twin["quantile_bin"], twin["rank"] = "quantile", int(rows["quantile_bin"].max()), 0
+    path = tmp_path / "L0.examples.parquet"
+    pd.concat([pd.DataFrame([twin]), table], ignore_index=True).astype(table.dtypes.to_dict()).to_parquet(path)
+    ex = read_examples(path, [feature])[feature]
+    assert [KINDS.index(e.kind) for e in ex] == sorted(KINDS.index(e.kind) for e in ex)  # top, quantile, negative
+    split = split_examples(ex, 10, 0.6, rng_for(0, 0, feature, "explain"))
+    first = split.explain[0]
+    assert (first.kind, first.doc_id, first.start) == ("top", int(strongest["doc_id"]), int(strongest["start"]))
+    assert first.max_act == max(e.max_act for e in split.explain)
+
+
 def test_balanced_accuracy():
     assert balanced_accuracy([1, 1, 0, 0], [1, 1, 0, 0]) == 1.0
     assert balanced_accuracy([1, 1, 1, 0], [1, 1, 1, 1]) == 0.5  # all-yes is chance, not 75%

@@ -88,7 +88,8 @@ def select_features(stats: pd.DataFrame, cfg: AutointerpConfig, layer: int) -> l
 
 
 def read_examples(path: str | Path, feature_ids: list[int] | None) -> dict[int, list[Example]]:
-    """Examples per feature (only ``feature_ids`` when given), ordered by kind, bin and rank."""
+    """Examples per feature (only ``feature_ids`` when given), ordered by kind (as in ``KINDS``: top
+    first — not alphabetically, which put them last), bin and rank."""
     check_table(path, EXAMPLE_COLUMNS)
     if feature_ids is not None and not feature_ids:
         return {}
@@ -96,7 +97,7 @@ def read_examples(path: str | Path, feature_ids: list[int] | None) -> dict[int, 
     bad = sorted(set(df["kind"]) - set(KINDS))
     if bad:
         raise FeatureTableError(f"{path}: column 'kind' has unknown values {bad}; allowed {KINDS}")
-    df = df.sort_values(["feature_id", "kind", "quantile_bin", "rank"], kind="stable")
+    df = df.assign(kind_order=df["kind"].map(KINDS.index)).sort_values(["feature_id", "kind_order", "quantile_bin", "rank"], kind="stable")
     out: dict[int, list[Example]] = {}
     for row in df.itertuples(index=False):
         toks, acts = tuple(str(t) for t in row.tokens), tuple(float(a) for a in row.acts)

@@ -80,6 +80,8 @@ class TaskKey:
     feature: int
     task: str
     prompt_version: str
+    """The prompt template's version and a digest of the rendered prompt (``v1@<sha256[:16]>``): an
+    answer is reused only for the very prompt it answered."""
     llm_model: str
 
     def custom_id(self) -> str:

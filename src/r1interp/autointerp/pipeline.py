@@ -8,6 +8,7 @@ true-vs-random token marks (fuzzing), both as balanced accuracy.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,13 +87,20 @@ def prepare_layer(li: LayerInput, cfg: AutointerpConfig) -> list[FeatureJob]:
     return jobs
 
 
-def _key(model: str, job: FeatureJob, task: str, cfg: AutointerpConfig) -> TaskKey:
-    return TaskKey(model, job.layer, job.feature, task, cfg.prompt_version, cfg.llm_model)
+def _key(model: str, job: FeatureJob, task: str, cfg: AutointerpConfig, system: str, user: str) -> TaskKey:
+    """The journal key of one request: its prompt version carries a digest of the prompt itself.
+
+    Why: the journal outlives reruns (a restart must not pay twice), and a latent id alone does not
+    say what was asked — after the feature tables change (a retrained transcoder) the same
+    (layer, feature) shows other examples, and a key without the prompt handed back the old
+    latent's label and scores without a request."""
+    digest = hashlib.sha256(f"{system}\x00{user}".encode()).hexdigest()[:16]
+    return TaskKey(model, job.layer, job.feature, task, f"{cfg.prompt_version}@{digest}", cfg.llm_model)
 
 
 def explain_task(model: str, job: FeatureJob, cfg: AutointerpConfig) -> Task:
     system, user = explain_prompt(cfg.prompt_version, job.split.explain, job.ctx, cfg.mark_threshold)
-    return Task(_key(model, job, "explain", cfg), system, user, cfg.max_tokens_explain, parse_explanation)
+    return Task(_key(model, job, "explain", cfg, system, user), system, user, cfg.max_tokens_explain, parse_explanation)
 
 
 def _score_parser(samples: list[Sample]):
@@ -110,13 +118,13 @@ def score_tasks(model: str, job: FeatureJob, expl: dict, cfg: AutointerpConfig) 
     det = detection_samples(job.split, cfg.n_detection, rng_for(cfg.seed, job.layer, job.feature, "detection"))
     if det:
         s, u = detection_prompt(cfg.prompt_version, expl, det)
-        tasks.append(Task(_key(model, job, "detection", cfg), s, u, cfg.max_tokens_score, _score_parser(det)))
+        tasks.append(Task(_key(model, job, "detection", cfg, s, u), s, u, cfg.max_tokens_score, _score_parser(det)))
     fuz = fuzzing_samples(
         job.split, cfg.n_fuzzing, cfg.mark_threshold, rng_for(cfg.seed, job.layer, job.feature, "fuzzing")
     )
     if fuz:
         s, u = fuzzing_prompt(cfg.prompt_version, expl, fuz)
-        tasks.append(Task(_key(model, job, "fuzzing", cfg), s, u, cfg.max_tokens_score, _score_parser(fuz)))
+        tasks.append(Task(_key(model, job, "fuzzing", cfg, s, u), s, u, cfg.max_tokens_score, _score_parser(fuz)))
     return tasks
 
 
@@ -159,11 +167,12 @@ async def label_async(
     jobs = [j for li in inputs for j in prepare_layer(li, cfg)]
     runner = Runner(cfg, journal, api_key)
     try:
-        explained = await runner.run([explain_task(model, j, cfg) for j in jobs], desc="explain")
+        explain = {(j.layer, j.feature): explain_task(model, j, cfg) for j in jobs}
+        explained = await runner.run(list(explain.values()), desc="explain")
         scoring: dict[tuple[int, int], list[Task]] = {}
         if cfg.scoring:
             for j in jobs:
-                ex = explained[_key(model, j, "explain", cfg)]
+                ex = explained[explain[(j.layer, j.feature)].key]
                 if ex.status == "ok":
                     scoring[(j.layer, j.feature)] = score_tasks(model, j, ex.result, cfg)
         scored = await runner.run([t for ts in scoring.values() for t in ts], desc="score")
@@ -183,12 +192,11 @@ async def label_async(
         )
     per_layer: dict[int, list[dict]] = {li.layer: [] for li in inputs}
     for j in jobs:
-        outcomes: dict[str, Outcome | None] = {"explain": explained[_key(model, j, "explain", cfg)]}
+        outcomes: dict[str, Outcome | None] = {"explain": explained[explain[(j.layer, j.feature)].key]}
         if cfg.scoring and (j.layer, j.feature) in scoring:
+            sent = {t.key.task: t.key for t in scoring[(j.layer, j.feature)]}
             for task in ("detection", "fuzzing"):
-                k = _key(model, j, task, cfg)
-                present = any(t.key == k for t in scoring[(j.layer, j.feature)])
-                outcomes[task] = scored.get(k) if present else Outcome("not_applicable")
+                outcomes[task] = scored.get(sent[task]) if task in sent else Outcome("not_applicable")
         per_layer[j.layer].append(entry(j, cfg, outcomes))
     return per_layer
 

@@ -60,11 +60,13 @@ def split_examples(
 
 
 def _dedupe(examples: list[Example]) -> list[Example]:
-    """Drop repeated windows (same document span), keeping the first: a duplicate would be shown
-    twice or leak an explanation example into the held-out pool."""
+    """Drop repeated windows (same document span): a duplicate would be shown twice or leak an
+    explanation example into the held-out pool. The copy kept is the top example's where the
+    window is one (a strongest window that is also a quantile sample stays among the strongest,
+    shown first), else the first. Returned with the top examples first, each kind in its order."""
     seen: set[tuple[int, int, int]] = set()
     out = []
-    for e in examples:
+    for e in sorted(examples, key=lambda e: e.kind != "top"):  # stable: tops first, each kind in its order
         k = (e.doc_id, e.start, len(e.tokens))
         if k not in seen:
             seen.add(k)
