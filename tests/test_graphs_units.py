@@ -40,6 +40,42 @@ def test_answer_without_a_box_uses_the_expected_text():
     assert [t.phase for t in targets] == ["think"] and "no answer graph" in reason
 
 
+@pytest.mark.parametrize("answer,expected,target", [
+    ("So \\boxed{\\text{Austin}}.", "Austin", "A"),        # past LaTeX wrappers to the answer itself
+    ("\\boxed{\\frac{1}{2}}", "1/2", "1"),                # a fraction: its numerator
+    ("\\boxed{\\$27}", "27", "2"),
+    ("\\boxed{\\boxed{5}}", "5", "5"),
+    ("First guess \\boxed{3}. Wait, recheck: \\boxed{5}", "5", "5"),  # the box grading reads: the last
+    ("\\boxed{} so \\boxed{7}", "7", "7"),                 # an empty box is not the answer
+])
+def test_the_answer_graph_explains_the_answer_grading_reads(answer, expected, target):
+    from r1interp.core.answers import answer_box
+    from r1interp.graphs.phases import answer_target
+    from r1interp.prompts.checker import check_answer
+
+    pieces = list(answer)  # one character per token: the position is the character
+    t = answer_target(pieces, 0, len(pieces), expected)
+    assert t is not None and t.rule == "boxed" and pieces[t.position] == target
+    start, end = answer_box(answer)  # the box the checker grades ...
+    assert start <= t.position < end and check_answer(answer, expected, "text" if target == "A" else "numeric")
+
+
+def test_without_a_box_the_expected_answer_is_found_as_a_whole_word_and_last():
+    from r1interp.graphs.phases import answer_target
+
+    text = "After 18 days... no: the snail escapes on day 8."
+    t = answer_target(list(text), 0, len(text), "8")
+    assert t.rule == "expected" and t.position == text.rindex("8") and text[t.position - 1] == " "
+    text = "Yes, all bloops are lazzies."
+    assert answer_target(list(text), 0, len(text), "yes").position == 0  # any case
+
+
+def test_result_rule_skips_comparisons_and_reads_fractions():
+    text = "we need n >= 3 days, n != 4, and x == 5; so 3/4 = \\frac{7}{8} and y = $5."
+    found = [t.position for t in think_targets(list(text), 0, len(text), ["result"], 10)]
+    assert [text[p] for p in found] == ["7", "5"] and found == [text.index("7"), text.rindex("5")]
+
+
 def test_think_graphs_sit_on_tokens_that_write_results_then_steps():
     targets, _ = plan_targets(PIECES, SPAN, "74", ["result", "step"], 2)
     think = [t for t in targets if t.phase == "think"]

@@ -6,11 +6,14 @@ tokens ``ids[:t]``: its input is ``ids[:t]`` and its logit targets are the logit
 Why not "the first answer token" or "the middle of the trace": those explain boilerplate ("The"
 of "The answer is \\boxed{74}", or whatever token the middle falls on). A graph explains a decision:
 
-- ``answer`` (rule ``boxed``): the first token of the content inside the answer's ``\\boxed{``,
-  after ``</think>``; rule ``expected``: without a box, the first token of the expected answer's
-  text where it first appears in the answer. Neither found → no answer graph (a recorded reason).
+- ``answer`` (rule ``boxed``): the first token of the answer inside the box the model committed
+  to after ``</think>`` — the last non-empty ``\\boxed{``, the one grading reads
+  (``core.answers``) — past LaTeX wrappers (``\\text{``, ``\\$``, a fraction's ``\\frac{`` to its
+  numerator); rule ``expected``: without a box, the first token of the expected answer's last
+  whole-word occurrence (any case) in the answer. Neither found → no answer graph (a recorded reason).
 - ``think``: up to ``count`` tokens of the generated trace, chosen by rules in priority order:
-  ``result`` = the first token of a number written right after ``=`` (an intermediate result),
+  ``result`` = the first token of a number written right after ``=`` (an intermediate result; not
+  after ``<=``, ``>=``, ``!=``, ``==``; through ``\\frac{`` and ``$``),
   ``step`` = the first non-blank token of a step (after a line break or a sentence end).
   Candidates of the first rule are taken evenly spread over the trace, then the next rule fills up.
 
@@ -24,12 +27,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from r1interp.core.answers import answer_box, content_start, phrase_pattern
+
 THINK, ANSWER_PHASE = "think", "answer"
 PHASES = (THINK, ANSWER_PHASE)
 THINK_RULES = ("result", "step")
-_RESULT = re.compile(r"=\s*(-?\d)")
+_RESULT = re.compile(r"(?<![<>!=])=(?!=)\s*(?:\\[dt]?frac\s*\{)?(?:\\\$|\$)?\s*(-?\d)")
 _STEP = re.compile(r"(?:^|\n|[.!?]\s)\s*(\S)")
-_BOXED = "\\boxed{"
 
 
 @dataclass(frozen=True)
@@ -75,17 +79,16 @@ def answer_target(pieces: Sequence[str], start: int, stop: int, expected: str | 
     region = pieces[start:stop]
     text = "".join(region)
     offsets = char_offsets(region)
-    at = text.find(_BOXED)
-    if at >= 0:
-        content = at + len(_BOXED)
-        while content < len(text) and text[content].isspace():
-            content += 1
-        if content < len(text) and text[content] != "}":
+    box = answer_box(text)
+    if box is not None:
+        content = content_start(text, *box)
+        if content < box[1]:
             return GraphTarget(ANSWER_PHASE, start + token_at(offsets, content), "boxed")
-    if expected and expected.strip():
-        at = text.find(expected.strip())
-        if at >= 0:
-            return GraphTarget(ANSWER_PHASE, start + token_at(offsets, at), "expected")
+    pattern = phrase_pattern(expected or "")
+    if pattern is not None:
+        found = list(pattern.finditer(text))
+        if found:
+            return GraphTarget(ANSWER_PHASE, start + token_at(offsets, found[-1].start()), "expected")
     return None
 
 
