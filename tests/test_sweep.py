@@ -11,7 +11,7 @@ import yaml
 
 from r1interp.core.settings import read_selected
 from r1interp.sweep.grid import grid_points, max_expansion_per_k, pilot_layers, point_id
-from r1interp.sweep.pareto import SelectionRule, mark_frontier, pareto_mask, select
+from r1interp.sweep.pareto import SelectionRule, mark_frontier, pareto_mask, select, summarise_points
 
 
 def test_pilot_layers():
@@ -70,6 +70,28 @@ def test_selection_rules():
     assert no_healthy and marked.set_index("point")["pareto"]["c"]
     with pytest.raises(ValueError, match="unknown selection rule"):
         SelectionRule("best")
+
+
+def test_a_point_with_a_failed_layer_is_never_selected_and_ties_prefer_the_smaller_dictionary():
+    """A pilot layer with NaN metrics (a diverged transcoder) is not averaged away; within the CE
+    tolerance the smaller dictionary wins even when the wider one sits on the frontier alone."""
+    rows = []
+    for point, ef, k, ces in (("e8_k16", 8, 16, [0.0246, 0.0246]), ("e16_k16", 16, 16, [0.0244, 0.0244]),
+                              ("e4_k16", 4, 16, [0.001, np.nan])):
+        for layer, ce in enumerate(ces):
+            rows.append({"point": point, "expansion_factor": ef, "k": k, "lr": 0.003, "skip_connection": True, "num_latents": ef * 64,
+                         "layer": layer, "ce_increase": ce, "kl": ce, "fvu": 0.1, "l0": float(k), "dead_pct": 1.0, "train_seconds": 1.0})
+    points = summarise_points(pd.DataFrame(rows))
+    assert np.isnan(points.set_index("point").loc["e4_k16", "ce_increase"])  # not 0.001 from the layer that worked
+    marked, _ = mark_frontier(points, SelectionRule("min_ce", ce_tolerance=0.005))
+    assert not marked.set_index("point").loc["e4_k16", ["finite", "healthy", "pareto"]].any()
+    assert marked.set_index("point")["pareto"].to_dict() == {"e16_k16": True, "e4_k16": False, "e8_k16": False}
+    best, _ = select(marked, SelectionRule("min_ce", ce_tolerance=0.005))
+    assert best["point"] == "e8_k16"  # 0.0002 nats worse, half the latents: a tie
+    best, _ = select(marked, SelectionRule("sparsest_under_ce", ce_target=0.1))
+    assert best["point"] == "e8_k16"
+    with pytest.raises(ValueError, match="no sweep point has finite"):
+        mark_frontier(points[points["point"] == "e4_k16"], SelectionRule())
 
 
 def test_holdout_split_is_disjoint_seeded_and_sized():

@@ -6,13 +6,19 @@ is better) and mean L0 (sparsity, lower is better). Points whose mean dead-laten
 frontier is taken over the remaining points: a point is on it when no other healthy point is at
 least as good on both axes and strictly better on one.
 
-Selection rules (``sweep.selection.rule``), applied to the frontier:
+Selection rules (``sweep.selection.rule``), applied to the healthy points (the frontier is what
+the plot draws; the tie-breaks may pick a point just off it, which is their purpose: with TopK,
+L0 is k for every expansion, so two widths of one k differ only in CE, and the frontier alone
+would always keep the wider one):
 - ``min_ce``: the lowest mean CE increase; points within ``ce_tolerance`` nats of it are ties,
   broken by smaller L0, then smaller dictionary (``num_latents``).
-- ``sparsest_under_ce``: among frontier points with mean CE increase below ``ce_target``, the
-  smallest L0, ties broken by smaller dictionary, then lower CE.
-Fallbacks (recorded as ``fallback: true`` in selected.yaml): no healthy point → the frontier of all
-points; ``sparsest_under_ce`` with no point under ``ce_target`` → ``min_ce``.
+- ``sparsest_under_ce``: among points with mean CE increase below ``ce_target``, the smallest L0,
+  ties broken by smaller dictionary, then lower CE.
+A point with a non-finite metric on any pilot layer (a diverged transcoder) is never healthy and
+never selected: averaged over the layers that did not fail, it would look like a good point.
+Fallbacks (recorded as ``fallback: true`` in selected.yaml): no healthy point → every point with
+finite metrics; ``sparsest_under_ce`` with no point under ``ce_target`` → ``min_ce``. No point with
+finite metrics at all is an error naming the points.
 """
 
 from __future__ import annotations
@@ -44,17 +50,22 @@ class SelectionRule:
 def summarise_points(results: pd.DataFrame) -> pd.DataFrame:
     """Per-point means over pilot layers (``results`` has one row per point × layer)."""
     keys = ["point", "expansion_factor", "k", "lr", "skip_connection", "num_latents"]
-    agg = results.groupby("point", sort=True).agg(
-        ce_increase=("ce_increase", "mean"),
-        ce_increase_max=("ce_increase", "max"),
-        kl=("kl", "mean"),
-        fvu=("fvu", "mean"),
-        l0=("l0", "mean"),
-        dead_pct=("dead_pct", "mean"),
-        train_seconds=("train_seconds", "first"),
-    )
+    g = results.groupby("point", sort=True)
+    agg = pd.DataFrame({  # NaN stays NaN: a layer that failed is not averaged away
+        "ce_increase": g["ce_increase"].apply(lambda x: x.mean(skipna=False)),
+        "ce_increase_max": g["ce_increase"].apply(lambda x: x.max(skipna=False)),
+        "kl": g["kl"].apply(lambda x: x.mean(skipna=False)),
+        "fvu": g["fvu"].apply(lambda x: x.mean(skipna=False)),
+        "l0": g["l0"].apply(lambda x: x.mean(skipna=False)),
+        "dead_pct": g["dead_pct"].apply(lambda x: x.mean(skipna=False)),
+        "train_seconds": g["train_seconds"].first(),
+    })
     meta = results.drop_duplicates("point").set_index("point")[keys[1:]]
     return meta.join(agg).reset_index()
+
+
+METRICS = ("ce_increase", "l0", "dead_pct")
+"""The summary metrics a point needs finite to be compared at all."""
 
 
 def pareto_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -68,27 +79,31 @@ def pareto_mask(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def mark_frontier(points: pd.DataFrame, rule: SelectionRule) -> tuple[pd.DataFrame, bool]:
-    """Add ``healthy`` and ``pareto`` columns; returns (frame, fallback_used)."""
+    """Add ``finite``, ``healthy``, ``pareto`` and ``candidate`` (what the rules choose from)
+    columns; returns (frame, fallback_used)."""
     out = points.copy()
-    out["healthy"] = out["dead_pct"] < rule.dead_target
-    pool = out["healthy"] if out["healthy"].any() else pd.Series(True, index=out.index)
+    out["finite"] = np.isfinite(out[list(METRICS)].to_numpy(dtype=np.float64)).all(axis=1)
+    if not out["finite"].any():
+        raise ValueError(f"no sweep point has finite {', '.join(METRICS)} on every pilot layer: {sorted(out['point'])}")
+    out["healthy"] = out["finite"] & (out["dead_pct"] < rule.dead_target)
+    out["candidate"] = out["healthy"] if out["healthy"].any() else out["finite"]
     out["pareto"] = False
-    sub = out[pool]
+    sub = out[out["candidate"]]
     out.loc[sub.index, "pareto"] = pareto_mask(sub["l0"].to_numpy(), sub["ce_increase"].to_numpy())
     return out, not bool(out["healthy"].any())
 
 
 def select(points: pd.DataFrame, rule: SelectionRule) -> tuple[pd.Series, bool]:
-    """Return (selected row, fallback_used); ``points`` must carry the ``pareto`` column."""
+    """Return (selected row, fallback_used); ``points`` must carry the ``candidate`` column."""
     if points.empty:
         raise ValueError("no sweep points to select from")
-    front = points[points["pareto"]]
+    pool = points[points["candidate"]]
     if rule.rule == "sparsest_under_ce":
-        ok = front[front["ce_increase"] < rule.ce_target]
+        ok = pool[pool["ce_increase"] < rule.ce_target]
         if not ok.empty:
             return ok.sort_values(["l0", "num_latents", "ce_increase"], kind="stable").iloc[0], False
-        return _min_ce(front, rule.ce_tolerance), True
-    return _min_ce(front, rule.ce_tolerance), False
+        return _min_ce(pool, rule.ce_tolerance), True
+    return _min_ce(pool, rule.ce_tolerance), False
 
 
 def _min_ce(df: pd.DataFrame, tol: float) -> pd.Series:

@@ -147,7 +147,10 @@ def aggregate(point_files: list[Path], rule: SelectionRule, out_parquet: Path, o
     points, no_healthy = mark_frontier(points, rule)
     best, fallback = select(points, rule)
     fallback = fallback or no_healthy
-    df = df.merge(points[["point", "healthy", "pareto"]], on="point")
+    broken = points.loc[~points["finite"], "point"].tolist()
+    if broken:
+        log.warning("sweep points with a non-finite metric on a pilot layer, never selected: %s", ", ".join(broken))
+    df = df.merge(points[["point", "finite", "healthy", "pareto"]], on="point")
     df["selected"] = df["point"] == best["point"]
     write_parquet(df, out_parquet)
 
@@ -177,6 +180,7 @@ def aggregate(point_files: list[Path], rule: SelectionRule, out_parquet: Path, o
             "dead_tokens_needed": int(df.loc[df["selected"], "dead_tokens_needed"].max()),
         },
         "pareto_points": points[points["pareto"]]["point"].tolist(),
+        "non_finite_points": broken,
     }
     write_text(yaml.safe_dump(selection, sort_keys=False), out_yaml)
     if fallback:
