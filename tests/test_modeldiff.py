@@ -190,6 +190,13 @@ def test_residual_diff_reads_the_base_with_its_own_special_tokens(setup, tmp_pat
     assert got == pytest.approx(torch.cat(own).mean().item(), rel=1e-5)
     assert got != pytest.approx(torch.cat(wrong).mean().item(), rel=1e-3)
     # shards that are not one stream (another document order or length) are refused
+    # a control (another fine-tune of the base) reads the stream as the base does: the base as its own
+    # control differs from it by exactly nothing (read through the reasoner's ids it would not)
+    assert _residual(["--reasoner-path", str(a), "--reasoner-name", "r", "--base-path", str(b), "--base-name", "base",
+                      "--control-path", str(b), "--control-name", "ctl", "--shard", str(shard), "--base-shard", str(base_shard),
+                      "--out-dir", str(tmp_path / "c")]) == 0
+    ctl = pd.read_parquet(tmp_path / "c" / "residual_diff.parquet").query("comparison == 'control'")
+    assert len(ctl) and (ctl["mean_l2"] == 0).all()
     bad = base_docs.assign(input_ids=[ids[:-1] for ids in base_docs["input_ids"]], segment=[s[:-1] for s in base_docs["segment"]])
     bad.to_parquet(tmp_path / "bad.parquet")
     assert _residual(["--reasoner-path", str(a), "--reasoner-name", "r", "--base-path", str(b), "--base-name", "base",

@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--reasoner-name", required=True)
     r.add_argument("--base-path", required=True)
     r.add_argument("--base-name", required=True)
-    r.add_argument("--control-path", default=None, help="optional control model (another fine-tune of the base)")
+    r.add_argument("--control-path", default=None, help="optional control model (another fine-tune of the base: reads --base-shard when given)")
     r.add_argument("--control-name", default=None)
     r.add_argument("--shard", required=True, type=Path, help="the reasoner's eval shard (read by the reasoner and the control)")
     r.add_argument("--base-shard", type=Path, default=None,
@@ -105,9 +105,12 @@ def cmd_residual(args: argparse.Namespace) -> None:
     comparisons = [("reasoner", args.reasoner_name)] + ([("control", args.control_name)] if args.control_path else [])
     for comparison, name in comparisons:
         model, tok = load_model(paths[name], device=args.device, dtype=args.dtype)
+        # the control is another fine-tune of the base: it reads the stream as the base does (its own
+        # special-token ids), so that it and the base see the same tokens
+        own = base_docs if comparison == "control" and base_docs is not None else docs
         if base_docs is None:
             tokenizer_mismatch({name: tok, args.base_name: base_tok}, docs)
-        acc = residual_diff(model, base, docs, args.skip_first_token, desc=f"{name} vs {args.base_name}", docs_b=base_docs)
+        acc = residual_diff(model, base, own, args.skip_first_token, desc=f"{name} vs {args.base_name}", docs_b=base_docs)
         tables.append(acc.table(comparison, name, args.base_name, layers))
         del model
         gc.collect()
