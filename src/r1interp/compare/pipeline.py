@@ -277,7 +277,7 @@ def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.D
         if "status" not in p.columns or p["status"].isna().all():
             continue
         graphs = _graph_level(p)
-        judged = ", ".join(sorted(set(graphs["generation"].map(_generation_owner(name))))) if "generation" in graphs.columns else name
+        judged = ", ".join(sorted({_generation_owner(g, name) for g in graphs["generation"]})) if "generation" in graphs.columns else name
         for phase in sorted(p["phase"].unique()):
             q = p[p["phase"] == phase]
             status = graphs[graphs["phase"] == phase].drop_duplicates("prompt_id").set_index("prompt_id")["status"]
@@ -304,9 +304,9 @@ def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.D
     return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha)
 
 
-def _generation_owner(model: str):
-    """``generation`` value → the model whose generation it is (``own``: ``model``'s)."""
-    return lambda g: model if g in ("own", "", None) or pd.isna(g) else str(g).split(":", 1)[-1]
+def _generation_owner(generation, model: str) -> str:
+    """The model whose generation a graph reads: ``own`` → ``model``, ``teacher_forced:X`` → X."""
+    return model if generation in ("own", "", None) or pd.isna(generation) else str(generation).split(":", 1)[-1]
 
 
 def category_tests(profiles: pd.DataFrame, cfg: CompareConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
