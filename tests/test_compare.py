@@ -248,7 +248,16 @@ def test_compare_stage_end_to_end(motif_dirs, tmp_path):
     assert (sim["basis"] == "signed mean SP").all()  # the triad SP is degenerate here, so similarity uses the signed profiles
     n = cat[cat["family"] == "signed"]["profile"].nunique()
     assert len(sim) == n * n and np.allclose(sim[sim["profile_a"] == sim["profile_b"]]["cosine"], 1.0)
+    # every test table says how it was tested and corrected, read alone (pandas, the report)
+    kw = pd.read_parquet(out / "category_tests.parquet")
+    for df, test, groups in ((mvb, "Wilcoxon signed-rank", "reasoner, base, phase, family"), (tva, "Wilcoxon signed-rank", "model, family"),
+                             (cvi, "stratified permutation", "model, phase, family"), (kw, "Kruskal–Wallis", "source, phase, family")):
+        assert df["test"].str.startswith(test).all() and (df["fdr"] == f"Benjamini–Hochberg across the motifs of each ({groups}), α = 0.05").all()
+    reasoning = mvb["prompts"].str.extract(r"prompts that need reasoning: (\d+) of the (\d+) with measured graphs").astype(float)
+    assert reasoning.notna().all().all() and (reasoning[0] >= mvb["n_pairs"]).all() and (reasoning[0] <= reasoning[1]).all()
+    assert cat["null_model"].isin(["layer_configuration", "layer_configuration/shuffle"]).all()
     summary = json.loads((out / "analysis_summary.json").read_text())
+    assert summary["null_models"] == {"signed": "layer_configuration/shuffle", "triad": "layer_configuration"}
     for key in ("graphs", "task_profiles", "pairwise_comparisons", "kruskal_wallis", "similarity_matrix", "motif_zoo", "model_vs_base", "think_vs_answer", "correct_vs_incorrect"):
         assert key in summary
     assert len(summary["graphs"]) == 8 + 8 + 4

@@ -73,7 +73,7 @@ def test_graph_backward_passes():
 
 
 def test_real_plan_is_under_target_and_compared_with_the_seed(tmp_path):
-    from r1interp.core.costplan import build_plan, plan_markdown
+    from r1interp.core.costplan import SEED_STAGES, build_plan, plan_markdown
 
     plan = build_plan(real_config(), throughput_path=tmp_path / "none.json", results=tmp_path)
     stages = {s.stage: s for s in plan.stages}
@@ -87,6 +87,20 @@ def test_real_plan_is_under_target_and_compared_with_the_seed(tmp_path):
     assert cats["total"]["seed_usd"] == "530-1180" and set(cats) >= {"sweep", "training", "features+autointerp", "graphs"}
     md = plan_markdown(plan)
     assert f"**{plan.total_usd:.2f}**" in md and "Next to the seed estimate" in md
+    # where a category is below the seed range, the reason is this config's own stage notes
+    below = [r for r in plan.seed if r["verdict"].startswith("below")]
+    assert below and all(stages[st].notes in r["verdict"] for r in below for st in SEED_STAGES[r["category"]])
+
+
+def test_a_toy_plan_next_to_the_seed_gives_the_toys_reasons(tmp_path):
+    """The reasons once were sentences about the real run ("early stop after layer 26") under any plan."""
+    from r1interp.config import load_config
+    from r1interp.core.costplan import build_plan
+
+    plan = build_plan(load_config(REPO / "config.yaml"), throughput_path=tmp_path / "none.json", results=tmp_path)
+    text = " ".join(r["verdict"] for r in plan.seed)
+    assert "layer 26" not in text and "28 layers" not in text
+    assert "train: 12 layers in 4 grouped jobs" in text
 
 
 def test_measured_throughput_and_label_cost_replace_the_estimates(tmp_path):

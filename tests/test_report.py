@@ -102,3 +102,45 @@ def test_report_renders_in_headless_chromium(results, tmp_path):
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,1600", out.as_uri()], capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def _think_vs_answer(n_motifs: int) -> pd.DataFrame:
+    """A think_vs_answer table as the compare stage writes it: two models with different positions."""
+    rows = []
+    for model, pos in (("toy-reasoner", "think: result (14); answer: boxed (10)"), ("toy-base", "think: step (6); answer: boxed (9)")):
+        for i in range(n_motifs):
+            rows.append({"model": model, "family": "signed", "motif": f"m{i}", "measure": "SP", "n_pairs": 10, "mean_think": 0.1,
+                         "mean_answer": 0.0, "median_diff": 0.1, "statistic": 3.0, "p_value": 0.001 * (i + 1),
+                         "null_model": "layer_configuration/shuffle", "positions": pos, "q_value": 0.01 * (i + 1),
+                         "significant": i == n_motifs - 1, "test": "Wilcoxon signed-rank, two-sided, on paired prompt means",
+                         "fdr": "Benjamini–Hochberg across the motifs of each (model, family), α = 0.05"})
+    return pd.DataFrame(rows)
+
+
+def test_comparison_tables_are_shown_whole_and_say_how_they_were_tested(results, tmp_path):
+    """A cut of a test table hid its significant rows (15 of 24 shown); its statement named no
+    test, no correction, and one model's positions for both."""
+    (results / "compare").mkdir(exist_ok=True)
+    _think_vs_answer(20).to_parquet(results / "compare/think_vs_answer.parquet")
+    pd.DataFrame({"profile_a": [f"p{i}" for i in range(40)], "profile_b": "q", "cosine": 0.5}).to_parquet(results / "compare/similarity.parquet")
+    html = build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], PAIRS), tmp_path / "r.html")
+    table_html = html.split("<caption>compare/think_vs_answer.parquet</caption>")[1].split("</table>")[0]
+    assert table_html.count("<tr>") == 1 + 40  # header + every row, the last (significant) ones included
+    assert ">m19<" in table_html
+    assert "First 15 of 40 rows; the whole table: results/compare/similarity.parquet" in html
+    statement = html.split("<b>think_vs_answer</b>")[1].split("</p>")[0]
+    assert "test: Wilcoxon signed-rank" in statement and "multiple comparisons: Benjamini–Hochberg" in statement
+    assert "toy-base: think: step (6); answer: boxed (9)" in statement and "toy-reasoner: think: result (14)" in statement
+
+
+def test_figure_captions_name_this_runs_nulls_and_position_sets(results, tmp_path):
+    (results / "compare/analysis_summary.json").write_text(json.dumps({"null_models": {"triad": "layer_configuration",
+                                                                                        "signed": "configuration/keep"}}))
+    (results / "toy-reasoner/patching/summary.json").write_text(json.dumps({"roles": {"reasoning_end": "headline", "edit": "sanity_check"}}))
+    html = build_report(ReportInputs(results, ["toy-reasoner", "toy-base"], PAIRS), tmp_path / "r.html")
+    sp = html.split('id="fig-compare-sp-heatmap-png"')[1].split("</figcaption>")[0]
+    assert "Null models: signed → configuration/keep; triad → layer_configuration." in sp
+    patch = html.split('id="fig-toy-reasoner-patching-heatmap-png"')[1].split("</figcaption>")[0]
+    assert "Position sets: reasoning_end (headline), edit (sanity check)." in patch and "answer/all" not in patch
+    labels = html.split("Example labels")[1].split("</table>")[0]
+    assert ">None<" not in labels  # an unlabelled feature's label cell is empty

@@ -11,19 +11,19 @@ and the other DAG triads' rows, which only mirror it, are dropped (see :mod:`.me
 
 ``model_vs_base.parquet``
     ``reasoner, base, phase, family, motif, measure, n_pairs, n_graphs, mean_reasoner, mean_base,
-    median_diff, statistic, p_value, null_model, positions, pairing, q_value, significant`` —
+    median_diff, statistic, p_value, null_model, positions, pairing, prompts, q_value, significant, test, fdr`` —
     graphs paired by (prompt, phase, position) with the same target token, the base teacher-forced
     on the reasoner's generation; the unit is the prompt (mean SP over its paired graphs of the
     phase; ``n_pairs`` prompts, ``n_graphs`` graphs); reasoning prompts only; Wilcoxon
     signed-rank; BH within (pair, phase, family).
 ``think_vs_answer.parquet``
     ``model, family, motif, measure, n_pairs, mean_think, mean_answer, median_diff, statistic,
-    p_value, null_model, positions, q_value, significant`` — a prompt's think graphs (mean) vs its
+    p_value, null_model, positions, q_value, significant, test, fdr`` — a prompt's think graphs (mean) vs its
     answer graph, paired by prompt; BH within (model, family).
 ``correct_vs_incorrect.parquet``
     ``model, phase, family, motif, measure, n_correct, n_incorrect, n_unmatched, n_unfinished, n_strata,
     cells, mean_correct, mean_incorrect, statistic, p_value, null_model, positions, correctness_of,
-    test, q_value, significant`` — within category (stratified permutation test over the ``n_strata``
+    q_value, significant, test, fdr`` — within category (stratified permutation test over the ``n_strata``
     categories that have both groups; ``n_correct``/``n_incorrect`` and the category-weighted
     ``mean_*`` are of those prompts, ``statistic`` = ``mean_correct − mean_incorrect``;
     ``n_unmatched`` prompts sit in categories without the other group; ``cells`` = JSON of n correct /
@@ -31,11 +31,11 @@ and the other DAG triads' rows, which only mirror it, are dropped (see :mod:`.me
     index: they have no graphs); ``correctness_of`` names whose generation was judged.
 ``category_profiles.parquet``
     ``source, phase, category, family, motif, motif_index, n_graphs, mean_sp, std_sp, mean_z,
-    mean_count, profile, measure`` (``profile = source:phase:category``; sources = models + externals).
+    mean_count, profile, measure, null_model`` (``profile = source:phase:category``; sources = models + externals).
 ``category_tests.parquet``
     Kruskal–Wallis across categories on the measure per (source, phase, family, motif), the unit the
     prompt (mean over its graphs of the phase): ``n_categories, n_prompts`` (JSON per category),
-    ``H, p_value, null_model, positions, q_value, significant``; the pairwise category Mann–Whitney U
+    ``H, p_value, null_model, positions, q_value, significant, test, fdr``; the pairwise category Mann–Whitney U
     tests (same unit) go to the summary.
 ``similarity.parquet`` (``profile_a, profile_b, cosine, basis``: triad-family mean SP, or the
 signed family's where the triad SP is degenerate and signed motifs are analysed) and
@@ -43,7 +43,7 @@ signed family's where the triad SP is degenerate and signed motifs are analysed)
 ``analysis_summary.json``
     circuit-motifs' fields (``graphs, task_profiles, pairwise_comparisons, kruskal_wallis,
     similarity_matrix, motif_zoo``) plus ``model_vs_base``, ``think_vs_answer``,
-    ``correct_vs_incorrect``, ``label_convention``, ``measures`` (family → measure),
+    ``correct_vs_incorrect``, ``label_convention``, ``measures`` (family → measure), ``null_models`` (family → null),
     ``similarity_basis``. Non-finite numbers are written as null
     (the parquet tables keep ±inf).
 Plots: ``zscore_heatmap.png``, ``sp_heatmap.png``, ``signed_sp_heatmap.png``,
@@ -148,8 +148,17 @@ def load_source(name: str, motif_dir: str | Path, kind: str = "model", graph_ind
     return Source(name, kind, prof, tables["ffl_instances"], tables["graphs"], unfinished)
 
 
-def _wide_fdr(df: pd.DataFrame, by: list[str], alpha: float) -> pd.DataFrame:
-    return add_fdr(df, by, alpha) if len(df) else df.assign(q_value=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
+PAIRED_TEST = "Wilcoxon signed-rank, two-sided, on paired prompt means"
+UNPAIRED_TEST = "Mann–Whitney U, two-sided, on prompt means"
+KRUSKAL_TEST = "Kruskal–Wallis across categories on prompt means"
+PERMUTATION_TEST = "stratified permutation within category (weighted mean difference of the measure)"
+
+
+def _wide_fdr(df: pd.DataFrame, by: list[str], alpha: float, test: str) -> pd.DataFrame:
+    """``q_value``/``significant`` (BH within each ``by`` group), and the ``test`` and ``fdr`` that
+    produced them in words, so that a table read alone (pandas, the report) says how it was tested."""
+    df = add_fdr(df, by, alpha) if len(df) else df.assign(q_value=pd.Series(dtype=float), significant=pd.Series(dtype=bool))
+    return df.assign(test=test, fdr=f"Benjamini–Hochberg across the motifs of each ({', '.join(by)}), α = {alpha:g}")
 
 
 class PairingError(ValueError):
@@ -221,8 +230,10 @@ def model_vs_base(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: 
         if r not in sources or b not in sources:
             raise ValueError(f"pair {pair}: no motif tables for {[m for m in (r, b) if m not in sources]}")
         pr, pb = measured(sources[r].profiles), measured(sources[b].profiles)
+        n_all = pr["prompt_id"].nunique()
         if "needs_reasoning" in pr.columns:
             pr = pr[pr["needs_reasoning"].fillna(False).astype(bool)]
+        prompts = f"prompts that need reasoning: {pr['prompt_id'].nunique()} of the {n_all} with measured graphs"
         pr, pb = paired_graph_profiles(pr, pb, r, b)
         for phase in sorted(set(pr["phase"]) & set(pb["phase"])):
             qr, qb = pr[pr["phase"] == phase], pb[pb["phase"] == phase]
@@ -233,11 +244,11 @@ def model_vs_base(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: 
             rows.append(_renamed(t, ("reasoner", "base")).assign(reasoner=r, base=b, phase=phase, n_graphs=int(qr["graph_id"].nunique()),
                                  measure=t["family"].map(measure_of(qr)),
                                  positions=describe(_graph_level(qr)["rule"]), null_model=t["family"].map(nulls),
-                                 pairing="same prompt, phase, position and target token; base teacher-forced"))
+                                 pairing="same prompt, phase, position and target token; base teacher-forced", prompts=prompts))
     cols = ["reasoner", "base", "phase", "family", "motif", "measure", "n_pairs", "n_graphs", "mean_reasoner", "mean_base", "median_diff",
-            "statistic", "p_value", "null_model", "positions", "pairing"]
+            "statistic", "p_value", "null_model", "positions", "pairing", "prompts"]
     df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
-    return _wide_fdr(df, ["reasoner", "base", "phase", "family"], cfg.fdr_alpha)
+    return _wide_fdr(df, ["reasoner", "base", "phase", "family"], cfg.fdr_alpha, PAIRED_TEST)
 
 
 def think_vs_answer(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
@@ -257,7 +268,7 @@ def think_vs_answer(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFr
     cols = ["model", "family", "motif", "measure", "n_pairs", "mean_think", "mean_answer", "median_diff", "statistic", "p_value",
             "null_model", "positions"]
     df = pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
-    return _wide_fdr(df, ["model", "family"], cfg.fdr_alpha)
+    return _wide_fdr(df, ["model", "family"], cfg.fdr_alpha, PAIRED_TEST)
 
 
 def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.DataFrame:
@@ -297,11 +308,11 @@ def correct_vs_incorrect(sources: dict[str, Source], cfg: CompareConfig) -> pd.D
                              "n_strata": sum(1 for a, b in cells.values() if a and b), "cells": json.dumps(cells),
                              "mean_correct": mean_ok, "mean_incorrect": mean_bad, "statistic": stat, "p_value": pv,
                              "null_model": q.loc[q["family"] == fam, "null_model"].iloc[0], "positions": describe(graphs[graphs["phase"] == phase]["rule"]),
-                             "correctness_of": judged, "test": "stratified permutation within category (weighted mean difference of the measure)"})
+                             "correctness_of": judged})
     cols = ["model", "phase", "family", "motif", "measure", "n_correct", "n_incorrect", "n_unmatched", "n_unfinished", "n_strata", "cells",
-            "mean_correct", "mean_incorrect", "statistic", "p_value", "null_model", "positions", "correctness_of", "test"]
+            "mean_correct", "mean_incorrect", "statistic", "p_value", "null_model", "positions", "correctness_of"]
     df = pd.DataFrame(rows, columns=cols)
-    return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha)
+    return _wide_fdr(df, ["model", "phase", "family"], cfg.fdr_alpha, PERMUTATION_TEST)
 
 
 def _generation_owner(generation, model: str) -> str:
@@ -338,7 +349,8 @@ def category_tests(profiles: pd.DataFrame, cfg: CompareConfig) -> tuple[pd.DataF
                                       "null_model", "positions"])
     pw_df = pd.concat(pw, ignore_index=True) if pw else pd.DataFrame(columns=["source", "phase", "family", "measure", "task_a", "task_b", "motif", "statistic",
                                                                              "p_value", "null_model", "positions"])
-    return _wide_fdr(kw_df, ["source", "phase", "family"], cfg.fdr_alpha), _wide_fdr(pw_df, ["source", "phase", "family", "task_a", "task_b"], cfg.fdr_alpha)
+    return (_wide_fdr(kw_df, ["source", "phase", "family"], cfg.fdr_alpha, KRUSKAL_TEST),
+            _wide_fdr(pw_df, ["source", "phase", "family", "task_a", "task_b"], cfg.fdr_alpha, UNPAIRED_TEST))
 
 
 def _finite(x: Any) -> Any:
@@ -464,6 +476,8 @@ def run_compare(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: Co
     cat = category_profiles(profiles)
     per_source = measured_all.groupby(["source", "family"])["measure"].first()
     cat["measure"] = [per_source.get((s_, f_), "") for s_, f_ in zip(cat["source"], cat["family"])]
+    nulls = profiles.groupby(["source", "family"])["null_model"].agg(lambda v: ", ".join(sorted(set(map(str, v)))))
+    cat["null_model"] = [nulls.get((s_, f_), "") for s_, f_ in zip(cat["source"], cat["family"])]
     write_parquet(cat, out / "category_profiles.parquet")
     kw, pairwise = category_tests(profiles, cfg)
     write_parquet(kw, out / "category_tests.parquet")
@@ -482,6 +496,7 @@ def run_compare(sources: dict[str, Source], pairs: list[dict[str, str]], cfg: Co
     summary["clustering"] = {"method": cfg.linkage, "distance": "1 - cosine", "leaf_order": order, "linkage": _finite(link.tolist())}
     summary["similarity_basis"] = f"{basis} mean SP"
     summary["measures"] = {str(k): str(v) for k, v in measures.items()}
+    summary["null_models"] = {str(f): ", ".join(sorted(set(map(str, v)))) for f, v in profiles.groupby("family")["null_model"]}
     write_json(summary, out / "analysis_summary.json", allow_nan=False)
 
     plots.heatmap(profile_matrix(cat, "triad", "mean_z") if "triad" in fam else pd.DataFrame(), out / "zscore_heatmap.png", "Mean Z-score (triads)", limit=10.0, cbar="Z (clipped ±10)")

@@ -257,12 +257,7 @@ def seed_comparison(plan: Plan) -> list[dict]:
     for cat, (lo, hi) in SEED_USD.items():
         ours = sum(by[s].usd for s in SEED_STAGES[cat] if s in by)
         if ours < lo:
-            why = {
-                "sweep": "3 pilot layers trained together from one forward per batch, 50M tokens per point, early stop after layer 26",
-                "training": "7 layers per model forward (grouped, early stop) instead of one forward per layer; bf16 at the stated utilisation",
-                "features+autointerp": "one forward per model for all 28 layers; labels through the Batches API at half price",
-                "graphs": f"graphs of one sample per prompt, not of every sample: {by['graphs'].notes}" if "graphs" in by else "",
-            }[cat]
+            why = "; ".join(f"{st}: {by[st].notes}" for st in SEED_STAGES[cat] if st in by)  # this config's own sizes
             verdict = f"below the seed range: {why}"
         elif ours > hi:
             verdict = "above the seed range"

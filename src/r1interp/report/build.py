@@ -42,21 +42,24 @@ CAPTIONS: list[tuple[str, str]] = [
     (r".*/heads/profile\.png", "Reasoning-focus heads: mean attention from answer tokens to <think> tokens per layer "
      "(max and mean over heads), averaged over generated traces."),
     (r".*/patching/heatmap\.png", "Activation patching: normalised logit difference recovered when the clean residual "
-     "stream is patched into the corrupted trace, per layer. reasoning_end (the last think tokens before the read "
-     "position) is the headline measure; answer/all are sanity checks; the read position itself is never patched."),
+     "stream is patched into the corrupted trace, per pair and layer, and its mean over pairs, for each position set "
+     "patched; the read position itself is never patched."),
     (r".*residual_diff\.png", "Model diff: mean L2 norm of the residual-stream difference between the reasoning model and "
      "its base on the same text at the same positions (each reading its own special tokens), per layer."),
     (r".*dictionary.*\.png", "Transcoder dictionaries compared: fraction of each model's features with a decoder-cosine "
      "match in the other model's dictionary, per layer."),
-    (r"compare/zscore_heatmap\.png", "Triad-motif Z-scores (real count against the null-model ensemble) for every "
-     "graph, grouped by model, phase and category; |Z| > 2 is conventionally significant."),
-    (r"compare/sp_heatmap\.png", "Triad significance profiles (SP = Z/||Z||, Milo 2004) per graph: the shape of each "
-     "graph's motif over- and under-representation, comparable across graph sizes. Under the layer-configuration null "
+    (r"compare/zscore_heatmap\.png", "Mean triad-motif Z-score (a graph's count against its null ensemble), averaged over "
+     "the graphs of each model × phase × task category (one row each; clipped at ±10). A mean over graphs is not a test: "
+     "the comparison tables below test prompts, with their multiple-comparison correction."),
+    (r"compare/sp_heatmap\.png", "Mean triad significance profile (SP = Z/||Z||, Milo 2004) over the graphs of each model × "
+     "phase × task category: the shape of motif over- and under-representation, comparable across graph sizes. Under the layer-configuration null "
      "an attribution DAG's triad SP has one degree of freedom (±(−½, −½, −½, +½)): it shows only the sign of FFL "
      "enrichment, and the comparisons test Z(030T) instead."),
-    (r"compare/signed_sp_heatmap\.png", "Signed-motif profiles per graph: coherent and incoherent feed-forward loops "
-     "(Alon's sign rule), amplification/damping chains and cross-chain inhibition against signed nulls."),
-    (r"compare/sp_profiles\.png", "Mean triad significance profile per model and phase, with the spread over graphs."),
+    (r"compare/signed_sp_heatmap\.png", "Mean signed-motif significance profile over the graphs of each model × phase × "
+     "task category: coherent and incoherent feed-forward loops (Alon's sign rule), amplification/damping chains and "
+     "cross-chain inhibition against signed nulls."),
+    (r"compare/sp_profiles\.png", "Mean significance profile per model and phase, one panel per motif family (triads, "
+     "signed motifs), with ±1 standard deviation over graphs."),
     (r"compare/similarity\.png", "Cosine similarity of mean significance profiles between task categories and models, "
      "ordered by average-linkage clustering (dendrogram); on the signed motifs' SP where the triad SP is degenerate "
      "(see analysis_summary.json: similarity_basis)."),
@@ -91,14 +94,29 @@ def _fig_id(rel: str) -> str:
     return "fig-" + re.sub(r"[^A-Za-z0-9]+", "-", rel).strip("-").lower()
 
 
-def _figures(results: Path, patterns: list[str]) -> list[str]:
+def _figures(results: Path, patterns: list[str], note: str = "") -> list[str]:
+    """The figures matching ``patterns``, each with its registered caption and ``note`` (what this
+    run's settings make of it: its null models, its position sets)."""
     seen: list[str] = []
     for pattern in patterns:
         for path in sorted(results.glob(pattern)):
             rel = path.relative_to(results).as_posix()
             if rel not in seen:
                 seen.append(rel)
-    return [figure(results / rel, caption_for(rel), _fig_id(rel)) for rel in seen]
+    return [figure(results / rel, " ".join(filter(None, (caption_for(rel), note))), _fig_id(rel)) for rel in seen]
+
+
+def motif_null_note(results: Path) -> str:
+    """The null model of each motif family in this run's comparison (``analysis_summary.json``)."""
+    path = results / "compare" / "analysis_summary.json"
+    nulls = json.loads(path.read_text()).get("null_models") if path.is_file() else None
+    return ("Null models: " + "; ".join(f"{f} → {n}" for f, n in sorted(nulls.items())) + ".") if nulls else ""
+
+
+def patching_note(summary: dict) -> str:
+    """The position sets one model's patching run patched, and the role of each."""
+    roles = summary.get("roles") or {}
+    return ("Position sets: " + ", ".join(f"{k} ({v.replace('_', ' ')})" for k, v in roles.items()) + ".") if roles else ""
 
 
 def _read_parquet(path: Path) -> pd.DataFrame | None:
@@ -173,38 +191,50 @@ def label_figure(inp: ReportInputs, out_dir: Path) -> pd.DataFrame | None:
     return df
 
 
-COMPARISON_TABLES = ("model_vs_base", "think_vs_answer", "correct_vs_incorrect")
+# The test tables: shown whole in the report (a cut would hide significant rows), each with a statement.
+COMPARISON_TABLES = ("model_vs_base", "think_vs_answer", "correct_vs_incorrect", "category_tests")
+
+
+def _distinct(values: pd.Series) -> str:
+    return "; ".join(sorted(set(values.dropna().astype(str))))
 
 
 def comparison_statement(name: str, df: pd.DataFrame) -> str:
-    """What a comparison table compares, in words: its null model(s), the positions of its graphs, its n."""
+    """What a comparison table compares, in words: its test and multiple-comparison correction, its
+    null model(s), the positions of its graphs (per model and phase), the prompts and its n."""
     if df is None or df.empty:
         return f"<p><b>{esc(name)}</b>: no rows (too few paired prompts or graphs for this comparison).</p>"
     parts = []
+    for col, label in (("test", "test"), ("fdr", "multiple comparisons")):
+        if col in df.columns:
+            parts.append(f"{label}: {_distinct(df[col])}")
     if "null_model" in df.columns:
-        parts.append("null model: " + "; ".join(f"{f} → {n}" for f, n in df.groupby("family")["null_model"].first().items()))
+        parts.append("null model: " + "; ".join(f"{f} → {_distinct(g)}" for f, g in df.groupby("family")["null_model"]))
     if "measure" in df.columns:
         parts.append("measure: " + "; ".join(f"{f} → {m}" for f, m in df.groupby("family")["measure"].first().items())
                      + (" (the triad family has one degree of freedom under this null: Z(021D) = Z(021U) = Z(021C) = −Z(030T), "
                         "so it is tested on Z(030T), not SP)" if (df["measure"] == "Z(030T)").any() else ""))
+    by = [c for c in ("reasoner", "model", "source", "phase") if c in df.columns]
     if "positions" in df.columns:
-        by = "phase" if "phase" in df.columns else None
         pos = df.groupby(by)["positions"].first().items() if by else [("", df["positions"].iloc[0])]
-        parts.append("positions: " + "; ".join(f"{k + ': ' if k else ''}{v}" for k, v in pos))
+        parts.append("positions: " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,))) + ': ' if k != '' else ''}{v}" for k, v in pos))
+    if "prompts" in df.columns:
+        parts.append(_distinct(df["prompts"]))
     if "n_pairs" in df.columns:
-        by = [c for c in ("reasoner", "base", "model", "phase") if c in df.columns]
-        ns = df.groupby(by)["n_pairs"].max().items()
+        by_n = [c for c in ("reasoner", "base", "model", "phase") if c in df.columns]
+        ns = df.groupby(by_n)["n_pairs"].max().items()
         parts.append("n (paired prompts): " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,)))} = {int(v)}" for k, v in ns))
+    if "n_prompts" in df.columns:
+        ns = df.groupby(by)["n_prompts"].first().items()
+        parts.append("n (prompts per category): " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,)))}: {v}" for k, v in ns))
     if "n_correct" in df.columns:
         g = df.groupby(["model", "phase"]).agg(c=("n_correct", "max"), i=("n_incorrect", "max"), u=("n_unfinished", "max"), cells=("cells", "first"),
-                                               x=("n_unmatched", "max"), by=("correctness_of", "first"))
+                                               x=("n_unmatched", "max"), owner=("correctness_of", "first"))
         parts.append("n: " + "; ".join(f"{m} {ph}: {r.c} correct, {r.i} incorrect tested (categories with both), {r.x} in categories without "
-                                       f"the other group, {r.u} unfinished (excluded); per category {r.cells}; correctness of {r.by}'s generation"
+                                       f"the other group, {r.u} unfinished (excluded); per category {r.cells}; correctness of {r.owner}'s generation"
                                        for (m, ph), r in g.iterrows()))
     if "pairing" in df.columns:
-        parts.append("pairing: " + str(df["pairing"].iloc[0]))
-    if "test" in df.columns:
-        parts.append("test: " + str(df["test"].iloc[0]))
+        parts.append("pairing: " + _distinct(df["pairing"]))
     return f"<p><b>{esc(name)}</b> — " + esc(" · ".join(parts)) + "</p>"
 
 
@@ -284,7 +314,7 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
                 "unfinished (a trace that did not close within the token budget is not wrong, only unfinished).")
     for m in inp.models:
         if (df := _read_parquet(r / m / "correctness.parquet")) is not None:
-            s.parts.append(table(df, f"{m}: correctness per prompt", max_rows=40))
+            s.parts.append(table(df, f"{m}: correctness per prompt", max_rows=40, source=f"results/{m}/correctness.parquet"))
     sections.append(s)
 
     s = Section("sweep", "Transcoder sweep", "Pilot layers, dictionary size × k grid, Pareto selection.")
@@ -292,14 +322,14 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
     if (r / "sweep" / "selected.yaml").is_file():
         s.parts.append(f"<p>Selected configuration:</p><pre>{esc((r / 'sweep' / 'selected.yaml').read_text())}</pre>")
     if (df := _read_parquet(r / "sweep" / "results.parquet")) is not None:
-        s.parts.append(table(df, "Sweep results"))
+        s.parts.append(table(df, "Sweep results", source="results/sweep/results.parquet"))
     sections.append(s)
 
     s = Section("faithfulness", "Faithfulness", "Per-layer replacement and all layers replaced at once, on held-out tokens.")
     s.parts += _figures(r, ["report/faithfulness.png", "report/dead.png"])
     for m in inp.models:
         if (df := _read_parquet(r / m / "eval" / "layers.parquet")) is not None:
-            s.parts.append(table(df, f"{m}: per-layer metrics"))
+            s.parts.append(table(df, f"{m}: per-layer metrics", source=f"results/{m}/eval/layers.parquet"))
         full = r / m / "eval" / "full.json"
         if full.is_file():
             data = json.loads(full.read_text())
@@ -317,10 +347,11 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
             if isinstance(per_layer, dict):
                 per_layer = [{"layer": k, **v} for k, v in per_layer.items()]
             if isinstance(per_layer, list):
-                s.parts.append(table(pd.DataFrame(per_layer), f"{m}: per-layer feature statistics"))
+                s.parts.append(table(pd.DataFrame(per_layer), f"{m}: per-layer feature statistics", source=f"results/{m}/features/summary.json"))
     if labels is not None:
         examples = labels.sort_values(["model", "layer", "feature"]).groupby("model").head(8)
-        s.parts.append(table(examples[["model", "layer", "feature", "status", "label_source", "label", "summary"]], "Example labels"))
+        s.parts.append(table(examples[["model", "layer", "feature", "status", "label_source", "label", "summary"]], "Example labels (the first 8 features per model)",
+                             source="results/<model>/labels/L*.json"))
     sections.append(s)
 
     s = Section("graphs", "Attribution graphs", "circuit-tracer graphs at the tokens where decisions are made: the answer "
@@ -334,37 +365,42 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
         if (idx := _read_parquet(r / m / "graphs" / "index.parquet")) is not None:
             cols = [c for c in ("graph_id", "prompt_id", "phase", "position", "rule", "target_token", "status", "generation", "built", "reason")
                     if c in idx.columns]
-            s.parts.append(table(idx[cols], f"{m}: graph positions (and graphs not built, with the reason)", max_rows=60))
+            if "built" in idx.columns:  # the graphs not built (with their reason) first: a cut must not hide them
+                idx = idx.sort_values("built", kind="stable", key=lambda b: b.fillna(False).astype(bool))
+            s.parts.append(table(idx[cols], f"{m}: graph positions (graphs not built first, with the reason)", max_rows=60,
+                                 source=f"results/{m}/graphs/index.parquet"))
     for m in inp.models:
         if (df := _read_parquet(r / m / "graphs" / "scores.parquet")) is not None:
             cols = [c for c in ("graph_id", "phase", "correct", "n_feature_nodes", "n_error_nodes", "n_edges",
                                 "replacement_score", "completeness_score", "n_layers_with_features") if c in df.columns]
-            s.parts.append(table(df[cols], f"{m}: graph scores"))
+            s.parts.append(table(df[cols], f"{m}: graph scores", max_rows=60, source=f"results/{m}/graphs/scores.parquet"))
     sections.append(s)
 
     s = Section("motifs", "Network motifs", "Triad census against null models, signed feed-forward loops, and the comparisons.")
-    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + compare_figures(r, inp))
+    s.parts += _figures(r, [f"{m}/motifs/*.png" for m in inp.models] + compare_figures(r, inp), note=motif_null_note(r))
     for path in sorted((r / "compare").glob("*.parquet")):
         df = pd.read_parquet(path)
         if path.stem in COMPARISON_TABLES:
             s.parts.append(comparison_statement(path.stem, df))
-        s.parts.append(table(df, f"compare/{path.name}", max_rows=15))
+        whole = path.stem in COMPARISON_TABLES
+        s.parts.append(table(df, f"compare/{path.name}", max_rows=None if whole else 15, source=f"results/compare/{path.name}"))
     sections.append(s)
 
     s = Section("heads", "Reasoning-focus heads", "Attention from answer tokens to the reasoning trace, per head.")
     s.parts += _figures(r, [f"{m}/heads/*.png" for m in inp.models])
     for m in inp.models:
         if (df := _read_parquet(r / m / "heads" / "heads.parquet")) is not None:
-            s.parts.append(table(df.sort_values(df.columns[2] if "score" not in df else "score", ascending=False), f"{m}: top heads", max_rows=10))
+            s.parts.append(table(df.sort_values(df.columns[2] if "score" not in df else "score", ascending=False), f"{m}: top heads", max_rows=10,
+                                 source=f"results/{m}/heads/heads.parquet"))
     sections.append(s)
 
     s = Section("patching", "Activation patching", "Clean → corrupted residual-stream patching per layer; "
                 "reasoning_end is the headline measure, the other position sets are sanity checks.")
-    s.parts += _figures(r, [f"{m}/patching/*.png" for m in inp.models])
     for m in inp.models:
         summ = r / m / "patching" / "summary.json"
-        if summ.is_file():
-            data = json.loads(summ.read_text())
+        data = json.loads(summ.read_text()) if summ.is_file() else {}
+        s.parts += _figures(r, [f"{m}/patching/*.png"], note=patching_note(data))
+        if data:
             means = data.get("mean_norm_logit_diff")
             if isinstance(means, list) and means:
                 s.parts.append(table(pd.DataFrame(means), f"{m}: mean normalised logit difference per layer and position set (role)"))
@@ -378,12 +414,13 @@ def build_report(inp: ReportInputs, out_html: Path, title: str = "r1interp repor
 
     bench_dir = r.parent / "benchmarks"
     if bench_dir.is_dir():
-        costs, totals = cost_table(bench_dir)
+        costs, totals = cost_table(bench_dir, exclude=("report",))
         if len(costs):
-            s = Section("costs", "Per-rule cost", "Wall and CPU time per rule from Snakemake's benchmark files (jobs finished "
-                        "before this report), so a regression shows.")
-            total = ", ".join(f"{k} {v:,.0f}" for k, v in totals.items())
-            s.parts.append(table(costs, f"per-rule cost (totals: {total})", max_rows=60))
+            s = Section("costs", "Per-rule cost", "Wall and CPU time per rule from Snakemake's benchmark files: each job's "
+                        "latest benchmark, so a job this run did not rerun keeps the time of the run that last made it; the "
+                        "report's own job is left out (its file is the previous report's). A regression shows in its rule's row.")
+            total = ", ".join(f"{k} {v:,.0f}" for k, v in totals.items() if k != "span_s")
+            s.parts.append(table(costs, f"per-rule cost (totals: {total})", max_rows=60, source="benchmarks/"))
             sections.append(s)
 
     html = page(title, f"models: {', '.join(inp.models)}", sections)

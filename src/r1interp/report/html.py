@@ -41,9 +41,15 @@ def figure(path: str | Path, caption: str, fig_id: str) -> str:
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
-def table(df: pd.DataFrame, caption: str | None = None, max_rows: int = 30, floatfmt: str = "{:.4g}") -> str:
-    df = df.head(max_rows)
+def table(df: pd.DataFrame, caption: str | None = None, max_rows: int | None = 30, floatfmt: str = "{:.4g}", source: str | None = None) -> str:
+    """An HTML table of ``df``; beyond ``max_rows`` (``None``: no limit) it says how many rows it
+    shows and where the whole table is (``source``), so that a cut never passes for the whole."""
+    total = len(df)
+    cut = max_rows is not None and total > max_rows
+    df = df.head(max_rows) if cut else df
     def cell(v: object) -> str:
+        if v is None:
+            return '<td class="text"></td>'
         if isinstance(v, float):
             return f"<td>{esc(floatfmt.format(v))}</td>"
         if isinstance(v, (int, bool)):
@@ -52,7 +58,8 @@ def table(df: pd.DataFrame, caption: str | None = None, max_rows: int = 30, floa
     head = "".join(f'<th class="text">{esc(c)}</th>' for c in df.columns)
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in df.itertuples(index=False))
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    note = (f'<p class="note">First {len(df)} of {total} rows{"; the whole table: " + esc(source) if source else ""}.</p>' if cut else "")
+    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
 
 @dataclass

@@ -68,9 +68,10 @@ def run_span(jobs: pd.DataFrame) -> float:
     return float(jobs["end"].max() - (jobs["end"] - jobs["wall_s"]).min())
 
 
-def cost_table(root: str | Path = "benchmarks") -> tuple[pd.DataFrame, dict[str, float]]:
-    """``(per-rule table, totals)`` for the report: totals are jobs, summed wall/CPU and run span."""
+def cost_table(root: str | Path = "benchmarks", exclude: tuple[str, ...] = ()) -> tuple[pd.DataFrame, dict[str, float]]:
+    """``(per-rule table, totals)``: totals are jobs, summed wall/CPU and run span; ``exclude`` rules left out."""
     jobs = read_benchmarks(root)
+    jobs = jobs[~jobs["rule"].isin(exclude)]
     table = rule_costs(jobs)
     totals = {"jobs": int(len(jobs)), "wall_s": float(jobs["wall_s"].sum()), "cpu_s": float(jobs["cpu_s"].sum()),
               "span_s": run_span(jobs), "skipped_files": len(jobs.attrs.get("skipped", []))}
