@@ -67,3 +67,15 @@ def test_feature_table_has_labels_or_summaries(executed):
     assert rows >= 1
     # the toy run has no API key: every feature carries an automatic summary
     assert html.count("[auto] ") == rows, html[:2000]
+
+
+def test_motif_cells_compare_signed_profiles_and_the_ffl_z(executed):
+    """The triad SP of an attribution DAG has one degree of freedom under the layer null, so the
+    notebook shows Z(030T) and compares the models on the signed profile."""
+    nb, _ = executed
+    html = _text(_cell(nb, "motif-profile"), "text/html")
+    assert "030T" in html and "ffl_C1" in html and "amplification_chain" in html
+    cell = _cell(nb, "motif-comparison")
+    assert len(_text(cell, "image/png")) > 5000
+    printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert "Z(030T):" in printed

@@ -63,8 +63,10 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
     ``config.yaml`` next to it and the run's ``--configfile`` overrides (default
     ``$R1INTERP_CONFIGFILES``, separated by ``os.pathsep``).
 
-    The first pair of ``run.pairs`` whose models both have transcoders and labels is used, so the
-    real pair wins when its results exist and the toy pair is the fallback.
+    The first pair of the config's ``run.pairs`` whose models both have transcoders and labels is
+    used: a run is read with the settings it was made with, so the real pair's results need the real
+    config file (``configfiles=["config/r1-distill-qwen-1.5b.yaml"]``); finished models outside
+    ``run.pairs`` are named in the error rather than read with another run's settings.
     """
     from r1interp.config import load_config
 
@@ -76,13 +78,16 @@ def open_run(results: str | Path | None = None, configfiles: list[str] | None = 
         configfiles = [p for p in os.environ.get("R1INTERP_CONFIGFILES", "").split(os.pathsep) if p]
     cfg = load_config(str(root / "config.yaml"), *[str(root / p) for p in configfiles])
     pairs = list(cfg.get("run", {}).get("pairs", []))
-    real = [{"reasoner": "r1-distill-qwen-1.5b", "base": "qwen2.5-math-1.5b"}]
-    for pair in real + pairs:
+    for pair in pairs:
         if all(m in cfg.get("models", {}) and _finished(results, m) for m in pair.values()):
             dev = device or ("cuda" if _cuda() else "cpu")
             log.info("run %s: %s vs %s on %s", results, pair["reasoner"], pair["base"], dev)
             return Run(root, results, cfg, pair["reasoner"], pair["base"], dev)
-    raise FileNotFoundError(f"{results}: no pair of run.pairs has finished transcoders and labels")
+    listed = {m for pair in pairs for m in pair.values()}
+    others = sorted(p.name for p in results.iterdir() if p.is_dir() and p.name not in listed and _finished(results, p.name))
+    hint = (f"; finished here but not in run.pairs of config.yaml + {configfiles or 'no --configfile'}: {others} — pass the run's "
+            "config files (configfiles=[...], the notebook's CONFIGFILES, or $R1INTERP_CONFIGFILES)") if others else ""
+    raise FileNotFoundError(f"{results}: no pair of run.pairs {pairs} has finished transcoders and labels{hint}")
 
 
 def _cuda() -> bool:
@@ -123,7 +128,7 @@ def graphs_config(run: Run, **overrides):
 # ------------------------------------------------------------------ 1. the answer
 @dataclass
 class Answer:
-    """A greedy generation split into its segments; ``position`` is the token a graph explains."""
+    """A generation split into its segments; ``position`` is the token a graph explains."""
 
     model: str
     prompt: str
@@ -150,15 +155,21 @@ class Answer:
 
 
 def answer(run: Run, model: str, prompt: str, max_new_tokens: int | None = None) -> Answer:
-    """The model's greedy answer with its ``<think>``/answer segments (the prompts stage's code)."""
+    """The model's answer with its ``<think>``/answer segments (the prompts stage's code), decoded
+    as the run decodes (config ``generation:``: temperature, top-p, seed; one sample), since the
+    distilled reasoner loops under greedy decoding. ``max_new_tokens`` None: the run's."""
+    from dataclasses import replace
+
     from r1interp.core.prompt_sets import Prompt
     from r1interp.prompts.generate import generate_all
+    from r1interp.prompts.settings import settings_from_config
 
     m, tok = _hf(run, model)
-    data = run.config.get("data", {})
+    settings = replace(settings_from_config(run.config), n_samples=1)
+    if max_new_tokens is not None:
+        settings = replace(settings, max_new_tokens=int(max_new_tokens))
     df = generate_all(m, tok, [Prompt("notebook", "user", prompt, "", True)], run.template(model),
-                      data.get("system_prompt"),
-                      int(max_new_tokens or run.config.get("generation", {}).get("max_new_tokens") or data.get("max_new_tokens", 96)))
+                      run.config.get("data", {}).get("system_prompt"), settings)
     r = df.iloc[0]
     ids = [int(t) for t in r["prompt_ids"]] + [int(t) for t in r["output_ids"]]
     segment = [int(s) for s in r["segment"]]
@@ -340,8 +351,11 @@ def motif_profile(run: Run, graph: dict, n_samples: int | None = None, seed: int
     return res.profile[["family", "motif", "count", "null_mean", "null_std", "z", "sp"]] if not res.profile.empty else res.profile
 
 
-def plot_motif_profiles(profiles: dict[str, pd.DataFrame], family: str = "triad"):
-    """Significance profiles (SP) of several graphs side by side (e.g. reasoner vs base)."""
+def plot_motif_profiles(profiles: dict[str, pd.DataFrame], family: str = "signed"):
+    """Significance profiles (SP) of several graphs side by side (e.g. reasoner vs base).
+
+    Signed motifs by default: under the layer-configuration null an attribution DAG's triad SP has
+    one degree of freedom (±(−½, −½, −½, +½)), so its bars say only the sign of Z(030T)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(10, 3.2))
