@@ -18,7 +18,7 @@ from r1interp.core.groups import group_of, layer_groups, parse_layers
 from r1interp.core.hooks import capture_mlp_io
 from r1interp.core.packing import pack_rows, packed_dataset
 from r1interp.core.settings import TrainSettings, read_selected
-from r1interp.core.train import CheckpointError, build_trainer, hookpoint, train_group
+from r1interp.core.train import META_FILE, CheckpointError, build_trainer, hookpoint, train_group
 from r1interp.models import load_model
 from transcoders_helpers import FAST, RESUME, torch_threads
 
@@ -320,3 +320,39 @@ def test_cli_train_link_export_card(tiny_trained_model_dir, tiny_shards, tmp_pat
     assert "transcoder" in meta["tags"]
     assert "## Faithfulness" in text and "All layers replaced at once" in text and "SparseCoder.load_from_disk" in text
     assert text.count("\n| 0 |") == 1 and "[[0, 1], [2]]" in text
+
+
+def test_a_kill_between_the_checkpoint_renames_still_resumes(model, dataset, tmp_path):
+    """atomic_path replaces ``run`` by renaming it to ``.run.old-<pid>`` and the new one from
+    ``.run.tmp-<pid>``; a kill between the two left no ``run``, and training restarted from batch 0."""
+    import shutil
+
+    from datasets import Dataset
+
+    small = Dataset.from_dict({"input_ids": dataset["input_ids"][:32].tolist()}).with_format("torch")
+    s = TrainSettings(**{**FAST.__dict__, "save_every": 1})
+    ckpt = tmp_path / "ckpt"
+
+    class Stop(Exception):
+        pass
+
+    n = [0]
+
+    def pre(_m, _a):
+        n[0] += 1
+        if n[0] == 4:
+            raise Stop
+
+    h = model.register_forward_pre_hook(pre)
+    try:
+        with pytest.raises(Stop):
+            train_group(model, [1], small, s, tmp_path / "G", ckpt)
+    finally:
+        h.remove()
+    done = json.loads((ckpt / "run" / META_FILE).read_text())["batches_done"]
+    (ckpt / "run").rename(ckpt / ".run.old-12345")  # the window: the old one moved aside, the new one not yet in place
+    shutil.copytree(ckpt / ".run.old-12345", ckpt / ".run.tmp-12345")
+    victim = ckpt / ".run.tmp-12345" / "layers.1.mlp" / "sae.safetensors"
+    victim.write_bytes(victim.read_bytes()[:100])  # a new checkpoint cut short: ignored, the old one is whole
+    result = train_group(model, [1], small, s, tmp_path / "G", ckpt)
+    assert done > 0 and result["resumed_from_batch"] == done

@@ -221,9 +221,14 @@ def find_checkpoint(
     checkpoint_dir: Path, fingerprint: str, inputs: dict[str, Any] | None = None, hookpoints: list[str] | None = None
 ) -> tuple[Resumable | None, str | None]:
     """(last complete checkpoint made from the same inputs or None, why one was discarded or
-    None). One made from other inputs is deleted with a warning naming each input that changed."""
-    for name in (RUN_NAME, RUN_NAME + ".old"):  # .old survives a kill between the two renames
-        path = checkpoint_dir / name
+    None). One made from other inputs is deleted with a warning naming each input that changed.
+
+    Without ``run`` (a kill between :func:`atomic_path`'s two renames), the directories that window
+    leaves are read instead: the new checkpoint ``.run.tmp-<pid>`` and the previous ``.run.old-<pid>``;
+    the complete one with the most batches wins."""
+    main = checkpoint_dir / RUN_NAME
+    found: list[Resumable] = []
+    for path in [main] if main.is_dir() else [*sorted(checkpoint_dir.glob(f".{RUN_NAME}.tmp-*")), *sorted(checkpoint_dir.glob(f".{RUN_NAME}.old-*"))]:
         meta_path = path / META_FILE
         if not (path / "state.pt").is_file() or not meta_path.is_file():
             continue
@@ -238,9 +243,19 @@ def find_checkpoint(
                         path, meta.get("batches_done"), why)
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
             return None, why
-        check_complete(path, meta, hookpoints or [])
-        return Resumable(path, meta), None
-    return None, None
+        if path == main:
+            check_complete(path, meta, hookpoints or [])
+        else:
+            try:
+                check_complete(path, meta, hookpoints or [])
+            except CheckpointError as e:  # a save cut short: the other directory may be whole
+                log.warning("ignoring partial checkpoint %s: %s", path, e)
+                continue
+            log.warning("no %s: resuming from %s, left by a kill between two renames", main, path)
+        found.append(Resumable(path, meta))
+    if not found:
+        return None, None
+    return max(found, key=lambda r: int(r.meta.get("batches_done") or 0)), None
 
 
 def check_complete(path: Path, meta: dict[str, Any], hookpoints: list[str]) -> None:
