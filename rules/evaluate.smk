@@ -4,7 +4,7 @@
 from r1interp.cliargs import to_flags
 from r1interp.cluster import snakemake_resources
 from r1interp.evaluate.config import SideBySide
-from r1interp.evaluate.table import Targets
+from r1interp.core.targets import Targets
 
 EVAL = stage_params("evaluate")
 _TARGETS_CFG = EVAL.get("targets", {})

@@ -17,9 +17,17 @@ from r1interp.cluster import snakemake_resources
 from r1interp.core.groups import layer_weights_dir
 from r1interp.cliargs import to_flags
 from r1interp.core.settings import TrainSettings
+from r1interp.core.targets import Targets
+
 
 TC = stage_params("transcoders")
 TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
+
+
+def tc_layer_dirs(model):
+    """Each layer's weights directory in layer order: its group, or ``alone/L<n>`` when retrained alone."""
+    n = len(model_layers(model))
+    return [layer_weights_dir(model, layer, n, TC.get("group_size", 0), (TC.get("retrain_alone") or {}).get(model)) for layer in range(n)]
 
 
 rule train_transcoders:
@@ -89,9 +97,7 @@ localrules:
 
 rule transcoder_layer:
     input:
-        lambda wc: layer_weights_dir(
-            wc.model, int(wc.layer), len(model_layers(wc.model)), TC.get("group_size", 0), (TC.get("retrain_alone") or {}).get(wc.model)
-        ),
+        lambda wc: tc_layer_dirs(wc.model)[int(wc.layer)],
     output:
         cfg="results/{model}/transcoders/L{layer}/cfg.json",
         weights="results/{model}/transcoders/L{layer}/sae.safetensors",
@@ -131,7 +137,7 @@ rule export_circuit_tracer:
 # the evaluate stage's faithfulness table.
 rule transcoder_card:
     input:
-        groups=lambda wc: [tc_group_dir(wc.model, g) for g in range(len(tc_groups(wc.model)))],
+        layer_dirs=lambda wc: sorted(set(tc_layer_dirs(wc.model))),
         layers="results/{model}/eval/layers.parquet",
         full="results/{model}/eval/full.json",
         selected="results/sweep/selected.yaml",
@@ -141,6 +147,9 @@ rule transcoder_card:
         path=lambda wc: shq(model_dir(wc.model)),
         base=lambda wc: shq(model_dir(wc.model) if entry(wc.model)["source"] == "hf" else wc.model),
         license=shq(stage_params("transcoders").get("license", "mit")),
+        layer_dirs=lambda wc: " ".join(tc_layer_dirs(wc.model)),
+        export_dtype=TC.get("export_dtype", "keep"),
+        targets=to_flags(Targets, stage_params("evaluate").get("targets", {})),
     resources:
         **snakemake_resources(config, "cpu", "transcoder_card"),
     conda:
@@ -151,7 +160,8 @@ rule transcoder_card:
         "benchmarks/transcoder_card/{model}.tsv"
     shell:
         "r1interp transcoders card --model-name {wildcards.model} --base-model {params.base} "
-        "--model-dir {params.path} --license {params.license} --group-dir {input.groups} "
+        "--model-dir {params.path} --license {params.license} --layer-dirs {params.layer_dirs} "
+        "--export-dtype {params.export_dtype} {params.targets} "
         "--layers-parquet {input.layers} --full {input.full} --selected {input.selected} --out {output} 2> {log}"
 
 

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -309,17 +310,34 @@ def test_cli_train_link_export_card(tiny_trained_model_dir, tiny_shards, tmp_pat
     ct = yaml.safe_load((root / "circuit_tracer" / "config.yaml").read_text())
     assert ct["transcoders"] == ["layer_0.safetensors", "layer_1.safetensors", "layer_2.safetensors"] and ct["k"] == 4
 
-    tc_main(["card", "--model-name", "tiny", "--base-model", "org/tiny-model", "--model-dir", str(tiny_trained_model_dir),
-             "--license", "apache-2.0", "--group-dir", str(root / "groups" / "G0"), str(root / "groups" / "G1"),
-             "--layers-parquet", str(tmp_path / "layers.parquet"), "--full", str(tmp_path / "full.json"), "--selected", str(sel),
-             "--out", str(root / "README.md")])
+    card = ["card", "--model-name", "tiny", "--base-model", "org/tiny-model", "--model-dir", str(tiny_trained_model_dir), "--license", "apache-2.0",
+            "--layers-parquet", str(tmp_path / "layers.parquet"), "--full", str(tmp_path / "full.json"), "--out", str(root / "README.md")]
+    g0, g1 = (root / "groups" / "G0").as_posix(), (root / "groups" / "G1").as_posix()
+    tc_main([*card, "--layer-dirs", g0, g0, g1, "--selected", str(sel)])
     text = (root / "README.md").read_text()
     assert text.startswith("---\n")
     meta = yaml.safe_load(text.split("---\n")[1])
     assert meta["base_model"] == "org/tiny-model" and meta["library_name"] == "sparsify" and meta["license"] == "apache-2.0"
     assert "transcoder" in meta["tags"]
     assert "## Faithfulness" in text and "All layers replaced at once" in text and "SparseCoder.load_from_disk" in text
-    assert text.count("\n| 0 |") == 1 and "[[0, 1], [2]]" in text
+    assert text.count("\n| 0 |") == 1 and f"| {g0} | [0, 1] | {man['tokens']} |" in text and f"| {g1} | [2] |" in text
+    layers = pd.read_parquet(tmp_path / "layers.parquet")
+    assert f"never fired on the {int(layers['n_mlp_tokens'].iloc[0])} evaluation tokens" in text  # dead_pct's own count
+    assert "Targets: CE increase < 0.1 nats per layer (ideal < 0.05), dead latents < 10%" in text and "in the trained weights' dtype" in text
+
+    # layer 2 retrained alone with its own settings; targets, a fallback selection and a bf16 export as configured
+    tc_main(["train", "--model-dir", str(tiny_trained_model_dir), "--train-shard", str(tiny_shards["train"]), "--layers", "2",
+             "--out-dir", str(root / "alone" / "L2"), "--checkpoint-dir", str(root / ".checkpoints" / "alone-L2"), "--selected", str(sel),
+             "--device", "cpu", "--train-tokens", "512", "--seq-len", "64", "--batch-size", "8"])
+    sel.write_text(yaml.safe_dump({**yaml.safe_load(sel.read_text()), "fallback": True}))
+    alone = (root / "alone" / "L2").as_posix()
+    tc_main([*card, "--layer-dirs", g0, g0, alone, "--selected", str(sel), "--ce", "0.02", "--dead-pct", "15", "--export-dtype", "bfloat16"])
+    text = (root / "README.md").read_text()
+    alone_tokens = json.loads((root / "alone" / "L2" / "manifest.json").read_text())["tokens"]
+    assert alone_tokens < man["tokens"] and f"| {alone} | [2] | {alone_tokens} |" in text and g1 not in text
+    assert "not all trained with the same settings" in text
+    assert "Targets: CE increase < 0.02 nats per layer (ideal < 0.05), dead latents < 15%" in text
+    assert "a FALLBACK" in text and "rounded to bfloat16" in text
 
 
 def test_a_kill_between_the_checkpoint_renames_still_resumes(model, dataset, tmp_path):

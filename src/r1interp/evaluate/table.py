@@ -5,28 +5,15 @@ Targets: per-layer CE increase < 0.1 nats (ideally < 0.05), dead latents < 10%.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from r1interp.artifacts.markdown import fmt_cell, markdown_table
+from r1interp.core.targets import Targets
 
 LAYER_COLUMNS = [
     "layer", "ce_orig", "ce_replaced", "ce_increase", "kl", "top1_agreement", "fvu", "l0", "l0_max", "k",
-    "dead_pct", "num_latents", "n_tokens", "ce_increase_zero", "ce_recovered", "ce_increase_think", "ce_increase_answer", "flag",
+    "dead_pct", "num_latents", "n_tokens", "n_mlp_tokens", "ce_increase_zero", "ce_recovered", "ce_increase_think", "ce_increase_answer", "flag",
 ]
-
-
-@dataclass(frozen=True)
-class Targets:
-    """Faithfulness targets a layer is flagged against (config evaluate.targets:)."""
-
-    ce: float = 0.1
-    """Per-layer CE-increase target in nats (above: FAIL)."""
-    ce_ideal: float = 0.05
-    """CE increase in nats below which a layer is flagged ideal."""
-    dead_pct: float = 10.0
-    """Dead-latent percentage a layer may have (above: FAIL)."""
 
 
 def flag(ce_increase: float, dead_pct: float, t: Targets) -> str:

@@ -8,7 +8,7 @@
     r1interp transcoders export --model-dir D --transcoders-root results/M/transcoders \
         --out-dir results/M/transcoders/circuit_tracer --scan r1interp/M
     r1interp transcoders card   --model-name M --base-model ID --model-dir D \
-        --group-dir G0 G1 --layers-parquet P --full F --selected S --out README.md
+        --layer-dirs G0 G0 G1 alone/L3 ... --layers-parquet P --full F --selected S [--ce 0.1 ...] --out README.md
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from pathlib import Path
 from r1interp.artifacts.paths import layer_dir
 from r1interp.cliargs import ModelLoad, TrainInputs, add_dataclass_args, from_args, stage_parser
 from r1interp.core.settings import TrainSettings, read_selected
+from r1interp.core.targets import Targets
 from r1interp.utils import setup_logging
 
 log = logging.getLogger("r1interp.transcoders")
@@ -105,15 +106,19 @@ def cmd_card(args) -> None:
 
     for path, what in ((args.layers_parquet, "per-layer eval table"), (args.full, "full-replacement result"), (args.selected, "sweep selection")):
         _require_file(path, what)
-    manifests = []
-    for g in args.group_dir:
-        _require_file(g / MANIFEST_FILE, "training manifest")
-        manifests.append(json.loads((g / MANIFEST_FILE).read_text()))
+    n_layers = model_shape(args.model_dir).n_layers
+    if len(args.layer_dirs) != n_layers:
+        raise SystemExit(f"--layer-dirs: {len(args.layer_dirs)} directories for {n_layers} layers (one per layer, in layer order)")
+    manifests: dict[Path, dict] = {}
+    for d in dict.fromkeys(args.layer_dirs):
+        _require_file(d / MANIFEST_FILE, "training manifest")
+        manifests[d] = {**json.loads((d / MANIFEST_FILE).read_text()), "dir": d.as_posix()}
     selection = yaml.safe_load(Path(args.selected).read_text())
     text = model_card(
         args.model_name, args.base_model, args.license, pd.read_parquet(args.layers_parquet),
-        json.loads(Path(args.full).read_text()), manifests,
-        {"point": selection.get("point"), "rule": selection.get("rule")}, model_shape(args.model_dir).d_model,
+        json.loads(Path(args.full).read_text()), {layer: manifests[d] for layer, d in enumerate(args.layer_dirs)},
+        {k: selection.get(k) for k in ("point", "rule", "fallback")}, model_shape(args.model_dir).d_model,
+        from_args(Targets, args), args.export_dtype,
     )
     write_text(text, args.out)
 
@@ -151,7 +156,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--base-model", required=True)
     p.add_argument("--model-dir", required=True)
     p.add_argument("--license", default="mit")
-    p.add_argument("--group-dir", nargs="+", required=True, type=Path)
+    p.add_argument("--layer-dirs", nargs="+", required=True, type=Path,
+                   help="the training output each layer's weights come from, one per layer in layer order (a group, or alone/L<n>)")
+    p.add_argument("--export-dtype", default="keep", choices=["keep", "float32", "bfloat16", "float16"],
+                   help="dtype of the circuit_tracer/ export (transcoders.export_dtype), stated in the card")
+    add_dataclass_args(p, Targets, group="faithfulness targets (config evaluate.targets:), as the evaluate stage flagged")
     p.add_argument("--layers-parquet", required=True, type=Path)
     p.add_argument("--full", required=True, type=Path)
     p.add_argument("--selected", required=True, type=Path)
