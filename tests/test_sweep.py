@@ -108,6 +108,7 @@ def test_holdout_split_is_disjoint_seeded_and_sized():
     # the real grid's widest point (expansion 128, k 32 on d=1536) needs 61,440 tokens, not 10k
     assert dead_tokens_needed(128 * 1536, 32) == 61_440
     assert holdout_tokens(20_000, 1536, 128 / 32, 10) == 61_440 and holdout_tokens(20_000, 64, 16 / 8, 10) == 20_000
+    assert holdout_tokens(20_000, 1536, 64 / 16, 10, ce_tokens=1_000_000) == 1_000_000  # CE is measured on the slice too
     assert max_expansion_per_k({"expansion_factor": [4, 8, 16], "k": [8, 16, 32]}) == 2.0
 
 
@@ -202,6 +203,20 @@ def test_sweep_cli_end_to_end(tiny_trained_model_dir, tiny_shards, tmp_path):
     assert chosen["skip_connection"] is True and chosen["lr"] is None
     winner = df[df["selected"]]
     assert chosen["k"] == int(winner["k"].iloc[0])
+
+
+def test_ce_is_measured_on_the_configured_tokens_when_they_exceed_the_slice_floor(tiny_trained_model_dir, tiny_shards, tmp_path):
+    """CE/KL/FVU read the first ``eval_tokens`` of the slice; the slice was sized without them, so
+    the real config's 1M CE tokens were measured on ~65k (the slice's dead-latent size)."""
+    from r1interp.sweep.__main__ import main as sweep_main
+
+    out = tmp_path / "e2_k4.json"
+    sweep_main(["point", "--model-dir", str(tiny_trained_model_dir), "--train-shard", str(tiny_shards["train"]), "--layers", "0",
+                "--eval-tokens", "1500", "--validation-tokens", "300", "--max-expansion-per-k", "0.5", "--device", "cpu",
+                "--train-tokens", "512", "--seq-len", "64", "--batch-size", "8", "--expansion-factor", "2", "--k", "4",
+                "--out", str(out), "--work-dir", str(tmp_path / "work")])
+    rec = json.loads(out.read_text())
+    assert rec["data"]["validation_tokens"] >= 1500 and all(r["n_tokens"] >= 1500 for r in rec["layers"])
 
 
 def test_sweep_training_rows_exclude_the_selection_slice(tiny_shards):

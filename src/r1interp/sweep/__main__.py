@@ -52,7 +52,7 @@ def cmd_point(args) -> None:
     pid = point_id(point)
     log.info("sweep point %s on layers %s", pid, layers)
     max_ratio = ev.max_expansion_per_k or settings.expansion_factor / settings.k
-    n_val = holdout_tokens(ev.validation_tokens, shape.d_model, max_ratio, ev.dead_tokens_factor)
+    n_val = holdout_tokens(ev.validation_tokens, shape.d_model, max_ratio, ev.dead_tokens_factor, ev.eval_tokens)
     try:
         data = prepare_data(args.train_shard, settings, n_val, ev.eval_max_len)
     except ValueError as e:

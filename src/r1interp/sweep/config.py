@@ -11,7 +11,7 @@ class PointEval:
     """How one grid point is evaluated on the selection slice held out of the train shard."""
 
     validation_tokens: int = 20_000
-    """Tokens held out of the train shard for selection (raised to what the widest grid point needs)."""
+    """Tokens held out of the train shard for selection (raised to ``eval_tokens`` and to what the widest grid point needs)."""
     dead_tokens_factor: float = 10.0
     """Dead latents are measured on >= factor x n_latents / k held-out tokens."""
     max_expansion_per_k: float | None = None

@@ -29,9 +29,11 @@ def dead_tokens_needed(n_latents: int, k: int, factor: float = 10.0) -> int:
     return math.ceil(factor * n_latents / k)
 
 
-def holdout_tokens(validation_tokens: int, d_in: int, max_expansion_per_k: float, factor: float) -> int:
-    """Size of the slice: the configured floor, raised to what the widest grid point needs."""
-    return max(int(validation_tokens), math.ceil(factor * d_in * max_expansion_per_k))
+def holdout_tokens(validation_tokens: int, d_in: int, max_expansion_per_k: float, factor: float, ce_tokens: int = 0) -> int:
+    """Size of the slice: the configured floor, raised to what the widest grid point needs for its
+    dead-latent count and to the ``ce_tokens`` CE/KL/FVU are measured on (its first tokens: a
+    smaller slice measured them on fewer tokens than configured, without a word)."""
+    return max(int(validation_tokens), int(ce_tokens), math.ceil(factor * d_in * max_expansion_per_k))
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ def split_holdout(lengths: list[int], min_tokens: int, seed: int, min_train_toke
     if n_val < min_tokens or total - n_val < min_train_tokens:
         raise ValueError(
             f"the train shard has {total} tokens: a validation slice of {min_tokens} tokens would leave "
-            f"{max(0, total - n_val)} for training (need {min_train_tokens}); lower sweep.validation_tokens, "
+            f"{max(0, total - n_val)} for training (need {min_train_tokens}); lower sweep.validation_tokens, sweep.eval_tokens, "
             "sweep.dead_tokens_factor or the widest grid point, or build a larger train shard"
         )
     chosen = set(val)
