@@ -5,7 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
-from r1interp.cluster import snakemake_resources
+from r1interp.cluster import rule_resources, snakemake_resources
 from r1interp.cluster.jobenv import export_job_environment
 from r1interp.config import ConfigError, check_config, schema_errors
 from r1interp.heads.workflow import cli_args, control_args, pair_models, think_models
@@ -122,10 +122,13 @@ def cpu_resources():
     return snakemake_resources(config, "cpu")
 
 
-def model_threads(model):
-    """Threads of a job that runs one model: 1 for a toy model (its ops are too small to gain from a
-    second thread, and two such jobs side by side finish sooner), else the CPUs a GPU job gets."""
-    return 1 if entry(model)["source"] == "toy" else int(config["resources"]["gpu"].get("cpus_per_gpu", 8))
+def model_threads(model, rule):
+    """Threads of a job of ``rule`` that runs one model: 1 for a toy model (its ops are too small to
+    gain from a second thread, and two such jobs side by side finish sooner), else the CPUs that
+    rule's GPU job asks for (its own ``resources.rules.<rule>.cpus_per_gpu`` where set)."""
+    if entry(model)["source"] == "toy":
+        return 1
+    return int(rule_resources(config, "gpu", 1, rule).get("cpus_per_gpu", 8))
 
 
 def gpu_pin(wildcards, resources):

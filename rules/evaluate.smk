@@ -23,7 +23,7 @@ rule evaluate_layer:
         common=lambda wc: eval_args(wc.model),
         tc=lambda wc, input: str(Path(input.cfg).parent),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "evaluate_layer")
     resources:
         **snakemake_resources(config, "gpu", "evaluate_layer"),
     conda:
@@ -50,7 +50,7 @@ rule evaluate_full:
         root="results/{model}/transcoders",
         generations=to_flags(SideBySide, _GEN_CFG),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "evaluate_full")
     resources:
         **snakemake_resources(config, "gpu", "evaluate_full"),
     conda:

@@ -35,7 +35,7 @@ for _model in MODELS:
             cfg=as_json(FEATURES),
             # pin this job to a free GPU on a multi-GPU box (a no-op without GPUs or under SLURM)
             pin=gpu_pin,
-        threads: model_threads(_model)
+        threads: model_threads(_model, "features_collect")
         resources:
             **snakemake_resources(config, "gpu", "features_collect"),
         conda:

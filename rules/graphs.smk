@@ -54,7 +54,7 @@ rule graphs_build:
         pin=gpu_pin,
     wildcard_constraints:
         prompt="|".join(re.escape(p) for p in GRAPH_PROMPTS),
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "graphs_build")
     resources:
         **snakemake_resources(config, "gpu", "graphs_build"),
     conda:

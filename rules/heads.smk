@@ -19,7 +19,7 @@ rule heads:
         device=config["run"]["device"],
         args=cli_args(config, "heads", ["max_len", "max_traces", "only_correct", "top_k"]),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "heads")
     resources:
         **snakemake_resources(config, "gpu", "heads"),
     conda:

@@ -28,7 +28,7 @@ rule modeldiff_residual:
         device=config["run"]["device"],
         args=cli_args(config, "modeldiff", ["max_docs", "max_len", "skip_first_token", "dtype"]),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.reasoner)
+    threads: lambda wc: model_threads(wc.reasoner, "modeldiff_residual")
     resources:
         **snakemake_resources(config, "gpu", "modeldiff_residual"),
     conda:
@@ -67,7 +67,7 @@ rule modeldiff_dictionary:
         device=config["run"]["device"],
         args=cli_args(config, "modeldiff", ["threshold"]),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.reasoner)
+    threads: lambda wc: model_threads(wc.reasoner, "modeldiff_dictionary")
     resources:
         **snakemake_resources(config, "gpu", "modeldiff_dictionary"),
     conda:

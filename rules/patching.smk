@@ -24,7 +24,7 @@ rule patching:
              "max_edits", "values_per_number", "allow_length_change"],
         ),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "patching")
     resources:
         **snakemake_resources(config, "gpu", "patching"),
     conda:

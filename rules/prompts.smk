@@ -23,6 +23,7 @@ rule generations:
         settings=GENERATION.to_flags(),
         device=config["run"]["device"],
         pin=gpu_pin,
+    threads: lambda wc: model_threads(wc.model, "generations")
     resources:
         **gpu_resources(),
     conda:

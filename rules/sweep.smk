@@ -39,7 +39,7 @@ rule sweep_point:
         device=config["run"]["device"],
         dtype=entry(SWEEP_MODEL).get("dtype", "auto"),
         pin=gpu_pin,
-    threads: model_threads(SWEEP_MODEL)
+    threads: model_threads(SWEEP_MODEL, "sweep_point")
     resources:
         **snakemake_resources(config, "gpu", "sweep_point"),
     conda:

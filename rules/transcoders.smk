@@ -47,7 +47,7 @@ rule train_transcoders:
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "train_transcoders")
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
     conda:
@@ -76,7 +76,7 @@ rule train_transcoder_alone:
         device=config["run"]["device"],
         dtype=lambda wc: entry(wc.model).get("dtype", "auto"),
         pin=gpu_pin,
-    threads: lambda wc: model_threads(wc.model)
+    threads: lambda wc: model_threads(wc.model, "train_transcoder_alone")
     resources:
         **snakemake_resources(config, "gpu", "train_transcoders"),
     conda:

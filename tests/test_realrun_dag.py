@@ -109,3 +109,21 @@ def test_standins_carry_the_real_tokens_templates_and_widths(standin_configs):
 
     assert trained_alone(["3"], ["L5", "x", "Lz"]) == {3, 5}
     assert layer_source(5, 28, 7, {3, 5}) == ("alone", 5) and layer_source(6, 28, 7, {3, 5}) == ("group", 0)
+
+
+@pytest.mark.workflow
+def test_job_threads_follow_each_rules_own_cpus_per_gpu(tmp_path, standin_configs, monkeypatch):
+    """Threads came from the GPU class's cpus_per_gpu even where a rule asked sbatch for other CPUs,
+    and generations ran one thread on an 8-CPU allocation."""
+    offline_env(monkeypatch)
+    wd = real_workdir(tmp_path, standin_configs)
+    (wd / "cpus.yaml").write_text(yaml.safe_dump({"resources": {"rules": {"graphs_build": {"cpus_per_gpu": 4}}}}))
+    proc = run_snakemake(wd, "--configfile", REAL, "local.yaml", "cpus.yaml", "-n", "--cores", "64", "--until", "graphs_build", timeout=300)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    threads = {}
+    for block in proc.stdout.split("\n\n"):
+        rule = re.search(r"^rule (\w+):", block, flags=re.M)
+        if rule and rule.group(1) in ("graphs_build", "generations"):
+            threads.setdefault(rule.group(1), set()).add(int(m.group(1)) if (m := re.search(r"threads: (\d+)", block)) else 1)
+    cpus = int(yaml.safe_load((REPO / REAL).read_text())["resources"]["gpu"]["cpus_per_gpu"])
+    assert threads["graphs_build"] == {4} and threads["generations"] == {cpus}

@@ -128,6 +128,12 @@ def test_graph_batch_that_cannot_fit_the_gpu():
     check_graph_memory(cfg, Guardrails.from_config(cfg))
     cfg["resources"]["gpu"]["gpu_model"] = "l4"  # 24 GB: the same budget no longer fits
     raises(cfg, r"graphs\.batch_size", r"'l4' has 24 GB")
+    # a rule sent to another card is checked against that card (it passed on the class's h100)
+    cfg["resources"]["gpu"]["gpu_model"] = "h100"
+    cfg["resources"].setdefault("rules", {})["graphs_build"] = {"gpu_model": "l4"}
+    raises(cfg, r"graphs\.batch_size", r"resources\.rules\.graphs_build\.gpu_model 'l4' has 24 GB")
+    cfg["resources"]["rules"] = {"train_transcoders": {"gpu_model": "l4"}}
+    raises(cfg, r"transcoders\.group_size", r"resources\.rules\.train_transcoders\.gpu_model 'l4' has 24 GB")
 
 
 def test_every_grid_point_must_fit_its_graphs():

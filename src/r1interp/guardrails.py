@@ -239,13 +239,18 @@ def check_loops(config: dict, g: Guardrails) -> None:
             )
 
 
-def gpu_memory_gb(config: dict, g: Guardrails) -> tuple[float, str]:
+def gpu_memory_gb(config: dict, g: Guardrails, rule: str | None = None) -> tuple[float, str]:
+    """The GPU memory ``rule``'s jobs get: its own ``resources.rules.<rule>.gpu_model`` where set
+    (a rule sent to another card), else the GPU class's; ``guardrails.gpu_memory_gb`` overrides."""
     if g.gpu_memory_gb is not None:
         return float(g.gpu_memory_gb), "guardrails.gpu_memory_gb"
-    name = str(((config.get("resources") or {}).get("gpu") or {}).get("gpu_model", "")).lower()
+    res = config.get("resources") or {}
+    own = ((res.get("rules") or {}).get(rule) or {}).get("gpu_model") if rule else None
+    key = f"resources.rules.{rule}.gpu_model" if own else "resources.gpu.gpu_model"
+    name = str(own or (res.get("gpu") or {}).get("gpu_model", "")).lower()
     if name in GPU_MEMORY_GB:
-        return float(GPU_MEMORY_GB[name]), f"resources.gpu.gpu_model {name!r}"
-    return DEFAULT_GPU_GB, f"resources.gpu.gpu_model {name!r} (unknown: assumed {DEFAULT_GPU_GB:g} GB)"
+        return float(GPU_MEMORY_GB[name]), f"{key} {name!r}"
+    return DEFAULT_GPU_GB, f"{key} {name!r} (unknown: assumed {DEFAULT_GPU_GB:g} GB)"
 
 
 @dataclass(frozen=True)
@@ -318,8 +323,6 @@ def check_training_memory(config: dict, g: Guardrails) -> None:
     from r1interp.core.groups import layer_groups
     from r1interp.core.settings import sweep_model
 
-    limit, where = gpu_memory_gb(config, g)
-    usable = 0.9 * limit
     tc = config.get("transcoders") or {}
     group_size = int(tc.get("group_size", 0))
     pilot_model = sweep_model(config)
@@ -331,10 +334,12 @@ def check_training_memory(config: dict, g: Guardrails) -> None:
         group = max(len(x) for x in layer_groups(dims.n_layers, group_size))
         choices, selected = dict_choices(config, dims.d)
         widths = sorted({dd.n_latents for dd in choices})  # training memory does not depend on k
-        jobs = [("transcoders.group_size", group)]
+        jobs = [("transcoders.group_size", group, "train_transcoders")]
         if not selected and m == pilot_model:
-            jobs.append(("the sweep's pilot layers", len(pilot_layers(config, dims.n_layers))))
-        for what, n_layers in jobs:
+            jobs.append(("the sweep's pilot layers", len(pilot_layers(config, dims.n_layers)), "sweep_point"))
+        for what, n_layers, rule in jobs:
+            limit, where = gpu_memory_gb(config, g, rule)
+            usable = 0.9 * limit
             too_big = [(n, training_memory(dims, n, n_layers, tc, model_bytes)) for n in widths]
             too_big = [(n, mem) for n, mem in too_big if mem.gpu_gb > usable]
             if not too_big:
@@ -365,7 +370,7 @@ def check_graph_memory(config: dict, g: Guardrails) -> None:
     graphs = config.get("graphs") or {}
     if not graphs:
         return
-    limit, where = gpu_memory_gb(config, g)
+    limit, where = gpu_memory_gb(config, g, "graphs_build")
     usable = 0.9 * limit  # CUDA context, allocator fragmentation
     host_mb = graph_host_mem_mb(config)
     context = int(graphs.get("max_context", 512))
