@@ -140,3 +140,16 @@ def test_cli_prints_resources_of_an_attempt(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "r1interp.cluster", "resources", "gpu", "--config",
                           str(tmp_path / "missing.yaml")], capture_output=True, text=True)
     assert bad.returncode != 0 and "missing.yaml" in bad.stderr
+
+
+def test_cli_merges_config_files_as_snakemake_does():
+    """`resources` read config.yaml alone: the real run's memory, runtimes and GPU type (set in its
+    own config file, merged last) could not be checked with it."""
+    args = [sys.executable, "-m", "r1interp.cluster", "resources", "gpu", "--config", str(REPO / "config.yaml")]
+    real = ["--configfile", str(REPO / "config" / "r1-distill-qwen-1.5b.yaml")]
+    toy = json.loads(subprocess.run(args, capture_output=True, text=True, check=True).stdout)
+    merged = json.loads(subprocess.run(args + real + ["--rule", "train_transcoders"], capture_output=True, text=True, check=True).stdout)
+    want = yaml.safe_load((REPO / "config" / "r1-distill-qwen-1.5b.yaml").read_text())["resources"]
+    assert "gpu_model" not in toy  # "" in config.yaml: left to the cluster
+    assert merged["gpu_model"] == want["gpu"]["gpu_model"] and merged["runtime"] == want["rules"]["train_transcoders"]["runtime"]
+    assert merged["mem_mb"] == want["rules"]["train_transcoders"]["mem_mb"] and merged["slurm_partition"] == toy["slurm_partition"]

@@ -32,9 +32,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait for free GPUs (default: forever)")
     r = sub.add_parser("resources", help="print the resources of a rule class as JSON")
     r.add_argument("rule_class", choices=["gpu", "cpu"])
-    r.add_argument("--config", default="config.yaml")
+    r.add_argument("--config", default="config.yaml", help="the base config (default config.yaml)")
+    r.add_argument("--configfile", nargs="*", default=[], help="files merged after it, in order, as snakemake --configfile merges them")
     r.add_argument("--attempt", type=int, default=1)
-    r.add_argument("--rule", default=None)
+    r.add_argument("--rule", default=None, help="apply this rule's resources.rules overrides")
     args = ap.parse_args(argv)
     setup_logging()
 
@@ -58,14 +59,13 @@ def main(argv: list[str] | None = None) -> None:
         except FileNotFoundError as e:
             raise SystemExit(f"r1interp.cluster pin: command not found: {command[0]} ({e})")
     else:
-        import yaml
-
         from r1interp.cluster.resources import rule_resources
+        from r1interp.config import load_config
 
-        path = Path(args.config)
-        if not path.is_file():
-            raise SystemExit(f"--config: file not found: {path}")
-        config = yaml.safe_load(path.read_text()) or {}
+        for flag, path in [("--config", Path(args.config))] + [("--configfile", Path(p)) for p in args.configfile]:
+            if not path.is_file():
+                raise SystemExit(f"{flag}: file not found: {path}")
+        config = load_config(args.config, *args.configfile)
         try:
             print(json.dumps(rule_resources(config, args.rule_class, args.attempt, args.rule)))
         except ValueError as e:

@@ -8,7 +8,9 @@ maps to sbatch: ``gpu`` (+ ``gpu_model``) → ``--gpus``, ``runtime`` (minutes) 
 ``-A``; the local executor only counts ``gpu`` (against ``--resources gpu=N``).
 
 Retries (``--retries`` in the profiles) request more: attempt ``n`` gets ``base * factor**(n-1)``
-memory and runtime, rounded up, so an out-of-memory or timeout kill is not repeated verbatim.
+host memory and runtime, rounded up, so a host out-of-memory or timeout kill is not repeated
+verbatim. GPU memory does not grow (the same card is asked for): a CUDA out-of-memory error repeats,
+which is why the guardrails size graph and training batches against the card before any job runs.
 
 In a rules file (see :func:`snakemake_resources`; the helpers are defined in rules/common.smk)::
 

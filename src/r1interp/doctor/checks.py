@@ -270,7 +270,8 @@ def slurm_checks(config: dict, profile_gpu: bool, which: Callable[[str], str | N
     known = {p.strip().rstrip("*") for p in (parts or "").split()}
     if part and parts is not None and part not in known:
         rows.append(Check("gpu profile partition", FAIL, f"resources.gpu.slurm_partition {part!r} not in sinfo: {sorted(known)}",
-                          "set resources.gpu.slurm_partition in config.yaml"))
+                          "set resources.gpu.slurm_partition in config.yaml, or in the last --configfile that sets it "
+                          "(a file merged later wins)"))
     else:
         rows.append(Check("gpu profile partition", OK, f"{part or '(cluster default)'}"))
     if account:
