@@ -28,3 +28,11 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# A resources.rules key that names no rule would be ignored without a word (its job keeps the class
+# defaults): every key must be a rule of this workflow, or features_collect (one rule per model).
+_unknown = sorted(set((config.get("resources") or {}).get("rules") or {}) - {r.name for r in workflow.rules} - {"features_collect"})
+if _unknown:
+    raise WorkflowError(f"resources.rules: no rule named {_unknown}; the rules are "
+                        f"{sorted({r.name for r in workflow.rules if not r.name.startswith('features_collect_')} | {'features_collect'})}")

@@ -153,3 +153,18 @@ def test_cli_merges_config_files_as_snakemake_does():
     assert "gpu_model" not in toy  # "" in config.yaml: left to the cluster
     assert merged["gpu_model"] == want["gpu"]["gpu_model"] and merged["runtime"] == want["rules"]["train_transcoders"]["runtime"]
     assert merged["mem_mb"] == want["rules"]["train_transcoders"]["mem_mb"] and merged["slurm_partition"] == toy["slurm_partition"]
+
+
+@pytest.mark.workflow
+def test_a_resources_rules_key_that_names_no_rule_stops_the_plan(tmp_path):
+    """`graph_build` for graphs_build was ignored without a word: its jobs kept the class defaults."""
+    from conftest import copy_workflow, run_snakemake
+
+    wd = copy_workflow(tmp_path)
+    (wd / "typo.yaml").write_text(yaml.safe_dump({"resources": {"rules": {"graph_build": {"mem_mb": 200000}}}}))
+    proc = run_snakemake(wd, "-n", "--configfile", "typo.yaml")
+    assert proc.returncode != 0 and "resources.rules: no rule named ['graph_build']" in proc.stdout + proc.stderr
+    assert "'graphs_build'" in proc.stdout + proc.stderr  # the listing shows the right name
+    (wd / "ok.yaml").write_text(yaml.safe_dump({"resources": {"rules": {"graphs_build": {"mem_mb": 200000}, "features_collect": {"runtime": 60}}}}))
+    proc = run_snakemake(wd, "-n", "--configfile", "ok.yaml")
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
