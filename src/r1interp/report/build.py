@@ -199,6 +199,11 @@ def _distinct(values: pd.Series) -> str:
     return "; ".join(sorted(set(values.dropna().astype(str))))
 
 
+def _label(key: object) -> str:
+    """A groupby key (a value, or a tuple of them) as words."""
+    return " ".join(map(str, key if isinstance(key, tuple) else (key,)))
+
+
 def comparison_statement(name: str, df: pd.DataFrame) -> str:
     """What a comparison table compares, in words: its test and multiple-comparison correction, its
     null model(s), the positions of its graphs (per model and phase), the prompts and its n."""
@@ -217,16 +222,16 @@ def comparison_statement(name: str, df: pd.DataFrame) -> str:
     by = [c for c in ("reasoner", "model", "source", "phase") if c in df.columns]
     if "positions" in df.columns:
         pos = df.groupby(by)["positions"].first().items() if by else [("", df["positions"].iloc[0])]
-        parts.append("positions: " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,))) + ': ' if k != '' else ''}{v}" for k, v in pos))
+        parts.append("positions: " + "; ".join(f"{_label(k) + ': ' if k != '' else ''}{v}" for k, v in pos))
     if "prompts" in df.columns:
         parts.append(_distinct(df["prompts"]))
     if "n_pairs" in df.columns:
         by_n = [c for c in ("reasoner", "base", "model", "phase") if c in df.columns]
         ns = df.groupby(by_n)["n_pairs"].max().items()
-        parts.append("n (paired prompts): " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,)))} = {int(v)}" for k, v in ns))
+        parts.append("n (paired prompts): " + "; ".join(f"{_label(k)} = {int(v)}" for k, v in ns))
     if "n_prompts" in df.columns:
         ns = df.groupby(by)["n_prompts"].first().items()
-        parts.append("n (prompts per category): " + "; ".join(f"{' '.join(map(str, k if isinstance(k, tuple) else (k,)))}: {v}" for k, v in ns))
+        parts.append("n (prompts per category): " + "; ".join(f"{_label(k)}: {v}" for k, v in ns))
     if "n_correct" in df.columns:
         g = df.groupby(["model", "phase"]).agg(c=("n_correct", "max"), i=("n_incorrect", "max"), u=("n_unfinished", "max"), cells=("cells", "first"),
                                                x=("n_unmatched", "max"), owner=("correctness_of", "first"))
