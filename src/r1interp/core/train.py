@@ -243,14 +243,14 @@ def find_checkpoint(
                         path, meta.get("batches_done"), why)
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
             return None, why
-        if path == main:
+        try:
             check_complete(path, meta, hookpoints or [])
-        else:
-            try:
-                check_complete(path, meta, hookpoints or [])
-            except CheckpointError as e:  # a save cut short: the other directory may be whole
-                log.warning("ignoring partial checkpoint %s: %s", path, e)
-                continue
+        except CheckpointError as e:
+            if path == main:
+                raise
+            log.warning("ignoring partial checkpoint %s: %s", path, e)  # a save cut short: the other may be whole
+            continue
+        if path != main:
             log.warning("no %s: resuming from %s, left by a kill between two renames", main, path)
         found.append(Resumable(path, meta))
     if not found:
