@@ -104,10 +104,33 @@ SMOKE_TIMEOUT_S = 1800
 SMOKE_TEST_MARGIN_S = 600
 
 
+# numba compiles the null-model chains on first use (~2 min on 2 cores) into a cache in the source
+# tree; a fresh checkout paid that inside the first test that drew a null. When the cache is cold,
+# the session compiles it in the background from the start (`r1interp motifs warm`) and runs the
+# test files that draw nulls in this process last, so the compile overlaps the tests before them.
+CHAIN_TEST_FILES = ("test_bench_thinning.py", "test_compare.py", "test_compare_measure.py", "test_motifs_")
+_warm: subprocess.Popen | None = None
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "smoke_workflow" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.timeout(SMOKE_TIMEOUT_S + SMOKE_TEST_MARGIN_S))
+    items.sort(key=lambda item: Path(str(item.fspath)).name.startswith(CHAIN_TEST_FILES))  # stable: order kept within each part
+
+
+def pytest_collection_finish(session):
+    global _warm
+    from r1interp.motifs.warm import cache_is_warm
+
+    needs_chain = any(Path(str(item.fspath)).name.startswith(CHAIN_TEST_FILES) for item in session.items)
+    if needs_chain and len(session.items) > 50 and not cache_is_warm():
+        _warm = subprocess.Popen([sys.executable, "-m", "r1interp.motifs", "warm"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _warm is not None and _warm.poll() is None:
+        _warm.kill()
 
 
 @pytest.fixture(scope="session")

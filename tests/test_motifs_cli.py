@@ -138,3 +138,21 @@ def test_schema_defaults_match_the_dataclass_and_config_section_is_valid():
             assert shipped[key] == value, key
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"triad_null": {"model": "random"}}, schema)
+
+
+def test_warm_runs_every_compiled_entry_point():
+    """`motifs warm` must reach every kernel the motif code calls from Python, or motif jobs would
+    still compile: in a fresh process (numba loads or compiles only what is called), each of them
+    has a compiled signature after it."""
+    import re
+    import subprocess
+    import sys
+
+    from r1interp.motifs import nulls
+
+    called = sorted(set(re.findall(r"\bSC\.([a-z_]+)\(", open(nulls.__file__).read())))
+    assert {"run_chain", "sample_triads", "sample_signed", "sample_targets", "census_edge_lists", "signed_edge_lists"} <= set(called)
+    code = ("from r1interp.motifs.__main__ import main; main(['warm']); from r1interp.motifs import swapchain as s; "
+            f"print([n for n in {called!r} if hasattr(getattr(s, n), 'signatures') and not getattr(s, n).signatures])")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=900).stdout
+    assert out.strip() == "[]", out

@@ -37,10 +37,10 @@ SHRINK = {
     "data": {"train_tokens": 12000, "eval_tokens": 3000, "eval_fraction": 0.1, "max_new_tokens": 16},
     "generation": {"max_new_tokens": 16, "n_samples": 1},
     "sweep": {"pilot_layers": [0, 1], "grid": {"expansion_factor": [2], "k": [16], "lr": [0.001], "skip_connection": [True]},
-              "train_tokens": 2048, "eval_tokens": 512, "eval_batch_size": 4, "validation_tokens": 1024},
+              "train_tokens": 2048, "eval_tokens": 256, "eval_batch_size": 4, "validation_tokens": 1024},
     "transcoders": {"train_tokens": 2048, "seq_len": 128, "batch_size": 4, "save_every": 4, "dead_feature_threshold": 1000,
                     "export_dtype": "keep"},
-    "evaluate": {"max_tokens": 512, "max_len": 128, "batch_size": 4, "generations": {"n_prompts": 1, "max_new_tokens": 4}},
+    "evaluate": {"max_tokens": 256, "max_len": 128, "batch_size": 4, "generations": {"n_prompts": 1, "max_new_tokens": 4}},
     # no pruning: with random weights and 4-step transcoders (FVU ~1) the error nodes carry nearly all
     # influence, so the real thresholds would prune every feature node (the toy e2e test checks them)
     "graphs": {"max_feature_nodes": 24, "batch_size": 8, "max_n_logits": 3, "dtype": "float32", "think_count": 1,
