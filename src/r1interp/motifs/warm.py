@@ -9,7 +9,6 @@ run would pay it once per job. ``r1interp motifs warm`` pays it once, before the
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -17,9 +16,13 @@ from r1interp.motifs import swapchain
 
 
 def cache_is_warm() -> bool:
-    """Whether numba's cache holds the swap-chain kernel for the current ``swapchain.py``."""
-    cache = Path(swapchain.__file__).parent / "__pycache__"
-    return any(cache.glob("swapchain.run_chain-*.nbi")) and any(cache.glob("swapchain.run_chain-*.nbc"))
+    """Whether numba's cache (wherever ``NUMBA_CACHE_DIR`` puts it) holds the swap-chain kernel
+    compiled from the current ``swapchain.py``: numba's own index, which it discards when the
+    source's stamp changed. Any failure to read it counts as cold."""
+    try:
+        return bool(swapchain.run_chain._cache._cache_file._load_index())
+    except Exception:  # noqa: BLE001 - a private numba API: cold is the safe answer
+        return False
 
 
 def warm() -> float:
