@@ -117,6 +117,32 @@ def test_attribution_graph_has_features_in_every_layer(setup, replacement):
         assert cantor_unpair(n["feature"]) == (layer, feat) and int(n["layer"]) == layer and n["ctx_idx"] == pos
 
 
+def test_a_graph_explains_the_planned_token_even_where_the_model_prefers_another(setup, replacement):
+    """A teacher-forced base's own likeliest tokens are often not the reasoner's: with circuit-tracer's
+    salient logits its graph explained other tokens (6 of 30 toy base graphs lacked the planned one).
+    Here the planned token is the one the model finds least likely at that position."""
+    from dataclasses import replace
+
+    from r1interp.graphs.build import build_graph
+    from r1interp.graphs.config import GraphsConfig
+
+    model, tok = replacement
+    plan = planned(setup, "p-think", "think")[0]
+    with torch.no_grad():
+        logits = model(torch.tensor([plan.input_ids[: plan.position]]))[0, -1]
+    unlikely = int(logits.argmin())
+    forced = replace(plan, input_ids=plan.input_ids[: plan.position] + [unlikely] + plan.input_ids[plan.position + 1:])
+    rec, data = build_graph(model, tok, forced, GraphsConfig(max_feature_nodes=32, batch_size=32), "./x")
+    logit_nodes = [n for n in data["nodes"] if n["feature_type"] == "logit"]
+    assert [int(n["feature"]) for n in logit_nodes] == [unlikely] and rec.target_token_id == unlikely
+    assert rec.top_logit_token_id == int(logits.argmax()) != unlikely
+    assert 0 < rec.target_probability == pytest.approx(float(torch.softmax(logits, -1)[unlikely]), rel=1e-3)
+    # circuit-tracer's own choice leaves it out, and the record says so
+    rec, data = build_graph(model, tok, forced, GraphsConfig(max_feature_nodes=32, batch_size=32, logit_targets="salient"), "./x")
+    assert unlikely not in [int(n["feature"]) for n in data["nodes"] if n["feature_type"] == "logit"]
+    assert rec.target_probability != rec.target_probability  # NaN: not among the explained logits
+
+
 def test_a_failing_graph_is_recorded_and_the_rest_built(setup, replacement, tmp_path, monkeypatch):
     from r1interp.graphs import build as B
     from r1interp.graphs.config import GraphsConfig
@@ -126,10 +152,10 @@ def test_a_failing_graph_is_recorded_and_the_rest_built(setup, replacement, tmp_
     real = B.attribute_graph
     bad = plans[0].graph_id
 
-    def flaky(model, ids, cfg):
+    def flaky(model, ids, cfg, target=None):
         if len(ids) == plans[0].position:
             raise RuntimeError("CUDA out of memory (simulated)")
-        return real(model, ids, cfg)
+        return real(model, ids, cfg, target)
 
     monkeypatch.setattr(B, "attribute_graph", flaky)
     records, failed = B.build_prompt(model, tok, plans, GraphsConfig(max_feature_nodes=32, batch_size=32), tmp_path, "./x", "p-think")
@@ -148,7 +174,7 @@ def test_lazy_decoder_gives_the_same_graph(setup, replacement):
     lazy, _ = load_replacement_model(setup["root"] / "model", setup["root"] / "transcoders", n_ctx=256, lazy_decoder=True)
     assert "W_dec" not in dict(lazy.transcoders[0].named_parameters())
     ids = setup["rows"]["p-think"]["prompt_ids"]
-    cfg = GraphsConfig(max_feature_nodes=64, batch_size=32)
+    cfg = GraphsConfig(max_feature_nodes=64, batch_size=32, logit_targets="salient")  # circuit-tracer's choice: the same in both
     a, b = attribute_graph(model, ids, cfg), attribute_graph(lazy, ids, cfg)
     assert torch.equal(a.selected_features, b.selected_features)
     torch.testing.assert_close(a.adjacency_matrix, b.adjacency_matrix, atol=1e-6, rtol=1e-5)

@@ -47,6 +47,10 @@ def test_answer_without_a_box_uses_the_expected_text():
     ("\\boxed{\\boxed{5}}", "5", "5"),
     ("First guess \\boxed{3}. Wait, recheck: \\boxed{5}", "5", "5"),  # the box grading reads: the last
     ("\\boxed{} so \\boxed{7}", "7", "7"),                 # an empty box is not the answer
+    ("\\boxed{\\mathit{12}}", "12", "1"),                 # font and box commands are wrappers too
+    ("\\boxed{\\emph{12}}", "12", "1"),
+    ("\\boxed{\\mbox{12}}", "12", "1"),
+    ("\\boxed{\\rm 12}", "12", "1"),
 ])
 def test_the_answer_graph_explains_the_answer_grading_reads(answer, expected, target):
     from r1interp.core.answers import answer_box
@@ -242,3 +246,21 @@ def test_schema_defaults_match_dataclass():
     assert schema["additionalProperties"] is False
     defaults = {k: v["default"] for k, v in schema["properties"].items()}
     assert defaults == GraphsConfig().to_dict()
+
+
+def test_a_phase_without_a_graph_is_listed_with_its_reason():
+    """A trace with think targets but no answer target lost its answer row: the index could not say
+    which graph was missing, or why."""
+    import pandas as pd
+
+    import graphs_helpers as H
+    from r1interp.graphs.plan import make_plan
+
+    tok, problems = H.make_tokenizer("r1")
+    p = problems[1]
+    gens = pd.DataFrame([H.generation_row(tok, "p", p.question, p.think, "I am not sure.")]).assign(expected=p.answer)
+    plan = make_plan(gens, tok, ["result", "step"], 2, 512, "own")
+    answer = plan[plan["phase"] == "answer"]
+    assert len(answer) == 1 and answer["graph_id"].iloc[0] == "" and answer["position"].iloc[0] == -1
+    assert answer["reason"].iloc[0].startswith("no answer graph")
+    assert (plan.loc[plan["phase"] == "think", "reason"] == "").all() and (plan["phase"] == "think").sum() == 2

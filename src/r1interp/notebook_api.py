@@ -208,7 +208,7 @@ def attribution_graph(run: Run, model: str, ids: list[int], position: int, **ove
 
     cfg = graphs_config(run, **overrides)
     rm, tok = _replacement(run, model)
-    graph = attribute_graph(rm, ids[:position], cfg)
+    graph = attribute_graph(rm, ids[:position], cfg, ids[position] if position < len(ids) else None)
     data = json.loads(graph_to_model(graph, tok, f"notebook-{model}", model, cfg.node_threshold, cfg.edge_threshold).model_dump_json())
     apply_clerps(data, load_clerps(run.results / model / "labels.sqlite"))
     data["metadata"]["target"] = tok.decode([ids[position]]) if position < len(ids) else ""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 
-_WRAPPER = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|operatorname|boxed|displaystyle|left|right)\b\s*\{?|\\\$|\$|\{|\\[,!; ]")
+_WRAPPER = re.compile(r"\\(?:text|textbf|textrm|textit|textsf|texttt|mathrm|mathbf|mathit|mathsf|mathtt|emph|mbox|hbox|rm|bf|it"
+                      r"|operatorname|boxed|displaystyle|left|right)\b\s*\{?|\\\$|\$|\{|\(|\\[,!; ]")
 _FRAC_OPEN = re.compile(r"\\[dt]?frac\s*\{")
 
 

@@ -79,7 +79,8 @@ class GraphRecord:
     n_input_tokens: int  # tokens the graph was computed on (== position)
     target_token_id: int  # the token at `position` of the sequence (the generation's, or the teacher-forced one)
     target_token: str
-    top_logit_token_id: int  # argmax of the replacement model's logits
+    top_logit_token_id: int  # the model's own most likely token there (argmax of its logits)
+    target_probability: float  # the model's probability of the explained token (NaN: not among the logit targets)
     n_active_features: int
     n_feature_nodes: int = 0
     n_error_nodes: int = 0
@@ -95,18 +96,43 @@ class GraphRecord:
     peak_gpu_mb: float = 0.0  # this graph's peak CUDA memory (0 on CPU)
 
 
-def attribute_graph(model, input_ids: Sequence[int], cfg: GraphsConfig):
-    """circuit-tracer's dense attribution graph for the logits after ``input_ids``."""
+class TargetNotExplained(ValueError):
+    """A graph's logit targets do not include the token its position explains."""
+
+
+def attribute_graph(model, input_ids: Sequence[int], cfg: GraphsConfig, target: int | None = None):
+    """circuit-tracer's dense attribution graph for the logit of ``target`` after ``input_ids``
+    (``cfg.logit_targets: planned``), or for circuit-tracer's salient logits (``salient``)."""
     from circuit_tracer import attribute
 
     ids = torch.tensor(list(input_ids), dtype=torch.long, device=model.cfg.device)
     if int(ids[0]) not in model.tokenizer.all_special_ids:
         log.warning("input does not start with a special token; circuit-tracer prepends one (positions shift by 1)")
+    targets = None
+    if cfg.logit_targets == "planned":
+        if target is None or target < 0:
+            raise TargetNotExplained("graphs.logit_targets: planned needs the token at the explained position (none given)")
+        targets = torch.tensor([int(target)], dtype=torch.long)
     return attribute(
-        ids, model, max_n_logits=cfg.max_n_logits, desired_logit_prob=cfg.desired_logit_prob, batch_size=cfg.batch_size,
-        max_feature_nodes=cfg.max_feature_nodes, offload=None,  # see GraphsConfig: unsafe with skip transcoders
+        ids, model, attribution_targets=targets, max_n_logits=cfg.max_n_logits, desired_logit_prob=cfg.desired_logit_prob,
+        batch_size=cfg.batch_size, max_feature_nodes=cfg.max_feature_nodes, offload=None,  # see GraphsConfig: unsafe with skip transcoders
         update_interval=cfg.update_interval, verbose=log.isEnabledFor(logging.DEBUG),
     )
+
+
+@torch.no_grad()
+def top_token(model, input_ids: Sequence[int]) -> int:
+    """The model's most likely next token after ``input_ids`` (its own choice, whatever is explained)."""
+    ids = torch.tensor([list(input_ids)], dtype=torch.long, device=model.cfg.device)
+    return int(model(ids)[0, -1].argmax())
+
+
+def target_probability(graph, target: int) -> float:
+    """The model's probability of ``target`` among the graph's logit targets (NaN if not one of them)."""
+    for t, p in zip(graph.logit_targets, graph.logit_probabilities.tolist()):
+        if int(t.vocab_idx) == int(target):
+            return float(p)
+    return float("nan")
 
 
 def peak_rss_mb() -> float:
@@ -123,12 +149,16 @@ def build_graph(model, tokenizer, plan: PlannedGraph, cfg: GraphsConfig, scan: s
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     ids, gid = plan.input_ids, plan.graph_id
-    graph = attribute_graph(model, ids[: plan.position], cfg)
+    target = ids[plan.position] if plan.position < len(ids) else -1
+    graph = attribute_graph(model, ids[: plan.position], cfg, target)
     if len(graph.input_tokens) != plan.position:
         raise RuntimeError(f"{gid}: circuit-tracer used {len(graph.input_tokens)} tokens, expected {plan.position}")
+    p_target = target_probability(graph, target)
+    if cfg.logit_targets == "planned" and p_target != p_target:
+        raise TargetNotExplained(f"{gid}: the graph's logit targets {[int(t.vocab_idx) for t in graph.logit_targets]} lack "
+                                 f"the planned token {target} at position {plan.position}")
     replacement, completeness = compute_graph_scores(graph)
-    top_logit = int(graph.logit_targets[0].vocab_idx) if graph.logit_targets else -1
-    target = ids[plan.position] if plan.position < len(ids) else -1
+    top_logit = top_token(model, ids[: plan.position])
     n_active = int(graph.active_features.shape[0])
     data = json.loads(graph_to_model(graph, tokenizer, gid, scan, cfg.node_threshold, cfg.edge_threshold).model_dump_json())
     summary = graph_summary(data)
@@ -136,7 +166,7 @@ def build_graph(model, tokenizer, plan: PlannedGraph, cfg: GraphsConfig, scan: s
         graph_id=gid, prompt_id=plan.prompt_id, category=plan.category, phase=plan.phase, rule=plan.rule, status=plan.status,
         correct=plan.correct, needs_reasoning=plan.needs_reasoning, generation=plan.generation, position=plan.position,
         n_prompt_tokens=plan.n_prompt_tokens, n_input_tokens=len(graph.input_tokens), target_token_id=target,
-        target_token=tokenizer.decode([target]) if target >= 0 else "", top_logit_token_id=top_logit,
+        target_token=tokenizer.decode([target]) if target >= 0 else "", top_logit_token_id=top_logit, target_probability=p_target,
         n_active_features=n_active, replacement_score=float(replacement), completeness_score=float(completeness),
         file=f"{gid}.json", seconds=round(time.time() - t0, 3), peak_rss_mb=round(peak_rss_mb(), 1),
         peak_gpu_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else 0.0, **summary,

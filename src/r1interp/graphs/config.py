@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 DTYPE_CHOICES = ("float32", "bfloat16", "float16")
+LOGIT_TARGETS = ("planned", "salient")
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,15 @@ class GraphsConfig:
     """Keep edges carrying this fraction of cumulative influence (circuit-tracer)."""
     max_feature_nodes: int = 512
     """Feature nodes attributed per graph (rows of the dense adjacency); bounds time and memory."""
+    logit_targets: str = "planned"
+    """What a graph explains: ``planned`` — the logit of the token at its planned position, the
+    same objective for the reasoner and its teacher-forced base (whose own likeliest tokens often
+    differ); ``salient`` — circuit-tracer's choice of the model's likeliest next tokens
+    (``max_n_logits``, ``desired_logit_prob``), for exploration."""
     max_n_logits: int = 10
-    """Most logit targets per graph."""
+    """Most logit targets per graph (``logit_targets: salient``)."""
     desired_logit_prob: float = 0.95
-    """Logit targets are added until their cumulative probability reaches this."""
+    """Logit targets are added until their cumulative probability reaches this (``logit_targets: salient``)."""
     batch_size: int = 64
     """Source nodes per backward pass; the forward is expanded to this batch (memory ∝ it)."""
     max_context: int = 512
@@ -62,6 +68,8 @@ class GraphsConfig:
         for name in ("max_feature_nodes", "max_n_logits", "batch_size", "max_context", "update_interval"):
             if getattr(self, name) < 1:
                 raise ValueError(f"graphs.{name}={getattr(self, name)} must be >= 1")
+        if self.logit_targets not in LOGIT_TARGETS:
+            raise ValueError(f"graphs.logit_targets={self.logit_targets!r}; allowed: {list(LOGIT_TARGETS)}")
         if self.dtype not in DTYPE_CHOICES:
             raise ValueError(f"graphs.dtype={self.dtype!r}; allowed: {list(DTYPE_CHOICES)}")
 

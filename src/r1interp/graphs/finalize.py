@@ -11,7 +11,7 @@ Output directory (``results/{model}/graphs/``), usable as is by ``circuit-tracer
 - ``features/{model}/{cantor_id}.json``: one viewer file per feature that appears in a graph.
 - ``scores.parquet``: one row per built graph — ``model, graph_id, prompt_id, category, phase, rule,
   status, correct, needs_reasoning, generation, position, n_prompt_tokens, n_input_tokens, target_token_id, target_token,
-  top_logit_token_id, n_active_features, n_feature_nodes, n_error_nodes, n_token_nodes,
+  top_logit_token_id, target_probability, n_active_features, n_feature_nodes, n_error_nodes, n_token_nodes,
   n_logit_nodes, n_edges, replacement_score, completeness_score, layers_with_features
   (list<int>), n_layers_with_features, n_labeled_nodes, file, seconds, peak_rss_mb, peak_gpu_mb``.
 - ``index.parquet``: one row per planned graph and per prompt without one: the id columns

@@ -65,9 +65,16 @@ def plan_rows(row, tokenizer, think_rules: Sequence[str], think_count: int, max_
         "correct": bool(row["correct"]), "status": generation_status(row), "n_prompt_tokens": n_prompt, "input_ids": ids,
         "generation": generation,
     }
+    none = {"graph_id": "", "position": -1, "rule": "", "target_token_id": -1, "target_token": ""}
     if not targets:
-        return [{**base, "graph_id": "", "phase": "", "position": -1, "rule": "", "target_token_id": -1, "target_token": "", "reason": why}]
+        return [{**base, **none, "phase": "", "reason": why}]
+    # a phase with no graph gets its row and reason, so the index lists it as not built
+    found = {t.phase for t in targets}
     out = []
+    if think_count > 0 and span.think_start >= 0 and "think" not in found:
+        out.append({**base, **none, "phase": "think", "reason": "no think graph: no intermediate result or step start in the trace"})
+    if "answer" not in found:
+        out.append({**base, **none, "phase": "answer", "reason": why or "no answer graph"})
     for t in targets:
         target = ids[t.position]
         out.append({
