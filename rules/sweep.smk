@@ -32,7 +32,7 @@ rule sweep_point:
         flags=lambda wc: sweep_flags(wc.point),
         # only the keys config sets: the rest take PointEval's defaults (r1interp.sweep.config)
         options=to_flags(PointEval, {
-            **{k: SWEEP[k] for k in ("validation_tokens", "dead_tokens_factor", "eval_tokens", "eval_batch_size", "keep_weights") if k in SWEEP},
+            **{k: SWEEP[k] for k in ("validation_tokens", "dead_tokens_factor", "eval_tokens", "eval_max_len", "eval_batch_size", "keep_weights") if k in SWEEP},
             "max_expansion_per_k": max_expansion_per_k(SWEEP.get("grid", {})),
         }),
         work="results/sweep/work/{point}",

@@ -103,12 +103,57 @@ def test_openr1_fixture_through_datasets(tmp_path, toy_tokenizer):
     path = tmp_path / "openr1.parquet"
     pd.DataFrame(rows).to_parquet(path)
     spec = {"name": "open-r1/OpenR1-Math-220k", "kind": "reasoning"}
-    exs = list(hf_examples(spec, [str(path)]))
+    exs = sorted(hf_examples(spec, [str(path)]), key=lambda e: e.id)  # read in a seeded shuffled order
     assert [e.id for e in exs] == ["OpenR1-Math-220k-u1", "OpenR1-Math-220k-u2"]
     assert exs[0].think == "6 * 7 = 42." and exs[0].answer == "The answer is \\boxed{42}."
     text, chars = render_example(toy_tokenizer, exs[0], "r1", INSTRUCTION)
     ids, segs = tokenize_with_segments(toy_tokenizer, text, chars)
     assert {OTHER, PROMPT, THINK, ANSWER} == set(segs.tolist())
+
+
+def test_openr1_rows_without_a_verified_finished_trace_are_skipped(tmp_path):
+    """The first generation was taken when none was verified, and an unclosed one became an
+    'answer' holding a literal <think>: wrong or unfinished traces in the training stream."""
+    from r1interp.core.sources import hf_examples
+
+    rows = [
+        {"uuid": "none-verified", "problem": "p1", "solution": "1", "generations": ["<think>\nx\n</think>\n\\boxed{2}"],
+         "correctness_math_verify": [False], "correctness_llama": [False], "is_reasoning_complete": [True]},
+        {"uuid": "llama-only", "problem": "p2", "solution": "3", "generations": ["<think>\nx\n</think>\n\\boxed{4}", "<think>\n1+2=3\n</think>\n\\boxed{3}"],
+         "correctness_math_verify": [False, False], "correctness_llama": [False, True], "is_reasoning_complete": [True, True]},
+        {"uuid": "unfinished", "problem": "p3", "solution": "5", "generations": ["<think>\nstill going, wait"],
+         "correctness_math_verify": [True], "correctness_llama": [True], "is_reasoning_complete": [False]},
+    ]
+    path = tmp_path / "openr1.parquet"
+    pd.DataFrame(rows).to_parquet(path)
+    exs = list(hf_examples({"name": "open-r1/OpenR1-Math-220k", "kind": "reasoning"}, [str(path)]))
+    assert [(e.id, e.think, e.answer) for e in exs] == [("OpenR1-Math-220k-llama-only", "1+2=3", "\\boxed{3}")]
+
+
+def test_a_cached_hub_dataset_loads_offline_from_its_files(tmp_path, monkeypatch):
+    """`huggingface-cli download` puts a dataset in the hub cache, which `load_dataset(name)` never
+    reads: offline it raised ConnectionError. Its files are found through the card's configs."""
+    from r1interp.core.sources import hf_examples
+
+    snap = tmp_path / "hub" / "datasets--org--web" / "snapshots" / "abc123"
+    (snap / "sample" / "10BT").mkdir(parents=True)
+    (snap / "other").mkdir()
+    (snap / "README.md").write_text("---\nconfigs:\n- config_name: sample-10BT\n  data_files:\n  - split: train\n"
+                                    "    path: sample/10BT/*\n- config_name: other\n  data_files: other/*\n---\n# web\n")
+    pd.DataFrame({"text": [f"page {i}" for i in range(30)]}).to_parquet(snap / "sample" / "10BT" / "000.parquet")
+    pd.DataFrame({"text": ["not this config"]}).to_parquet(snap / "other" / "x.parquet")
+    (tmp_path / "hub" / "datasets--org--web" / "refs").mkdir()
+    (tmp_path / "hub" / "datasets--org--web" / "refs" / "main").write_text("abc123")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    import huggingface_hub.constants as C
+
+    monkeypatch.setattr(C, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(C, "HF_HUB_OFFLINE", True)
+    spec = {"name": "org/web", "config": "sample-10BT", "split": "train", "kind": "general", "text_column": "text"}
+    texts = sorted(e.answer for e in hf_examples(spec, []))
+    assert texts == sorted(f"page {i}" for i in range(30))
 
 
 def test_data_cli_writes_both_splits(tmp_path, toy_tokenizer, toy_problems):
@@ -146,3 +191,16 @@ def test_mix_examples_follows_weights_and_drains():
     assert 0.75 < first.count("a") / 1000 < 0.85
     assert len(mixed) == 4000  # a drained stream leaves the mix; nothing is lost
     assert [e.id for e in mixed] == [e.id for e in mix_examples([stream("a", 2000), stream("b", 2000)], [0.8, 0.2], seed=1)]
+
+
+def test_the_mix_shares_text_not_examples():
+    """A trace is several times a web page: an 80/20 draw per example gave ~95/5 of the tokens."""
+    from r1interp.core.sources import mix_examples, text_size
+
+    traces = iter([Example(f"r{i}", "reasoning", "q" * 100, "t" * 4400, "a" * 50) for i in range(5000)])
+    pages = iter([Example(f"g{i}", "general", "", None, "w" * (500 + 10 * (i % 100))) for i in range(5000)])
+    size = {"reasoning": 0, "general": 0}
+    for n, ex in enumerate(mix_examples([traces, pages], [0.8, 0.2], seed=0)):
+        size[ex.kind] += text_size(ex)
+        if n in (200, 1000, 3000):  # at every prefix of the budget, not only on average
+            assert abs(size["reasoning"] / sum(size.values()) - 0.8) < 0.01, (n, size)

@@ -64,6 +64,7 @@ def test_real_config_plans_the_whole_real_dag_offline(tmp_path, standin_configs,
     assert counts["features_collect_r1_distill_qwen_1_5b"] == 1 and counts["features_collect_qwen2_5_math_1_5b"] == 1
     assert counts["costplan"] == 1
     assert "--layers 2,14,26" in proc.stdout  # the pilot layers of the sweep
+    assert "--eval-max-len 2048" in proc.stdout  # the sweep reads documents as evaluate does
     groups = sorted(set(re.findall(r"--layers (\d+(?:,\d+)*) --selected", proc.stdout)))
     assert groups == ["0,1,2,3,4,5,6", "14,15,16,17,18,19,20", "21,22,23,24,25,26,27", "7,8,9,10,11,12,13"]
     assert "--max-new-tokens 3072" in proc.stdout  # traces long enough to close </think>

@@ -217,6 +217,14 @@ def test_ce_is_measured_on_the_configured_tokens_when_they_exceed_the_slice_floo
                 "--out", str(out), "--work-dir", str(tmp_path / "work")])
     rec = json.loads(out.read_text())
     assert rec["data"]["validation_tokens"] >= 1500 and all(r["n_tokens"] >= 1500 for r in rec["layers"])
+    # documents read up to eval_max_len: the slice is counted in the tokens read, so it still holds them
+    sweep_main(["point", "--model-dir", str(tiny_trained_model_dir), "--train-shard", str(tiny_shards["train"]), "--layers", "0",
+                "--eval-tokens", "1500", "--eval-max-len", "16", "--validation-tokens", "300", "--max-expansion-per-k", "0.5",
+                "--device", "cpu", "--train-tokens", "512", "--seq-len", "64", "--batch-size", "8", "--expansion-factor", "2",
+                "--k", "4", "--out", str(out), "--work-dir", str(tmp_path / "work")])
+    rec = json.loads(out.read_text())
+    # n_tokens counts next-token positions: one fewer than the tokens read, per (16-token) document
+    assert rec["data"]["validation_tokens"] >= 1500 and all(r["n_tokens"] >= 1500 * 15 / 16 for r in rec["layers"])
 
 
 def test_sweep_training_rows_exclude_the_selection_slice(tiny_shards):

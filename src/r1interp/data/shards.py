@@ -13,7 +13,7 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
-from r1interp.artifacts.segments import OTHER
+from r1interp.artifacts.segments import OTHER, SEGMENT_NAMES
 from r1interp.artifacts.shards import SCHEMA, read_table_stream, stream_sha256, with_stream_metadata
 from r1interp.core.render import Example, render_example, tokenize_with_segments
 
@@ -60,6 +60,7 @@ def build_shards(tokenizer, examples: Iterable[Example], cfg: ShardConfig) -> di
     budget = {"train": cfg.train_tokens, "eval": cfg.eval_tokens}
     rows: dict[str, dict[str, list]] = {s: {"doc_id": [], "kind": [], "input_ids": [], "segment": []} for s in budget}
     used = {s: 0 for s in budget}
+    cut = {s: 0 for s in budget}  # documents that reached max_seq_len: their end (a trace's answer) is lost
     for doc_id, ex in enumerate(examples):
         split = split_of(split_key(ex), cfg.eval_fraction, cfg.seed)
         if used[split] >= budget[split]:
@@ -73,8 +74,15 @@ def build_shards(tokenizer, examples: Iterable[Example], cfg: ShardConfig) -> di
         r["input_ids"].append(ids)
         r["segment"].append(segs)
         used[split] += len(ids)
+        cut[split] += int(len(ids) == cfg.max_seq_len)
     for s in budget:
-        log.info("%s: %d documents, %d tokens", s, len(rows[s]["doc_id"]), used[s])
+        by_kind: dict[str, int] = {}
+        for kind, ids in zip(rows[s]["kind"], rows[s]["input_ids"]):
+            by_kind[kind] = by_kind.get(kind, 0) + len(ids)
+        seg = np.bincount(np.concatenate(rows[s]["segment"]).astype(np.int64), minlength=4) if rows[s]["segment"] else np.zeros(4, np.int64)
+        log.info("%s: %d documents, %d tokens; by kind %s; by segment %s; %d documents cut at max_seq_len=%d",
+                 s, len(rows[s]["doc_id"]), used[s], {k: f"{n} ({n / max(used[s], 1):.1%})" for k, n in sorted(by_kind.items())},
+                 {name: int(seg[code]) for code, name in SEGMENT_NAMES.items() if code < len(seg)}, cut[s], cfg.max_seq_len)
         if not rows[s]["doc_id"]:
             raise ValueError(f"split {s!r} is empty: too few examples for eval_fraction={cfg.eval_fraction}")
     return {s: pa.table(rows[s], schema=SCHEMA) for s in budget}

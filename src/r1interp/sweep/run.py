@@ -51,7 +51,8 @@ def prepare_data(train_shard: str | Path, settings: TrainSettings, validation_to
 
     data = read_shard_lists(train_shard, ("doc_id", "kind", "input_ids", "segment"))
     ids = data["input_ids"]
-    split = split_holdout([len(x) for x in ids], validation_tokens, settings.seed, min_train_tokens=settings.seq_len)
+    # the slice is counted in the tokens it is evaluated on (documents cut at max_len)
+    split = split_holdout([min(len(x), max_len or len(x)) for x in ids], validation_tokens, settings.seed, min_train_tokens=settings.seq_len)
     rows = pack_rows([ids[i] for i in split.train], settings.seq_len, settings.n_rows, settings.seed)
     validation = []
     for i in split.validation:
