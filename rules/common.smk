@@ -209,6 +209,15 @@ def tc_group_dir(model, group):
     return f"results/{model}/transcoders/groups/G{group}"
 
 
+def tc_layer_dirs(model):
+    """Each layer's weights directory in layer order: its group, or ``alone/L<n>`` when retrained alone."""
+    from r1interp.core.groups import layer_weights_dir
+
+    tc = stage_params("transcoders")
+    n = len(model_layers(model))
+    return [layer_weights_dir(model, layer, n, tc.get("group_size", 0), (tc.get("retrain_alone") or {}).get(model)) for layer in range(n)]
+
+
 def eval_args(model):
     """CLI arguments shared by the evaluation rules (the ``evaluate:`` keys config sets; the rest
     take ``EvalData``'s defaults)."""

@@ -14,7 +14,6 @@
 # A killed training job resumes from its last checkpoint (results/{model}/transcoders/.checkpoints/)
 # when the rule reruns; the checkpoint is deleted once the group is done.
 from r1interp.cluster import snakemake_resources
-from r1interp.core.groups import layer_weights_dir
 from r1interp.cliargs import to_flags
 from r1interp.core.settings import TrainSettings
 from r1interp.core.targets import Targets
@@ -22,12 +21,6 @@ from r1interp.core.targets import Targets
 
 TC = stage_params("transcoders")
 TC_FLAG_KEYS = ("train_tokens", "seq_len", "batch_size", "optimizer", "auxk_alpha", "dead_feature_threshold", "save_every", "seed")
-
-
-def tc_layer_dirs(model):
-    """Each layer's weights directory in layer order: its group, or ``alone/L<n>`` when retrained alone."""
-    n = len(model_layers(model))
-    return [layer_weights_dir(model, layer, n, TC.get("group_size", 0), (TC.get("retrain_alone") or {}).get(model)) for layer in range(n)]
 
 
 rule train_transcoders:

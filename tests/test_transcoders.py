@@ -233,7 +233,8 @@ def test_resume_after_sigkill_continues_from_checkpoint(tiny_trained_model_dir, 
             torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6)
 
 
-def test_corrupt_resume_checkpoint_is_named(model, dataset, tmp_path):
+def stopped_at_batch_4(model, dataset, tmp_path):
+    """Train layer 1 with a checkpoint every batch and stop at the 4th; returns (dataset, settings, checkpoint dir)."""
     from datasets import Dataset
 
     small = Dataset.from_dict({"input_ids": dataset["input_ids"][:32].tolist()}).with_format("torch")
@@ -256,6 +257,11 @@ def test_corrupt_resume_checkpoint_is_named(model, dataset, tmp_path):
             train_group(model, [1], small, s, tmp_path / "G", ckpt)
     finally:
         h.remove()
+    return small, s, ckpt
+
+
+def test_corrupt_resume_checkpoint_is_named(model, dataset, tmp_path):
+    small, s, ckpt = stopped_at_batch_4(model, dataset, tmp_path)
     victim = ckpt / "run" / "layers.1.mlp" / "sae.safetensors"
     victim.write_bytes(victim.read_bytes()[:100])
     with pytest.raises(CheckpointError, match=str(victim)):
@@ -345,28 +351,7 @@ def test_a_kill_between_the_checkpoint_renames_still_resumes(model, dataset, tmp
     ``.run.tmp-<pid>``; a kill between the two left no ``run``, and training restarted from batch 0."""
     import shutil
 
-    from datasets import Dataset
-
-    small = Dataset.from_dict({"input_ids": dataset["input_ids"][:32].tolist()}).with_format("torch")
-    s = TrainSettings(**{**FAST.__dict__, "save_every": 1})
-    ckpt = tmp_path / "ckpt"
-
-    class Stop(Exception):
-        pass
-
-    n = [0]
-
-    def pre(_m, _a):
-        n[0] += 1
-        if n[0] == 4:
-            raise Stop
-
-    h = model.register_forward_pre_hook(pre)
-    try:
-        with pytest.raises(Stop):
-            train_group(model, [1], small, s, tmp_path / "G", ckpt)
-    finally:
-        h.remove()
+    small, s, ckpt = stopped_at_batch_4(model, dataset, tmp_path)
     done = json.loads((ckpt / "run" / META_FILE).read_text())["batches_done"]
     (ckpt / "run").rename(ckpt / ".run.old-12345")  # the window: the old one moved aside, the new one not yet in place
     shutil.copytree(ckpt / ".run.old-12345", ckpt / ".run.tmp-12345")
