@@ -125,7 +125,9 @@ def pytest_collection_finish(session):
 
     needs_chain = any(Path(str(item.fspath)).name.startswith(CHAIN_TEST_FILES) for item in session.items)
     if needs_chain and len(session.items) > 50 and not cache_is_warm():
-        _warm = subprocess.Popen([sys.executable, "-m", "r1interp.motifs", "warm"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # at the lowest priority: it takes the core a test leaves idle, not the time of the tests
+        _warm = subprocess.Popen([sys.executable, "-m", "r1interp.motifs", "warm"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 preexec_fn=lambda: os.nice(19))
 
 
 def pytest_sessionfinish(session, exitstatus):
