@@ -122,9 +122,11 @@ def attribute_graph(model, input_ids: Sequence[int], cfg: GraphsConfig, target: 
 
 @torch.no_grad()
 def top_token(model, input_ids: Sequence[int]) -> int:
-    """The model's most likely next token after ``input_ids`` (its own choice, whatever is explained)."""
+    """The model's most likely next token after ``input_ids`` (its own choice, whatever is explained);
+    unembeds the last position only (a full-sequence logit tensor is context × vocab: ~1 GB at 3.5k)."""
     ids = torch.tensor([list(input_ids)], dtype=torch.long, device=model.cfg.device)
-    return int(model(ids)[0, -1].argmax())
+    resid = model(ids, stop_at_layer=model.cfg.n_layers)
+    return int(model.unembed(model.ln_final(resid[:, -1:]))[0, -1].argmax())
 
 
 def target_probability(graph, target: int) -> float:
