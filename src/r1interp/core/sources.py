@@ -88,9 +88,9 @@ def hub_dataset_files(name: str, config: str | None, split: str) -> list[str]:
     except Exception:  # noqa: BLE001 - not in the cache (the hub raises several types)
         return []
     patterns: list[str] = []
-    card = root / "README.md"
-    if card.is_file() and card.read_text().startswith("---"):
-        meta = yaml.safe_load(card.read_text().split("---", 2)[1]) or {}
+    card = (root / "README.md").read_text() if (root / "README.md").is_file() else ""
+    if card.startswith("---"):
+        meta = yaml.safe_load(card.split("---", 2)[1]) or {}
         for entry in meta.get("configs") or []:
             if entry.get("config_name", "default") != (config or "default"):
                 continue

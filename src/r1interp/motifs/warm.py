@@ -26,8 +26,8 @@ def cache_is_warm() -> bool:
 
 
 def warm() -> float:
-    """Run every compiled path once on a small synthetic graph (triad, signed kept and shuffled,
-    both degree-preserving nulls, edge-list batches); returns the seconds it took."""
+    """Run every compiled path once on a small synthetic graph (every null model with triad and
+    signed counts, kept and shuffled signs; edge-list batches; the bare chain); returns the seconds."""
     from r1interp.motifs.config import MotifsConfig
     from r1interp.motifs.edges import EdgeSet
     from r1interp.motifs.loader import parse_attribution_graph
