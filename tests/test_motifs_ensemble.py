@@ -525,7 +525,7 @@ def test_kept_sign_layer_chains_give_pairs_moves_by_rows_and_columns_not_edges(m
         assert ch.tabled_pairs == 0 and ch.fixed_pairs == 0
         if rule == "rows and columns":
             rows = np.where(ch.pick_size[0] >= 2, ch.pick_size[0], 0)
-            assert np.allclose(np.diff(ch.shares[7:], prepend=0.0), rows + ch.pick_size[1])
+            assert np.allclose(np.diff(ch.shares[9:], prepend=0.0), rows + ch.pick_size[1])
         sparse = ch.sources >= 28
         T = ch.targets(2000)
         changed[rule] = [float(np.mean(np.any(T[1:, part] != T[:-1, part], 1))) for part in (sparse, ~sparse)]
@@ -541,13 +541,13 @@ def one_three_row_move() -> EdgeSet:
     return EdgeSet.from_arrays(6, [0, 0, 1, 2, 4], [3, 4, 5, 3, 1], [True, False, True, False, False])
 
 
-def assert_kept_sign_configuration_uniform_with(e: EdgeSet, share: str, index: int, value: float) -> None:
+def assert_kept_sign_configuration_uniform_with(e: EdgeSet, share: str, index: int, value: float, samples: int = 4000) -> None:
     """Every realization of ``e``'s kept-sign ``configuration`` ensemble comes up equally often
     from a chain whose move share ``share`` (``shares[index]``) is ``value``; and the share is 0
     where the move does not exist: the reference swap chain, a layer-pair chain, an unsigned one."""
     support = realizations(e, "configuration", True)
     assert len(support) >= 2
-    n = min(100 * len(support), 4000)
+    n = min(100 * len(support), samples)
     nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
     assert_uniform(sampled_keys(nm, n, 3), support, n)
     assert getattr(nm.last_chain, share) == value and nm.last_chain.shares[index] == value
@@ -587,7 +587,7 @@ def test_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally
     assert_uniform(got, sorted(got, key=sorted), 2000)
 
 
-@pytest.mark.parametrize("graph", ["random", "general", "random2"])
+@pytest.mark.parametrize("graph", ["random", "general", "random2", "random11", "random13"])
 def test_anchored_two_target_trades_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
     """An anchored two-target trade takes its first target from the state (one of the rarer-sign
     targets of a node X, uniformly), its second uniformly, and re-deals the two columns by the
@@ -596,18 +596,23 @@ def test_anchored_two_target_trades_keep_the_kept_sign_configuration_ensemble_un
     them), which is what keeps the law uniform with no acceptance step: with every signed
     two-target trade anchored (and no three-row moves, to see this move alone beside the
     trades), every realization comes up equally often. Only the kept-sign chain whose pair spans
-    the graph has it."""
+    the graph has it. That needs the second target uniform over every target, each once, and a
+    fixed charge of work: drawn from the targets per sign (those with in-edges of both signs
+    twice, frozen ones never) and charged the first target's in-degree, the move failed this on
+    random11 and random13 (chi-square 163 and 159 against limits 130 and 126, P < 1e-10) and put
+    a toy graph's ``ffl_C4`` null mean 7 SE off a long swap chain."""
     monkeypatch.setattr(N, "P_ANCHOR", 1.0)
     monkeypatch.setattr(N, "P_THREE_ROW", 0.0)
     monkeypatch.setattr(N, "THREE_ROW_MINORITY", 1.0)
-    e = {"random": random_signed(1), "random2": random_signed(4), "general": tiny_general()}[graph]
-    assert_kept_sign_configuration_uniform_with(e, "p_anchor", 6, 1.0)
+    e = {"random": random_signed(1), "random2": random_signed(4), "random11": random_signed(11), "random13": random_signed(13), "general": tiny_general()}[graph]
+    assert_kept_sign_configuration_uniform_with(e, "p_anchor", 6, 1.0, samples=8000)
 
 
-def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare():
+def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare(monkeypatch):
     """X is drawn from the nodes with both signs whose rarer sign has at most
     ``THREE_ROW_MINORITY`` of the other's edges (fixed by the signed degrees, so the pick reads
-    no state); a chain without such a node makes no three-row move and no draw for one."""
+    no state); a chain without such a node makes only the hole-anchored kind, whose ``X`` may be
+    any node with both signs, and without that kind no three-row move and no draw for one."""
     # node 0: 1 excitatory, 8 inhibitory edges (rare); node 1: 3 and 3; node 2: excitatory only
     src = [0] * 9 + [1] * 6 + [2] * 4 + [9]
     dst = [1, 2, 3, 4, 5, 6, 7, 8, 9] + [3, 4, 5, 6, 7, 8] + [3, 4, 5, 6] + [0]
@@ -621,7 +626,11 @@ def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare():
     assert ch.p_three == N.P_THREE_ROW > 0
     balanced = EdgeSet.from_arrays(10, src[9:] + [3], dst[9:] + [1], neg[9:] + [False])  # 3 -> 1: a pair that spans the graph
     ch = NullModel(balanced, "configuration", "keep", signed=True).chain(rng)
-    assert not ch.pairs_distinct and ch.pick_size[6].sum() == 0 and ch.p_three == 0.0 and ch.shares[4] == 0.0
+    assert not ch.pairs_distinct and ch.pick_size[6].sum() == 0
+    assert ch.p_hole_three > 0 and ch.p_three == N.P_THREE_ROW  # the hole-anchored kind takes any node with both signs
+    monkeypatch.setattr(N, "P_HOLE_THREE", 0.0)
+    ch = NullModel(balanced, "configuration", "keep", signed=True).chain(rng)
+    assert ch.p_three == 0.0 and ch.shares[4] == 0.0
 
 
 def test_no_stall_when_no_move_is_possible():
@@ -721,3 +730,108 @@ def test_two_target_trades_relax_which_targets_the_big_sources_reach(monkeypatch
     assert N.P_COLUMN_ONE_STRATUM > 0 and acf[N.P_COLUMN_ONE_STRATUM] < 0.6 * acf[0.0], acf
     assert NullModel(e, "layer_configuration").chain(np.random.default_rng(0)).p_column == 0.0
     assert NullModel(e, "configuration", schedule=REFERENCE).chain(np.random.default_rng(0)).p_column == 0.0
+
+
+def test_hole_columns_are_the_near_full_ones_and_x_any_node_with_both_signs():
+    """A hole trade's column is one that at least ``HOLE_FILL`` of the sources that could reach it
+    do, but not all (the toy think graphs' logit: 65 of 69); a hole three-row move's ``X`` any
+    source with both signs. Both are fixed by the degrees, so neither pick reads the state."""
+    e = one_three_row_move()  # sources 0, 1, 2, 4; node 3 held by 0 and 2 (of 4), the others by one
+    ch = NullModel(e, "configuration", "keep", signed=True).chain(np.random.default_rng(0))
+    for s in (0, 1):
+        assert sorted(ch.node_of[ch.picks[ch.pick_off[7, s]:][: ch.pick_size[7, s]]]) == [3]
+        assert sorted(ch.node_of[ch.picks[ch.pick_off[8, s]:][: ch.pick_size[8, s]]]) == [0]
+    assert ch.p_hole == N.P_HOLE > 0 and ch.p_hole_three == N.P_HOLE_THREE > 0 and tuple(ch.shares[7:9]) == (N.P_HOLE, N.P_HOLE_THREE)
+
+
+@pytest.mark.parametrize("graph", ["random", "general", "random2"])
+def test_hole_trades_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
+    """A hole trade takes its two rows from the state: one uniform over a column's holders of a
+    sign (its fixed signed in-degree), the other over that sign's sources without an edge to the
+    column. The heat bath keeps exactly one of the two holding the column, with that sign, so
+    both counts, and the pair's probability, are the same after: no acceptance step. With every
+    signed row trade a hole trade, every column not full a hole column and no three-row moves,
+    every realization comes up equally often; only the kept-sign chain whose pair spans the graph
+    has the move."""
+    monkeypatch.setattr(N, "P_HOLE", 1.0)
+    monkeypatch.setattr(N, "HOLE_FILL", 0.0)
+    monkeypatch.setattr(N, "P_THREE_ROW", 0.0)
+    e = {"random": random_signed(1), "random2": random_signed(4), "general": tiny_general()}[graph]
+    assert_kept_sign_configuration_uniform_with(e, "p_hole", 7, 1.0)
+
+
+@pytest.mark.parametrize("graph", ["random", "general", "random2"])
+def test_hole_anchored_three_row_moves_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
+    """A hole three-row move fixes ``h`` to a near-full column ``H`` and takes ``u`` and ``v`` from the
+    state (sign-A sources without an edge to ``H``, ``H``'s holders of sign B); their counts before
+    and after enter the Metropolis-Hastings ratio with the candidate counts. Every three-row move
+    of this kind in half the signed proposals: every realization equally often."""
+    monkeypatch.setattr(N, "P_THREE_ROW", 0.5)
+    monkeypatch.setattr(N, "P_HOLE_THREE", 1.0)
+    monkeypatch.setattr(N, "P_HOLE", 0.0)
+    monkeypatch.setattr(N, "HOLE_FILL", 0.0)
+    e = {"random": random_signed(1), "random2": random_signed(4), "general": tiny_general()}[graph]
+    assert_kept_sign_configuration_uniform_with(e, "p_hole_three", 8, 1.0)
+
+
+def test_hole_anchored_three_row_moves_alone_make_their_move_and_visit_what_they_reach_equally(monkeypatch):
+    """Every signed proposal a hole-anchored three-row move: from the graph built for the three-row
+    move (its ``h``, node 3, is the near-full column) the chain reaches that move's result and
+    visits what it reaches equally often (a wrong ratio — the rows' counts left out — tilts them)."""
+    monkeypatch.setattr(N, "P_THREE_ROW", 1.0)
+    monkeypatch.setattr(N, "P_HOLE_THREE", 1.0)
+    e = one_three_row_move()
+    support = realizations(e, "configuration", True)
+    nm = NullModel(e, "configuration", "keep", signed=True, schedule=TRADES)
+    got = sampled_keys(nm, 2000, 5)
+    moved = frozenset({(0, 3, False), (0, 5, True), (1, 3, True), (2, 4, False), (4, 1, False)})
+    assert moved in got and set(got) <= set(support) and 2 <= len(got) < len(support)
+    assert_uniform(got, sorted(got, key=sorted), 2000)
+
+
+def logit_with_holes(seed: int) -> EdgeSet:
+    """The toy think graphs' kept-sign slow modes in small: one logit column (node 0) that all but
+    a few of 40 sources reach, 16 of them with that edge alone, 4 sources with both signs (one
+    excitatory edge, 6 inhibitory), 6 inhibitory ones; which rows lack the logit, and with which
+    sign the two-sign rows reach it, are what the trades move slowly."""
+    rng = np.random.default_rng(seed)
+    targets = np.arange(1, 15)
+    src, dst, neg = [], [], []
+    for u in range(15, 55):
+        kind = "one" if u < 31 else "both" if u < 35 else "inh" if u < 41 else "exc"
+        k = {"one": 1, "both": 7, "inh": 4, "exc": 4}[kind]
+        picks = list(rng.choice(targets, size=k - 1, replace=False)) if u < 52 else list(rng.choice(targets, size=k, replace=False))
+        row = ([0] if u < 52 else []) + [int(t) for t in picks]
+        for i, t in enumerate(row):
+            src.append(u)
+            dst.append(t)
+            neg.append(kind == "inh" or (kind == "both" and i > 0))
+    src.append(1)  # a target that is a source too: one pair spans the graph (configuration)
+    dst.append(15)
+    neg.append(False)
+    return EdgeSet.from_arrays(55, src, dst, neg)
+
+
+def test_hole_moves_relax_which_rows_lack_a_near_full_column_and_with_which_sign_it_is_reached(monkeypatch):
+    """On the toy think graphs the kept-sign ``configuration`` chain's slowest classes followed
+    which rows lacked the logit (its single-edge rows' τ 80–165 × E on toy-base chain-1-think-p63)
+    and with which sign the two-sign rows reached it (τ 64); hole trades and hole-anchored
+    three-row moves took the slowest class there from τ 68–75 to ~10 × E. Here: the two-sign rows'
+    excitatory edges on the logit, and the single-edge rows lacking it, 2 × E apart, with and
+    without the hole moves."""
+    e = logit_with_holes(0)
+    single = np.flatnonzero(np.bincount(e.src, minlength=e.n) == 1)
+    acf = {}
+    for on in (False, True):
+        monkeypatch.setattr(N, "P_HOLE", 0.5 if on else 0.0)
+        monkeypatch.setattr(N, "P_HOLE_THREE", 0.5 if on else 0.0)
+        ch = NullModel(e, "configuration", "keep", signed=True, schedule=ChainSchedule(thin=2.0)).chain(np.random.default_rng(0))
+        assert (ch.p_hole > 0) == on
+        T = ch.targets(4000)
+        both_plus = ((T == 0) & ~ch.neg[None, :] & np.isin(ch.sources, np.arange(31, 35))[None, :]).sum(1)
+        single_lacking = ((T != 0) & np.isin(ch.sources, single)[None, :]).sum(1)
+        acf[on] = []
+        for x in (both_plus, single_lacking):
+            x = (x - x.mean()) / x.std()
+            acf[on].append(float(np.mean(x[:-1] * x[1:])))
+    assert all(a < 0.6 * b for a, b in zip(acf[True], acf[False])), acf

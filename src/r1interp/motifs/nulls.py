@@ -146,7 +146,13 @@ apart) at shares 0 / 0.3 / 0.5 / 0.7 on that graph: 151 / 50 / 45 / 40 × E, and
 effective sample 3.2× lower at 0.5. On seven other slow toy graphs and the four dense bench
 graphs the slowest τ moved within its noise (±7%) and the time per effective sample by 0.92–1.20×
 (median 1.05) at 0.5; at 0.7 the dense 21-layer graph's rose 1.18× (docs/motif-nulls.md,
-"Anchored two-target trades")."""
+"Anchored two-target trades"). The second target is uniform over every target of the pair, each
+once, and the move is charged a fixed amount of work: until 2026-12-07 it was drawn from the
+targets per sign (those with in-edges of both signs twice, frozen ones never) and charged the
+first target's in-degree, which is not symmetric once the first target comes from the state
+(the reverse move draws it as its second), and put toy-base chain-0-think-p49's ``ffl_C4`` and
+``cross_chain_inhibition`` null means 6–7 SE off a long swap chain (16,000 samples against
+8,000; 2.0 SE at most over every class after the fix)."""
 THREE_ROW_MINORITY = 0.35
 """A three-row move's ``X`` is uniform over the sources with both signs whose rarer sign has at
 most this share of the other's edges (the toy think graphs' embedding nodes, 1–6 excitatory
@@ -170,6 +176,38 @@ bench's 21- and 6-layer graphs τ 5.9 / 5.9 / 5.9 / 6.0 and 7.8 / 8.1 / 8.7 / 7.
 kept-sign ``configuration`` thinning went 96 → 51 and 73 → 45 × E from 0.15 to 0.35. With the
 0.15 pick at shares 0.45 and 0.65, τ × cost was higher than at 0.25 on four of five toy graphs
 and both dense ones."""
+P_HOLE = 0.5
+"""Share of the signed (row) trades that are hole trades (``swapchain``'s module doc) in the
+kept-sign chain whose one pair spans the graph (``configuration``; 0 in layer-pair chains, the
+reference chains and unsigned ones): a near-full column (:data:`HOLE_FILL`), a sign, one row
+uniform over the column's holders of that sign, the other over that sign's sources without an
+edge to it. Since the toy graphs explain only the planned token (one logit node, reached by all
+but 2–6 of ~70 sources), which rows lack it was the kept-sign chain's slow mode: a single-edge
+row's edge leaves the logit only when a trade pairs it with one of the few rows that lack it
+(toy-base chain-1-think-p63: 16 such rows with τ 80–165 × E, the slowest class's τ 68–75).
+Slowest signed class's τ (20,000 counts one E apart) on the six slowest graphs of the
+single-logit toy run (toy-base chain-1-think-p63, addition-1-answer-p94, chain-1-think-p51,
+addition-1-think-p80, word_problem-1-think-p84, addition-0-think-p71) without the move: 74.8,
+25.1, 35.6, 42.5, 24.3, 22.7 × E; holders drawn over both signs at 0.25: 38.2, 26.8, 26.6,
+27.0, 25.3, 22.1; at 0.5: 24.4, 19.7, 23.3, 24.1, 18.3, 19.7; at 0.75 no better (24.2, 14.6,
+30.8, 17.3, 14.4, 23.3). Drawing the holders of one sign (and the lackers of that sign) instead
+of any holder moved which single-edge *inhibitory* rows lack the logit (word_problem-1-think-p84:
+τ 23–26 → 3–5 × E). With :data:`P_HOLE_THREE` the six became 10.0, 9.2, 23.4, 13.5, 15.1, 13.6."""
+P_HOLE_THREE = 0.5
+"""Share of the three-row moves that are anchored on a near-full column (``swapchain``'s module
+doc: ``h`` is the column, ``X`` any source with both signs, ``u`` and ``v`` drawn from the rows
+that lack it / hold it with the other sign, and their counts enter the acceptance ratio). With
+the hole trades alone, with which sign the two-sign rows reach the logit stayed slow
+(chain-1-think-p63: τ 38 × E for the count of their excitatory edges on it, 0.6 correlated with
+the slowest class): it changes only when a row of the other sign lacks the logit, which the
+plain three-row move finds by chance. At 0.5 that count's τ fell to 6.9 × E and the slowest
+class's from 27.5 to 11.3. ``X`` any node with both signs (not only :data:`THREE_ROW_MINORITY`'s):
+rows of 1–3 edges of each sign had the same slow mode (chain-1-think-p51, τ 38–50 × E)."""
+HOLE_FILL = 0.5
+"""A column is near-full (a hole move's column) when the pair's sources with an edge to it are
+at least this share of those that could have one, and not all of them: the toy graphs' logit
+(65 of 69, 75 of 89); their next-largest columns hold 15–25%, where plain trades find the rows
+that lack them."""
 EXACT_BUDGET = 20_000  # most steps (rows or + choices tried) enumerating a layer pair (a larger one keeps the trades)
 _NO_MAX_GAP = 1 << 40
 _FFL_COLUMNS = np.array([PATTERN_OF_TYPE[t] for t in FFL_TYPES])
@@ -382,6 +420,10 @@ class SwapChain:
                 raise ValueError("signed strata must be 2 * pair + sign")
             SC.fill_bits(self.src[self.neg], self.tgt[self.neg], self.neg_out, self.neg_in)
         self.tmask, self.smask = self._layer_masks(raw, np.asarray(edges.layer, dtype=np.int64)[self.node_of], W)
+        own = np.zeros_like(self.smask)
+        for s in range(raw.size):  # rows strata + s: the sources of stratum s itself (a hole three-row move's u)
+            own[s] = _node_bits(np.unique(self.src[self.sid == s]), W)
+        self.smask = np.ascontiguousarray(np.concatenate([self.smask, own]))
         self.swap_only = schedule.moves in ("swap", "classic")
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
@@ -391,10 +433,15 @@ class SwapChain:
         """Whether no node is both a source and a target of one layer pair (layer-pair strata,
         not one pair that is the whole graph): the choice of source picks and of move weights."""
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
+        has_hole = bool(self.signs_kept and self.E and not self.pairs_distinct and self.pick_size[7].any() and not self.swap_only)
+        self.p_hole_three = P_HOLE_THREE if has_hole and self.pick_size[8].any() else 0.0
+        """Share of the three-row proposals anchored on a near-full column (:data:`P_HOLE_THREE`)."""
         has_x = self.signs_kept and self.E and not self.pairs_distinct and self.pick_size[6].any() and not self.swap_only
-        self.p_three = P_THREE_ROW if has_x else 0.0
+        self.p_three = P_THREE_ROW if has_x or self.p_hole_three > 0 else 0.0
         """Share of the signed proposals that are three-row moves (:data:`P_THREE_ROW`; 0 without
         a node for ``X``)."""
+        self.p_hole = P_HOLE if has_hole else 0.0
+        """Share of the signed trades that are hole trades (:data:`P_HOLE`; 0 without a near-full column)."""
         self.p_anchor = P_ANCHOR if has_x else 0.0
         """Share of the signed two-target trades that are anchored (:data:`P_ANCHOR`; 0 without a
         node for ``X``)."""
@@ -467,16 +514,20 @@ class SwapChain:
         trade = signed & ~frozen_src
         per_pair = np.bincount(pair[trade], minlength=n_strata)
         rare = self._three_row_sources()
-        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n, rare % n]
+        full = self._near_full_columns()
+        both = self._both_sign_sources()
+        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n, rare % n, full % n, both % n]
         sizes = [np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(distinct // n, minlength=n_strata), per_pair,
                  np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata),
-                 np.bincount(rare // n, minlength=n_strata)]
+                 np.bincount(rare // n, minlength=n_strata), np.bincount(full // n, minlength=n_strata), np.bincount(both // n, minlength=n_strata)]
         base = np.cumsum([0] + [v.size for v in values])[:-1]
         pick_off = np.stack([b + np.cumsum(z) - z for b, z in zip(base, sizes)])
         pick_size = np.stack(sizes)
         owner = np.where(self.partner >= 0, np.minimum(np.arange(n_strata), self.partner), np.arange(n_strata))
         pick_off[2], pick_size[2] = pick_off[2][owner], np.where(self.partner >= 0, per_pair[owner], 0)
         pick_off[6], pick_size[6] = pick_off[6][owner], pick_size[6][owner]  # keyed by pair, as row 2
+        for row in (7, 8):
+            pick_off[row], pick_size[row] = pick_off[row][owner], pick_size[row][owner]
         picks = np.concatenate(values).astype(np.int64) if self.E else np.zeros(0, np.int64)
         return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size, dtype=np.int64)
 
@@ -534,6 +585,16 @@ class SwapChain:
         ex_bits = np.stack([np.concatenate(pos), np.concatenate(neg)]) if pos else np.zeros((2, 1, W), np.uint64)
         return ex_int, np.ascontiguousarray(ex_bits, dtype=np.uint64)
 
+    def _both_sign_sources(self) -> np.ndarray:
+        """Keys ``pair * n + node`` of the sources with edges of both signs in a kept-sign pair:
+        a hole three-row move's ``X``, whatever the share of its rarer sign."""
+        n = max(self.n, 1)
+        signed = self.partner[self.sid] >= 0
+        keys = np.unique((self.slot_pair[signed] * n + self.src[signed]) * 2 + self.neg[signed])
+        node = keys // 2
+        both = node[1:][node[1:] == node[:-1]]
+        return both.astype(np.int64)
+
     def _three_row_sources(self) -> np.ndarray:
         """Keys ``pair * n + node`` of the nodes a three-row move may take as ``X``: sources with
         both signs in the pair whose rarer sign has at most :data:`THREE_ROW_MINORITY` times the
@@ -548,6 +609,21 @@ class SwapChain:
         positive = np.bincount(inverse.reshape(-1), minlength=keys.size) - negative
         rarer, other = np.minimum(positive, negative), np.maximum(positive, negative)
         return keys[(rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)].astype(np.int64)
+
+    def _near_full_columns(self) -> np.ndarray:
+        """Keys ``pair * n + node`` of the hole trades' columns (:data:`HOLE_FILL`): targets of a
+        kept-sign pair held by most of the pair's sources that could point to them (all but the
+        target itself), not by all."""
+        n = max(self.n, 1)
+        signed = self.partner[self.sid] >= 0
+        if not signed.any():
+            return np.zeros(0, np.int64)
+        pair = self.slot_pair[signed]
+        keys, holders = np.unique(pair * n + self.tgt[signed], return_counts=True)
+        source_keys = np.unique(pair * n + self.src[signed])
+        sources = np.bincount(source_keys // n, minlength=self.size.size)[keys // n]
+        could = sources - np.isin(keys, source_keys)
+        return keys[(holders >= HOLE_FILL * could) & (holders < could)].astype(np.int64)
 
     def _frozen_slots(self) -> tuple[np.ndarray, np.ndarray]:
         """Per slot, whether its source / its target is frozen in its stratum (with its partner,
@@ -663,7 +739,7 @@ class SwapChain:
 
     def _shares(self) -> np.ndarray:
         """:func:`swapchain.run_chain`'s ``shares``: the move shares, then the cumulative move weight per stratum."""
-        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three, self.p_column, self.p_anchor], np.cumsum(self._move_weights())])
+        return np.concatenate([[self.p_tri, self.p_sign, self.p_uniform, self.p_uniform_few, self.p_three, self.p_column, self.p_anchor, self.p_hole, self.p_hole_three], np.cumsum(self._move_weights())])
 
     def _take_pilot(self, S: int, thin: int) -> np.ndarray | None:
         """Up to ``S`` counts of the pilot just run, ``thin`` visits or more apart and ending

@@ -67,9 +67,11 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
 * **anchored two-target signed trade** (``nulls.P_ANCHOR`` of the two-target signed trades, in
   the kept-sign chain whose one pair spans the graph): ``t0`` is one of the rarer-sign targets
   of a node ``X`` with a rare sign (as the three-row move's, below), drawn from the state, ``u0``
-  uniform as above, the same heat bath. The heat bath keeps each source's pattern over the two
-  targets up to a swap, so X's rarer-sign edges among them — and the pair's probability — are
-  the same before and after: symmetric with no acceptance step. Where one edge of a big
+  uniform over every target of the pair (each once: not as above, which weighs a target by its
+  signs), the same heat bath, a fixed charge of work. The heat bath keeps each source's pattern
+  over the two targets up to a swap, so X's rarer-sign edges among them — and the pair's
+  probability, since either target may be drawn second with the same chance — are the same
+  before and after: symmetric with no acceptance step. Where one edge of a big
   source's rarer sign points is otherwise moved only when a two-target trade draws its target.
 * **three-row move** (``nulls.P_THREE_ROW`` of the signed proposals, in the kept-sign chain whose
   one pair spans the graph, ``configuration``): a source ``X`` with both signs, one of them rare
@@ -83,6 +85,22 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   few embedding nodes have both signs and the logit hubs take edges from most sources, so
   which sign those nodes send to a hub is the kept-sign chain's slow mode: the trades change it
   only through rare intermediate states (the node without an edge to the hub), mostly undone.
+* **hole trade** (``nulls.P_HOLE`` of the signed trades, in the kept-sign chain whose one pair
+  spans the graph): a near-full column ``H`` (``nulls.HOLE_FILL``; on the toy think graphs the
+  one logit, which all but 2–6 of ~70 sources reach), a sign by a coin, ``a`` uniform over
+  ``H``'s holders of that sign and ``c`` over that sign's sources without an edge to ``H``; the
+  signed heat bath re-deals the two rows. Holders of a sign are ``H``'s fixed signed in-degree;
+  the heat bath keeps exactly one of the two holding ``H`` (with that sign), and both are
+  sources of the sign, so the lackers' count is unchanged too: symmetric, no acceptance step.
+  Which rows lack the logit was the slow mode — a single-edge row's one edge leaves it only
+  when a trade pairs that row with one of the few rows lacking it (τ 80–165 × E on toy-base
+  chain-1-think-p63 of the single-logit toy run).
+* **hole three-row move** (``nulls.P_HOLE_THREE`` of the three-row moves): the three-row move
+  with ``h`` = a near-full column ``H``, ``X`` any source with both signs that reaches ``H``
+  (sign A there), ``u`` uniform over the sign-A sources without an edge to ``H`` and ``v`` over
+  ``H``'s holders of sign B; the Metropolis-Hastings ratio takes those counts before and after
+  with the candidate counts. A two-sign row's sign on the logit changes only with a row of the
+  other sign lacking it, which the plain move finds by chance (``u`` uniform over all sources).
 * **exact redraw** (kept signs; not a move of this chain but a step of the samplers, see
   :func:`redraw_tables`): a layer pair whose sources and targets are distinct nodes is
   constrained by no other pair's edges, and where it has few realizations with its signed
@@ -816,6 +834,30 @@ def _three_row_sets(O, NG, X, u, v, negA, negB, mask, s, ws, base):
 
 
 @nb.njit(cache=True, inline="always")
+def _holes_of_sign(in_b, smask, row, H, ws, out):
+    """``ws[out]``: the sources in ``smask[row]`` without an edge to ``H`` (``H`` left out); their count."""
+    k = 0
+    for w in range(in_b.shape[1]):
+        x = smask[row, w] & ~in_b[H, w]
+        if (H >> 6) == w:
+            x &= ~(_U1 << np.uint64(H & 63))
+        ws[out, w] = x
+        k += _popcount(x)
+    return k
+
+
+@nb.njit(cache=True, inline="always")
+def _holders_of_sign(in_b, neg_in, H, negative, ws, out):
+    """``ws[out]``: the sources with an edge of the given sign to ``H``; their count."""
+    k = 0
+    for w in range(in_b.shape[1]):
+        x = neg_in[H, w] if negative else in_b[H, w] & ~neg_in[H, w]
+        ws[out, w] = x
+        k += _popcount(x)
+    return k
+
+
+@nb.njit(cache=True, inline="always")
 def _three_row_turn(out_b, in_b, neg_out, neg_in, X, h, Z, Zp, negA, negB):
     """``X``'s part of the three-row move (bit flips: its own inverse): its edge to ``h`` turns
     from sign A to B, its B edge to ``Z`` goes, an A edge to ``Z'`` comes."""
@@ -950,7 +992,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     """
     E = src.size
     W = out_b.shape[1]
-    p_tri, p_sign, p_uniform, p_uniform_few, p_three, p_column, p_anchor = shares[0], shares[1], shares[2], shares[3], shares[4], shares[5], shares[6]
+    p_tri, p_sign, p_uniform, p_uniform_few, p_three, p_column, p_anchor, p_hole, p_hole_three = shares[0], shares[1], shares[2], shares[3], shares[4], shares[5], shares[6], shares[7], shares[8]
     accepted = 0
     proposals = 0
     if E < 2:
@@ -963,7 +1005,9 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     stale = scratch[4]  # per node: its run is behind the bits (moved by a two-target trade)
     back = scratch[5]
     n_strata = size.size
-    cum = shares[7:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
+    hole_visits = 2 * E // max(1, pick_size[0].sum())  # a hole trade's fixed charge: two mean rows
+    anchor_visits = 2 * E // max(1, pick_size[1].sum())  # an anchored two-target trade's: two mean columns
+    cum = shares[9:]  # cumulative pick weight per stratum (0 for pairs the moves leave alone)
     total = cum[n_strata - 1] if n_strata > 0 else 0.0
     if total <= 0.0:
         return 0, 0
@@ -1029,33 +1073,65 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # Two-row and two-column moves change a saturated hub's signs only through
                 # intermediate states that are rare and mostly undone (docs/motif-nulls.md).
                 visits += THREE_ROW_VISITS
-                if pick_size[6, s] == 0:
+                hole = p_hole_three > 0.0 and pick_size[7, s] > 0 and pick_size[8, s] > 0 and _uniform(rng) < p_hole_three
+                if not hole and pick_size[6, s] == 0:
                     continue
-                X = _pick(rng, picks, pick_off, pick_size, 6, s)
-                if _uniform(rng) < 0.5:
-                    sA, sB = s, ps
+                X = _pick(rng, picks, pick_off, pick_size, 8 if hole else 6, s)
+                if hole:
+                    # anchored on a near-full column H (picks row 7): h = H, A = X's sign there,
+                    # u uniform over the sign-A sources without an edge to H (smask row
+                    # strata + sA), v over H's holders of sign B; their counts before and after
+                    # enter the ratio (v's are H's fixed signed in-degrees)
+                    H = _pick(rng, picks, pick_off, pick_size, 7, s)
+                    if not _has(out_b, X, H):
+                        continue
+                    if _has(neg_out, X, H) == (sneg[s] != 0):
+                        sA, sB = s, ps
+                    else:
+                        sA, sB = ps, s
                 else:
-                    sA, sB = ps, s
+                    if _uniform(rng) < 0.5:
+                        sA, sB = s, ps
+                    else:
+                        sA, sB = ps, s
                 if pick_size[0, sA] == 0 or pick_size[0, sB] == 0:
                     continue
                 negA = sneg[sA] != 0
                 negB = sneg[sB] != 0
-                u = src[_pick(rng, picks, pick_off, pick_size, 0, sA)]
-                v = src[_pick(rng, picks, pick_off, pick_size, 0, sB)]
+                fwd = 1.0
+                if hole:
+                    nu = _holes_of_sign(in_b, smask, n_strata + sA, H, ws, 0)
+                    nv = _holders_of_sign(in_b, neg_in, H, negB, ws, 1)
+                    if nu == 0 or nv == 0:
+                        continue
+                    wq, bq = _select_bit(ws, 0, _below(rng, nu))
+                    u = wq * 64 + _low_bit(bq)
+                    wq, bq = _select_bit(ws, 1, _below(rng, nv))
+                    v = wq * 64 + _low_bit(bq)
+                    fwd = nu * nv
+                else:
+                    u = src[_pick(rng, picks, pick_off, pick_size, 0, sA)]
+                    v = src[_pick(rng, picks, pick_off, pick_size, 0, sB)]
                 if u == X or v == X or u == v:
                     continue
                 nH, nZ, nZp = _three_row_sets(out_b, neg_out, X, u, v, negA, negB, tmask, s, ws, 0)
                 if nH == 0 or nZ == 0 or nZp == 0:
                     continue
-                wq, bq = _select_bit(ws, 0, _below(rng, nH))
-                h = wq * 64 + _low_bit(bq)
+                if hole:
+                    h = H
+                    nH = 1  # h is not drawn
+                else:
+                    wq, bq = _select_bit(ws, 0, _below(rng, nH))
+                    h = wq * 64 + _low_bit(bq)
                 wq, bq = _select_bit(ws, 1, _below(rng, nZ))
                 Z = wq * 64 + _low_bit(bq)
                 wq, bq = _select_bit(ws, 2, _below(rng, nZp))
                 Zp = wq * 64 + _low_bit(bq)
                 _three_row_apply(out_b, in_b, neg_out, neg_in, X, u, v, h, Z, Zp, negA, negB)
                 rH, rZ, rZp = _three_row_sets(out_b, neg_out, X, v, u, negB, negA, tmask, s, ws, 3)  # the reverse's candidates
-                ratio = (nH * nZ * nZp) / (rH * rZ * rZp)
+                if hole:
+                    rH = _holes_of_sign(in_b, smask, n_strata + sB, H, ws, 3) * _holders_of_sign(in_b, neg_in, H, negA, ws, 4)
+                ratio = (fwd * nH * nZ * nZp) / (rH * rZ * rZp)
                 if ratio >= 1.0 or _uniform(rng) < ratio:
                     accepted += 1
                     continue
@@ -1088,19 +1164,33 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                         ws[0, w] = _sign_split(out_b[X, w], neg_out[X, w], rare_neg)[0] & tmask[s, w]
                     wq, bq = _select_bit(ws, 0, _below(rng, nr if rare_neg else npos))
                     t0 = wq * 64 + _low_bit(bq)
+                    # u0 uniform over every target of the pair, each once (tmask: the nodes with
+                    # in-edges), and a fixed charge: t0 comes from the state, so the reverse move
+                    # draws t0 as its second target, which must be as likely as u0 was; and a
+                    # charge by t0's in-degree would meter work by the state (rows 1 weight a
+                    # target by its signs and leave frozen ones out: with them, and the in-degree
+                    # charge, toy-base chain-0-think-p49's ffl_C4 mean sat 7 SE off a swap chain)
+                    nt = 0
+                    for w in range(W):
+                        nt += _popcount(tmask[s, w])
+                    wq, bq = _select_bit(tmask, s, _below(rng, nt))
+                    u0 = wq * 64 + _low_bit(bq)
+                    if t0 == u0:
+                        continue
+                    visits += anchor_visits
                 else:
                     if pick_size[3, s] == 0:
                         continue
                     t0 = _pick(rng, picks, pick_off, pick_size, 3, s)
-                r = _below(rng, pick_size[1, s] + pick_size[1, ps])
-                if r < pick_size[1, s]:
-                    u0 = picks[pick_off[1, s] + r]
-                else:
-                    u0 = picks[pick_off[1, ps] + r - pick_size[1, s]]
-                if t0 == u0:
-                    continue
-                for w in range(W):
-                    visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
+                    r = _below(rng, pick_size[1, s] + pick_size[1, ps])
+                    if r < pick_size[1, s]:
+                        u0 = picks[pick_off[1, s] + r]
+                    else:
+                        u0 = picks[pick_off[1, ps] + r - pick_size[1, s]]
+                    if t0 == u0:
+                        continue
+                    for w in range(W):
+                        visits += _popcount(in_b[t0, w]) + _popcount(in_b[u0, w])  # fixed in-degrees
                 column = True
                 x, y = t0, u0
             else:
@@ -1125,23 +1215,44 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # the pair. A source with edges of one sign only is in one row 0: the pairs this
                 # leaves out (one source of each sign only) have a single admissible state.
                 pu = p_uniform_few if pick_size[0, s] < pick_size[0, ps] else p_uniform
-                if pu >= 1.0 or (pu > 0.0 and _uniform(rng) < pu):
-                    if pick_size[0, s] < 2:  # row 0: the sources of stratum s, uniformly
+                if p_hole > 0.0 and pick_size[7, s] > 0 and _uniform(rng) < p_hole:
+                    # hole trade (nulls.P_HOLE): a near-full column H (picks row 7) and a sign
+                    # (a coin: stratum s or its partner), a uniform over H's holders of that sign
+                    # and c over the sources of that sign without an edge to H (H left out). The
+                    # holders' count is H's fixed signed in-degree; the heat bath keeps "exactly
+                    # one of a, c holds H" (with that sign), and both are sources of the sign, so
+                    # the lackers' count is the same after: the move is symmetric.
+                    H = _pick(rng, picks, pick_off, pick_size, 7, s)
+                    sh = s if _uniform(rng) < 0.5 else ps
+                    nh = _holders_of_sign(in_b, neg_in, H, sneg[sh] != 0, ws, 0)
+                    nl = _holes_of_sign(in_b, smask, n_strata + sh, H, ws, 1)
+                    visits += hole_visits
+                    if nh == 0 or nl == 0:
                         continue
-                    j = _pick(rng, picks, pick_off, pick_size, 0, s)
-                    k = _pick(rng, picks, pick_off, pick_size, 0, s)
+                    wq, bq = _select_bit(ws, 0, _below(rng, nh))
+                    a = wq * 64 + _low_bit(bq)
+                    wq, bq = _select_bit(ws, 1, _below(rng, nl))
+                    c = wq * 64 + _low_bit(bq)
+                    column = False
+                    x, y = a, c
                 else:
-                    if pick_size[2, s] == 0:
+                    if pu >= 1.0 or (pu > 0.0 and _uniform(rng) < pu):
+                        if pick_size[0, s] < 2:  # row 0: the sources of stratum s, uniformly
+                            continue
+                        j = _pick(rng, picks, pick_off, pick_size, 0, s)
+                        k = _pick(rng, picks, pick_off, pick_size, 0, s)
+                    else:
+                        if pick_size[2, s] == 0:
+                            continue
+                        j = _pick(rng, picks, pick_off, pick_size, 2, s)
+                        k = _pick(rng, picks, pick_off, pick_size, 2, s)
+                    a = src[j]
+                    c = src[k]
+                    if a == c:
                         continue
-                    j = _pick(rng, picks, pick_off, pick_size, 2, s)
-                    k = _pick(rng, picks, pick_off, pick_size, 2, s)
-                a = src[j]
-                c = src[k]
-                if a == c:
-                    continue
-                visits += (run_hi[j] - run_lo[j]) + (alt_hi[j] - alt_lo[j]) + (run_hi[k] - run_lo[k]) + (alt_hi[k] - alt_lo[k])
-                column = False
-                x, y = a, c
+                    visits += (run_hi[j] - run_lo[j]) + (alt_hi[j] - alt_lo[j]) + (run_hi[k] - run_lo[k]) + (alt_hi[k] - alt_lo[k])
+                    column = False
+                    x, y = a, c
             # one heat-bath call site for both moves (rows of the in- or out-matrices), so that
             # it can be inlined once: ~10% of a kept-sign chain's time was the call itself
             rows, rows_neg, cols, cols_neg, masks = (in_b, neg_in, out_b, neg_out, smask) if column else (out_b, neg_out, in_b, neg_in, tmask)
