@@ -129,7 +129,7 @@ unsigned one's time on its 21-layer graph (1.92× at 0.25), failing that bench's
 target, which 0.25 passes; the dense graphs have no such slow mode, so the moves there are only
 cost. Hence 0.25. (These shares are from before :data:`THREE_ROW_MINORITY`, when ``X`` was any
 node with both signs, drawn by rejection from the sign with fewer sources.)"""
-P_ANCHOR = 0.5
+P_ANCHOR = 0.25
 """Share of the signed two-target trades that are *anchored* in the kept-sign chain whose one
 layer pair spans the graph (``configuration``; 0 in layer-pair chains and the reference chains):
 the first target is one of the rarer-sign targets of a node ``X`` of :data:`THREE_ROW_MINORITY`
@@ -152,7 +152,13 @@ targets per sign (those with in-edges of both signs twice, frozen ones never) an
 first target's in-degree, which is not symmetric once the first target comes from the state
 (the reverse move draws it as its second), and put toy-base chain-0-think-p49's ``ffl_C4`` and
 ``cross_chain_inhibition`` null means 6–7 SE off a long swap chain (16,000 samples against
-8,000; 2.0 SE at most over every class after the fix)."""
+8,000; 2.0 SE at most over every class after the fix). At 0.25 since that fix: on the 11
+slowest graphs of the single-logit toy run, the kept-sign null's time summed over them came to
+1.89× and 1.76× the unsigned null's at 0.5, 1.70× and 1.48× at 0.25 (seeds 0 and 1; auto
+thinning, median of 3 timings). A row-hole trade (the hole trade's transpose, on a near-full
+row such as an embedding hub reaching 64 of 68 targets) was tried beside it and not kept: the
+slowest class of toy-base addition-0-think-p42 went from τ 24.8 to 21.2 × E, and the 11
+graphs' sum from 1.70× to 1.84×."""
 THREE_ROW_MINORITY = 0.35
 """A three-row move's ``X`` is uniform over the sources with both signs whose rarer sign has at
 most this share of the other's edges (the toy think graphs' embedding nodes, 1–6 excitatory
