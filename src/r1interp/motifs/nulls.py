@@ -479,7 +479,7 @@ class SwapChain:
         return float(many), float(few)
 
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(picks, pick_off [7, strata], pick_size [7, strata])``: per stratum ``s``, row by row,
+        """``(picks, pick_off [9, strata], pick_size [9, strata])``: per stratum ``s``, row by row,
 
         0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
            sources, uniform (and a signed trade's, in a share ``p_uniform`` of them);
@@ -496,9 +496,12 @@ class SwapChain:
            node (a 3-cycle of ``s`` has only such nodes; on the toy think graphs a fifth of the
            slots and a fifth of the nodes);
         6. the three-row move's node ``X`` (:meth:`_three_row_sources`); like row 2, one segment
-           that both strata of the pair share.
+           that both strata of the pair share;
+        7. the hole moves' near-full columns (:meth:`_near_full_columns`) and
+        8. a hole three-row move's ``X``, any source with both signs (:meth:`_both_sign_sources`);
+           both per pair, like row 6.
 
-        Rows 2, 3 and 6 only where ``s`` has a partner (signed moves), row 1 also where
+        Rows 2, 3 and 6–8 only where ``s`` has a partner (signed moves), row 1 also where
         :attr:`p_column` is not 0. Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
         without them the moves spend their work where it can: on the toy think graphs, whose

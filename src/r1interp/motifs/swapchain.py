@@ -834,6 +834,13 @@ def _three_row_sets(O, NG, X, u, v, negA, negB, mask, s, ws, base):
 
 
 @nb.njit(cache=True, inline="always")
+def _draw_bit(rng, ws, row, count):
+    """A node uniform over the ``count`` set bits of the row words ``ws[row]``."""
+    wq, bq = _select_bit(ws, row, _below(rng, count))
+    return wq * 64 + _low_bit(bq)
+
+
+@nb.njit(cache=True, inline="always")
 def _holes_of_sign(in_b, smask, row, H, ws, out):
     """``ws[out]``: the sources in ``smask[row]`` without an edge to ``H`` (``H`` left out); their count."""
     k = 0
@@ -973,11 +980,13 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     1 its targets once each, 3 by in-degree (two-target moves' targets), 2 slots of its layer
     pair's sources by out-degree (signed trades' sources), frozen nodes left out of 1-3; 4 its
     slots whose source has in-edges in it too, 5 its nodes with in- and out-edges (triangles),
-    6 the nodes a three-row move takes as ``X`` (one segment per pair, as row 2).
+    6 the nodes a three-row move takes as ``X`` (one segment per pair, as row 2), 7 the hole
+    moves' near-full columns and 8 a hole three-row move's ``X`` (both per pair, as row 2).
     ``partner[s]``: the stratum of the same layer pair with the other sign (-1: none);
     ``neg_out``/``neg_in``: the negative edges (kept in step with ``out_b``/``in_b`` on strata
     with ``sneg[s]``); ``tmask[s]``/``smask[s]``: the nodes stratum ``s``'s edges may point to /
-    come from (its target / source layer) — so a source's edges of a layer pair, both signs, are
+    come from (its target / source layer; ``smask[strata + s]``: stratum ``s``'s own sources, the
+    hole moves' rows of one sign) — so a source's edges of a layer pair, both signs, are
     one masked row, and the signed moves run word-parallel. ``shares``: float64, the share
     of triangle-reversal proposals, of signed trades on a layer pair with both signs, and of
     signed trades whose sources are uniform over the slot's stratum's sources — where that
@@ -986,8 +995,10 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
     than 30 arguments as a tuple, which numba cannot inline), the share of signed proposals that
     are three-row moves (``nulls.P_THREE_ROW``), the share of the moves within one stratum
     that are two-target trades (``SwapChain.p_column``), the share of the signed two-target
-    trades that are anchored (``nulls.P_ANCHOR``), then per stratum the cumulative weight
-    with which a move picks it (``[7 + strata]``; 0 for the pairs with a table or a single
+    trades that are anchored (``nulls.P_ANCHOR``), of the signed trades that are hole trades
+    (``nulls.P_HOLE``) and of the three-row moves anchored on a near-full column
+    (``nulls.P_HOLE_THREE``), then per stratum the cumulative weight
+    with which a move picks it (``[9 + strata]``; 0 for the pairs with a table or a single
     realization; ``SwapChain._move_weights``).
     """
     E = src.size
@@ -1104,10 +1115,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                     nv = _holders_of_sign(in_b, neg_in, H, negB, ws, 1)
                     if nu == 0 or nv == 0:
                         continue
-                    wq, bq = _select_bit(ws, 0, _below(rng, nu))
-                    u = wq * 64 + _low_bit(bq)
-                    wq, bq = _select_bit(ws, 1, _below(rng, nv))
-                    v = wq * 64 + _low_bit(bq)
+                    u = _draw_bit(rng, ws, 0, nu)
+                    v = _draw_bit(rng, ws, 1, nv)
                     fwd = nu * nv
                 else:
                     u = src[_pick(rng, picks, pick_off, pick_size, 0, sA)]
@@ -1173,8 +1182,7 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                     nt = 0
                     for w in range(W):
                         nt += _popcount(tmask[s, w])
-                    wq, bq = _select_bit(tmask, s, _below(rng, nt))
-                    u0 = wq * 64 + _low_bit(bq)
+                    u0 = _draw_bit(rng, tmask, s, nt)
                     if t0 == u0:
                         continue
                     visits += anchor_visits
@@ -1229,12 +1237,8 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                     visits += hole_visits
                     if nh == 0 or nl == 0:
                         continue
-                    wq, bq = _select_bit(ws, 0, _below(rng, nh))
-                    a = wq * 64 + _low_bit(bq)
-                    wq, bq = _select_bit(ws, 1, _below(rng, nl))
-                    c = wq * 64 + _low_bit(bq)
                     column = False
-                    x, y = a, c
+                    x, y = _draw_bit(rng, ws, 0, nh), _draw_bit(rng, ws, 1, nl)
                 else:
                     if pu >= 1.0 or (pu > 0.0 and _uniform(rng) < pu):
                         if pick_size[0, s] < 2:  # row 0: the sources of stratum s, uniformly
