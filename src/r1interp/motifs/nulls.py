@@ -426,10 +426,11 @@ class SwapChain:
                 raise ValueError("signed strata must be 2 * pair + sign")
             SC.fill_bits(self.src[self.neg], self.tgt[self.neg], self.neg_out, self.neg_in)
         self.tmask, self.smask = self._layer_masks(raw, np.asarray(edges.layer, dtype=np.int64)[self.node_of], W)
-        own = np.zeros_like(self.smask)
-        for s in range(raw.size):  # rows strata + s: the sources of stratum s itself (a hole three-row move's u)
-            own[s] = _node_bits(np.unique(self.src[self.sid == s]), W)
-        self.smask = np.ascontiguousarray(np.concatenate([self.smask, own]))
+        if sign_pairs:  # rows strata + s: the sources of stratum s itself (the hole moves' rows of one sign)
+            own = np.zeros_like(self.smask)
+            for s in range(raw.size):
+                own[s] = _node_bits(np.unique(self.src[self.sid == s]), W)
+            self.smask = np.ascontiguousarray(np.concatenate([self.smask, own]))
         self.swap_only = schedule.moves in ("swap", "classic")
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
