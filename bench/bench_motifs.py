@@ -11,8 +11,9 @@ Per graph, printed:
 * the circuit-motifs way: per sample ``copy`` + ``rewire(10 × E)`` + ``motifs_randesu`` (wall, CPU);
 * per null — ``configuration``, ``layer_configuration`` (triads) and the signed nulls
   ``layer_configuration`` keep / shuffle and ``configuration`` keep — our sampler's wall and
-  CPU time for ``--samples`` samples (pilot and burn-in included; the median of ``--repeat``
-  runs with the same seed, which draw the same samples, taken in rounds over the nulls), the speed ratio (baseline
+  CPU time for ``--samples`` samples (pilot and burn-in included; the mean over ``--seeds``
+  chains of the median of ``--repeat`` runs with the chain's seed, which draw the same samples,
+  taken in rounds over the nulls), the speed ratio (baseline
   CPU / ours, same sample count; the baseline's samples are drawn in one chunk per round, so both
   are timed over the same stretch of the run), the largest distance of any class's null mean from a
   converged reference chain (double swaps instead of trades — plus the triangle and sign moves
@@ -115,15 +116,26 @@ def in_rounds(jobs: dict, repeat: int, each_round: Callable[[int], None] | None 
     return {key: (out, ch, float(np.median(cpus)), float(np.median(walls))) for key, (out, ch, cpus, walls) in runs.items()}
 
 
+SEED_STRIDE = 10_000  # seeds of a null's timing chains: seed + index + j * SEED_STRIDE, clear of the bench's other seed offsets
+
+
 def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int, baseline: Callable[[int], np.ndarray] | None = None,
-                baseline_samples: int = 0) -> tuple[dict, tuple[np.ndarray, float, float] | None]:
-    """``({label: (samples, chain, cpu_s, wall_s)}, baseline)``: every null of :data:`NULLS`
+                baseline_samples: int = 0, seeds: int = 1) -> tuple[dict, tuple[np.ndarray, float, float] | None]:
+    """``({label: (samples, chain, cpu_s, wall_s, cpu_s per seed)}, baseline)``: every null of :data:`NULLS`
     (seed ``seed`` + its index) :func:`in_rounds`; ``baseline(k)`` (the circuit-motifs way, ``k``
     samples) draws its ``baseline_samples`` in ``repeat`` chunks, one at the start of each round,
     and is timed by their sum (``(samples, cpu_s, wall_s)``, or ``None`` without it), so the speed
     ratio compares times taken over the same windows (with the baseline timed whole before the
     rounds, one graph's slowest ratio read 23.0× and 17.3× in two sweeps of identical draws: ours
-    0.168 s and 0.201 s, the baseline 3.87 s and 3.47 s)."""
+    0.168 s and 0.201 s, the baseline 3.87 s and 3.47 s).
+
+    ``seeds`` > 1: each null is also drawn from ``seeds - 1`` more chains (seeds ``SEED_STRIDE``
+    apart) in the same rounds, and its time is the mean over the chains (each the median of its
+    repeats); the samples and chain returned are the first seed's. A chain's time is one draw of a
+    random variable: its pilot sets the thinning, and the pilot's estimate of the slowest class's
+    autocorrelation scatters by ±10–30% (toy-base chain-1-think-p51's kept-sign
+    ``configuration`` read 1.93× and 3.03× its unsigned null at two seeds), so one seed's ratio of
+    two nulls is mostly that scatter; the mean over seeds is the expected time a user pays per graph."""
     rounds = max(repeat, 1)
     chunks = [len(c) for c in np.array_split(np.arange(baseline_samples), rounds)] if baseline is not None else []
     base_rows, base_time = [], [0.0, 0.0]
@@ -135,9 +147,14 @@ def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int, baseline: 
             base_time[0] += tb.cpu
             base_time[1] += tb.wall
 
-    jobs = {label: (lambda k=k, model=model, signed=signed, mode=mode: draw(edges, model, signed, mode, samples, seed + k))
-            for k, (label, model, signed, mode) in enumerate(NULLS)}
-    nulls = in_rounds(jobs, rounds, baseline_chunk)
+    jobs = {(label, j): (lambda k=k, j=j, model=model, signed=signed, mode=mode: draw(edges, model, signed, mode, samples, seed + k + j * SEED_STRIDE))
+            for j in range(max(seeds, 1)) for k, (label, model, signed, mode) in enumerate(NULLS)}
+    runs = in_rounds(jobs, rounds, baseline_chunk)
+    nulls = {}
+    for label, *_ in NULLS:
+        mine = [runs[key] for key in runs if key[0] == label]
+        out, ch = mine[0][:2]
+        nulls[label] = (out, ch, float(np.mean([r[2] for r in mine])), float(np.mean([r[3] for r in mine])), [r[2] for r in mine])
     return nulls, ((np.concatenate(base_rows), base_time[0], base_time[1]) if base_rows else None)
 
 
@@ -214,13 +231,13 @@ def bench_graph(name: str, g, n_layers: int, args) -> dict:
     res: dict = {"graph": name, "n_nodes": g.vcount(), "n_edges": E, "n_layers": n_layers, "density": g.density(), "nulls": []}
     real = census_igraph(g)
     res["census_identical"] = bool(np.array_equal(census_edges(edges), real) and np.array_equal(census_of_edge_lists(edges.src[None], edges.dst[None], edges.n)[0], real))
-    timed, (base, base_cpu, base_wall) = timed_draws(edges, args.samples, args.seed, args.repeat, lambda k: circuit_motifs_way(g, k), args.baseline_samples)
+    timed, (base, base_cpu, base_wall) = timed_draws(edges, args.samples, args.seed, args.repeat, lambda k: circuit_motifs_way(g, k), args.baseline_samples, args.seeds)
     scale = args.samples / args.baseline_samples
     res["baseline_cpu_s"], res["baseline_wall_s"] = base_cpu * scale, base_wall * scale
     res["acf_scan"] = {m: acf_scan(edges, m, args.seed + 7) for m in ("configuration", "layer_configuration")}
     times = {}
     for k, (label, model, signed, mode) in enumerate(NULLS):
-        ours, ch, cpu, wall = timed[label]
+        ours, ch, cpu, wall, cpu_seeds = timed[label]
         with Clock() as tr:
             ref, _ = draw(edges, model, signed, mode, args.ref_samples, args.seed + 100 + k, REFERENCE)
         cols = list(range(len(SIGNED_MOTIFS))) if signed else list(L.CONNECTED)
@@ -245,7 +262,7 @@ def bench_graph(name: str, g, n_layers: int, args) -> dict:
         row = {"null": label, "wall_s": wall, "cpu_s": cpu, "ratio_cpu": res["baseline_cpu_s"] / max(cpu, 1e-9),
                "ratio_wall": res["baseline_wall_s"] / max(wall, 1e-9), "max_mean_se": d, "worst_class": names[worst] if worst >= 0 else "-",
                "max_abs_dz": dz, "acf_lag1": max_acf(o, (1,))[0], "thin": ch.thin, "pilot_r": ch.pilot_acf, "acceptance": ch.acceptance, "fallback_rate": 0.0, "ref_cpu_s": tr.cpu,
-               "n_classes": int(per_class.size), "n_beyond_3se": int((per_class > 3).sum())}
+               "cpu_s_per_seed": cpu_seeds, "n_classes": int(per_class.size), "n_beyond_3se": int((per_class > 3).sum())}
         if recheck is not None:
             row["recheck_mean_se"], row["recheck_worst"], row["recheck_all_mean_se"], row["recheck_all_worst"] = recheck
         if model == "configuration" and not signed:
@@ -274,6 +291,8 @@ def print_graph(res: dict, args) -> None:
                   f"every class {r['recheck_all_mean_se']:.2f} ({r['recheck_all_worst']})")
         if "vs_igraph_mean_se" in r:
             print(f"{'':<26} vs igraph rewire(10xE) samples: max |dmean|/se {r['vs_igraph_mean_se']:.2f} ({r['vs_igraph_worst']})")
+    if len(res["nulls"][0]["cpu_s_per_seed"]) > 1:
+        print("cpu s per seed (the time above is their mean): " + "; ".join(f"{r['null']} " + "/".join(f"{c:.3f}" for c in r["cpu_s_per_seed"]) for r in res["nulls"]))
     print(f"signed / unsigned time: layer_configuration {res['signed_over_unsigned']:.2f}x, configuration {res['signed_over_unsigned_conf']:.2f}x")
 
 
@@ -318,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-samples", type=int, default=None, help="samples run the circuit-motifs way (default: --samples; fewer: time extrapolated)")
     ap.add_argument("--ref-samples", type=int, default=500, help="samples of the 100 x E reference swap chain")
     ap.add_argument("--repeat", type=int, default=3, help="our sampler's runs per null (in rounds over the nulls), same seed and draws; its time is their median")
+    ap.add_argument("--seeds", type=int, default=3, help="chains (seeds) timed per null; its time is their mean (the pilot's thinning scatters from seed to seed)")
     ap.add_argument("--recheck", type=int, default=16, help="a row beyond 3 SE is re-run at fresh seeds with this many times the samples, and judged on the classes that were beyond (1: no re-run)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args(argv)

@@ -373,3 +373,38 @@ def test_bench_times_the_baseline_in_the_same_rounds_as_the_nulls(monkeypatch):
     assert base.shape == (1000, 16) and cpu >= 0 and wall >= 0
     assert set(nulls) == {n[0] for n in BM.NULLS} and all(v[0].shape == (5, 3) for v in nulls.values())
     assert BM.timed_draws(None, 5, 10, 2)[1] is None  # no baseline: only the nulls
+
+
+def test_bench_times_each_null_over_several_seeds(monkeypatch):
+    """``--seeds K``: every null is drawn from K chains with distinct seeds in every round, its
+    time is the mean over the chains (each the median of its repeats), and its samples are the
+    first chain's — so the mean-vs-reference check sees the same draws as with one seed."""
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import bench_motifs as BM
+
+    seen: list[int] = []
+
+    def fake_draw(edges, model, signed, mode, n, seed, schedule=None):
+        seen.append(seed)
+        return np.full((n, 3), seed), None
+
+    class FakeClock:  # a chain's "time" is its seed's stride index + 1, whatever the machine does
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.cpu = self.wall = float(seen[-1] // BM.SEED_STRIDE + 1)
+
+    monkeypatch.setattr(BM, "draw", fake_draw)
+    monkeypatch.setattr(BM, "Clock", FakeClock)
+    nulls, base = BM.timed_draws(None, 5, 10, 3, seeds=2)
+    assert base is None and len(seen) == 3 * 2 * len(BM.NULLS)
+    for k, (label, *_) in enumerate(BM.NULLS):
+        out, _, cpu, wall, per_seed = nulls[label]
+        assert sorted(set(s for s in seen if s % BM.SEED_STRIDE == 10 + k)) == [10 + k, 10 + k + BM.SEED_STRIDE]
+        assert np.all(out == 10 + k)  # the first seed's draws
+        assert per_seed == [1.0, 2.0] and cpu == wall == 1.5
