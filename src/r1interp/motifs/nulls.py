@@ -104,7 +104,7 @@ at a share of 0.5 in both, time per effective sample was lower on 3 and higher o
 think graphs. On the 60-graph sweep at seeds 0 and 1: smallest speed-up 17.3 → 20.5× and
 17.9 → 20.3×, largest thinning 111 → 109 and 131 → 114 × E, the samples' lag-1
 autocorrelation p90 0.33 → 0.28 and 0.34 → 0.33, max 0.51 → 0.48 and 0.59 → 0.53."""
-P_THREE_ROW = 0.25
+P_THREE_ROW = 0.15
 """Share of the signed proposals that are three-row moves (``swapchain.run_chain``) in a kept-sign
 chain whose one layer pair spans the whole graph (``configuration``); 0 in layer-pair chains
 (not measured there) and in the reference chains. On the toy think graphs a few embedding
@@ -128,7 +128,13 @@ But at 0.45 the documented dense bench's kept-sign ``configuration`` null took 2
 unsigned one's time on its 21-layer graph (1.92× at 0.25), failing that bench's signed ≤ 2×
 target, which 0.25 passes; the dense graphs have no such slow mode, so the moves there are only
 cost. Hence 0.25. (These shares are from before :data:`THREE_ROW_MINORITY`, when ``X`` was any
-node with both signs, drawn by rejection from the sign with fewer sources.)"""
+node with both signs, drawn by rejection from the sign with fewer sources.) 0.15 since the hole
+moves (:data:`P_HOLE`, :data:`P_HOLE_THREE`) took over the single-logit graphs' slow modes: with
+:data:`P_HOLE` at 0.3 the kept-sign null's time over the unsigned one's on the 60 graphs of the
+single-logit toy run (mean over 3 seeds of the median of 2 timings, 1,000 samples) had a
+geometric mean of 1.37 and 1.38 in two runs, against 1.49, 1.50, 1.52 and 1.48 at (0.25, 0.5),
+and 2 graphs above 2× against 6–8; each change alone gave 1.44 (0.15; 0.3 for :data:`P_HOLE`),
+and 0.35 gave 1.63 (docs/motif-nulls.md, last section)."""
 P_ANCHOR = 0.25
 """Share of the signed two-target trades that are *anchored* in the kept-sign chain whose one
 layer pair spans the graph (``configuration``; 0 in layer-pair chains and the reference chains):
@@ -182,7 +188,7 @@ bench's 21- and 6-layer graphs τ 5.9 / 5.9 / 5.9 / 6.0 and 7.8 / 8.1 / 8.7 / 7.
 kept-sign ``configuration`` thinning went 96 → 51 and 73 → 45 × E from 0.15 to 0.35. With the
 0.15 pick at shares 0.45 and 0.65, τ × cost was higher than at 0.25 on four of five toy graphs
 and both dense ones."""
-P_HOLE = 0.5
+P_HOLE = 0.3
 """Share of the signed (row) trades that are hole trades (``swapchain``'s module doc) in the
 kept-sign chain whose one pair spans the graph (``configuration``; 0 in layer-pair chains, the
 reference chains and unsigned ones): a near-full column (:data:`HOLE_FILL`), a sign, one row
@@ -198,7 +204,10 @@ addition-1-think-p80, word_problem-1-think-p84, addition-0-think-p71) without th
 27.0, 25.3, 22.1; at 0.5: 24.4, 19.7, 23.3, 24.1, 18.3, 19.7; at 0.75 no better (24.2, 14.6,
 30.8, 17.3, 14.4, 23.3). Drawing the holders of one sign (and the lackers of that sign) instead
 of any holder moved which single-edge *inhibitory* rows lack the logit (word_problem-1-think-p84:
-τ 23–26 → 3–5 × E). With :data:`P_HOLE_THREE` the six became 10.0, 9.2, 23.4, 13.5, 15.1, 13.6."""
+τ 23–26 → 3–5 × E). With :data:`P_HOLE_THREE` the six became 10.0, 9.2, 23.4, 13.5, 15.1, 13.6.
+With the three-row moves beside it, 0.3 gave the lower time per sample over the 60 graphs
+(geometric mean of the kept-sign/unsigned time ratio 1.44 against 1.48–1.52 at 0.5 and 1.61 at
+0.7; with :data:`P_THREE_ROW` at 0.15, 1.37–1.38: see there)."""
 P_HOLE_THREE = 0.5
 """Share of the three-row moves that are anchored on a near-full column (``swapchain``'s module
 doc: ``h`` is the column, ``X`` any source with both signs, ``u`` and ``v`` drawn from the rows
