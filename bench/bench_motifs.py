@@ -133,9 +133,10 @@ def timed_draws(edges: EdgeSet, samples: int, seed: int, repeat: int, baseline: 
     apart) in the same rounds, and its time is the mean over the chains (each the median of its
     repeats); the samples and chain returned are the first seed's. A chain's time is one draw of a
     random variable: its pilot sets the thinning, and the pilot's estimate of the slowest class's
-    autocorrelation scatters by ±10–30% (toy-base chain-1-think-p51's kept-sign
-    ``configuration`` read 1.93× and 3.03× its unsigned null at two seeds), so one seed's ratio of
-    two nulls is mostly that scatter; the mean over seeds is the expected time a user pays per graph."""
+    autocorrelation scatters by ±10–30% (one toy graph's kept-sign ``configuration`` read 1.93×
+    and 3.03× its unsigned null at two seeds), so one seed's ratio of two nulls is mostly that
+    scatter; the mean over seeds is the expected time a user pays per graph. The thinning and
+    autocorrelation columns printed are the first chain's."""
     rounds = max(repeat, 1)
     chunks = [len(c) for c in np.array_split(np.arange(baseline_samples), rounds)] if baseline is not None else []
     base_rows, base_time = [], [0.0, 0.0]

@@ -56,7 +56,7 @@ def _digest(path) -> str:
 
 def test_retrain_changes_that_layers_weights_and_nothing_else(smoke_workflow, tmp_path):
     """On a copy of the finished smoke run (its 3 layers trained as ONE group), layer 1 is retrained
-    alone with another seed (a changed setting): its weights change and now come from alone/L1;
+    alone with another seed and fewer tokens (changed settings): its weights change and now come from alone/L1;
     layers 0 and 2, the group directory and the other model keep their files untouched, and a
     later plain run has nothing to do. (A copy, not a run of its own: the smoke run's training is
     what the documented command meets, and building it again cost this test ~1 min.)"""
