@@ -611,6 +611,108 @@ def test_anchored_two_target_trades_keep_the_kept_sign_configuration_ensemble_un
     assert_kept_sign_configuration_uniform_with(e, "p_anchor", 6, 1.0, samples=8000 if graph in ("random11", "random13") else 4000)
 
 
+@pytest.mark.parametrize("graph", ["random", "random2", "random11"])
+def test_first_targets_weighted_by_out_degree_keep_the_kept_sign_configuration_ensemble_uniform(monkeypatch, graph):
+    """A two-target signed trade's first target is drawn by its in-degree plus
+    ``MEDIATOR_WEIGHT`` × its out-degree where one pair spans the graph: still drawn without
+    reading the state, so the move needs no acceptance step. With the weight far above its
+    default (and every signed move a two-target trade's share as usual) every realization comes
+    up equally often."""
+    monkeypatch.setattr(N, "MEDIATOR_WEIGHT", 5.0)
+    monkeypatch.setattr(N, "P_THREE_ROW", 0.0)
+    e = {"random": random_signed(1), "random2": random_signed(4), "random11": random_signed(11)}[graph]
+    ch = NullModel(e, "configuration", "keep", signed=True).chain(np.random.default_rng(0))
+    out_degree = np.bincount(ch.src, minlength=ch.n)
+    for s in (0, 1):
+        drawn = np.bincount(ch.picks[ch.pick_off[3, s]:][: ch.pick_size[3, s]], minlength=ch.n)
+        in_degree = np.bincount(ch.tgt[ch.sid == s], minlength=ch.n)
+        listed = drawn > 0  # (frozen targets are left out)
+        assert listed.any() and np.all(in_degree[listed] > 0)
+        assert np.array_equal(drawn[listed], in_degree[listed] + 5 * out_degree[listed])
+    assert (out_degree[in_degree > 0] > 0).any()  # some first target is weighted up
+    support = realizations(e, "configuration", True)
+    n = min(100 * len(support), 6000)
+    assert_uniform(sampled_keys(NullModel(e, "configuration", "keep", signed=True, schedule=TRADES), n, 3), support, n)
+
+
+def test_first_target_and_anchor_weights_only_where_one_pair_spans_the_graph():
+    """An anchored trade's ``X`` comes by its commoner-sign out-degree (a hub's one rarer-sign
+    edge first), a two-target trade's first target by in-degree plus out-degree, in the
+    kept-sign ``configuration`` chain; a layer-pair chain keeps first targets by in-degree (a
+    target's out-edges are another pair's) and has no anchored trades."""
+    # node 0: 1 excitatory and 8 inhibitory edges, node 3: 1 and 3, node 1 (a target) sends 4
+    src = [0] * 9 + [3] * 4 + [1] * 4
+    dst = [1, 2, 4, 5, 6, 7, 8, 9, 10] + [4, 5, 6, 7] + [4, 5, 6, 7]
+    neg = [False] + [True] * 8 + [False, True, True, True] + [False] * 4
+    e = EdgeSet.from_arrays(11, src, dst, neg, layer=[0, 1, 1, 0, 2, 2, 2, 2, 2, 2, 2])
+    ch = NullModel(e, "configuration", "keep", signed=True).chain(np.random.default_rng(0))
+    assert not ch.pairs_distinct and ch.p_anchor == N.P_ANCHOR > 0
+    anchor = Counter(ch.node_of[ch.picks[ch.pick_off[9, 0]:][: ch.pick_size[9, 0]]].tolist())
+    assert anchor == {0: 8, 3: 3}
+    first = Counter(ch.node_of[ch.picks[ch.pick_off[3, 0]:][: ch.pick_size[3, 0]]].tolist())  # excitatory stratum
+    assert first[1] == 1 + round(N.MEDIATOR_WEIGHT * 4) and first[4] == 2
+    layered = NullModel(e, "layer_configuration", "keep", signed=True).chain(np.random.default_rng(0))
+    assert layered.pairs_distinct and layered.p_anchor == 0.0
+    for s in range(layered.size.size):
+        drawn = np.bincount(layered.picks[layered.pick_off[3, s]:][: layered.pick_size[3, s]], minlength=layered.n)
+        listed = drawn > 0
+        assert np.array_equal(drawn[listed], np.bincount(layered.tgt[layered.sid == s], minlength=layered.n)[listed])
+
+
+def hub_with_mediators(seed: int) -> EdgeSet:
+    """The slow mode of toy-base multiplication-0-answer-p70 in small: a hub (node 0) reaching
+    all but one of the targets, excitatory except one inhibitory edge; four mediators (1–4) that
+    send 8 excitatory edges each; eight nodes with one excitatory and three inhibitory edges
+    (as many ``X`` candidates as the hub); eight fillers of 6 edges."""
+    rng = np.random.default_rng(seed)
+    mediators, rare, fillers, plain = list(range(1, 5)), list(range(5, 13)), list(range(13, 21)), list(range(21, 45))
+    src, dst, neg = [], [], []
+    for t in mediators + plain[:-1]:
+        src.append(0), dst.append(t), neg.append(t == plain[0])
+    for m in mediators:
+        for t in rng.choice(plain, 8, replace=False):
+            src.append(m), dst.append(int(t)), neg.append(False)
+    for x in rare:
+        for i, t in enumerate(rng.choice(mediators + plain, 4, replace=False)):
+            src.append(x), dst.append(int(t)), neg.append(i > 0)
+    for x in fillers:
+        for t in rng.choice(mediators + plain, 6, replace=False):
+            src.append(x), dst.append(int(t)), neg.append(x < fillers[2])
+    layer = np.zeros(45, np.int64)
+    layer[mediators], layer[plain] = 1, 2
+    return EdgeSet.from_arrays(45, src, dst, neg, layer)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_weighted_anchors_and_first_targets_relax_where_a_hub_points_its_rare_edge(monkeypatch, seed):
+    """On toy-base multiplication-0-answer-p70 a hub's one inhibitory edge carried 81% of the
+    slowest class's variance (τ 28 × E) through where it points: on a mediator with many
+    out-edges it closes a loop with each of them. With ``X`` uniform over the rare-sign nodes
+    the hub got one anchored trade in ~15; by its degree, most. Here (20,000 counts one E
+    apart): the out-degree of the hub's inhibitory edge's target, and the slowest signed class,
+    decorrelate faster with the weights than without (1 − lag-1 autocorrelation 1.36–1.54× and
+    1.25–1.56× over four seeds of this graph when written)."""
+    e = hub_with_mediators(seed)
+    out_degree = np.bincount(e.src, minlength=e.n)
+    relax = {}
+    for weighted in (False, True):
+        monkeypatch.setattr(N, "MEDIATOR_WEIGHT", 1.0 if weighted else 0.0)
+        if not weighted:
+            monkeypatch.setattr(N.SwapChain, "_anchor_sources", N.SwapChain._three_row_sources)
+        nm = NullModel(e, "configuration", "keep", signed=True, schedule=ChainSchedule(thin=1.0))
+        ch = nm.chain(np.random.default_rng(0))
+        assert ch.p_anchor > 0 and (ch.pick_size[9, 0] > ch.pick_size[6, 0]) == weighted
+        hub_rare = (ch.sources == 0) & ch.neg
+        where = out_degree[ch.targets(20_000)[:, hub_rare][:, 0]].astype(float)
+        counts = NullModel(e, "configuration", "keep", signed=True, schedule=ChainSchedule(thin=1.0)).signed_counts(20_000, np.random.default_rng(1)).astype(float)
+        counts = counts[:, counts.std(0) > 0]
+        lag1 = [float(np.mean(z[:-1] * z[1:], 0).max()) for z in ((where - where.mean()) / where.std(), (counts - counts.mean(0)) / counts.std(0))]
+        relax[weighted] = [1.0 - r for r in lag1]
+        monkeypatch.undo()
+    assert relax[True][0] > 1.2 * relax[False][0], relax
+    assert relax[True][1] > 1.1 * relax[False][1], relax
+
+
 def test_three_row_moves_take_only_nodes_whose_rarer_sign_is_rare(monkeypatch):
     """X is drawn from the nodes with both signs whose rarer sign has at most
     ``THREE_ROW_MINORITY`` of the other's edges (fixed by the signed degrees, so the pick reads

@@ -164,7 +164,33 @@ slowest graphs of the single-logit toy run, the kept-sign null's time summed ove
 thinning, median of 3 timings). A row-hole trade (the hole trade's transpose, on a near-full
 row such as an embedding hub reaching 64 of 68 targets) was tried beside it and not kept: the
 slowest class of toy-base addition-0-think-p42 went from τ 24.8 to 21.2 × E, and the 11
-graphs' sum from 1.70× to 1.84×."""
+graphs' sum from 1.70× to 1.84×. ``X`` is drawn by its commoner-sign out-degree, not uniformly
+(:meth:`SwapChain._anchor_sources`): a hub's one rarer-sign edge forms a motif with every
+target the hub shares with that edge's target, so where it points carries most of a signed
+class (toy-base multiplication-0-answer-p70 of the single-logit toy run: a node with 71
+excitatory edges and one inhibitory one held 81% of ``ffl_I4``'s variance, and the node its
+inhibitory edge reached, with 37 out-edges, 68%; that edge sat on it for ~19 × E at a time,
+among ~15 nodes drawn alike). Slowest signed class's τ (20,000 counts one E apart, seed 3) on
+that graph 28.2 → 15.6 × E; over the 60 toy graphs (kept-sign over unsigned time, mean over 3
+seeds of the median of 2 timings) graphs above 2× 1–2 → 0, the largest ratio 2.03 and 2.22 →
+1.96 and 1.84, the geometric mean within its noise (1.26–1.35 either way); the 8 dense graphs
+of bench seeds 0 and 1: largest ratio 1.60 → 1.52, geometric mean 1.40 → 1.37 (noise ±0.1)."""
+MEDIATOR_WEIGHT = 1.0
+"""In the kept-sign chain whose one layer pair spans the graph (``configuration``), a two-target
+signed trade's first target is drawn by its in-degree in the stratum *plus* this many times its
+out-degree (0 in layer-pair chains, where a target's out-edges are another pair's). A target that
+is also a source with many out-edges is a mediator: each of its in-edges from a node ``X`` makes
+a feed-forward loop with every target the two share, so which rows reach it carries the FFL
+classes, and by in-degree alone a mediator with 1–2 in-edges is seldom drawn (toy-base
+chain-0-think-p49: 84% of ``ffl_I2``'s variance through one embedding node, 70% through a
+mediator with 18 out-edges whose in-edges it holds). Both targets are still drawn without
+reading the state, so the move stays symmetric. Slowest signed class's τ (20,000 counts one E
+apart, seed 3; with :data:`P_ANCHOR`'s weighted ``X``) at 0 / 0.5 / 1 / 2: chain-0-think-p49
+21.6 / 15.3 / 14.8 / 11.2 × E, multiplication-0-answer-p70 15.6 / 14.4 / 13.1 / 11.8; chain
+CPU per E of work rises with it (the mediators' columns are fuller). Over the 60 toy graphs at
+0 / 0.5 / 1 / 2: geometric mean of the kept-sign over unsigned time 1.32 / 1.29 / 1.27 / 1.24,
+largest 1.94 / 1.74 / 1.79 / 1.92 (±2–5% run to run); the 8 dense graphs at 0 / 0.5 / 1: 1.37
+/ 1.44 / 1.35, largest 1.52 / 1.59 / 1.46 (their noise)."""
 THREE_ROW_MINORITY = 0.35
 """A three-row move's ``X`` is uniform over the sources with both signs whose rarer sign has at
 most this share of the other's edges (the toy think graphs' embedding nodes, 1–6 excitatory
@@ -414,6 +440,11 @@ class SwapChain:
         self.run_lo, self.run_hi = SC.source_runs(self.src, self.sid) if self.E else (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.slot_pair = np.where(self.partner[self.sid] >= 0, np.minimum(self.sid, self.partner[self.sid]), self.sid)
         """Per slot its layer pair, named by the pair's lower stratum (both signs of a kept-sign pair share it)."""
+        n = max(self.n, 1)
+        self.pairs_distinct = np.intersect1d(self.slot_pair * n + self.src, self.slot_pair * n + self.tgt).size == 0
+        """Whether no node is both a source and a target of one layer pair (layer-pair strata,
+        not one pair that is the whole graph): the choice of source picks, first targets and
+        move weights."""
         self.picks, self.pick_off, self.pick_size = self._pick_tables()
         if self.E:
             self.alt_lo, self.alt_hi = SC.partner_runs(self.src, self.off, self.size, self.sid, self.partner)
@@ -444,10 +475,6 @@ class SwapChain:
         classic = schedule.moves == "classic"
         self.p_tri = P_TRIANGLE if self._cycles_possible() and not classic else 0.0
         self.p_sign = (P_SIGN if schedule.moves == "trade" else P_SIGN_SWAP) if (self.partner >= 0).any() and not classic else 0.0
-        n = max(self.n, 1)
-        self.pairs_distinct = np.intersect1d(self.slot_pair * n + self.src, self.slot_pair * n + self.tgt).size == 0
-        """Whether no node is both a source and a target of one layer pair (layer-pair strata,
-        not one pair that is the whole graph): the choice of source picks and of move weights."""
         self.p_uniform, self.p_uniform_few = self._uniform_source_share()
         has_hole = bool(self.signs_kept and self.E and not self.pairs_distinct and self.pick_size[7].any() and not self.swap_only)
         self.p_hole_three = P_HOLE_THREE if has_hole and self.pick_size[8].any() else 0.0
@@ -489,7 +516,7 @@ class SwapChain:
         return float(many), float(few)
 
     def _pick_tables(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(picks, pick_off [9, strata], pick_size [9, strata])``: per stratum ``s``, row by row,
+        """``(picks, pick_off [10, strata], pick_size [10, strata])``: per stratum ``s``, row by row,
 
         0. the first slots of its (stratum, source) runs, frozen sources left out: a trade's two
            sources, uniform (and a signed trade's, in a share ``p_uniform`` of them);
@@ -499,8 +526,9 @@ class SwapChain:
         2. for each source of its layer pair (``s`` and its partner) that is not frozen, one of
            its slots, repeated by its out-degree in the pair: a signed trade's two sources by
            degree (the other ``1 - p_uniform``);
-        3. its targets that are not frozen, repeated by their in-degree in ``s``: a two-target
-           signed move's first target;
+        3. its targets that are not frozen, repeated by their in-degree in ``s`` (plus
+           :data:`MEDIATOR_WEIGHT` × their out-degree where one pair spans the graph): a
+           two-target signed move's first target;
         4. its slots whose source has in-edges in ``s`` too, and
         5. its nodes with in- and out-edges in ``s``: a triangle reversal's first edge and third
            node (a 3-cycle of ``s`` has only such nodes; on the toy think graphs a fifth of the
@@ -509,7 +537,8 @@ class SwapChain:
            that both strata of the pair share;
         7. the hole moves' near-full columns (:meth:`_near_full_columns`) and
         8. a hole three-row move's ``X``, any source with both signs (:meth:`_both_sign_sources`);
-           both per pair, like row 6.
+        9. an anchored two-target trade's ``X``: row 6's nodes repeated by their commoner-sign
+           out-degree (:meth:`_anchor_sources`); rows 7–9 per pair, like row 6.
 
         Rows 2, 3 and 6–8 only where ``s`` has a partner (signed moves), row 1 also where
         :attr:`p_column` is not 0. Fixed by the chain, so picks from
@@ -523,7 +552,12 @@ class SwapChain:
         frozen_src, frozen_tgt = self._frozen_slots()
         run_first = np.flatnonzero((self.run_lo == np.arange(self.E)) & ~frozen_src)
         distinct = np.unique(tgt_key[(signed | (self.p_column > 0)) & ~frozen_tgt])
-        by_in_degree = np.sort(tgt_key[signed & ~frozen_tgt])
+        by_in_degree = tgt_key[signed & ~frozen_tgt]
+        if MEDIATOR_WEIGHT > 0 and not self.pairs_distinct and by_in_degree.size:  # and by out-degree (MEDIATOR_WEIGHT)
+            keys = np.unique(by_in_degree)
+            out_degree = np.bincount(self.src, minlength=n)[keys % n]
+            by_in_degree = np.concatenate([by_in_degree, np.repeat(keys, np.round(MEDIATOR_WEIGHT * out_degree).astype(np.int64))])
+        by_in_degree = np.sort(by_in_degree)
         core = np.intersect1d(src_key, tgt_key)
         on_cycles = np.flatnonzero(np.isin(src_key, core))  # slots whose source is in ``core``
         # row 2: one slot per (layer pair, source), the pair's first; the two strata of a pair
@@ -535,17 +569,18 @@ class SwapChain:
         rare = self._three_row_sources()
         full = self._near_full_columns()
         both = self._both_sign_sources()
-        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n, rare % n, full % n, both % n]
+        anchor = self._anchor_sources()
+        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n, rare % n, full % n, both % n, anchor % n]
         sizes = [np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(distinct // n, minlength=n_strata), per_pair,
                  np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata),
-                 np.bincount(rare // n, minlength=n_strata), np.bincount(full // n, minlength=n_strata), np.bincount(both // n, minlength=n_strata)]
+                 np.bincount(rare // n, minlength=n_strata), np.bincount(full // n, minlength=n_strata), np.bincount(both // n, minlength=n_strata), np.bincount(anchor // n, minlength=n_strata)]
         base = np.cumsum([0] + [v.size for v in values])[:-1]
         pick_off = np.stack([b + np.cumsum(z) - z for b, z in zip(base, sizes)])
         pick_size = np.stack(sizes)
         owner = np.where(self.partner >= 0, np.minimum(np.arange(n_strata), self.partner), np.arange(n_strata))
         pick_off[2], pick_size[2] = pick_off[2][owner], np.where(self.partner >= 0, per_pair[owner], 0)
         pick_off[6], pick_size[6] = pick_off[6][owner], pick_size[6][owner]  # keyed by pair, as row 2
-        for row in (7, 8):
+        for row in (7, 8, 9):
             pick_off[row], pick_size[row] = pick_off[row][owner], pick_size[row][owner]
         picks = np.concatenate(values).astype(np.int64) if self.E else np.zeros(0, np.int64)
         return picks, np.ascontiguousarray(pick_off, dtype=np.int64), np.ascontiguousarray(pick_size, dtype=np.int64)
@@ -619,15 +654,29 @@ class SwapChain:
         both signs in the pair whose rarer sign has at most :data:`THREE_ROW_MINORITY` times the
         other's edges. Their few edges of the rarer sign are the slow mode the move is for; on a
         node with both signs in like numbers the trades move them, and the move only costs."""
+        return self._rare_sign_sources()[0]
+
+    def _anchor_sources(self) -> np.ndarray:
+        """Keys of :meth:`_three_row_sources`, each repeated by its commoner-sign out-degree in
+        the pair: an anchored two-target trade's ``X`` (:data:`P_ANCHOR` says why). Fixed by the
+        signed degrees, so the pick reads no state."""
+        keys, other = self._rare_sign_sources()
+        return np.repeat(keys, other).astype(np.int64)
+
+    def _rare_sign_sources(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, other)``: the sources with both signs in a kept-sign pair whose rarer sign has
+        at most :data:`THREE_ROW_MINORITY` times the other's edges (keys ``pair * n + node``),
+        and their count of the commoner sign's edges."""
         n = max(self.n, 1)
         signed = self.partner[self.sid] >= 0
         if not signed.any():
-            return np.zeros(0, np.int64)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         keys, inverse = np.unique(self.slot_pair[signed] * n + self.src[signed], return_inverse=True)
-        negative = np.bincount(inverse.reshape(-1), weights=self.neg[signed], minlength=keys.size)
+        negative = np.bincount(inverse.reshape(-1), weights=self.neg[signed], minlength=keys.size).astype(np.int64)
         positive = np.bincount(inverse.reshape(-1), minlength=keys.size) - negative
         rarer, other = np.minimum(positive, negative), np.maximum(positive, negative)
-        return keys[(rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)].astype(np.int64)
+        keep = (rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)
+        return keys[keep].astype(np.int64), other[keep].astype(np.int64)
 
     def _near_full_columns(self) -> np.ndarray:
         """Keys ``pair * n + node`` of the hole trades' columns (:data:`HOLE_FILL`): targets of a

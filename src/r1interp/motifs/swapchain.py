@@ -59,14 +59,16 @@ chain's time; rewriting them after every sample, ~5% of a small graph's.) Moves:
   any of them, and on dense graphs a chain without such moves has visibly wrong signed null means
   (``tests/test_motifs_ensemble`` shows it).
 * **two-target signed trade** (``P_COLUMN`` of the signed trades): the transpose — targets
-  ``t0`` (by in-degree) and ``u0`` (uniform over the layer pair's targets), neither frozen,
+  ``t0`` (by in-degree; where one pair spans the graph, plus ``nulls.MEDIATOR_WEIGHT`` × its
+  out-degree) and ``u0`` (uniform over the layer pair's targets), neither frozen,
   exchange sources: per source the pair (edge to t0, edge to u0) may only be swapped and ``t0``
   keeps its count of each sign, same heat bath. Two-source moves alone are reducible on some
   signed degree sequences (three sources and two targets may have to change at once;
   ``tests/test_motifs_ensemble`` has such layer pairs).
 * **anchored two-target signed trade** (``nulls.P_ANCHOR`` of the two-target signed trades, in
   the kept-sign chain whose one pair spans the graph): ``t0`` is one of the rarer-sign targets
-  of a node ``X`` with a rare sign (as the three-row move's, below), drawn from the state, ``u0``
+  of a node ``X`` with a rare sign (as the three-row move's, below, but drawn by its
+  commoner-sign out-degree: a hub's one rarer-sign edge matters most), drawn from the state, ``u0``
   uniform over every target of the pair (each once: not as above, which weighs a target by its
   signs), the same heat bath, a fixed charge of work. The heat bath keeps each source's pattern
   over the two targets up to a swap, so X's rarer-sign edges among them — and the pair's
@@ -1152,16 +1154,18 @@ def run_chain(src, tgt, sid, off, size, run_lo, run_hi, picks, pick_off, pick_si
                 # swapped (x keeps its signed out-degree), and t0 keeps its count of each sign.
                 # Two-source moves alone cannot link every realization (3 sources and 2 targets
                 # may have to change at once: tests/test_motifs_ensemble).
-                # t0 weighted by its in-degree in stratum s (as a slot's target would be), u0 uniform
+                # t0 weighted by its in-degree in stratum s (as a slot's target would be; plus
+                # nulls.MEDIATOR_WEIGHT x its out-degree where one pair spans the graph), u0 uniform
                 # over the layer pair's targets, neither frozen (picks rows 3, 1): both independent
                 # of the state, and the pair's probability symmetric in the two. Two targets by
                 # in-degree pair the hubs (a logit with most sources as in-neighbours) with each
                 # other, where there is little to exchange.
-                if p_anchor > 0.0 and pick_size[6, s] > 0 and _uniform(rng) < p_anchor:
+                if p_anchor > 0.0 and pick_size[9, s] > 0 and _uniform(rng) < p_anchor:
                     # anchored (nulls.P_ANCHOR): t0 one of the rarer-sign targets of a node X
-                    # of picks row 6, uniformly (its signed degrees tell which sign is rarer);
-                    # symmetric because the heat bath keeps X's rarer-sign edges among t0, u0
-                    X = _pick(rng, picks, pick_off, pick_size, 6, s)
+                    # (picks row 9: row 6's nodes by their commoner-sign out-degree), uniformly
+                    # (its signed degrees tell which sign is rarer); symmetric because the heat
+                    # bath keeps X's rarer-sign edges among t0, u0
+                    X = _pick(rng, picks, pick_off, pick_size, 9, s)
                     nr = 0
                     npos = 0
                     for w in range(W):
