@@ -178,7 +178,7 @@ of bench seeds 0 and 1: largest ratio 1.60 → 1.52, geometric mean 1.40 → 1.3
 MEDIATOR_WEIGHT = 1.0
 """In the kept-sign chain whose one layer pair spans the graph (``configuration``), a two-target
 signed trade's first target is drawn by its in-degree in the stratum *plus* this many times its
-out-degree (0 in layer-pair chains, where a target's out-edges are another pair's). A target that
+out-degree (not in layer-pair chains, where a target's out-edges are another pair's). A target that
 is also a source with many out-edges is a mediator: each of its in-edges from a node ``X`` makes
 a feed-forward loop with every target the two share, so which rows reach it carries the FFL
 classes, and by in-degree alone a mediator with 1–2 in-edges is seldom drawn (toy-base
