@@ -616,8 +616,8 @@ def test_first_targets_weighted_by_out_degree_keep_the_kept_sign_configuration_e
     """A two-target signed trade's first target is drawn by its in-degree plus
     ``MEDIATOR_WEIGHT`` × its out-degree where one pair spans the graph: still drawn without
     reading the state, so the move needs no acceptance step. With the weight far above its
-    default (and every signed move a two-target trade's share as usual) every realization comes
-    up equally often."""
+    default (the two-target trades at their usual share, no three-row moves) every realization
+    comes up equally often."""
     monkeypatch.setattr(N, "MEDIATOR_WEIGHT", 5.0)
     monkeypatch.setattr(N, "P_THREE_ROW", 0.0)
     e = {"random": random_signed(1), "random2": random_signed(4), "random11": random_signed(11)}[graph]

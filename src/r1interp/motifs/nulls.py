@@ -540,7 +540,7 @@ class SwapChain:
         9. an anchored two-target trade's ``X``: row 6's nodes repeated by their commoner-sign
            out-degree (:meth:`_anchor_sources`); rows 7–9 per pair, like row 6.
 
-        Rows 2, 3 and 6–8 only where ``s`` has a partner (signed moves), row 1 also where
+        Rows 2, 3 and 6–9 only where ``s`` has a partner (signed moves), row 1 also where
         :attr:`p_column` is not 0. Fixed by the chain, so picks from
         them do not depend on its state. A move with a frozen node can change nothing, and
         without them the moves spend their work where it can: on the toy think graphs, whose
