@@ -552,12 +552,12 @@ class SwapChain:
         frozen_src, frozen_tgt = self._frozen_slots()
         run_first = np.flatnonzero((self.run_lo == np.arange(self.E)) & ~frozen_src)
         distinct = np.unique(tgt_key[(signed | (self.p_column > 0)) & ~frozen_tgt])
-        by_in_degree = tgt_key[signed & ~frozen_tgt]
-        if MEDIATOR_WEIGHT > 0 and not self.pairs_distinct and by_in_degree.size:  # and by out-degree (MEDIATOR_WEIGHT)
-            keys = np.unique(by_in_degree)
+        first_targets = tgt_key[signed & ~frozen_tgt]  # by in-degree (one entry per in-edge) ...
+        if MEDIATOR_WEIGHT > 0 and not self.pairs_distinct and first_targets.size:  # ... plus MEDIATOR_WEIGHT x out-degree
+            keys = np.unique(first_targets)
             out_degree = np.bincount(self.src, minlength=n)[keys % n]
-            by_in_degree = np.concatenate([by_in_degree, np.repeat(keys, np.round(MEDIATOR_WEIGHT * out_degree).astype(np.int64))])
-        by_in_degree = np.sort(by_in_degree)
+            first_targets = np.concatenate([first_targets, np.repeat(keys, np.round(MEDIATOR_WEIGHT * out_degree).astype(np.int64))])
+        first_targets = np.sort(first_targets)
         core = np.intersect1d(src_key, tgt_key)
         on_cycles = np.flatnonzero(np.isin(src_key, core))  # slots whose source is in ``core``
         # row 2: one slot per (layer pair, source), the pair's first; the two strata of a pair
@@ -570,9 +570,9 @@ class SwapChain:
         full = self._near_full_columns()
         both = self._both_sign_sources()
         anchor = self._anchor_sources()
-        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], by_in_degree % n, on_cycles, core % n, rare % n, full % n, both % n, anchor % n]
+        values = [run_first, distinct % n, first[inverse.reshape(-1)][trade], first_targets % n, on_cycles, core % n, rare % n, full % n, both % n, anchor % n]
         sizes = [np.bincount(self.sid[run_first], minlength=n_strata), np.bincount(distinct // n, minlength=n_strata), per_pair,
-                 np.bincount(by_in_degree // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata),
+                 np.bincount(first_targets // n, minlength=n_strata), np.bincount(self.sid[on_cycles], minlength=n_strata), np.bincount(core // n, minlength=n_strata),
                  np.bincount(rare // n, minlength=n_strata), np.bincount(full // n, minlength=n_strata), np.bincount(both // n, minlength=n_strata), np.bincount(anchor // n, minlength=n_strata)]
         base = np.cumsum([0] + [v.size for v in values])[:-1]
         pick_off = np.stack([b + np.cumsum(z) - z for b, z in zip(base, sizes)])
@@ -642,41 +642,34 @@ class SwapChain:
     def _both_sign_sources(self) -> np.ndarray:
         """Keys ``pair * n + node`` of the sources with edges of both signs in a kept-sign pair:
         a hole three-row move's ``X``, whatever the share of its rarer sign."""
-        n = max(self.n, 1)
-        signed = self.partner[self.sid] >= 0
-        keys = np.unique((self.slot_pair[signed] * n + self.src[signed]) * 2 + self.neg[signed])
-        node = keys // 2
-        both = node[1:][node[1:] == node[:-1]]
-        return both.astype(np.int64)
+        keys, rarer, _ = self._signed_out_degrees()
+        return keys[rarer > 0]
 
     def _three_row_sources(self) -> np.ndarray:
         """Keys ``pair * n + node`` of the nodes a three-row move may take as ``X``: sources with
         both signs in the pair whose rarer sign has at most :data:`THREE_ROW_MINORITY` times the
         other's edges. Their few edges of the rarer sign are the slow mode the move is for; on a
         node with both signs in like numbers the trades move them, and the move only costs."""
-        return self._rare_sign_sources()[0]
+        keys, rarer, other = self._signed_out_degrees()
+        return keys[(rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)]
 
     def _anchor_sources(self) -> np.ndarray:
         """Keys of :meth:`_three_row_sources`, each repeated by its commoner-sign out-degree in
         the pair: an anchored two-target trade's ``X`` (:data:`P_ANCHOR` says why). Fixed by the
         signed degrees, so the pick reads no state."""
-        keys, other = self._rare_sign_sources()
-        return np.repeat(keys, other).astype(np.int64)
+        keys, rarer, other = self._signed_out_degrees()
+        rare = (rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)
+        return np.repeat(keys[rare], other[rare])
 
-    def _rare_sign_sources(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(keys, other)``: the sources with both signs in a kept-sign pair whose rarer sign has
-        at most :data:`THREE_ROW_MINORITY` times the other's edges (keys ``pair * n + node``),
-        and their count of the commoner sign's edges."""
+    def _signed_out_degrees(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(keys, rarer, other)``: every source of a kept-sign pair (keys ``pair * n + node``,
+        sorted) with its count of edges of its rarer and of its commoner sign in the pair."""
         n = max(self.n, 1)
         signed = self.partner[self.sid] >= 0
-        if not signed.any():
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         keys, inverse = np.unique(self.slot_pair[signed] * n + self.src[signed], return_inverse=True)
         negative = np.bincount(inverse.reshape(-1), weights=self.neg[signed], minlength=keys.size).astype(np.int64)
-        positive = np.bincount(inverse.reshape(-1), minlength=keys.size) - negative
-        rarer, other = np.minimum(positive, negative), np.maximum(positive, negative)
-        keep = (rarer > 0) & (rarer <= THREE_ROW_MINORITY * other)
-        return keys[keep].astype(np.int64), other[keep].astype(np.int64)
+        positive = np.bincount(inverse.reshape(-1), minlength=keys.size).astype(np.int64) - negative
+        return keys.astype(np.int64), np.minimum(positive, negative), np.maximum(positive, negative)
 
     def _near_full_columns(self) -> np.ndarray:
         """Keys ``pair * n + node`` of the hole trades' columns (:data:`HOLE_FILL`): targets of a
